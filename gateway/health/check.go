@@ -1,0 +1,386 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+)
+
+// StatusRange is an inclusive range of HTTP status codes.
+type StatusRange struct{ Min, Max int }
+
+// CheckConfig configures the active health check of one pool. Zero fields
+// take the defaults noted on them.
+type CheckConfig struct {
+	// Path is requested with GET on each backend; default "/".
+	Path string
+	// Interval is the pause between the end of one probe of a backend and
+	// the start of the next; default 5s.
+	Interval time.Duration
+	// Timeout bounds a whole probe: dial, request, headers and body;
+	// default 2s.
+	Timeout time.Duration
+	// ExpectedStatus lists the status codes that pass; default 200-399.
+	// Redirects are not followed, so a 3xx is judged as is.
+	ExpectedStatus []StatusRange
+	// HealthyThreshold is how many consecutive passed probes bring an
+	// unhealthy backend back; default 2.
+	HealthyThreshold int
+	// UnhealthyThreshold is how many consecutive failed probes take a
+	// healthy backend out; default 3.
+	UnhealthyThreshold int
+	// Host, when set, is sent as the Host header instead of the address.
+	Host string
+}
+
+// Defaults after HAProxy (inter 2s, rise 2, fall 3), with a longer interval
+// because a gateway may check thousands of backends.
+const (
+	defaultInterval           = 5 * time.Second
+	defaultTimeout            = 2 * time.Second
+	defaultHealthyThreshold   = 2
+	defaultUnhealthyThreshold = 3
+)
+
+func (c CheckConfig) withDefaults() CheckConfig {
+	if c.Path == "" {
+		c.Path = "/"
+	} else if !strings.HasPrefix(c.Path, "/") {
+		c.Path = "/" + c.Path
+	}
+	if c.Interval <= 0 {
+		c.Interval = defaultInterval
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = defaultTimeout
+	}
+	if len(c.ExpectedStatus) == 0 {
+		c.ExpectedStatus = []StatusRange{{200, 399}}
+	}
+	if c.HealthyThreshold <= 0 {
+		c.HealthyThreshold = defaultHealthyThreshold
+	}
+	if c.UnhealthyThreshold <= 0 {
+		c.UnhealthyThreshold = defaultUnhealthyThreshold
+	}
+	return c
+}
+
+func (c *CheckConfig) expected(code int) bool {
+	for _, r := range c.ExpectedStatus {
+		if code >= r.Min && code <= r.Max {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckStatus is the active-check view of one backend.
+type CheckStatus struct {
+	Healthy   bool
+	Successes int    // current run of passed probes
+	Failures  int    // current run of failed probes
+	Probes    uint64 // probes completed since the backend joined
+	LastError string // why the last probe failed; "" if it passed
+	LastProbe time.Time
+}
+
+// errProbeTimeout marks a probe cut off by CheckConfig.Timeout.
+var errProbeTimeout = errors.New("probe timed out")
+
+const (
+	userAgent = "drawbridge-health/1"
+	// maxDrain is how much of a probe's body is read so that the connection
+	// can be reused; a health endpoint that says more is not read further.
+	maxDrain = 4 << 10
+)
+
+// Checker runs the active health checks of one pool: one probe loop per
+// member, driven by clock timers (no goroutine while a backend waits for
+// its next probe). It owns FlagUnhealthy on its members.
+//
+// New members start healthy: a fresh host takes traffic at once instead of
+// waiting for its first probe (caddy#6410), and members added after the
+// first Update start in slow start so they are ramped rather than flooded.
+// A backend leaves the healthy state only after UnhealthyThreshold failed
+// probes in a row and returns only after HealthyThreshold passed probes in
+// a row, so a flapping endpoint does not flap the pool.
+type Checker struct {
+	pool   string
+	cfg    CheckConfig
+	clk    clock.Clock
+	opts   options
+	tr     *http.Transport
+	client *http.Client
+
+	ctx     context.Context // cancelled by Stop; parent of every probe
+	cancel  context.CancelFunc
+	running sync.WaitGroup // probes in flight, so Stop can wait for them
+
+	mu      sync.Mutex
+	targets map[*upstream.Backend]*target
+	started bool // the first Update has run
+	stopped bool
+}
+
+// NewChecker returns a Checker for pool; it probes nothing until Update
+// names the members.
+func NewChecker(pool string, cfg CheckConfig, clk clock.Clock, opts ...Option) *Checker {
+	cfg = cfg.withDefaults()
+	tr := &http.Transport{
+		Proxy:       nil, // probes go straight to the backend, never via HTTP_PROXY
+		DialContext: (&net.Dialer{}).DialContext,
+		// One idle connection per backend, kept across a probe interval, so
+		// a big pool neither churns connections nor hoards them. The global
+		// cap is off because it would evict the connections of large pools.
+		MaxIdleConns:           0,
+		MaxIdleConnsPerHost:    1,
+		IdleConnTimeout:        2 * cfg.Interval,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Checker{
+		pool: pool,
+		cfg:  cfg,
+		clk:  clk,
+		opts: buildOptions(opts),
+		tr:   tr,
+		client: &http.Client{
+			Transport: tr,
+			// Judge the health endpoint's own answer, not a redirect target.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		ctx:     ctx,
+		cancel:  cancel,
+		targets: make(map[*upstream.Backend]*target),
+	}
+}
+
+// Pool names the pool this Checker serves.
+func (c *Checker) Pool() string { return c.pool }
+
+// Update sets the members to check, as a diff applied in place: new members
+// start healthy and get a probe loop, removed members have theirs stopped
+// (and FlagUnhealthy cleared, since this Checker no longer owns it), kept
+// members keep their state. Update after Stop does nothing.
+func (c *Checker) Update(members []*upstream.Backend) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return
+	}
+	keep := make(map[*upstream.Backend]struct{}, len(members))
+	for _, b := range members {
+		keep[b] = struct{}{}
+		if _, ok := c.targets[b]; ok {
+			continue
+		}
+		t := &target{c: c, b: b, url: "http://" + b.Addr() + c.cfg.Path}
+		t.st.Healthy = true
+		b.SetFlag(upstream.FlagUnhealthy, false)
+		if c.started {
+			b.StartSlowStart(c.clk.Now().UnixNano(), c.opts.slowStart)
+		}
+		c.targets[b] = t
+		t.mu.Lock()
+		t.timer = c.clk.AfterFunc(c.firstDelay(), t.run)
+		t.mu.Unlock()
+	}
+	for b, t := range c.targets {
+		if _, ok := keep[b]; !ok {
+			t.stop()
+			delete(c.targets, b)
+		}
+	}
+	c.started = true
+}
+
+// firstDelay spreads the first probes of many members over the jitter
+// window so that a pool of 1,000 does not probe in lockstep forever after
+// (each loop then keeps its own phase).
+func (c *Checker) firstDelay() time.Duration {
+	limit := c.opts.jitter
+	if limit < 0 {
+		limit = c.cfg.Interval
+	}
+	if limit == 0 {
+		return 0
+	}
+	return rand.N(limit)
+}
+
+// Status reports the check state of b, or false if b is not a member.
+func (c *Checker) Status(b *upstream.Backend) (CheckStatus, bool) {
+	c.mu.Lock()
+	t, ok := c.targets[b]
+	c.mu.Unlock()
+	if !ok {
+		return CheckStatus{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.st, true
+}
+
+// Stop ends every probe loop, aborts probes in flight and waits for them,
+// clears FlagUnhealthy on the members (a pool without checks must not keep
+// backends out) and closes idle probe connections. After Stop returns no
+// flag changes and no OnChange calls happen. Stop is idempotent.
+func (c *Checker) Stop() {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	c.stopped = true
+	for b, t := range c.targets {
+		t.stop()
+		delete(c.targets, b)
+	}
+	c.mu.Unlock()
+	c.cancel()
+	c.running.Wait()
+	c.tr.CloseIdleConnections()
+}
+
+// target is one member's probe loop and check state.
+type target struct {
+	c   *Checker
+	b   *upstream.Backend
+	url string
+
+	mu      sync.Mutex
+	stopped bool
+	timer   clock.Timer        // next probe
+	cancel  context.CancelFunc // probe in flight, if any
+	st      CheckStatus
+}
+
+// stop ends the loop; a probe in flight is aborted and its result dropped.
+func (t *target) stop() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stopped = true
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.b.SetFlag(upstream.FlagUnhealthy, false)
+}
+
+// run is one iteration of the loop: probe, record, schedule the next.
+func (t *target) run() {
+	t.mu.Lock()
+	if t.stopped {
+		t.mu.Unlock()
+		return
+	}
+	ctx, cancel := context.WithCancel(t.c.ctx)
+	t.cancel = cancel
+	t.c.running.Add(1) // before Stop can see t.stopped, so before its Wait
+	t.mu.Unlock()
+	defer t.c.running.Done()
+
+	err := t.c.probe(ctx, t.url)
+	cancel()
+
+	t.mu.Lock()
+	t.cancel = nil
+	if t.stopped { // removed or stopped meanwhile: the result is stale
+		t.mu.Unlock()
+		return
+	}
+	// Schedule before recording, so that anyone who sees the outcome (a
+	// flag flip) can rely on the next probe being due one Interval on.
+	t.timer = t.c.clk.AfterFunc(t.c.cfg.Interval, t.run)
+	changed, reason := t.record(err, t.c.clk.Now())
+	healthy := t.st.Healthy
+	t.mu.Unlock()
+
+	if changed && t.c.opts.onChange != nil {
+		t.c.opts.onChange(t.b, healthy, reason)
+	}
+}
+
+// record folds one probe result into the state with hysteresis and flips
+// the backend's flag on a transition. t.mu must be held, so that a removal
+// cannot interleave and leave a stale flag behind.
+func (t *target) record(err error, now time.Time) (changed bool, reason string) {
+	s, cfg := &t.st, &t.c.cfg
+	s.Probes++
+	s.LastProbe = now
+	if err == nil {
+		s.LastError = ""
+		s.Failures = 0
+		s.Successes++
+		if s.Healthy || s.Successes < cfg.HealthyThreshold {
+			return false, ""
+		}
+		s.Healthy = true
+		// Ramp first, then admit, so the balancer never sees the recovered
+		// backend at full weight.
+		t.b.StartSlowStart(now.UnixNano(), t.c.opts.slowStart)
+		t.b.SetFlag(upstream.FlagUnhealthy, false)
+		return true, fmt.Sprintf("%d consecutive checks passed", s.Successes)
+	}
+	s.LastError = err.Error()
+	s.Successes = 0
+	s.Failures++
+	if !s.Healthy || s.Failures < cfg.UnhealthyThreshold {
+		return false, ""
+	}
+	s.Healthy = false
+	t.b.SetFlag(upstream.FlagUnhealthy, true)
+	return true, fmt.Sprintf("%d consecutive checks failed, last: %s", s.Failures, s.LastError)
+}
+
+// probe GETs url and reports why the backend failed, or nil. The timeout
+// runs on the injected clock so that tests can expire it deterministically.
+func (c *Checker) probe(ctx context.Context, url string) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := c.clk.AfterFunc(c.cfg.Timeout, func() { cancel(errProbeTimeout) })
+	defer timer.Stop()
+
+	err := c.get(ctx, url)
+	if err != nil && errors.Is(context.Cause(ctx), errProbeTimeout) {
+		return fmt.Errorf("%w after %v", errProbeTimeout, c.cfg.Timeout)
+	}
+	return err
+}
+
+func (c *Checker) get(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	if c.cfg.Host != "" {
+		req.Host = c.cfg.Host
+	}
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain)); err != nil {
+		return fmt.Errorf("reading body: %w", err)
+	}
+	if !c.cfg.expected(resp.StatusCode) {
+		return fmt.Errorf("unexpected status %d", resp.StatusCode)
+	}
+	return nil
+}
