@@ -1,0 +1,309 @@
+// Package config loads the gateway's YAML configuration into one immutable
+// value: strictly decoded (unknown keys and wrong types are errors), with
+// defaults applied and every value validated, so the rest of the gateway can
+// trust it without re-checking. Every error names FILE:LINE and the dotted
+// key path. examples/gateway.yaml documents every key and its default.
+//
+// The package is pure data: it opens the one file it is given and reads
+// environment variables named by "env:" secrets, nothing else.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the whole gateway configuration. After Load, Parse or Default
+// returns it, treat it as read-only: it is shared without locks.
+type Config struct {
+	Listen          string        `yaml:"listen"`           // client listener, HTTP/1.1 and h2c; default ":8080"
+	Admin           Admin         `yaml:"admin"`            // metrics and status listener
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // drain time on SIGTERM; default 30s; 0 closes at once
+	AccessLog       AccessLog     `yaml:"access_log"`       //
+	Server          Server        `yaml:"server"`           // client-side HTTP server limits
+	Routes          []Route       `yaml:"routes"`           // matched in order, first match wins; at least one
+	Pools           []Pool        `yaml:"pools"`            // at least one; names unique
+}
+
+// Admin is the admin listener (metrics, status). It is disabled with
+// enabled: false rather than a magic listen value, matching access_log.
+type Admin struct {
+	Enabled bool   `yaml:"enabled"` // default true
+	Listen  string `yaml:"listen"`  // default "127.0.0.1:9090"
+}
+
+// AccessLog configures the per-request log.
+type AccessLog struct {
+	Enabled bool   `yaml:"enabled"` // default true
+	Path    string `yaml:"path"`    // "stdout" (default), "stderr" or a file path
+}
+
+// Server holds the client-facing http.Server limits.
+type Server struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"` // default 10s
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`        // default 120s
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`    // default 1 MiB
+}
+
+// Route sends matching requests to a pool.
+type Route struct {
+	Name          string `yaml:"name"`           // required, unique; letters, digits, "-", "_", "."
+	Match         Match  `yaml:"match"`          //
+	StripPrefix   bool   `yaml:"strip_prefix"`   // remove Match.PathPrefix before forwarding
+	RewritePrefix string `yaml:"rewrite_prefix"` // replace Match.PathPrefix with this (implies strip); "" or starts with "/"
+	Pool          string `yaml:"pool"`           // required; names a pool
+}
+
+// Match is what a request must have for its route to apply; every set
+// field must match.
+type Match struct {
+	Host       string            `yaml:"host"`        // exact or "*.example.com"; stored lower-case; "" matches any
+	PathPrefix string            `yaml:"path_prefix"` // default "/"; starts with "/"
+	Methods    []string          `yaml:"methods"`     // upper-case HTTP methods; empty matches any
+	Headers    map[string]string `yaml:"headers"`     // header name -> exact, non-empty value
+}
+
+// Pool is a set of interchangeable backends and how to balance across them.
+type Pool struct {
+	Name         string  `yaml:"name"`          // required, unique; letters, digits, "-", "_", "."
+	Strategy     string  `yaml:"strategy"`      // one of Strategies; default "round_robin"
+	HashKey      string  `yaml:"hash_key"`      // ip_hash/consistent_hash only: header:NAME | cookie:NAME | query:NAME | path | ip; default "ip"
+	VirtualNodes int     `yaml:"virtual_nodes"` // consistent_hash only: ring points per backend, 1..10000; default (or 0) 160
+	BoundedLoad  float64 `yaml:"bounded_load"`  // consistent_hash only: 0 = off, else > 1.0 (e.g. 1.25)
+	Sticky       *Sticky `yaml:"sticky"`        // nil = no session affinity
+
+	Protocol   string `yaml:"protocol"`    // toward backends: "http1" (default) or "h2c"
+	HostHeader string `yaml:"host_header"` // "preserve" (default, client's Host), "backend" (its address) or a literal host
+
+	Backends    []Backend    `yaml:"backends"`     // at least one
+	HealthCheck *HealthCheck `yaml:"health_check"` // nil = no active checks
+	Outlier     *Outlier     `yaml:"outlier"`      // nil = no passive ejection
+
+	SlowStart              time.Duration `yaml:"slow_start"`                 // weight ramp for new/recovered backends; default 0 (off)
+	Timeouts               Timeouts      `yaml:"timeouts"`                   //
+	MaxIdleConnsPerBackend int           `yaml:"max_idle_conns_per_backend"` // default 64; >= 1
+}
+
+// Sticky pins a client to a backend with a signed cookie.
+type Sticky struct {
+	Cookie string `yaml:"cookie"` // default "drawbridge_sticky"
+	// Secret signs the cookie; >= 16 bytes. "env:VARNAME" is replaced by
+	// that environment variable at load time so the file need not hold it.
+	Secret string        `yaml:"secret"`
+	TTL    time.Duration `yaml:"ttl"` // cookie lifetime; default 1h
+}
+
+// Backend is one static upstream server.
+type Backend struct {
+	Address string `yaml:"address"` // host:port, port 1..65535; required
+	Weight  int    `yaml:"weight"`  // 1..1000; default 1
+	ID      string `yaml:"id"`      // unique in the pool; default Address
+}
+
+// HealthCheck configures active HTTP health checks.
+type HealthCheck struct {
+	Path               string        `yaml:"path"`                // default "/healthz"
+	Interval           time.Duration `yaml:"interval"`            // default 5s
+	Timeout            time.Duration `yaml:"timeout"`             // default 1s; < Interval
+	ExpectedStatus     StatusRanges  `yaml:"expected_status"`     // e.g. "200" or "200-299,304"; default "200-399"
+	HealthyThreshold   int           `yaml:"healthy_threshold"`   // passes to become healthy; default 2
+	UnhealthyThreshold int           `yaml:"unhealthy_threshold"` // failures to become unhealthy; default 3
+}
+
+// Outlier configures passive ejection of backends that keep failing.
+type Outlier struct {
+	ConsecutiveFailures int           `yaml:"consecutive_failures"` // default 5
+	BaseEjection        time.Duration `yaml:"base_ejection"`        // first ejection; default 30s
+	MaxEjection         time.Duration `yaml:"max_ejection"`         // cap on repeated ejections; default 5m; >= BaseEjection
+	MaxEjectionPercent  int           `yaml:"max_ejection_percent"` // 1..100; default 50
+}
+
+// Timeouts bound the gateway's work toward backends.
+type Timeouts struct {
+	Connect        time.Duration `yaml:"connect"`         // default 2s
+	ResponseHeader time.Duration `yaml:"response_header"` // default 30s; 504 when exceeded
+	IdleConn       time.Duration `yaml:"idle_conn"`       // default 90s
+}
+
+// Strategy names, as written in pools[].strategy.
+const (
+	RoundRobin         = "round_robin"
+	WeightedRoundRobin = "weighted_round_robin"
+	LeastConnections   = "least_connections"
+	PowerOfTwo         = "power_of_two"
+	LeastResponseTime  = "least_response_time"
+	IPHash             = "ip_hash"
+	ConsistentHash     = "consistent_hash"
+	Random             = "random"
+)
+
+// Strategies lists every valid strategy name, so the balancer can check it
+// implements them all. Do not modify.
+var Strategies = []string{
+	RoundRobin, WeightedRoundRobin, LeastConnections, PowerOfTwo,
+	LeastResponseTime, IPHash, ConsistentHash, Random,
+}
+
+// Values of pools[].protocol and the fixed values of pools[].host_header.
+const (
+	ProtocolHTTP1 = "http1"
+	ProtocolH2C   = "h2c"
+
+	HostPreserve = "preserve"
+	HostBackend  = "backend"
+)
+
+// Defaults. Each type fills its own defaults before its YAML keys are
+// decoded over them, so an absent key gets the default while a key that
+// is present, even as 0 or "", is validated as written. Defaults that depend
+// on other fields (hash_key, virtual_nodes, backend id) are filled after
+// decoding, in derive.
+
+func (c *Config) setDefaults() {
+	c.Listen = ":8080"
+	c.Admin = Admin{Enabled: true, Listen: "127.0.0.1:9090"}
+	c.ShutdownTimeout = 30 * time.Second
+	c.AccessLog = AccessLog{Enabled: true, Path: "stdout"}
+	c.Server = Server{
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+	}
+}
+
+func (r *Route) setDefaults() { r.Match.PathPrefix = "/" }
+
+func (p *Pool) setDefaults() {
+	p.Strategy = RoundRobin
+	p.Protocol = ProtocolHTTP1
+	p.HostHeader = HostPreserve
+	p.Timeouts = Timeouts{
+		Connect:        2 * time.Second,
+		ResponseHeader: 30 * time.Second,
+		IdleConn:       90 * time.Second,
+	}
+	p.MaxIdleConnsPerBackend = 64
+}
+
+func (s *Sticky) setDefaults() {
+	s.Cookie = "drawbridge_sticky"
+	s.TTL = time.Hour
+}
+
+func (b *Backend) setDefaults() { b.Weight = 1 }
+
+func (h *HealthCheck) setDefaults() {
+	h.Path = "/healthz"
+	h.Interval = 5 * time.Second
+	h.Timeout = time.Second
+	h.ExpectedStatus = StatusRanges{{200, 399}}
+	h.HealthyThreshold = 2
+	h.UnhealthyThreshold = 3
+}
+
+func (o *Outlier) setDefaults() {
+	o.ConsecutiveFailures = 5
+	o.BaseEjection = 30 * time.Second
+	o.MaxEjection = 5 * time.Minute
+	o.MaxEjectionPercent = 50
+}
+
+// Load reads and parses the configuration file at path. Errors reading
+// the file are returned as they are; see Parse for the rest.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse parses a configuration; filename only labels errors. On failure
+// the error is an *Error, or an Errors listing every problem found.
+func Parse(filename string, data []byte) (*Config, error) {
+	root, err := parseDocument(filename, data)
+	if err != nil {
+		return nil, err
+	}
+	c := new(Config)
+	c.setDefaults()
+	d := newDecoder(filename, root)
+	d.decode(root, c)
+	if len(d.errs) > 0 {
+		// Semantic checks on a half-decoded config would mostly repeat
+		// these errors in other words.
+		return nil, d.errs.err()
+	}
+	errs := c.resolveSecrets()
+	errs = append(errs, c.check()...)
+	for _, e := range errs {
+		e.File, e.Line = filename, d.line(e.Key)
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Default returns the configuration of the quick `gateway proxy` command:
+// every other setting at its default, and one route "/" to one pool named
+// "default" of the given backend addresses, validated like a loaded file.
+func Default(backends []string) (*Config, error) {
+	c := new(Config)
+	c.setDefaults()
+	r := Route{Name: "default", Pool: "default"}
+	r.setDefaults()
+	p := Pool{Name: "default"}
+	p.setDefaults()
+	for _, addr := range backends {
+		b := Backend{Address: addr}
+		b.setDefaults()
+		p.Backends = append(p.Backends, b)
+	}
+	c.Routes, c.Pools = []Route{r}, []Pool{p}
+	if err := c.check().err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// resolveSecrets replaces "env:VARNAME" sticky secrets with the variable's
+// value. It runs once, before check, so that re-validating a loaded
+// config never re-interprets a secret that happens to start with "env:".
+func (c *Config) resolveSecrets() Errors {
+	var errs Errors
+	for i := range c.Pools {
+		s := c.Pools[i].Sticky
+		if s == nil {
+			continue
+		}
+		name, ok := strings.CutPrefix(s.Secret, "env:")
+		if !ok {
+			continue
+		}
+		v, set := os.LookupEnv(name)
+		if !set || name == "" {
+			errs = append(errs, &Error{
+				Key: fmt.Sprintf("pools[%d].sticky.secret", i),
+				Msg: fmt.Sprintf("environment variable %q is not set", name),
+			})
+			continue
+		}
+		s.Secret = v
+	}
+	return errs
+}
+
+// Validate checks a configuration built or changed in code (the quick
+// `gateway proxy` command adjusts Default's result from its flags). Errors
+// name the key; there is no file or line to name.
+func (c *Config) Validate() error { return c.check().err() }
+
+// DefaultHealthCheck is a health_check section with every key at its default.
+func DefaultHealthCheck() HealthCheck {
+	var h HealthCheck
+	h.setDefaults()
+	return h
+}

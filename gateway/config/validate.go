@@ -1,0 +1,361 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// check fills the defaults that depend on other fields, then validates.
+// The errors carry keys only; Parse adds the file and lines.
+func (c *Config) check() Errors {
+	c.derive()
+	return c.validate()
+}
+
+// derive fills defaults that depend on other fields and normalises values
+// for the matchers. It is idempotent, so a checked config re-validates.
+func (c *Config) derive() {
+	for i := range c.Routes {
+		c.Routes[i].Match.Host = strings.ToLower(c.Routes[i].Match.Host)
+	}
+	for i := range c.Pools {
+		p := &c.Pools[i]
+		if p.HashKey == "" && (p.Strategy == IPHash || p.Strategy == ConsistentHash) {
+			p.HashKey = "ip"
+		}
+		// 0 cannot be told apart from unset here; it means the default.
+		if p.VirtualNodes == 0 && p.Strategy == ConsistentHash {
+			p.VirtualNodes = 160
+		}
+		for j := range p.Backends {
+			if b := &p.Backends[j]; b.ID == "" {
+				b.ID = b.Address
+			}
+		}
+	}
+}
+
+type validator struct{ errs Errors }
+
+func (v *validator) add(key, format string, args ...any) {
+	v.errs = append(v.errs, &Error{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *Config) validate() Errors {
+	var v validator
+	v.listenAddr("listen", c.Listen)
+	if c.Admin.Enabled {
+		v.listenAddr("admin.listen", c.Admin.Listen)
+	}
+	v.nonNegative("shutdown_timeout", c.ShutdownTimeout)
+	if c.AccessLog.Enabled && c.AccessLog.Path == "" {
+		v.add("access_log.path", "required when access_log is enabled")
+	}
+	v.positive("server.read_header_timeout", c.Server.ReadHeaderTimeout)
+	v.positive("server.idle_timeout", c.Server.IdleTimeout)
+	v.between("server.max_header_bytes", c.Server.MaxHeaderBytes, 1, math.MaxInt32)
+
+	pools := make(map[string]bool, len(c.Pools))
+	for _, p := range c.Pools {
+		pools[p.Name] = true
+	}
+	if len(c.Routes) == 0 {
+		v.add("routes", "at least one route is required")
+	}
+	names := make(map[string]string) // route name -> key of its first use
+	for i := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		v.route(key, &c.Routes[i], pools)
+		v.unique(key+".name", c.Routes[i].Name, names, key)
+	}
+	if len(c.Pools) == 0 {
+		v.add("pools", "at least one pool is required")
+	}
+	names = make(map[string]string)
+	for i := range c.Pools {
+		key := fmt.Sprintf("pools[%d]", i)
+		v.pool(key, &c.Pools[i])
+		v.unique(key+".name", c.Pools[i].Name, names, key)
+	}
+	return v.errs
+}
+
+func (v *validator) route(key string, r *Route, pools map[string]bool) {
+	v.name(key+".name", r.Name)
+	m := &r.Match
+	if m.Host != "" {
+		v.hostPattern(key+".match.host", m.Host)
+	}
+	v.path(key+".match.path_prefix", m.PathPrefix, false)
+	seen := make(map[string]bool)
+	for i, method := range m.Methods {
+		k := fmt.Sprintf("%s.match.methods[%d]", key, i)
+		switch {
+		case !isToken(method):
+			v.add(k, "invalid method %q", method)
+		case method != strings.ToUpper(method):
+			v.add(k, "method %q must be upper-case (%s)", method, strings.ToUpper(method))
+		case seen[method]:
+			v.add(k, "duplicate method %q", method)
+		}
+		seen[method] = true
+	}
+	names := make(map[string]string) // canonical name -> name as written
+	for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
+		k := key + ".match.headers." + name
+		value := m.Headers[name]
+		lower := strings.ToLower(name)
+		switch {
+		case !isToken(name):
+			v.add(k, "invalid header name %q", name)
+		case names[lower] != "":
+			v.add(k, "header %q is also matched as %q (names are case-insensitive)", name, names[lower])
+		case value == "":
+			v.add(k, "value must not be empty")
+		case strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }):
+			v.add(k, "value %q contains control characters", value)
+		}
+		names[lower] = name
+	}
+	if r.RewritePrefix != "" {
+		v.path(key+".rewrite_prefix", r.RewritePrefix, false)
+	}
+	switch {
+	case r.Pool == "":
+		v.add(key+".pool", "required")
+	case !pools[r.Pool]:
+		v.add(key+".pool", "unknown pool %q", r.Pool)
+	}
+}
+
+func (v *validator) pool(key string, p *Pool) {
+	v.name(key+".name", p.Name)
+	if !slices.Contains(Strategies, p.Strategy) {
+		v.add(key+".strategy", "unknown strategy %q; want one of %s", p.Strategy, strings.Join(Strategies, ", "))
+	}
+	hashed := p.Strategy == IPHash || p.Strategy == ConsistentHash
+	switch {
+	case !hashed && p.HashKey != "":
+		v.add(key+".hash_key", "only valid with strategy ip_hash or consistent_hash")
+	case hashed:
+		if _, _, err := SplitHashKey(p.HashKey); err != nil {
+			v.add(key+".hash_key", "%v", err)
+		}
+	}
+	if p.Strategy != ConsistentHash {
+		if p.VirtualNodes != 0 {
+			v.add(key+".virtual_nodes", "only valid with strategy consistent_hash")
+		}
+		if p.BoundedLoad != 0 {
+			v.add(key+".bounded_load", "only valid with strategy consistent_hash")
+		}
+	} else {
+		v.between(key+".virtual_nodes", p.VirtualNodes, 1, 10000)
+		// Written so that NaN fails too.
+		if b := p.BoundedLoad; b != 0 && !(b > 1 && !math.IsInf(b, 1)) {
+			v.add(key+".bounded_load", "must be 0 (off) or a number greater than 1, got %v", b)
+		}
+	}
+	if s := p.Sticky; s != nil {
+		if !isToken(s.Cookie) {
+			v.add(key+".sticky.cookie", "invalid cookie name %q", s.Cookie)
+		}
+		// Never echo the secret.
+		if len(s.Secret) < 16 {
+			v.add(key+".sticky.secret", "must be at least 16 bytes, got %d", len(s.Secret))
+		}
+		v.positive(key+".sticky.ttl", s.TTL)
+	}
+	if p.Protocol != ProtocolHTTP1 && p.Protocol != ProtocolH2C {
+		v.add(key+".protocol", "unknown protocol %q; want http1 or h2c", p.Protocol)
+	}
+	if h := p.HostHeader; h == "" || strings.ContainsFunc(h, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		v.add(key+".host_header", "want preserve, backend or a host name, got %q", h)
+	}
+
+	if len(p.Backends) == 0 {
+		v.add(key+".backends", "at least one backend is required")
+	}
+	ids := make(map[string]string) // id -> key of its first use
+	for i := range p.Backends {
+		b := &p.Backends[i]
+		k := fmt.Sprintf("%s.backends[%d]", key, i)
+		v.backendAddr(k+".address", b.Address)
+		v.between(k+".weight", b.Weight, 1, 1000)
+		if first, dup := ids[b.ID]; dup {
+			v.add(k+".id", "duplicate backend id %q (same as %s; set id to tell them apart)", b.ID, first)
+		} else {
+			ids[b.ID] = k
+		}
+	}
+
+	if h := p.HealthCheck; h != nil {
+		k := key + ".health_check"
+		v.path(k+".path", h.Path, true)
+		v.positive(k+".interval", h.Interval)
+		v.positive(k+".timeout", h.Timeout)
+		if h.Timeout >= h.Interval && h.Interval > 0 {
+			v.add(k+".timeout", "must be less than interval (%v)", h.Interval)
+		}
+		if err := h.ExpectedStatus.validate(); err != nil {
+			v.add(k+".expected_status", "%v", err)
+		}
+		v.between(k+".healthy_threshold", h.HealthyThreshold, 1, 1000)
+		v.between(k+".unhealthy_threshold", h.UnhealthyThreshold, 1, 1000)
+	}
+	if o := p.Outlier; o != nil {
+		k := key + ".outlier"
+		v.between(k+".consecutive_failures", o.ConsecutiveFailures, 1, 1000)
+		v.positive(k+".base_ejection", o.BaseEjection)
+		if o.MaxEjection < o.BaseEjection {
+			v.add(k+".max_ejection", "must be at least base_ejection (%v)", o.BaseEjection)
+		}
+		v.between(k+".max_ejection_percent", o.MaxEjectionPercent, 1, 100)
+	}
+	v.nonNegative(key+".slow_start", p.SlowStart)
+	v.positive(key+".timeouts.connect", p.Timeouts.Connect)
+	v.positive(key+".timeouts.response_header", p.Timeouts.ResponseHeader)
+	v.positive(key+".timeouts.idle_conn", p.Timeouts.IdleConn)
+	v.between(key+".max_idle_conns_per_backend", p.MaxIdleConnsPerBackend, 1, math.MaxInt32)
+}
+
+// SplitHashKey splits a pool's hash_key into its source ("header",
+// "cookie", "query", "path" or "ip") and name ("" for path and ip).
+func SplitHashKey(s string) (source, name string, err error) {
+	source, name, named := strings.Cut(s, ":")
+	switch source {
+	case "path", "ip":
+		if !named {
+			return source, "", nil
+		}
+	case "header", "cookie":
+		if isToken(name) {
+			return source, name, nil
+		}
+	case "query":
+		if name != "" {
+			return source, name, nil
+		}
+	}
+	return "", "", fmt.Errorf("invalid hash key %q; want header:NAME, cookie:NAME, query:NAME, path or ip", s)
+}
+
+func (v *validator) unique(key, name string, seen map[string]string, at string) {
+	if name == "" {
+		return // already reported as required
+	}
+	if first, dup := seen[name]; dup {
+		v.add(key, "duplicate name %q (same as %s)", name, first)
+		return
+	}
+	seen[name] = at
+}
+
+// name checks a route or pool name. They appear in logs, metrics labels
+// and status URLs, so keep them to a safe alphabet.
+func (v *validator) name(key, name string) {
+	switch {
+	case name == "":
+		v.add(key, "required")
+	case strings.ContainsFunc(name, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.')
+	}):
+		v.add(key, `invalid name %q: use letters, digits, "-", "_" and "."`, name)
+	}
+}
+
+// path checks a URL path prefix; health check paths may carry a query.
+func (v *validator) path(key, path string, query bool) {
+	if !strings.HasPrefix(path, "/") {
+		v.add(key, `must start with "/", got %q`, path)
+		return
+	}
+	bad := func(r rune) bool { return r <= ' ' || r == 0x7f || r == '#' || (r == '?' && !query) }
+	if i := strings.IndexFunc(path, bad); i >= 0 {
+		v.add(key, "invalid character %q in path %q", path[i], path)
+	}
+}
+
+// hostPattern checks a route host: a host name, optionally with a leading
+// "*." wildcard. Requests' ports are ignored when matching, so none here.
+func (v *validator) hostPattern(key, host string) {
+	name := strings.TrimPrefix(host, "*.")
+	for label := range strings.SplitSeq(name, ".") {
+		if len(label) == 0 || len(label) > 63 || strings.ContainsFunc(label, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '_')
+		}) {
+			v.add(key, `invalid host %q; want a name like "api.example.com" or "*.example.com", without port`, host)
+			return
+		}
+	}
+}
+
+// listenAddr checks a listener address; port 0 picks a free port.
+func (v *validator) listenAddr(key, addr string) {
+	if addr == "" {
+		v.add(key, "required")
+	} else if _, port, err := net.SplitHostPort(addr); err != nil {
+		v.add(key, "invalid address %q: %s", addr, addrError(err))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.add(key, "invalid port %q in %q; want 0-65535", port, addr)
+	}
+}
+
+func (v *validator) backendAddr(key, addr string) {
+	if addr == "" {
+		v.add(key, "required")
+	} else if host, port, err := net.SplitHostPort(addr); err != nil {
+		v.add(key, "invalid address %q: %s", addr, addrError(err))
+	} else if host == "" {
+		v.add(key, "invalid address %q: host is required", addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		v.add(key, "invalid port %q in %q; want 1-65535", port, addr)
+	}
+}
+
+// addrError drops net's repetition of the address from its message.
+func addrError(err error) string {
+	if ae := (*net.AddrError)(nil); errors.As(err, &ae) {
+		return ae.Err
+	}
+	return err.Error()
+}
+
+func (v *validator) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.add(key, "must be positive, got %v", d)
+	}
+}
+
+func (v *validator) nonNegative(key string, d time.Duration) {
+	if d < 0 {
+		v.add(key, "must not be negative, got %v", d)
+	}
+}
+
+func (v *validator) between(key string, n, lo, hi int) {
+	if n < lo || n > hi {
+		v.add(key, "must be between %d and %d, got %d", lo, hi, n)
+	}
+}
+
+// isToken reports whether s is an RFC 9110 token, the syntax of HTTP
+// methods, header names and cookie names.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return false
+		}
+	}
+	return true
+}
