@@ -1,0 +1,122 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"sync"
+	"time"
+)
+
+// conn is one keep-alive connection to a backend. The handler goroutine that
+// holds it does all I/O itself: no read/write loop goroutines, no channel
+// handoffs (the main cost of net/http.Transport on a one-core proxy).
+type conn struct {
+	nc       net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	lastUsed time.Time
+	reused   bool
+}
+
+// connPool keeps idle connections to one backend address, most recently used
+// first, so the warmest connections are reused and surplus ones age out.
+type connPool struct {
+	addr    string
+	dialer  *net.Dialer
+	maxIdle int
+	idleTTL time.Duration
+
+	mu     sync.Mutex
+	idle   []*conn
+	closed bool
+}
+
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 8<<10) }}
+)
+
+func newConnPool(addr string, connectTimeout time.Duration, maxIdle int, idleTTL time.Duration) *connPool {
+	return &connPool{
+		addr:    addr,
+		dialer:  &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second},
+		maxIdle: maxIdle,
+		idleTTL: idleTTL,
+	}
+}
+
+// get returns an idle connection if one is fresh enough, else dials.
+func (p *connPool) get(ctx context.Context, now time.Time) (*conn, error) {
+	p.mu.Lock()
+	for n := len(p.idle); n > 0; n = len(p.idle) {
+		c := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		if p.idleTTL > 0 && now.Sub(c.lastUsed) > p.idleTTL {
+			p.mu.Unlock()
+			c.close()
+			p.mu.Lock()
+			continue
+		}
+		p.mu.Unlock()
+		c.reused = true
+		return c, nil
+	}
+	p.mu.Unlock()
+	nc, err := p.dialer.DialContext(ctx, "tcp", p.addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(nc)
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(nc)
+	return &conn{nc: nc, br: br, bw: bw}, nil
+}
+
+// put returns a healthy connection for reuse, or closes it when the pool is
+// full or closed.
+func (p *connPool) put(c *conn, now time.Time) {
+	c.lastUsed = now
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= p.maxIdle {
+		p.mu.Unlock()
+		c.close()
+		return
+	}
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+// closeIdle closes every idle connection; with final it also refuses
+// further puts (the backend left the pool).
+func (p *connPool) closeIdle(final bool) {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	if final {
+		p.closed = true
+	}
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.close()
+	}
+}
+
+func (c *conn) close() {
+	_ = c.nc.Close()
+	if c.br != nil {
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+		c.br = nil
+	}
+	if c.bw != nil {
+		c.bw.Reset(nil)
+		writerPool.Put(c.bw)
+		c.bw = nil
+	}
+}

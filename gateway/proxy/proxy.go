@@ -1,0 +1,351 @@
+// Package proxy forwards one HTTP request to one chosen backend and streams
+// the answer back. It owns backend connections; choosing the backend,
+// routing and error pages belong to the caller.
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// HostMode says which Host header the backend sees.
+type HostMode int
+
+const (
+	HostPreserve HostMode = iota // the client's Host
+	HostBackend                  // the backend's address
+	HostLiteral                  // a configured value
+)
+
+// Options configure forwarding to one pool's backends.
+type Options struct {
+	HostMode              HostMode
+	HostValue             string
+	ConnectTimeout        time.Duration
+	ResponseHeaderTimeout time.Duration
+	IdleConnTimeout       time.Duration
+	MaxIdleConns          int
+	H2C                   bool // speak HTTP/2 with prior knowledge to backends
+}
+
+// ErrorKind classifies a failed forward so that the caller can answer
+// 502 or 504 and feed outlier detection.
+type ErrorKind int
+
+const (
+	ErrNone       ErrorKind = iota
+	ErrConnect              // could not connect: 502
+	ErrTimeout              // no response in time: 504
+	ErrProtocol             // reset, malformed or truncated response: 502
+	ErrClientGone           // the client went away; nothing to answer
+)
+
+// Result describes what happened to one forwarded request.
+type Result struct {
+	Status      int // status the backend answered (0 if none)
+	Kind        ErrorKind
+	Err         error
+	HeadersSent bool  // response headers already went to the client
+	BytesOut    int64 // response body bytes written to the client
+}
+
+// Upstream is one backend's forwarding endpoint: its address and its pool of
+// keep-alive connections.
+type Upstream struct {
+	addr  string
+	opts  Options
+	conns *connPool
+	h2    *http.Transport // only for H2C
+}
+
+// NewUpstream prepares forwarding to addr.
+func NewUpstream(addr string, o Options) *Upstream {
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 2 * time.Second
+	}
+	if o.MaxIdleConns <= 0 {
+		o.MaxIdleConns = 64
+	}
+	u := &Upstream{addr: addr, opts: o}
+	if o.H2C {
+		p := new(http.Protocols)
+		p.SetUnencryptedHTTP2(true)
+		u.h2 = &http.Transport{
+			Protocols:             p,
+			DialContext:           (&net.Dialer{Timeout: o.ConnectTimeout}).DialContext,
+			ResponseHeaderTimeout: o.ResponseHeaderTimeout,
+			IdleConnTimeout:       o.IdleConnTimeout,
+			MaxIdleConnsPerHost:   o.MaxIdleConns,
+			DisableCompression:    true,
+		}
+	} else {
+		u.conns = newConnPool(addr, o.ConnectTimeout, o.MaxIdleConns, o.IdleConnTimeout)
+	}
+	return u
+}
+
+// Addr is the backend address.
+func (u *Upstream) Addr() string { return u.addr }
+
+// Close drops idle connections and refuses new idle ones; requests in flight
+// finish on their own connections.
+func (u *Upstream) Close() {
+	if u.conns != nil {
+		u.conns.closeIdle(true)
+	}
+	if u.h2 != nil {
+		u.h2.CloseIdleConnections()
+	}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// Forward sends r to the backend with uri as the request target (path and
+// query, already rewritten by the route) and streams the response to w.
+// Unless Result.HeadersSent, nothing was written to w and the caller
+// answers the error.
+func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, uri string, extra http.Header) Result {
+	if u.h2 != nil {
+		return u.forwardStd(w, r, uri, extra)
+	}
+	return u.forwardH1(w, r, uri, extra)
+}
+
+func (u *Upstream) host(r *http.Request) string {
+	switch u.opts.HostMode {
+	case HostBackend:
+		return u.addr
+	case HostLiteral:
+		return u.opts.HostValue
+	}
+	return r.Host
+}
+
+// bodyFraming is how the request body is sent upstream.
+func requestBody(r *http.Request) (hasBody bool, length int64) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return false, 0
+	}
+	if r.ContentLength == 0 {
+		return false, 0
+	}
+	return true, r.ContentLength // -1: unknown, send chunked
+}
+
+func (u *Upstream) writeHead(bw interface {
+	WriteString(string) (int, error)
+}, r *http.Request, uri string, extra http.Header, fh *forwardingHeaders, hasBody bool, length int64) {
+	bw.WriteString(r.Method)
+	bw.WriteString(" ")
+	bw.WriteString(uri)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(u.host(r))
+	bw.WriteString("\r\n")
+	conn := connectionTokens(r.Header)
+	for k, vv := range r.Header {
+		if hopByHop(k) || rewritten(k) || (conn != nil && listed(conn, k)) {
+			continue
+		}
+		if _, over := extra[k]; over {
+			continue
+		}
+		for _, v := range vv {
+			writeField(bw, k, v)
+		}
+	}
+	for k, vv := range extra {
+		for _, v := range vv {
+			writeField(bw, k, v)
+		}
+	}
+	writeField(bw, "X-Forwarded-For", fh.xff)
+	writeField(bw, "X-Forwarded-Proto", fh.proto)
+	if fh.xfh != "" {
+		writeField(bw, "X-Forwarded-Host", fh.xfh)
+	}
+	writeField(bw, "Forwarded", fh.forwarded)
+	writeField(bw, "Via", fh.via)
+	if hasBody {
+		if length > 0 {
+			bw.WriteString("Content-Length: ")
+			bw.WriteString(strconv.FormatInt(length, 10))
+			bw.WriteString("\r\n")
+		} else {
+			bw.WriteString("Transfer-Encoding: chunked\r\n")
+		}
+	} else if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
+		bw.WriteString("Content-Length: 0\r\n")
+	}
+	bw.WriteString("\r\n")
+}
+
+func writeField(bw interface {
+	WriteString(string) (int, error)
+}, k, v string) {
+	bw.WriteString(k)
+	bw.WriteString(": ")
+	bw.WriteString(v)
+	bw.WriteString("\r\n")
+}
+
+// errBodyShort means the client sent less body than it announced.
+var errBodyShort = errors.New("request body shorter than Content-Length")
+
+func (u *Upstream) forwardH1(w http.ResponseWriter, r *http.Request, uri string, extra http.Header) Result {
+	ctx := r.Context()
+	hasBody, length := requestBody(r)
+	fh := makeForwardingHeaders(r)
+	for attempt := 0; ; attempt++ {
+		now := time.Now()
+		c, err := u.conns.get(ctx, now)
+		if err != nil {
+			if ctx.Err() != nil {
+				return Result{Kind: ErrClientGone, Err: err}
+			}
+			if isTimeout(err) {
+				return Result{Kind: ErrConnect, Err: err}
+			}
+			return Result{Kind: ErrConnect, Err: err}
+		}
+		res, retry := u.exchange(ctx, c, w, r, uri, extra, &fh, hasBody, length)
+		// A reused keep-alive connection may have been closed by the backend
+		// just before we wrote: retry once on a fresh one, as net/http does,
+		// when nothing of the request body was consumed and no answer came.
+		if retry && attempt == 0 {
+			continue
+		}
+		return res
+	}
+}
+
+// exchange does one request/response on c. retry reports a failure on a
+// reused connection before anything irrevocable happened.
+func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter, r *http.Request, uri string, extra http.Header, fh *forwardingHeaders, hasBody bool, length int64) (res Result, retry bool) {
+	// Abort the backend exchange when the client goes away, so the backend
+	// slot and the in-flight count are released at once.
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
+	defer stop()
+
+	u.writeHead(c.bw, r, uri, extra, fh, hasBody, length)
+	var bodyErr error
+	if hasBody {
+		bodyErr = copyRequestBody(c.bw, r.Body, length)
+	}
+	if err := c.bw.Flush(); err != nil {
+		c.close()
+		if ctx.Err() != nil {
+			return Result{Kind: ErrClientGone, Err: err}, false
+		}
+		return Result{Kind: ErrProtocol, Err: err}, c.reused && !hasBody
+	}
+	if bodyErr != nil {
+		c.close()
+		if ctx.Err() != nil {
+			return Result{Kind: ErrClientGone, Err: bodyErr}, false
+		}
+		// The client's body failed: the backend got a truncated request.
+		return Result{Kind: ErrClientGone, Err: bodyErr}, false
+	}
+	if t := u.opts.ResponseHeaderTimeout; t > 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(t))
+	}
+	resp, err := readResponseHead(c.br, w.Header(), r.Method)
+	if err != nil {
+		c.close()
+		switch {
+		case ctx.Err() != nil:
+			return Result{Kind: ErrClientGone, Err: err}, false
+		case isTimeout(err):
+			return Result{Kind: ErrTimeout, Err: err}, false
+		}
+		return Result{Kind: ErrProtocol, Err: err}, c.reused && !hasBody && resp.nothingRead
+	}
+	if u.opts.ResponseHeaderTimeout > 0 {
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	w.WriteHeader(resp.status)
+	res = Result{Status: resp.status, HeadersSent: true}
+	n, err := copyResponseBody(w, c.br, &resp)
+	res.BytesOut = n
+	if err != nil {
+		c.close()
+		res.Err = err
+		if ctx.Err() != nil {
+			res.Kind = ErrClientGone
+		} else {
+			res.Kind = ErrProtocol
+		}
+		return res, false
+	}
+	if resp.close || r.Close || !resp.reusable() {
+		c.close()
+	} else {
+		u.conns.put(c, time.Now())
+	}
+	return res, false
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// copyRequestBody streams the client's body upstream: exactly length bytes,
+// or chunk-encoded when the length is unknown. What arrives is flushed at
+// once unless the client is done, so the backend sees a streamed upload as
+// it comes while a small body still leaves with its head in one write.
+func copyRequestBody(bw *bufio.Writer, body io.Reader, length int64) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	chunked := length < 0
+	var sent int64
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			if !chunked && sent+int64(n) > length {
+				n = int(length - sent) // never send more than announced
+			}
+			if chunked {
+				var hdr [20]byte
+				h := strconv.AppendInt(hdr[:0], int64(n), 16)
+				bw.Write(append(h, '\r', '\n'))
+			}
+			if _, err := bw.Write(buf[:n]); err != nil {
+				return err
+			}
+			if chunked {
+				bw.WriteString("\r\n")
+			}
+			sent += int64(n)
+			if rerr == nil {
+				if err := bw.Flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF || (!chunked && sent >= length) {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	if chunked {
+		_, err := bw.WriteString("0\r\n\r\n")
+		return err
+	}
+	if sent < length {
+		return errBodyShort
+	}
+	return nil
+}

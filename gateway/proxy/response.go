@@ -1,0 +1,401 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"strconv"
+)
+
+// maxResponseHeaderBytes bounds what a backend can make us buffer.
+const maxResponseHeaderBytes = 1 << 20
+
+// responseHead is the parsed status line and framing of a backend response.
+type responseHead struct {
+	status        int
+	contentLength int64 // -1 when not given
+	chunked       bool
+	noBody        bool
+	close         bool
+	untilClose    bool // body delimited by connection close
+	nothingRead   bool // the connection failed before any byte arrived
+}
+
+func (r *responseHead) reusable() bool { return !r.untilClose }
+
+var (
+	errMalformedStatus = errors.New("malformed status line from backend")
+	errMalformedHeader = errors.New("malformed header from backend")
+	errHeaderTooLarge  = errors.New("backend response header too large")
+	errAmbiguousLength = errors.New("backend response has ambiguous length")
+	errUpgrade         = errors.New("backend switched protocols unasked")
+)
+
+// readResponseHead parses the status line and headers into h, skipping
+// interim 1xx responses. Hop-by-hop headers are not copied. On error h is
+// cleared, so the caller can write its own error response.
+func readResponseHead(br *bufio.Reader, h http.Header, method string) (resp responseHead, err error) {
+	defer func() {
+		if err != nil {
+			clear(h)
+		}
+	}()
+	resp.contentLength = -1
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			resp.nothingRead = len(line) == 0
+			return resp, err
+		}
+		status, err := parseStatusLine(line)
+		if err != nil {
+			return resp, err
+		}
+		resp.status = status
+		if status == http.StatusSwitchingProtocols {
+			return resp, errUpgrade
+		}
+		if status >= 100 && status < 200 {
+			// Interim response (100 Continue, 103 Early Hints): drop it.
+			if err := skipHeaders(br); err != nil {
+				return resp, err
+			}
+			continue
+		}
+		break
+	}
+	var (
+		connTokens []string
+		declared   []string
+		total      int
+	)
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return resp, errHeaderTooLarge
+			}
+			return resp, err
+		}
+		total += len(line)
+		if total > maxResponseHeaderBytes {
+			return resp, errHeaderTooLarge
+		}
+		line = trimEOL(line)
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return resp, errMalformedHeader // obs-fold
+		}
+		i := bytes.IndexByte(line, ':')
+		if i <= 0 || !validToken(line[:i]) {
+			return resp, errMalformedHeader
+		}
+		key := canonicalKey(line[:i])
+		val := bytes.TrimSpace(line[i+1:])
+		switch key {
+		case "Content-Length":
+			n, perr := strconv.ParseInt(string(val), 10, 64)
+			if perr != nil || n < 0 || (resp.contentLength >= 0 && resp.contentLength != n) {
+				return resp, errAmbiguousLength
+			}
+			resp.contentLength = n
+			h[key] = []string{string(val)}
+			continue
+		case "Transfer-Encoding":
+			if !bytes.EqualFold(val, []byte("chunked")) || resp.chunked {
+				return resp, errAmbiguousLength
+			}
+			resp.chunked = true
+			continue
+		case "Connection":
+			for _, tok := range bytes.Split(val, []byte(",")) {
+				tok = bytes.TrimSpace(tok)
+				if bytes.EqualFold(tok, []byte("close")) {
+					resp.close = true
+				} else if len(tok) > 0 {
+					connTokens = append(connTokens, canonicalKey(tok))
+				}
+			}
+			continue
+		case "Trailer":
+			for _, tok := range bytes.Split(val, []byte(",")) {
+				if tok = bytes.TrimSpace(tok); len(tok) > 0 {
+					declared = append(declared, canonicalKey(tok))
+				}
+			}
+			continue
+		}
+		if hopByHop(key) {
+			continue
+		}
+		h[key] = append(h[key], string(val))
+	}
+	for _, k := range connTokens {
+		delete(h, k)
+	}
+	if resp.chunked && resp.contentLength >= 0 {
+		return resp, errAmbiguousLength
+	}
+	if len(declared) > 0 && resp.chunked {
+		h["Trailer"] = declared
+	}
+	switch {
+	case method == http.MethodHead || resp.status == http.StatusNoContent || resp.status == http.StatusNotModified:
+		resp.noBody = true
+	case !resp.chunked && resp.contentLength < 0:
+		resp.untilClose = true
+	}
+	return resp, nil
+}
+
+func parseStatusLine(line []byte) (int, error) {
+	line = trimEOL(line)
+	// "HTTP/1.x NNN reason"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return 0, errMalformedStatus
+	}
+	if len(line) > 12 && line[12] != ' ' {
+		return 0, errMalformedStatus
+	}
+	c := line[9:12]
+	if c[0] < '1' || c[0] > '5' || c[1] < '0' || c[1] > '9' || c[2] < '0' || c[2] > '9' {
+		return 0, errMalformedStatus
+	}
+	return int(c[0]-'0')*100 + int(c[1]-'0')*10 + int(c[2]-'0'), nil
+}
+
+func skipHeaders(br *bufio.Reader) error {
+	for total := 0; ; {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if total += len(line); total > maxResponseHeaderBytes {
+			return errHeaderTooLarge
+		}
+		if len(trimEOL(line)) == 0 {
+			return nil
+		}
+	}
+}
+
+func trimEOL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+func validToken(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
+// commonKeys interns the header names backends send most, so parsing them
+// allocates nothing. Lookup by m[string(b)] does not allocate.
+var commonKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Content-Length", "Content-Type", "Date", "Server",
+		"Connection", "Transfer-Encoding", "Cache-Control", "Etag", "Last-Modified",
+		"Expires", "Vary", "Set-Cookie", "Location", "Content-Encoding", "Keep-Alive",
+		"X-Backend-Id", "Trailer", "Accept-Ranges", "Age", "Grpc-Status", "Grpc-Message"} {
+		m[k] = k
+		m[string(bytes.ToLower([]byte(k)))] = k
+	}
+	return m
+}()
+
+func canonicalKey(b []byte) string {
+	if k, ok := commonKeys[string(b)]; ok {
+		return k
+	}
+	return textproto.CanonicalMIMEHeaderKey(string(b))
+}
+
+// clientWriteError marks a failure writing to the client, as opposed to
+// reading from the backend.
+type clientWriteError struct{ err error }
+
+func (e clientWriteError) Error() string { return "write to client: " + e.err.Error() }
+func (e clientWriteError) Unwrap() error { return e.err }
+
+// copyResponseBody streams the body framed by resp from br to w.
+func copyResponseBody(w http.ResponseWriter, br *bufio.Reader, resp *responseHead) (int64, error) {
+	if resp.noBody {
+		return 0, nil
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	fl, _ := w.(http.Flusher)
+	c := bodyCopier{w: w, fl: fl, br: br, buf: *bp}
+	switch {
+	case resp.chunked:
+		err := c.chunked()
+		return c.n, err
+	default: // Content-Length, or -1: until the backend closes
+		err := c.exactly(resp.contentLength)
+		return c.n, err
+	}
+}
+
+type bodyCopier struct {
+	w     http.ResponseWriter
+	fl    http.Flusher
+	br    *bufio.Reader
+	buf   []byte
+	n     int64
+	dirty bool // written to the client since the last flush
+}
+
+// beforeRead flushes what the client has not yet seen when the next read
+// from the backend may block: streamed responses (SSE, long polls) reach
+// the client at once, while bulk bodies are still written in large batches.
+func (c *bodyCopier) beforeRead() {
+	if c.dirty && c.fl != nil && c.br.Buffered() == 0 {
+		c.fl.Flush()
+		c.dirty = false
+	}
+}
+
+// exactly copies n bytes, or until EOF when n < 0.
+func (c *bodyCopier) exactly(n int64) error {
+	for n != 0 {
+		p := c.buf
+		if n > 0 && int64(len(p)) > n {
+			p = p[:n]
+		}
+		c.beforeRead()
+		m, rerr := c.br.Read(p)
+		if m > 0 {
+			if _, werr := c.w.Write(p[:m]); werr != nil {
+				return clientWriteError{werr}
+			}
+			c.dirty = true
+			c.n += int64(m)
+			if n > 0 {
+				n -= int64(m)
+			}
+		}
+		if rerr != nil {
+			if rerr == io.EOF && n < 0 {
+				return nil
+			}
+			if rerr == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return rerr
+		}
+	}
+	return nil
+}
+
+var errBadChunk = errors.New("malformed chunked encoding from backend")
+
+func (c *bodyCopier) readLine() ([]byte, error) {
+	c.beforeRead()
+	line, err := c.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return nil, errBadChunk
+	}
+	return line, err
+}
+
+func (c *bodyCopier) chunked() error {
+	for {
+		line, err := c.readLine()
+		if err != nil {
+			return err
+		}
+		line = trimEOL(line)
+		if i := bytes.IndexByte(line, ';'); i >= 0 {
+			line = line[:i] // chunk extensions are ignored
+		}
+		line = bytes.TrimRight(line, " \t")
+		size, err := parseHex(line)
+		if err != nil {
+			return err
+		}
+		if size == 0 {
+			return c.trailers()
+		}
+		if err := c.exactly(size); err != nil {
+			return err
+		}
+		crlf, err := c.readLine()
+		if err != nil {
+			return err
+		}
+		if len(trimEOL(crlf)) != 0 {
+			return errBadChunk
+		}
+	}
+}
+
+func parseHex(b []byte) (int64, error) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, errBadChunk
+	}
+	var n int64
+	for _, ch := range b {
+		var d byte
+		switch {
+		case ch >= '0' && ch <= '9':
+			d = ch - '0'
+		case ch >= 'a' && ch <= 'f':
+			d = ch - 'a' + 10
+		case ch >= 'A' && ch <= 'F':
+			d = ch - 'A' + 10
+		default:
+			return 0, errBadChunk
+		}
+		n = n<<4 | int64(d)
+	}
+	return n, nil
+}
+
+// trailers reads the trailer section and hands it to the client side:
+// declared trailers by name, others with http.TrailerPrefix.
+func (c *bodyCopier) trailers() error {
+	h := c.w.Header()
+	declared := h["Trailer"]
+	for total := 0; ; {
+		line, err := c.readLine()
+		if err != nil {
+			return err
+		}
+		if total += len(line); total > maxResponseHeaderBytes {
+			return errHeaderTooLarge
+		}
+		line = trimEOL(line)
+		if len(line) == 0 {
+			return nil
+		}
+		i := bytes.IndexByte(line, ':')
+		if i <= 0 || !validToken(line[:i]) {
+			return fmt.Errorf("%w: trailer", errMalformedHeader)
+		}
+		k := canonicalKey(line[:i])
+		v := string(bytes.TrimSpace(line[i+1:]))
+		if hopByHop(k) || k == "Content-Length" {
+			continue
+		}
+		if listed(declared, k) {
+			h[k] = append(h[k], v)
+		} else {
+			h[http.TrailerPrefix+k] = append(h[http.TrailerPrefix+k], v)
+		}
+	}
+}

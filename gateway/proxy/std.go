@@ -1,0 +1,129 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+)
+
+// forwardStd forwards through net/http's Transport. It serves the h2c
+// backends (gRPC among them), where the Transport's HTTP/2 framing is
+// needed; HTTP/1.1 backends take the leaner forwardH1 path.
+func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, uri string, extra http.Header) Result {
+	ctx := r.Context()
+	fh := makeForwardingHeaders(r)
+	out := &http.Request{
+		Method:     r.Method,
+		URL:        &url.URL{Scheme: "http", Host: u.addr, Opaque: uri},
+		Proto:      "HTTP/2.0",
+		ProtoMajor: 2,
+		Header:     make(http.Header, len(r.Header)+6),
+		Host:       u.host(r),
+	}
+	if hasBody, length := requestBody(r); hasBody {
+		out.Body = r.Body
+		out.ContentLength = length
+	}
+	conn := connectionTokens(r.Header)
+	for k, vv := range r.Header {
+		if k == "Te" {
+			// gRPC needs "TE: trailers" end to end; other TE values are hop-by-hop.
+			for _, v := range vv {
+				if v == "trailers" {
+					out.Header["Te"] = []string{"trailers"}
+				}
+			}
+			continue
+		}
+		if hopByHop(k) || rewritten(k) || (conn != nil && listed(conn, k)) {
+			continue
+		}
+		out.Header[k] = vv
+	}
+	for k, vv := range extra {
+		out.Header[k] = vv
+	}
+	out.Header["X-Forwarded-For"] = []string{fh.xff}
+	out.Header["X-Forwarded-Proto"] = []string{fh.proto}
+	if fh.xfh != "" {
+		out.Header["X-Forwarded-Host"] = []string{fh.xfh}
+	}
+	out.Header["Forwarded"] = []string{fh.forwarded}
+	out.Header["Via"] = []string{fh.via}
+	out = out.WithContext(ctx)
+
+	resp, err := u.h2.RoundTrip(out)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return Result{Kind: ErrClientGone, Err: err}
+		case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
+			return Result{Kind: ErrTimeout, Err: err}
+		case isDialError(err):
+			return Result{Kind: ErrConnect, Err: err}
+		}
+		return Result{Kind: ErrProtocol, Err: err}
+	}
+	defer resp.Body.Close()
+	h := w.Header()
+	respConn := connectionTokens(resp.Header)
+	for k, vv := range resp.Header {
+		if hopByHop(k) || (respConn != nil && listed(respConn, k)) {
+			continue
+		}
+		h[k] = vv
+	}
+	if len(resp.Trailer) > 0 {
+		names := make([]string, 0, len(resp.Trailer))
+		for k := range resp.Trailer {
+			names = append(names, k)
+		}
+		h["Trailer"] = names
+	}
+	w.WriteHeader(resp.StatusCode)
+	res := Result{Status: resp.StatusCode, HeadersSent: true}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	fl, _ := w.(http.Flusher)
+	buf := *bp
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				res.Kind, res.Err = ErrClientGone, werr
+				return res
+			}
+			res.BytesOut += int64(n)
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			res.Kind, res.Err = ErrProtocol, rerr
+			if ctx.Err() != nil {
+				res.Kind = ErrClientGone
+			}
+			return res
+		}
+	}
+	for k, vv := range resp.Trailer {
+		if listed(h["Trailer"], k) {
+			h[k] = vv
+		} else {
+			h[http.TrailerPrefix+k] = vv
+		}
+	}
+	return res
+}
+
+// isDialError reports a failure to establish the connection.
+func isDialError(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
+}
