@@ -284,7 +284,10 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 		}
 		return res, false
 	}
-	if resp.close || r.Close || !resp.reusable() {
+	// Only a connection whose abort hook has not fired may be pooled: a
+	// client that left just now would otherwise leave a deadline in the past
+	// on a connection the next request picks up.
+	if !stop() || resp.close || r.Close || !resp.reusable() {
 		c.close()
 	} else {
 		u.conns.put(c, time.Now())

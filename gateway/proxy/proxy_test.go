@@ -1,0 +1,52 @@
+package proxy
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+)
+
+// cancelOnWrite simulates a client that disconnects the moment its
+// response body arrives.
+type cancelOnWrite struct {
+	*httptest.ResponseRecorder
+	cancel context.CancelFunc
+}
+
+func (c cancelOnWrite) Write(p []byte) (int, error) {
+	n, err := c.ResponseRecorder.Write(p)
+	c.cancel()
+	return n, err
+}
+
+// A client leaving right after its response must not poison the pooled
+// connection for the next request (found by bench/proxy.sh as rare 502s).
+func TestClientLeavingDoesNotPoisonPooledConns(t *testing.T) {
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer be.Close()
+	u := NewUpstream(be.Listener.Addr().String(), Options{})
+	defer u.Close()
+
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ { // several connections end up in the pool
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithCancel(context.Background())
+			r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+			u.Forward(cancelOnWrite{httptest.NewRecorder(), cancel}, r, "/", nil)
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < 50; i++ {
+		w := httptest.NewRecorder()
+		res := u.Forward(w, httptest.NewRequest("GET", "/", nil), "/", nil)
+		if res.Err != nil || res.Status != 200 {
+			t.Fatalf("request %d after clients left: %+v", i, res)
+		}
+	}
+}
