@@ -1,0 +1,802 @@
+#!/usr/bin/env bash
+# bench/proxy.sh - compare the drawbridge gateway against nginx, haproxy and a
+# stock net/http/httputil.ReverseProxy, all proxying to the same two
+# `drawbridge backend` processes on loopback, measured with wrk.
+#
+# Usage: bash bench/proxy.sh [--quick] [--help]     (works from any cwd)
+# Knobs (environment): see usage() below and bench/README.md.
+#
+# CPU pinning (PIN=1, the default, needs >= 2 CPUs and taskset):
+#   CPU 0: the proxy under test, alone. Every proxy gets exactly one core
+#          (nginx: worker_processes 1; haproxy: nbthread 1; Go proxies:
+#          GOMAXPROCS=1), so the comparison is "requests per core", which is
+#          what the gateway's design targets are stated in.
+#   CPU 1: wrk (-t1) and both backends (GOMAXPROCS=1 each). They are the same
+#          for every target, so whatever they cost is a constant; keeping them
+#          off CPU 0 stops the load generator and the backends from stealing
+#          cycles from the proxy being measured (and vice versa).
+#   Caveat: if CPU 1 saturates before CPU 0 does, every target is capped by
+#   the client side and the ratios compress toward 1.00; the README explains
+#   how to spot that. PIN=0 disables pinning (everything floats on all CPUs).
+set -Eeuo pipefail
+
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+export LC_ALL=C # "." decimals for awk/printf whatever the user's locale
+
+script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd -- "$script_dir/.." && pwd)"
+
+usage() {
+	cat <<'EOF'
+Usage: bash bench/proxy.sh [--quick] [--help]
+
+Benchmarks reverse proxies on loopback with wrk: nginx, haproxy, the drawbridge
+gateway (`drawbridge gateway proxy`) and, optionally, a stock Go
+httputil.ReverseProxy, all in front of the same two `drawbridge backend`s.
+
+Options:
+  --quick        smoke test: 1 round of 3s, 1s warm-up (same as QUICK=1)
+  -h, --help     this text
+
+Environment (defaults in brackets):
+  DURATION=10s       wrk duration of each measured run
+  WARMUP=2s          wrk warm-up before each measured run ("0" disables)
+  ROUNDS=3           interleaved rounds; the report shows the median of each
+  CONNECTIONS=64     wrk -c (wrk always runs with -t1)
+  TARGETS="nginx haproxy gateway stock"   which targets, in this order
+  STOCK=1            include the stock httputil.ReverseProxy target
+  PIN=1              pin proxy to CPU 0, wrk and backends to CPU 1
+  PROXY_CPU=0 CLIENT_CPU=1                 the CPUs used when pinning
+  BACKEND_LATENCY=   passed as --latency to both backends when set (e.g. 1ms)
+  BACKENDS=drawbridge  "nginx": serve both backends from one static nginx
+                     worker instead (cheaper, leaves more client CPU; see README)
+  GATEWAY_STRATEGY=round_robin             --strategy of the gateway
+  OUT=bench/results/proxy-latest.json      JSON report (relative to repo root)
+  DRAWBRIDGE_BIN=    use this drawbridge binary instead of building one
+  BACKEND1_PORT BACKEND2_PORT NGINX_PORT HAPROXY_PORT GATEWAY_PORT
+  GATEWAY_ADMIN_PORT STOCK_PORT
+                     fixed ports (default: random free high ports)
+  READY_TIMEOUT=5    seconds to wait for each listener to come up
+  NO_INSTALL=1       never apt-get install missing tools, fail instead
+EOF
+}
+
+quick="${QUICK:-0}"
+for arg in "$@"; do
+	case "$arg" in
+	--quick) quick=1 ;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		echo "proxy.sh: unknown argument: $arg (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+if [[ "$quick" == 1 ]]; then
+	DURATION="${DURATION:-3s}"
+	WARMUP="${WARMUP:-1s}"
+	ROUNDS="${ROUNDS:-1}"
+fi
+DURATION="${DURATION:-10s}"
+WARMUP="${WARMUP:-2s}"
+ROUNDS="${ROUNDS:-3}"
+CONNECTIONS="${CONNECTIONS:-64}"
+STOCK="${STOCK:-1}"
+PIN="${PIN:-1}"
+PROXY_CPU="${PROXY_CPU:-0}"
+CLIENT_CPU="${CLIENT_CPU:-1}"
+BACKEND_LATENCY="${BACKEND_LATENCY:-}"
+GATEWAY_STRATEGY="${GATEWAY_STRATEGY:-round_robin}"
+BACKENDS="${BACKENDS:-drawbridge}"
+READY_TIMEOUT="${READY_TIMEOUT:-5}"
+OUT="${OUT:-bench/results/proxy-latest.json}"
+if [[ -n "${TARGETS:-}" ]]; then
+	read -r -a targets <<<"$TARGETS"
+else
+	targets=(nginx haproxy gateway)
+	if [[ "$STOCK" == 1 ]]; then targets+=(stock); fi
+fi
+[[ "$OUT" == /* ]] || OUT="$repo_root/$OUT"
+
+log() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'proxy.sh: warning: %s\n' "$*" >&2; }
+die() {
+	printf 'proxy.sh: error: %s\n' "$*" >&2
+	exit 1
+}
+
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
+[[ "$CONNECTIONS" =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be a positive integer, got '$CONNECTIONS'"
+if [[ "$BACKENDS" == nginx && -n "$BACKEND_LATENCY" ]]; then
+	die "BACKEND_LATENCY needs BACKENDS=drawbridge (the nginx backends cannot delay answers)"
+fi
+[[ "$READY_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "READY_TIMEOUT must be a positive integer (seconds), got '$READY_TIMEOUT'"
+for t in "${targets[@]}"; do
+	case "$t" in
+	nginx | haproxy | gateway | stock) ;;
+	*) die "unknown target '$t' in TARGETS (known: nginx haproxy gateway stock)" ;;
+	esac
+done
+((${#targets[@]} > 0)) || die "TARGETS is empty"
+
+# ---------------------------------------------------------------- tools -----
+
+# ensure_tools installs whatever of wrk, nginx, haproxy, curl, taskset is
+# missing from Debian packages (one apt-get update, one apt-get install).
+ensure_tools() {
+	local -A pkg_of=([wrk]=wrk [nginx]=nginx-light [haproxy]=haproxy [curl]=curl [taskset]=util-linux)
+	local missing=() tool
+	for tool in wrk nginx haproxy curl taskset; do
+		command -v "$tool" >/dev/null 2>&1 || missing+=("${pkg_of[$tool]}")
+	done
+	((${#missing[@]} == 0)) && return 0
+	if [[ "${NO_INSTALL:-0}" == 1 ]]; then
+		die "missing packages: ${missing[*]} (NO_INSTALL=1; install them with apt-get)"
+	fi
+	command -v apt-get >/dev/null 2>&1 || die "missing packages: ${missing[*]}, and no apt-get to install them"
+	local sudo=()
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null 2>&1 || die "missing packages: ${missing[*]}; run as root or install them first"
+		sudo=(sudo)
+	fi
+	log "installing missing packages: ${missing[*]}"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq ||
+		die "apt-get update failed"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+		--no-install-recommends "${missing[@]}" || die "apt-get install ${missing[*]} failed"
+	for tool in wrk nginx haproxy curl taskset; do
+		command -v "$tool" >/dev/null 2>&1 || die "$tool still not found after installing ${pkg_of[$tool]}"
+	done
+}
+
+ensure_tools
+command -v go >/dev/null 2>&1 || [[ -n "${DRAWBRIDGE_BIN:-}" ]] ||
+	die "go not found in PATH (needed to build drawbridge and the stock proxy)"
+
+ncpu="$(nproc)"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true; }
+load_start="$(loadavg)"
+if awk -v l="${load_start%% *}" -v n="$ncpu" 'BEGIN { exit !(l + 0 > n / 2) }'; then
+	warn "1-minute load average is ${load_start%% *} on $ncpu CPUs before starting: expect noisy numbers (see the 'proxy cpu' column)"
+fi
+if [[ "$PIN" == 1 ]] && ((ncpu < 2)); then
+	warn "only $ncpu CPU(s): disabling pinning (PIN=0)"
+	PIN=0
+fi
+if [[ "$PIN" == 1 ]] && ! taskset -c "$PROXY_CPU,$CLIENT_CPU" true 2>/dev/null; then
+	warn "cannot pin to CPUs $PROXY_CPU and $CLIENT_CPU (cpuset?): disabling pinning (PIN=0)"
+	PIN=0
+fi
+proxy_pin=()
+client_pin=()
+if [[ "$PIN" == 1 ]]; then
+	proxy_pin=(taskset -c "$PROXY_CPU")
+	client_pin=(taskset -c "$CLIENT_CPU")
+fi
+
+# ------------------------------------------------------ process tracking ---
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/drawbridge-bench.XXXXXX")"
+pids=()      # every long-running background process we started
+pid_names=() # parallel to pids, for messages
+ports=()     # every port we asked something to listen on
+wrk_pid=""   # the wrk run in progress, if any
+
+cleanup() {
+	local rc=$? i pid deadline live
+	local -a kids=()
+	trap - EXIT INT TERM ERR
+	if [[ -n "$wrk_pid" ]]; then kill -TERM "$wrk_pid" 2>/dev/null || true; fi
+	# Only signal pids that are still our (unreaped) jobs, so a recycled pid
+	# can never hit someone else's process. Note children (nginx workers)
+	# first, then TERM everything, give it 5s, then KILL what is left.
+	live=" $(jobs -p | tr '\n' ' ') "
+	for pid in "${pids[@]}"; do
+		if [[ "$live" == *" $pid "* ]] && kill -0 "$pid" 2>/dev/null; then
+			mapfile -t -O "${#kids[@]}" kids < <(ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' ' || true)
+			kill -TERM "$pid" 2>/dev/null || true
+		fi
+	done
+	deadline=$((SECONDS + 5))
+	for i in "${!pids[@]}"; do
+		pid="${pids[$i]}"
+		[[ "$live" == *" $pid "* ]] || continue
+		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+		if kill -0 "$pid" 2>/dev/null; then
+			warn "${pid_names[$i]} (pid $pid) ignored SIGTERM; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		wait "$pid" 2>/dev/null || true
+	done
+	if [[ -n "$wrk_pid" ]]; then wait "$wrk_pid" 2>/dev/null || true; fi
+	for pid in "${kids[@]}"; do
+		if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
+	done
+	local port still=()
+	for port in "${ports[@]}"; do
+		port_open "$port" && still+=("$port")
+	done
+	((${#still[@]} == 0)) || warn "ports still accepting connections after cleanup: ${still[*]}"
+	if [[ "${KEEP_TMP:-0}" == 1 ]]; then
+		warn "KEEP_TMP=1: logs and configs kept in $tmp"
+	else
+		rm -rf -- "$tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'warn "unexpected failure (status $?) at line $LINENO: $BASH_COMMAND"' ERR
+trap 'warn "interrupted (SIGINT); cleaning up"; exit 130' INT
+trap 'warn "terminated (SIGTERM); cleaning up"; exit 143' TERM
+
+# port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
+port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# port_used PORT: a TCP socket (listening or connected) uses local PORT.
+port_used() {
+	if command -v ss >/dev/null 2>&1; then
+		[[ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null || true)" ]]
+	else
+		port_open "$1"
+	fi
+}
+
+# Random ports come from below the kernel's ephemeral range, so outgoing
+# connections (ours or other tenants') cannot be holding them.
+read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=32768
+if ((eph_lo > 12000)); then
+	rand_lo=10000 rand_n=$((eph_lo - 10000))
+else
+	rand_lo=61000 rand_n=4000
+fi
+
+# pick_port VAR: VAR's value if set (must be free), else a random free port.
+pick_port() {
+	local var="$1" port="${!1:-}" tries
+	if [[ -n "$port" ]]; then
+		if ! [[ "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
+			die "$var=$port is not a port number"
+		fi
+		port_open "$port" && die "$var=$port: something already listens on 127.0.0.1:$port"
+	else
+		for ((tries = 0; tries < 100; tries++)); do
+			port=$((rand_lo + (RANDOM * 32768 + RANDOM) % rand_n))
+			[[ " ${ports[*]} " == *" $port "* ]] && continue
+			port_used "$port" || break
+		done
+		((tries < 100)) || die "could not find a free port for $var"
+	fi
+	ports+=("$port")
+	printf -v "$var" '%s' "$port"
+}
+
+# start NAME LOGFILE CMD...: run CMD in the background, output to LOGFILE.
+start() {
+	local name="$1" logf="$2"
+	shift 2
+	"$@" >"$logf" 2>&1 &
+	pids+=("$!")
+	pid_names+=("$name")
+}
+
+last_pid() { printf '%s' "${pids[-1]}"; }
+
+# wait_ready NAME PID URL LOGFILE: poll URL until it answers 2xx, the process
+# dies, or READY_TIMEOUT seconds pass. Shows the log on failure.
+wait_ready() {
+	local name="$1" pid="$2" url="$3" logf="$4" deadline addr code what
+	addr="${url#http://}"
+	addr="${addr%%/*}"
+	deadline=$((SECONDS + READY_TIMEOUT))
+	while :; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			die "$name exited during startup (wanted to listen on $addr); its log ($logf):
+$(tail -n 30 "$logf" 2>/dev/null)"
+		fi
+		code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null || true)"
+		[[ "$code" == 2?? ]] && return 0
+		if ((SECONDS >= deadline)); then
+			if [[ "$code" =~ ^[1-9] ]]; then
+				what="answers on $addr but GET $url still gave HTTP $code after ${READY_TIMEOUT}s"
+			else
+				what="did not start on $addr within ${READY_TIMEOUT}s"
+			fi
+			die "$name $what; its log ($logf):
+$(tail -n 30 "$logf" 2>/dev/null)"
+		fi
+		sleep 0.1
+	done
+}
+
+# check_balance NAME URL: a few requests must reach both backends.
+check_balance() {
+	local name="$1" url="$2" i ids=() id
+	for ((i = 0; i < 6; i++)); do
+		id="$(curl -fsS -o /dev/null -D - --max-time 2 "$url" 2>/dev/null |
+			tr -d '\r' | awk -F': *' 'tolower($1)=="x-backend-id"{print $2}')" ||
+			die "$name: request to $url failed"
+		ids+=("${id:-<none>}")
+	done
+	local uniq
+	uniq="$(printf '%s\n' "${ids[@]}" | sort -u | tr '\n' ' ')"
+	if [[ "$uniq" != *b1* || "$uniq" != *b2* ]]; then
+		warn "$name: 6 requests reached backends [ ${uniq}] - expected both b1 and b2 (round robin)"
+	fi
+}
+
+# ----------------------------------------------------------------- build ---
+
+if [[ -n "${DRAWBRIDGE_BIN:-}" ]]; then
+	[[ -x "$DRAWBRIDGE_BIN" ]] || die "DRAWBRIDGE_BIN=$DRAWBRIDGE_BIN is not an executable"
+	drawbridge="$DRAWBRIDGE_BIN"
+	log "using drawbridge binary $drawbridge"
+else
+	log "building drawbridge (go build ./cmd/drawbridge)"
+	drawbridge="$tmp/drawbridge"
+	if ! (cd "$repo_root" && go build -o "$drawbridge" ./cmd/drawbridge) >"$tmp/build.log" 2>&1; then
+		die "go build ./cmd/drawbridge failed:
+$(cat "$tmp/build.log")"
+	fi
+fi
+if [[ " ${targets[*]} " == *" stock "* ]]; then
+	log "building stock proxy (go build ./bench/stockproxy)"
+	if ! (cd "$repo_root" && go build -o "$tmp/stockproxy" ./bench/stockproxy) >"$tmp/build-stock.log" 2>&1; then
+		die "go build ./bench/stockproxy failed:
+$(cat "$tmp/build-stock.log")"
+	fi
+fi
+
+# -------------------------------------------------------------- backends ---
+
+pick_port BACKEND1_PORT
+pick_port BACKEND2_PORT
+backends="127.0.0.1:$BACKEND1_PORT,127.0.0.1:$BACKEND2_PORT"
+latency_args=()
+if [[ -n "$BACKEND_LATENCY" ]]; then latency_args=(--latency "$BACKEND_LATENCY"); fi
+
+# start_nginx_backends: BACKENDS=nginx, both backends as two server blocks of
+# one single-worker nginx (much cheaper per request than a Go server, so
+# the client CPU is less likely to be the bottleneck). Same body shape and
+# X-Backend-Id header as `drawbridge backend`.
+start_nginx_backends() {
+	local dir="$tmp/nginx-backends"
+	mkdir -p "$dir"/{client_body,proxy,fastcgi,uwsgi,scgi}
+	cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events {
+    worker_connections 4096;
+}
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    default_type text/plain;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    server {
+        listen 127.0.0.1:$BACKEND1_PORT;
+        location = /healthz { return 200 "ok\n"; }
+        location / { add_header X-Backend-Id b1 always; return 200 "hello from b1\n"; }
+    }
+    server {
+        listen 127.0.0.1:$BACKEND2_PORT;
+        location = /healthz { return 200 "ok\n"; }
+        location / { add_header X-Backend-Id b2 always; return 200 "hello from b2\n"; }
+    }
+}
+EOF
+	local args=(-p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log")
+	nginx -t -q "${args[@]}" >"$dir/test.log" 2>&1 ||
+		die "nginx (backends) rejected its config ($dir/nginx.conf):
+$(cat "$dir/test.log")"
+	start "nginx backends" "$dir/stderr.log" "${client_pin[@]}" nginx "${args[@]}"
+	local pid
+	pid="$(last_pid)"
+	wait_ready "nginx backend b1" "$pid" "http://127.0.0.1:$BACKEND1_PORT/healthz" "$dir/error.log"
+	wait_ready "nginx backend b2" "$pid" "http://127.0.0.1:$BACKEND2_PORT/healthz" "$dir/error.log"
+}
+
+case "$BACKENDS" in
+drawbridge)
+	for n in 1 2; do
+		port_var="BACKEND${n}_PORT"
+		start "backend b$n" "$tmp/backend$n.log" \
+			env GOMAXPROCS=1 "${client_pin[@]}" "$drawbridge" backend \
+			--listen "127.0.0.1:${!port_var}" --id "b$n" "${latency_args[@]}"
+		wait_ready "drawbridge backend b$n" "$(last_pid)" "http://127.0.0.1:${!port_var}/healthz" "$tmp/backend$n.log"
+	done
+	;;
+nginx) start_nginx_backends ;;
+*) die "BACKENDS must be 'drawbridge' or 'nginx', got '$BACKENDS'" ;;
+esac
+log "$BACKENDS backends b1=127.0.0.1:$BACKEND1_PORT b2=127.0.0.1:$BACKEND2_PORT"
+
+# --------------------------------------------------------------- proxies ---
+
+declare -A target_port target_pid target_log
+
+start_nginx() {
+	local dir="$tmp/nginx"
+	mkdir -p "$dir"/{client_body,proxy,fastcgi,uwsgi,scgi}
+	pick_port NGINX_PORT
+	# keepalive_requests/timeout are raised so nginx, like haproxy and the Go
+	# proxies, never closes wrk's or its upstream keep-alive connections
+	# mid-run (nginx's default closes them every 1000 requests).
+	cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events {
+    worker_connections 4096;
+}
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    upstream drawbridge_backends {
+        server 127.0.0.1:$BACKEND1_PORT;
+        server 127.0.0.1:$BACKEND2_PORT;
+        keepalive 64;
+        keepalive_requests 1000000;
+        keepalive_timeout 75s;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / {
+            proxy_pass http://drawbridge_backends;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+	local nginx_args=(-p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log")
+	nginx -t -q "${nginx_args[@]}" >"$dir/test.log" 2>&1 ||
+		die "nginx rejected its config ($dir/nginx.conf):
+$(cat "$dir/test.log")"
+	start nginx "$dir/stderr.log" "${proxy_pin[@]}" nginx "${nginx_args[@]}"
+	target_port[nginx]="$NGINX_PORT"
+	target_pid[nginx]="$(last_pid)"
+	target_log[nginx]="$dir/error.log"
+}
+
+start_haproxy() {
+	local cfg="$tmp/haproxy.cfg"
+	pick_port HAPROXY_PORT
+	cat >"$cfg" <<EOF
+global
+    nbthread 1
+    maxconn 4096
+
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive 75s
+
+frontend bench
+    bind 127.0.0.1:$HAPROXY_PORT
+    default_backend drawbridge_backends
+
+backend drawbridge_backends
+    balance roundrobin
+    server b1 127.0.0.1:$BACKEND1_PORT
+    server b2 127.0.0.1:$BACKEND2_PORT
+EOF
+	haproxy -c -q -f "$cfg" >"$tmp/haproxy-check.log" 2>&1 ||
+		die "haproxy rejected its config ($cfg):
+$(cat "$tmp/haproxy-check.log")"
+	start haproxy "$tmp/haproxy.log" "${proxy_pin[@]}" haproxy -db -f "$cfg"
+	target_port[haproxy]="$HAPROXY_PORT"
+	target_pid[haproxy]="$(last_pid)"
+	target_log[haproxy]="$tmp/haproxy.log"
+}
+
+start_gateway() {
+	pick_port GATEWAY_PORT
+	# The admin listener gets its own free port: its default is a fixed port
+	# that another gateway on this machine may already hold.
+	pick_port GATEWAY_ADMIN_PORT
+	start gateway "$tmp/gateway.log" env GOMAXPROCS=1 "${proxy_pin[@]}" \
+		"$drawbridge" gateway proxy --listen "127.0.0.1:$GATEWAY_PORT" \
+		--to "$backends" --strategy "$GATEWAY_STRATEGY" --admin "127.0.0.1:$GATEWAY_ADMIN_PORT"
+	target_port[gateway]="$GATEWAY_PORT"
+	target_pid[gateway]="$(last_pid)"
+	target_log[gateway]="$tmp/gateway.log"
+}
+
+start_stock() {
+	pick_port STOCK_PORT
+	start stock "$tmp/stock.log" env GOMAXPROCS=1 "${proxy_pin[@]}" \
+		"$tmp/stockproxy" --listen "127.0.0.1:$STOCK_PORT" --to "$backends"
+	target_port[stock]="$STOCK_PORT"
+	target_pid[stock]="$(last_pid)"
+	target_log[stock]="$tmp/stock.log"
+}
+
+for t in "${targets[@]}"; do
+	"start_$t"
+	wait_ready "$t" "${target_pid[$t]}" "http://127.0.0.1:${target_port[$t]}/" "${target_log[$t]}"
+	check_balance "$t" "http://127.0.0.1:${target_port[$t]}/"
+	log "$t ready on 127.0.0.1:${target_port[$t]}"
+done
+
+# ------------------------------------------------------------------- wrk ---
+
+# to_ms VALUE: wrk latency ("812.00us", "1.23ms", "2.01s", "1.50m") in ms.
+to_ms() {
+	awk -v v="$1" 'BEGIN {
+		if (match(v, /^[0-9.]+/) == 0) { exit 1 }
+		n = substr(v, 1, RLENGTH); u = substr(v, RLENGTH + 1)
+		if (u == "us") f = 0.001; else if (u == "ms") f = 1; else if (u == "s") f = 1000
+		else if (u == "m") f = 60000; else if (u == "h") f = 3600000; else exit 1
+		printf "%.3f", n * f
+	}'
+}
+
+# cpu_ticks PID: user+system CPU ticks used so far by PID and its children
+# (the nginx worker is a child of the master; Go proxies are one process).
+cpu_ticks() {
+	local p total=0 t
+	for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null || true); do
+		# Fields after "pid (comm) ": utime and stime are the 12th and 13th.
+		t="$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || true)"
+		total=$((total + ${t:-0}))
+	done
+	printf '%s' "$total"
+}
+clk_tck="$(getconf CLK_TCK 2>/dev/null || echo 100)"
+
+# cpu_stat N: "busy total" jiffies of CPU N from /proc/stat (all processes,
+# not only ours), to tell whether the client CPU was saturated.
+cpu_stat() {
+	awk -v c="cpu$1" '$1 == c {
+		t = 0; for (i = 2; i <= NF; i++) t += $i
+		print t - $5 - $6, t
+	}' /proc/stat 2>/dev/null || true
+}
+# busy_pct "BUSY0 TOTAL0" "BUSY1 TOTAL1": busy share in between, in percent.
+busy_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
+		printf "%.1f", (t > 0) ? 100 * (y[1] - x[1]) / t : 0
+	}'
+}
+
+# run_wrk NAME DURATION OUTFILE: wrk against target NAME; fails loudly if wrk
+# fails or the target died. wrk runs in the background so that a signal to
+# this script is handled at once (the cleanup trap stops wrk too).
+run_wrk() {
+	local name="$1" dur="$2" outf="$3" rc=0
+	"${client_pin[@]}" wrk -t1 "-c$CONNECTIONS" "-d$dur" --latency \
+		"http://127.0.0.1:${target_port[$name]}/" >"$outf" 2>&1 &
+	wrk_pid=$!
+	wait "$wrk_pid" || rc=$?
+	wrk_pid=""
+	if ! kill -0 "${target_pid[$name]}" 2>/dev/null; then
+		die "$name (pid ${target_pid[$name]}) died under load; its log (${target_log[$name]}):
+$(tail -n 30 "${target_log[$name]}" 2>/dev/null)
+wrk output:
+$(cat "$outf")"
+	fi
+	((rc == 0)) || die "wrk against $name exited with status $rc:
+$(cat "$outf")"
+}
+
+# Samples, one line per measured run:
+#   target rps p99_ms errors requests proxy_cpu_pct client_cpu_busy_pct
+#   rps_per_proxy_core          (-1: not available)
+samples="$tmp/samples"
+: >"$samples"
+n_targets=${#targets[@]}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+	# Rotate the order every round so no target always runs first/last.
+	for ((k = 0; k < n_targets; k++)); do
+		t="${targets[$(((k + round - 1) % n_targets))]}"
+		if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
+			run_wrk "$t" "$WARMUP" "$tmp/wrk-$t-warmup.txt"
+		fi
+		outf="$tmp/wrk-$t-$round.txt"
+		ticks0="$(cpu_ticks "${target_pid[$t]}")"
+		client0="$(cpu_stat "$CLIENT_CPU")"
+		t0="$EPOCHREALTIME"
+		run_wrk "$t" "$DURATION" "$outf"
+		t1="$EPOCHREALTIME"
+		client1="$(cpu_stat "$CLIENT_CPU")"
+		ticks1="$(cpu_ticks "${target_pid[$t]}")"
+		# Share of one core the proxy actually got while wrk ran: well
+		# below 100 means it was starved (noisy neighbour on its CPU) or
+		# the client side could not push it harder.
+		cpu="$(awk -v a="$ticks0" -v b="$ticks1" -v hz="$clk_tck" -v s="$t0" -v e="$t1" \
+			'BEGIN { w = e - s; printf "%.1f", (w > 0) ? 100 * (b - a) / hz / w : 0 }')"
+		# How busy the client CPU (wrk + backends + anyone else) was: near
+		# 100 means the client side, not the proxy, set the pace.
+		client="-1"
+		if [[ "$PIN" == 1 && -n "$client0" && -n "$client1" ]]; then
+			client="$(busy_pct "$client0" "$client1")"
+		fi
+		rps="$(awk '/^Requests\/sec:/ {print $2}' "$outf")"
+		p99_raw="$(awk '$1 == "99%" {print $2}' "$outf")"
+		[[ -n "$rps" && -n "$p99_raw" ]] || die "could not parse wrk output for $t:
+$(cat "$outf")"
+		p99="$(to_ms "$p99_raw")" || die "unknown latency unit in wrk output for $t: '$p99_raw'"
+		reqs="$(awk '/ requests in / {print $1}' "$outf")"
+		sockerr="$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$outf")"
+		non2xx="$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$outf")"
+		errors=$((${sockerr:-0} + ${non2xx:-0}))
+		# Requests per second of proxy CPU time: how much work one fully
+		# used core does. Robust to a neighbour stealing part of the
+		# proxy's core (req/s drops, this does not); skipped (-1) when the
+		# proxy got almost no CPU.
+		eff="$(awk -v r="$rps" -v c="$cpu" 'BEGIN { if (c < 5) print -1; else printf "%.0f", r * 100 / c }')"
+		printf '%s %s %s %s %s %s %s %s\n' "$t" "$rps" "$p99" "$errors" "${reqs:-0}" "$cpu" "$client" "$eff" >>"$samples"
+		client_txt="n/a"
+		[[ "$client" == -* ]] || client_txt="$client%"
+		log "round $round/$ROUNDS $(printf '%-8s %10.0f req/s  p99 %8.3f ms  proxy cpu %5.1f%%  client cpu %6s  errors %s' \
+			"$t" "$rps" "$p99" "$cpu" "$client_txt" "$errors")"
+		if ((errors > 0)); then
+			warn "$t: $errors errors in round $round (socket errors: ${sockerr:-0}, non-2xx/3xx: ${non2xx:-0}); wrk said:
+$(grep -E 'Socket errors|Non-2xx' "$outf")"
+		fi
+	done
+done
+
+# ---------------------------------------------------------------- report ---
+
+# median FIELD TARGET: median of column FIELD of TARGET's samples.
+# Negative values mean "not available" and are skipped; none left gives -1.
+median() {
+	awk -v f="$1" -v t="$2" '$1 == t && $f >= 0 {print $f}' "$samples" | sort -g |
+		awk '{v[NR] = $1} END {
+			if (NR == 0) { printf "-1"; exit }
+			if (NR % 2) printf "%.3f", v[(NR + 1) / 2]
+			else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "null"; else printf "%.2f", a / b }'; }
+
+declare -A med_rps med_p99 med_cpu med_client med_eff tot_err
+for t in "${targets[@]}"; do
+	med_rps[$t]="$(median 2 "$t")"
+	med_p99[$t]="$(median 3 "$t")"
+	med_cpu[$t]="$(median 6 "$t")"
+	med_client[$t]="$(median 7 "$t")"
+	med_eff[$t]="$(median 8 "$t")"
+	tot_err[$t]="$(awk -v t="$t" '$1 == t {s += $4} END {print s + 0}' "$samples")"
+done
+
+pin_desc="none"
+[[ "$PIN" == 1 ]] && pin_desc="proxy on CPU $PROXY_CPU; wrk + backends on CPU $CLIENT_CPU"
+{
+	printf '\nProxy benchmark: wrk -t1 -c%s -d%s, %s round(s), median shown; pinning: %s\n' \
+		"$CONNECTIONS" "$DURATION" "$ROUNDS" "$pin_desc"
+	printf 'backends: 2x %s%s\n' "$BACKENDS" "${BACKEND_LATENCY:+ (latency $BACKEND_LATENCY)}"
+	printf '\n%-10s %12s %10s %10s %11s %14s %8s\n' target 'req/s' 'p99 (ms)' 'proxy cpu' 'client cpu' 'req/cpu-sec' errors
+	printf '%-10s %12s %10s %10s %11s %14s %8s\n' ---------- ------------ ---------- ---------- ----------- -------------- --------
+	for t in "${targets[@]}"; do
+		if [[ "${med_client[$t]}" == -* ]]; then client="n/a"; else client="$(printf '%.1f%%' "${med_client[$t]}")"; fi
+		if [[ "${med_eff[$t]}" == -* ]]; then eff="n/a"; else eff="$(printf '%.0f' "${med_eff[$t]}")"; fi
+		printf '%-10s %12.0f %10.3f %9.1f%% %11s %14s %8s\n' "$t" "${med_rps[$t]}" "${med_p99[$t]}" \
+			"${med_cpu[$t]}" "$client" "$eff" "${tot_err[$t]}"
+	done
+	echo
+} | tee "$tmp/table.txt"
+
+ratio_json=()
+if [[ -n "${med_rps[nginx]:-}" ]]; then
+	for t in gateway haproxy stock; do
+		[[ -n "${med_rps[$t]:-}" ]] || continue
+		r_rps="$(ratio "${med_rps[$t]}" "${med_rps[nginx]}")"
+		r_p99="$(ratio "${med_p99[$t]}" "${med_p99[nginx]}")"
+		r_eff=null
+		if [[ "${med_eff[$t]}" != -* && "${med_eff[nginx]}" != -* ]]; then
+			r_eff="$(ratio "${med_eff[$t]}" "${med_eff[nginx]}")"
+		fi
+		printf '%s/nginx req/s ratio: %s\n' "$t" "$r_rps"
+		printf '%s/nginx p99 ratio: %s\n' "$t" "$r_p99"
+		printf '%s/nginx req/cpu-sec ratio: %s\n' "$t" "$r_eff"
+		ratio_json+=("\"${t}_nginx_rps\": $r_rps" "\"${t}_nginx_p99\": $r_p99" "\"${t}_nginx_rps_per_cpu\": $r_eff")
+	done
+else
+	echo "(no nginx target: ratios skipped)"
+fi
+# A proxy that used well under its core was not what limited its req/s.
+capped=()
+for t in "${targets[@]}"; do
+	if awk -v p="${med_cpu[$t]}" 'BEGIN { exit !(p < 80) }'; then
+		capped+=("$t ($(printf '%.0f' "${med_cpu[$t]}")%)")
+	fi
+done
+if ((${#capped[@]} > 0)); then
+	hint="a quieter machine"
+	[[ "$BACKENDS" == nginx ]] || hint="BACKENDS=nginx (cheaper backends) or $hint"
+	warn "not proxy-bound: ${capped[*]} used < 80% of a core, so req/s was limited by the client side (wrk + backends, see 'client cpu') or by neighbours, not by the proxy; compare the req/cpu-sec column, or use $hint"
+fi
+total_errors=0
+for t in "${targets[@]}"; do total_errors=$((total_errors + tot_err[$t])); done
+((total_errors == 0)) || warn "some runs had errors (see the errors column); treat those numbers with care"
+
+# JSON report.
+json_str() {
+	local s="$1"
+	s="${s//\\/\\\\}"
+	s="${s//\"/\\\"}"
+	s="${s//$'\n'/ }"
+	printf '"%s"' "$s"
+}
+join_by() {
+	local sep="$1" first=1 x
+	shift
+	for x in "$@"; do
+		((first)) || printf '%s' "$sep"
+		printf '%s' "$x"
+		first=0
+	done
+}
+
+# (awk reads all input: an early-exiting `head` would SIGPIPE the writer,
+# which pipefail turns into a failure.)
+ver_nginx="$(nginx -v 2>&1 | awk 'NR == 1 {sub(/^nginx version: /, ""); print}' || true)"
+ver_haproxy="$(haproxy -v 2>/dev/null | awk 'NR == 1 {print $3}' || true)"
+ver_go="$(go version 2>/dev/null | awk '{print $3}' || true)"
+ver_wrk="$(wrk -v 2>&1 | awk 'NR == 1 {print $2}' || true)"
+
+target_json=()
+for t in "${targets[@]}"; do
+	mc="${med_client[$t]}"
+	[[ "$mc" == -* ]] && mc=null
+	me="${med_eff[$t]}"
+	[[ "$me" == -* ]] && me=null
+	runs=()
+	while read -r _ rps p99 errs reqs cpu client eff; do
+		[[ "$client" == -* ]] && client=null
+		[[ "$eff" == -* ]] && eff=null
+		runs+=("{\"rps\": $rps, \"p99_ms\": $p99, \"proxy_cpu_pct\": $cpu, \"client_cpu_busy_pct\": $client, \"rps_per_proxy_cpu\": $eff, \"errors\": $errs, \"requests\": $reqs}")
+	done < <(awk -v t="$t" '$1 == t' "$samples")
+	target_json+=("    {\"name\": \"$t\", \"port\": ${target_port[$t]}, \"rps\": ${med_rps[$t]}, \"p99_ms\": ${med_p99[$t]}, \"proxy_cpu_pct\": ${med_cpu[$t]}, \"client_cpu_busy_pct\": ${mc}, \"rps_per_proxy_cpu\": ${me}, \"errors\": ${tot_err[$t]},
+     \"runs\": [$(join_by ', ' "${runs[@]}")]}")
+done
+
+mkdir -p "$(dirname -- "$OUT")"
+{
+	printf '{\n'
+	printf '  "benchmark": "bench/proxy.sh",\n'
+	printf '  "timestamp": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	printf '  "host": {"cpus": %s, "kernel": %s, "loadavg_at_start": %s, "loadavg_at_end": %s},\n' "$ncpu" \
+		"$(json_str "$(uname -sr)")" "$(json_str "$load_start")" "$(json_str "$(loadavg)")"
+	printf '  "config": {"duration": %s, "warmup": %s, "rounds": %s, "threads": 1, "connections": %s, "pinned": %s, "proxy_cpu": %s, "client_cpu": %s, "backends": %s, "backend_latency": %s, "gateway_strategy": %s},\n' \
+		"$(json_str "$DURATION")" "$(json_str "$WARMUP")" "$ROUNDS" "$CONNECTIONS" \
+		"$([[ "$PIN" == 1 ]] && echo true || echo false)" "$PROXY_CPU" "$CLIENT_CPU" \
+		"$(json_str "$BACKENDS")" "$(json_str "$BACKEND_LATENCY")" "$(json_str "$GATEWAY_STRATEGY")"
+	printf '  "versions": {"nginx": %s, "haproxy": %s, "go": %s, "wrk": %s},\n' \
+		"$(json_str "$ver_nginx")" "$(json_str "$ver_haproxy")" "$(json_str "$ver_go")" "$(json_str "$ver_wrk")"
+	printf '  "targets": [\n%s\n  ],\n' "$(join_by $',\n' "${target_json[@]}")"
+	printf '  "ratios": {%s}\n' "$(join_by ', ' "${ratio_json[@]}")"
+	printf '}\n'
+} >"$OUT.tmp"
+mv -f -- "$OUT.tmp" "$OUT"
+log "wrote $OUT"
