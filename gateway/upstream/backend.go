@@ -189,8 +189,11 @@ func (b *Backend) ObserveLatency(now int64, rtt time.Duration) {
 	x := float64(rtt)
 	for {
 		oldBits := b.ewmaBits.Load()
-		old := math.Float64frombits(oldBits)
 		last := b.ewmaStamp.Load()
+		// Fold into the cost as strategies see it now (idle decay applied),
+		// so a backend that recovers wins its share back in seconds rather
+		// than working off a stale peak.
+		old := decayed(math.Float64frombits(oldBits), now-last)
 		var nv float64
 		if old == 0 || x > old {
 			nv = x
@@ -213,12 +216,12 @@ func (b *Backend) ObserveLatency(now int64, rtt time.Duration) {
 // the time since the last observation. Zero means no information, which a
 // strategy should treat as "try it".
 func (b *Backend) LatencyCost(now int64) float64 {
-	v := math.Float64frombits(b.ewmaBits.Load())
-	if v == 0 {
-		return 0
-	}
-	dt := now - b.ewmaStamp.Load()
-	if dt <= 0 {
+	return decayed(math.Float64frombits(b.ewmaBits.Load()), now-b.ewmaStamp.Load())
+}
+
+// decayed applies the idle decay for dt nanoseconds without observations.
+func decayed(v float64, dt int64) float64 {
+	if v == 0 || dt <= 0 {
 		return v
 	}
 	return v * math.Exp(-float64(dt)/float64(idleDecay))
