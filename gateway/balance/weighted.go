@@ -1,0 +1,71 @@
+package balance
+
+import (
+	"sync/atomic"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+)
+
+// weightedSet is the immutable snapshot behind the strategies that draw
+// candidates at random (or by hash) in proportion to weight.
+type weightedSet struct {
+	members []*upstream.Backend
+	alias   alias
+}
+
+// weightedMembers holds the current weightedSet; Update swaps it whole.
+type weightedMembers struct {
+	set atomic.Pointer[weightedSet]
+}
+
+func (w *weightedMembers) Update(members []*upstream.Backend) {
+	m := distinct(members)
+	w.set.Store(&weightedSet{members: m, alias: newAlias(m)})
+}
+
+// load returns the current snapshot, or nil when it has no members.
+func (w *weightedMembers) load() *weightedSet {
+	s := w.set.Load()
+	if s == nil || len(s.members) == 0 {
+		return nil
+	}
+	return s
+}
+
+// draw tries up to maxDraws weighted draws for a usable member other than
+// not, accepting a slow-starting one with probability SlowStartFactor, so
+// the accepted draw is distributed as Weight()*SlowStartFactor. It returns
+// the member and that effective weight, or nil when every draw missed.
+func (s *weightedSet) draw(r *Request, g *rng, not *upstream.Backend) (*upstream.Backend, float64) {
+	for range maxDraws {
+		b := s.members[s.alias.draw(g.next())]
+		if b == not || !usable(b, r) {
+			continue
+		}
+		w := float64(b.Weight())
+		if f := b.SlowStartFactor(r.Now); f < 1 {
+			if unit(g.next()) >= f {
+				continue
+			}
+			w *= f
+		}
+		return b, w
+	}
+	return nil, 0
+}
+
+// random picks a usable backend with probability proportional to its
+// effective weight.
+type random struct{ weightedMembers }
+
+func (s *random) Pick(r *Request) *upstream.Backend {
+	set := s.load()
+	if set == nil {
+		return nil
+	}
+	g := newRNG()
+	if b, _ := set.draw(r, &g, nil); b != nil {
+		return b
+	}
+	return scanWeighted(set.members, r, &g)
+}
