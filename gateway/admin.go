@@ -1,0 +1,75 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// AdminHandler serves /metrics, /healthz, /readyz and /status.
+func (g *Gateway) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if g.Draining() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(g.Status())
+	})
+	// Profiling, as Caddy and Envoy offer on their admin endpoints; the admin
+	// listener is loopback-only unless configured otherwise.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// Status is the JSON document served at /status.
+type Status struct {
+	Generation uint64        `json:"config_generation"`
+	LoadedAt   time.Time     `json:"config_loaded_at"`
+	Uptime     float64       `json:"uptime_seconds"`
+	Inflight   int64         `json:"inflight"`
+	Draining   bool          `json:"draining"`
+	Routes     []routeStatus `json:"routes"`
+	Pools      []poolStatus  `json:"pools"`
+}
+
+type routeStatus struct {
+	Name       string   `json:"name"`
+	Host       string   `json:"host,omitempty"`
+	PathPrefix string   `json:"path_prefix"`
+	Methods    []string `json:"methods,omitempty"`
+	Pool       string   `json:"pool"`
+}
+
+// Status reports routes, pools and backends as they are now.
+func (g *Gateway) Status() Status {
+	now := g.clk.Now()
+	rt := g.rt.Load()
+	st := Status{
+		Generation: rt.generation, LoadedAt: rt.loadedAt, Uptime: now.Sub(g.started).Seconds(),
+		Inflight: g.Inflight(), Draining: g.Draining(),
+		Routes: []routeStatus{}, Pools: []poolStatus{},
+	}
+	for _, rr := range rt.routes {
+		st.Routes = append(st.Routes, routeStatus{Name: rr.r.Name, Host: rr.r.Host, PathPrefix: rr.r.PathPrefix, Methods: rr.r.Methods, Pool: rr.r.Pool})
+	}
+	for _, p := range *g.poolList.Load() {
+		st.Pools = append(st.Pools, p.status(now))
+	}
+	return st
+}

@@ -1,0 +1,268 @@
+// Package gateway is drawbridge's L7 gateway: the single entry point that
+// routes each request to a pool, picks a backend with the pool's strategy
+// and forwards to it. Configuration is compiled into an immutable runtime
+// swapped atomically on reload; pools live across reloads so that health,
+// in-flight counts and connections survive.
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/health"
+	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
+	"github.com/drawbridge-dev/drawbridge/gateway/route"
+	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+)
+
+// runtime is one compiled configuration generation.
+type runtime struct {
+	cfg        *config.Config
+	table      *route.Table
+	routes     []*routeRuntime // by route.Index
+	generation uint64
+	loadedAt   time.Time
+	accessLog  *slog.Logger // nil when off
+}
+
+type routeRuntime struct {
+	r    *route.Route
+	pool *Pool
+	m    *routeMetrics
+}
+
+// Options are the gateway's non-config dependencies.
+type Options struct {
+	Clock  clock.Clock  // default clock.Real
+	Logger *slog.Logger // operational log; default slog.Default()
+	// AccessLogWriter overrides where access logs go (tests); nil uses the
+	// config's access_log.path.
+	AccessLogWriter io.Writer
+}
+
+// Gateway serves client requests.
+type Gateway struct {
+	clk     clock.Clock
+	log     *slog.Logger
+	metrics *Metrics
+	opts    Options
+
+	rt atomic.Pointer[runtime]
+
+	mu        sync.Mutex // serialises reloads
+	pools     map[string]*Pool
+	poolList  atomic.Pointer[[]*Pool]
+	logCloser io.Closer
+
+	notFound    *routeMetrics
+	inflight    atomic.Int64
+	draining    atomic.Bool
+	generations atomic.Uint64
+	started     time.Time
+}
+
+// New builds a gateway from cfg.
+func New(cfg *config.Config, o Options) (*Gateway, error) {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	g := &Gateway{clk: o.Clock, log: o.Logger, opts: o, pools: map[string]*Pool{}, started: o.Clock.Now()}
+	empty := []*Pool{}
+	g.poolList.Store(&empty)
+	g.metrics = NewMetrics(func() []*Pool { return *g.poolList.Load() })
+	g.notFound = g.metrics.route("")
+	if err := g.Apply(cfg); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Metrics exposes the registry (for the admin listener).
+func (g *Gateway) Metrics() *Metrics { return g.metrics }
+
+// Config returns the configuration currently serving.
+func (g *Gateway) Config() *config.Config { return g.rt.Load().cfg }
+
+// Pool returns the live pool with that name, or nil.
+func (g *Gateway) Pool(name string) *Pool {
+	for _, p := range *g.poolList.Load() {
+		if p.name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Apply makes cfg the serving configuration. Everything is built and checked
+// first; only then are pools changed in place and the route table swapped,
+// so a failed Apply leaves the old configuration serving untouched.
+func (g *Gateway) Apply(cfg *config.Config) (err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	defer func() {
+		if err != nil {
+			g.metrics.reloads.WithLabelValues("failure").Inc()
+		} else {
+			g.metrics.reloads.WithLabelValues("success").Inc()
+			g.metrics.lastReload.SetToCurrentTime()
+		}
+	}()
+
+	prepared := make(map[string]*preparedPool, len(cfg.Pools))
+	for i := range cfg.Pools {
+		pc := &cfg.Pools[i]
+		s, err := settingsFromConfig(pc)
+		if err != nil {
+			return fmt.Errorf("pool %q: %w", pc.Name, err)
+		}
+		pp, err := preparePool(s, g.pools[pc.Name])
+		if err != nil {
+			return fmt.Errorf("pool %q: %w", pc.Name, err)
+		}
+		prepared[pc.Name] = pp
+	}
+	var routes []*route.Route
+	for _, rc := range cfg.Routes {
+		if _, ok := prepared[rc.Pool]; !ok {
+			return fmt.Errorf("route %q: unknown pool %q", rc.Name, rc.Pool)
+		}
+		rt := &route.Route{
+			Name: rc.Name, Host: rc.Match.Host, PathPrefix: rc.Match.PathPrefix,
+			Methods: rc.Match.Methods, StripPrefix: rc.StripPrefix,
+			RewritePrefix: rc.RewritePrefix, Pool: rc.Pool,
+		}
+		keys := make([]string, 0, len(rc.Match.Headers))
+		for k := range rc.Match.Headers {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			rt.Headers = append(rt.Headers, route.Header{Name: k, Value: rc.Match.Headers[k]})
+		}
+		routes = append(routes, rt)
+	}
+	accessLog, closer, err := g.openAccessLog(cfg.AccessLog)
+	if err != nil {
+		return err
+	}
+
+	// Commit: nothing below can fail.
+	next := make(map[string]*Pool, len(prepared))
+	list := make([]*Pool, 0, len(prepared))
+	for _, pc := range cfg.Pools {
+		pp := prepared[pc.Name]
+		p := g.pools[pc.Name]
+		if p == nil {
+			p = newPool(pc.Name, pp, g.clk, g.log, g.metrics)
+		} else {
+			p.commit(pp)
+		}
+		next[pc.Name] = p
+		list = append(list, p)
+	}
+	table := route.NewTable(routes)
+	rrs := make([]*routeRuntime, len(routes))
+	for i, r := range table.Routes() {
+		rrs[i] = &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name)}
+	}
+	gen := g.generations.Add(1)
+	g.rt.Store(&runtime{cfg: cfg, table: table, routes: rrs, generation: gen, loadedAt: g.clk.Now(), accessLog: accessLog})
+	g.poolList.Store(&list)
+	for name, p := range g.pools {
+		if next[name] == nil {
+			p.close() // in-flight requests still hold their backends
+			g.log.Info("pool removed", "pool", name)
+		}
+	}
+	g.pools = next
+	if g.logCloser != nil {
+		_ = g.logCloser.Close()
+	}
+	g.logCloser = closer
+	g.log.Info("configuration applied", "generation", gen, "routes", len(routes), "pools", len(list))
+	return nil
+}
+
+// settingsFromConfig maps one validated pool config to runtime settings.
+func settingsFromConfig(pc *config.Pool) (poolSettings, error) {
+	s := poolSettings{
+		strategy:  pc.Strategy,
+		balOpts:   balance.Options{VirtualNodes: pc.VirtualNodes, BoundedLoad: pc.BoundedLoad},
+		slowStart: pc.SlowStart,
+		proxy: proxy.Options{
+			ConnectTimeout:        pc.Timeouts.Connect,
+			ResponseHeaderTimeout: pc.Timeouts.ResponseHeader,
+			IdleConnTimeout:       pc.Timeouts.IdleConn,
+			MaxIdleConns:          pc.MaxIdleConnsPerBackend,
+			H2C:                   pc.Protocol == config.ProtocolH2C,
+		},
+	}
+	switch pc.HostHeader {
+	case "", config.HostPreserve:
+		s.proxy.HostMode = proxy.HostPreserve
+	case config.HostBackend:
+		s.proxy.HostMode = proxy.HostBackend
+	default:
+		s.proxy.HostMode, s.proxy.HostValue = proxy.HostLiteral, pc.HostHeader
+	}
+	if pc.Strategy == config.IPHash || pc.Strategy == config.ConsistentHash {
+		s.hashKey = pc.HashKey
+		if s.hashKey == "" {
+			s.hashKey = "ip"
+		}
+	}
+	if pc.Sticky != nil {
+		s.sticky = &stickySettings{cookie: pc.Sticky.Cookie, secret: pc.Sticky.Secret, ttl: pc.Sticky.TTL}
+	}
+	if hc := pc.HealthCheck; hc != nil {
+		cc := &health.CheckConfig{
+			Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
+			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
+		}
+		for _, r := range hc.ExpectedStatus {
+			cc.ExpectedStatus = append(cc.ExpectedStatus, health.StatusRange{Min: r.Min, Max: r.Max})
+		}
+		s.health = cc
+	}
+	if oc := pc.Outlier; oc != nil {
+		s.outlier = &health.OutlierConfig{
+			ConsecutiveFailures: oc.ConsecutiveFailures, BaseEjection: oc.BaseEjection,
+			MaxEjection: oc.MaxEjection, MaxEjectionPercent: oc.MaxEjectionPercent,
+		}
+	}
+	for _, b := range pc.Backends {
+		s.backends = append(s.backends, upstream.Spec{ID: b.ID, Address: b.Address, Weight: b.Weight})
+	}
+	return s, nil
+}
+
+// Draining reports whether shutdown has begun (readiness turns false).
+func (g *Gateway) Draining() bool { return g.draining.Load() }
+
+// Inflight is the number of requests being served.
+func (g *Gateway) Inflight() int64 { return g.inflight.Load() }
+
+// Close stops health checks and drains every pool. Call it after the
+// listeners have shut down.
+func (g *Gateway) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, p := range g.pools {
+		p.close()
+	}
+	if g.logCloser != nil {
+		_ = g.logCloser.Close()
+		g.logCloser = nil
+	}
+}

@@ -1,0 +1,169 @@
+package gateway
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/demobackend"
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
+)
+
+// testBackend is a real HTTP server on a loopback port.
+type testBackend struct {
+	*httptest.Server
+	id   string
+	demo *demobackend.Handler
+}
+
+func (b *testBackend) addr() string { return b.Listener.Addr().String() }
+
+// startBackends starts n demo backends named b0..bn-1.
+func startBackends(t *testing.T, n int) []*testBackend {
+	t.Helper()
+	var out []*testBackend
+	for i := 0; i < n; i++ {
+		id := "b" + string(rune('0'+i))
+		h := demobackend.NewHandler(demobackend.Config{ID: id})
+		s := httptest.NewServer(h)
+		t.Cleanup(s.Close)
+		out = append(out, &testBackend{Server: s, id: id, demo: h})
+	}
+	return out
+}
+
+// startHandlerBackend serves h on loopback.
+func startHandlerBackend(t *testing.T, h http.Handler) *testBackend {
+	t.Helper()
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return &testBackend{Server: s}
+}
+
+// parseConfig parses YAML written in the test, with tabs for readability.
+func parseConfig(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(strings.ReplaceAll(yaml, "\t", "  ")))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// startGateway runs g behind a real loopback listener.
+func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httptest.Server) {
+	t.Helper()
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	g, err := New(cfg, o)
+	if err != nil {
+		t.Fatalf("gateway: %v", err)
+	}
+	s := httptest.NewUnstartedServer(g)
+	s.Config.Protocols = g.newServer(cfg).Protocols
+	s.Start()
+	t.Cleanup(func() { s.Close(); g.Close() })
+	return g, s
+}
+
+// poolConfig renders a one-route, one-pool config for backends.
+func poolConfig(extra string, backends ...*testBackend) string {
+	addrs := make([]string, len(backends))
+	for i, be := range backends {
+		addrs[i] = be.addr()
+	}
+	return poolConfigAddrs(extra, addrs...)
+}
+
+// poolConfigAddrs is poolConfig for bare addresses.
+func poolConfigAddrs(extra string, addrs ...string) string {
+	var b strings.Builder
+	b.WriteString("access_log: {enabled: false}\nadmin: {enabled: false}\nroutes:\n  - name: all\n    pool: p\npools:\n  - name: p\n")
+	if extra != "" {
+		for _, line := range strings.Split(strings.TrimSpace(extra), "\n") {
+			b.WriteString("    " + line + "\n")
+		}
+	}
+	b.WriteString("    backends:\n")
+	for _, a := range addrs {
+		b.WriteString("      - address: " + a + "\n")
+	}
+	return b.String()
+}
+
+func get(t *testing.T, c *http.Client, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", url, err)
+	}
+	return resp.StatusCode, string(body), resp.Header
+}
+
+// getAsync sends a GET in the background; the result is "STATUS BODY" or
+// the error text.
+func getAsync(c *http.Client, url string) <-chan string {
+	result := make(chan string, 1)
+	go func() {
+		resp, err := c.Get(url)
+		if err != nil {
+			result <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		result <- fmt.Sprint(resp.StatusCode, " ", string(b))
+	}()
+	return result
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// recorder captures what a backend received.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []*http.Request
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rc.mu.Lock()
+	rc.reqs = append(rc.reqs, r)
+	rc.mu.Unlock()
+	w.Header().Set("X-Path", r.URL.RequestURI())
+	_, _ = w.Write([]byte("recorded " + r.URL.RequestURI()))
+}
+
+func (rc *recorder) last(t *testing.T) *http.Request {
+	t.Helper()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.reqs) == 0 {
+		t.Fatal("backend saw no request")
+	}
+	return rc.reqs[len(rc.reqs)-1]
+}

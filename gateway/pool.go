@@ -1,0 +1,312 @@
+package gateway
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/health"
+	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
+	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+)
+
+// poolSettings is everything about a pool that comes from configuration.
+type poolSettings struct {
+	strategy  string
+	balOpts   balance.Options
+	hashKey   string
+	sticky    *stickySettings
+	proxy     proxy.Options
+	health    *health.CheckConfig
+	outlier   *health.OutlierConfig
+	slowStart time.Duration
+	backends  []upstream.Spec
+}
+
+type stickySettings struct {
+	cookie string
+	secret string
+	ttl    time.Duration
+}
+
+// poolView is the immutable snapshot the hot path reads.
+type poolView struct {
+	bal      balance.Balancer
+	key      balance.KeyFunc
+	sticky   *balance.Sticky
+	strategy string
+	members  []*upstream.Backend
+	byID     map[string]*upstream.Backend
+	outlier  *health.Outlier // nil when passive ejection is off
+}
+
+func (v *poolView) lookup(id string) *upstream.Backend { return v.byID[id] }
+
+// member is what the gateway attaches to each backend (upstream.Backend.Ext).
+type member struct {
+	up *proxy.Upstream
+	m  *backendMetrics
+}
+
+// Pool is a named set of backends with its strategy and health machinery.
+// It lives across config reloads: membership and settings change in place,
+// so in-flight requests, health state and idle connections survive.
+type Pool struct {
+	name    string
+	clk     clock.Clock
+	log     *slog.Logger
+	metrics *Metrics
+
+	view atomic.Pointer[poolView]
+
+	mu       sync.Mutex // serialises reconfiguration
+	settings poolSettings
+	checker  *health.Checker
+	outlier  *health.Outlier
+}
+
+// Name is the pool's configured name.
+func (p *Pool) Name() string { return p.name }
+
+// preparedPool is a pool configuration checked and built but not yet live:
+// reloads build every pool first and commit only when all succeeded.
+type preparedPool struct {
+	s      poolSettings
+	bal    balance.Balancer // nil: keep the live one
+	key    balance.KeyFunc
+	sticky *balance.Sticky
+}
+
+func preparePool(s poolSettings, live *Pool) (*preparedPool, error) {
+	pp := &preparedPool{s: s}
+	if live == nil || live.settings.strategy != s.strategy || live.settings.balOpts != s.balOpts {
+		bal, err := balance.New(s.strategy, s.balOpts)
+		if err != nil {
+			return nil, err
+		}
+		pp.bal = bal
+	}
+	if s.hashKey != "" {
+		k, err := balance.ParseKey(s.hashKey)
+		if err != nil {
+			return nil, err
+		}
+		pp.key = k
+	}
+	if s.sticky != nil {
+		st, err := balance.NewSticky(s.sticky.cookie, []byte(s.sticky.secret), s.sticky.ttl)
+		if err != nil {
+			return nil, err
+		}
+		pp.sticky = st
+	}
+	return pp, nil
+}
+
+func newPool(name string, pp *preparedPool, clk clock.Clock, log *slog.Logger, m *Metrics) *Pool {
+	p := &Pool{name: name, clk: clk, log: log.With("pool", name), metrics: m}
+	p.commit(pp)
+	return p
+}
+
+// commit makes prepared settings live. It cannot fail.
+func (p *Pool) commit(pp *preparedPool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.view.Load()
+	s := pp.s
+	proxyChanged := old == nil || p.settings.proxy != s.proxy
+	healthChanged := old == nil || !reflect.DeepEqual(p.settings.health, s.health) || p.settings.slowStart != s.slowStart
+	outlierChanged := old == nil || !reflect.DeepEqual(p.settings.outlier, s.outlier) || p.settings.slowStart != s.slowStart
+	p.settings = s
+
+	// Membership diff: a backend with the same id, address and weight is
+	// kept as is; anything else is a removal plus an addition.
+	now := p.clk.Now()
+	var oldByID map[string]*upstream.Backend
+	if old != nil {
+		oldByID = old.byID
+	}
+	members := make([]*upstream.Backend, 0, len(s.backends))
+	byID := make(map[string]*upstream.Backend, len(s.backends))
+	var retired []*proxy.Upstream // endpoints replaced by new proxy settings
+	for _, spec := range s.backends {
+		nb := upstream.New(spec)
+		if b, ok := oldByID[nb.ID()]; ok && b.Spec() == nb.Spec() {
+			if proxyChanged {
+				prev := b.Ext.Load().(*member)
+				b.Ext.Store(&member{up: proxy.NewUpstream(b.Addr(), s.proxy), m: prev.m})
+				retired = append(retired, prev.up)
+			}
+			members = append(members, b)
+			byID[b.ID()] = b
+			continue
+		}
+		nb.Ext.Store(&member{up: proxy.NewUpstream(nb.Addr(), s.proxy), m: p.metrics.backend(p.name, nb.ID())})
+		if old != nil { // a backend joining a running pool ramps up
+			nb.StartSlowStart(now.UnixNano(), s.slowStart)
+			p.log.Info("backend added", "backend", nb.ID(), "address", nb.Addr())
+		}
+		members = append(members, nb)
+		byID[nb.ID()] = nb
+	}
+
+	onChange := health.WithOnChange(func(b *upstream.Backend, healthy bool, reason string) {
+		p.log.Info("backend health changed", "backend", b.ID(), "healthy", healthy, "reason", reason)
+	})
+	if healthChanged {
+		if p.checker != nil {
+			p.checker.Stop()
+			p.checker = nil
+		}
+		if s.health != nil {
+			p.checker = health.NewChecker(p.name, *s.health, p.clk, health.WithSlowStart(s.slowStart), onChange)
+		}
+	}
+	if p.checker != nil {
+		p.checker.Update(members)
+	}
+	if outlierChanged {
+		if p.outlier != nil {
+			p.outlier.Stop()
+			p.outlier = nil
+		}
+		if s.outlier != nil {
+			p.outlier = health.NewOutlier(p.name, *s.outlier, p.clk, health.WithSlowStart(s.slowStart), onChange)
+		}
+	}
+	if p.outlier != nil {
+		p.outlier.Update(members)
+	}
+
+	bal := pp.bal
+	if bal == nil {
+		bal = old.bal
+	} else if old != nil {
+		// A new strategy replaces the old one: unhook the old one's in-flight
+		// index (least connections, bounded loads) before the new one hooks
+		// its own, so no backend keeps feeding an index nobody reads.
+		for _, b := range old.members {
+			b.SetTracker(nil)
+		}
+	}
+	bal.Update(members)
+	p.view.Store(&poolView{bal: bal, key: pp.key, sticky: pp.sticky, strategy: s.strategy,
+		members: members, byID: byID, outlier: p.outlier})
+
+	for _, up := range retired {
+		up.Close() // idle conns close now; in-flight ones finish first
+	}
+	if old == nil {
+		return
+	}
+	for _, b := range old.members {
+		if byID[b.ID()] == b {
+			continue
+		}
+		// Removed: no new picks; requests in flight finish on their own
+		// connections, which then close.
+		b.SetFlag(upstream.FlagDraining, true)
+		b.Ext.Load().(*member).up.Close()
+		p.metrics.forgetBackend(p.name, b.ID())
+		p.log.Info("backend removed", "backend", b.ID(), "address", b.Addr(), "inflight", b.Inflight())
+	}
+}
+
+// SetBackends replaces the static membership (discovery providers call it).
+func (p *Pool) SetBackends(specs []upstream.Spec) error {
+	p.mu.Lock()
+	s := p.settings
+	p.mu.Unlock()
+	s.backends = specs
+	pp, err := preparePool(s, p)
+	if err != nil {
+		return fmt.Errorf("pool %q: %w", p.name, err)
+	}
+	p.commit(pp)
+	return nil
+}
+
+// report feeds passive outlier detection.
+func (p *Pool) report(b *upstream.Backend, failed bool) {
+	if o := p.outlierDetector(); o != nil {
+		o.Report(b, failed)
+	}
+}
+
+func (p *Pool) outlierDetector() *health.Outlier { return p.view.Load().outlier }
+
+// close stops health checking and drains every backend.
+func (p *Pool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.checker != nil {
+		p.checker.Stop()
+	}
+	if p.outlier != nil {
+		p.outlier.Stop()
+	}
+	if v := p.view.Load(); v != nil {
+		for _, b := range v.members {
+			b.SetFlag(upstream.FlagDraining, true)
+			b.Ext.Load().(*member).up.Close()
+			p.metrics.forgetBackend(p.name, b.ID())
+		}
+	}
+}
+
+// status is the JSON view of a pool for the admin API.
+func (p *Pool) status(now time.Time) poolStatus {
+	v := p.view.Load()
+	ps := poolStatus{Name: p.name, Strategy: v.strategy}
+	p.mu.Lock()
+	checker := p.checker
+	p.mu.Unlock()
+	for _, b := range v.members {
+		bs := backendStatus{
+			ID: b.ID(), Address: b.Addr(), Weight: b.Weight(),
+			Available: b.Available(), Healthy: !b.HasFlag(upstream.FlagUnhealthy),
+			Ejected: b.HasFlag(upstream.FlagEjected), Inflight: b.Inflight(),
+			Requests: b.Requests.Load(), Failures: b.Failures.Load(),
+			LatencyMS:       b.LatencyCost(now.UnixNano()) / 1e6,
+			SlowStartFactor: b.SlowStartFactor(now.UnixNano()),
+		}
+		if checker != nil {
+			if cs, ok := checker.Status(b); ok {
+				bs.LastCheckError = cs.LastError
+			}
+		}
+		ps.Backends = append(ps.Backends, bs)
+		if bs.Available {
+			ps.Available++
+		}
+	}
+	return ps
+}
+
+type poolStatus struct {
+	Name      string          `json:"name"`
+	Strategy  string          `json:"strategy"`
+	Available int             `json:"available"`
+	Backends  []backendStatus `json:"backends"`
+}
+
+type backendStatus struct {
+	ID              string  `json:"id"`
+	Address         string  `json:"address"`
+	Weight          int     `json:"weight"`
+	Available       bool    `json:"available"`
+	Healthy         bool    `json:"healthy"`
+	Ejected         bool    `json:"ejected"`
+	Inflight        int64   `json:"inflight"`
+	Requests        uint64  `json:"requests"`
+	Failures        uint64  `json:"failures"`
+	LatencyMS       float64 `json:"latency_ewma_ms"`
+	SlowStartFactor float64 `json:"slow_start_factor"`
+	LastCheckError  string  `json:"last_check_error,omitempty"`
+}

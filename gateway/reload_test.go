@@ -1,0 +1,261 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Reloading the configuration while clients hammer the gateway must not
+// fail a single request: membership changes apply in place and removed
+// backends finish what they have in flight.
+func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
+	bs := startBackends(t, 3)
+	cfgFor := func(strategy string, members ...*testBackend) string {
+		return poolConfig("strategy: "+strategy, members...)
+	}
+	g, gw := startGateway(t, parseConfig(t, cfgFor("round_robin", bs[0], bs[1])), Options{})
+
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100000; i++ { // bounded even if stop never comes
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := client.Get(gw.URL + "/")
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprint("status ", resp.StatusCode))
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	sets := [][]*testBackend{{bs[1], bs[2]}, {bs[0], bs[2]}, {bs[0], bs[1], bs[2]}, {bs[2]}, {bs[0], bs[1]}}
+	strategies := []string{"least_connections", "random", "round_robin", "power_of_two", "weighted_round_robin"}
+	for i := 0; i < 30; i++ {
+		// Let some traffic through between reloads.
+		target := ok.Load() + 50
+		waitFor(t, "traffic between reloads", func() bool { return ok.Load() >= target })
+		cfg := parseConfig(t, cfgFor(strategies[i%len(strategies)], sets[i%len(sets)]...))
+		if err := g.Apply(cfg); err != nil {
+			t.Fatalf("reload %d: %v", i, err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("reloads: 30, requests ok: %d, failed: %d", ok.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Fatalf("%d requests failed during reloads; first: %v", failed.Load(), firstErr.Load())
+	}
+}
+
+// A backend removed while a request is in flight on it finishes that
+// request; it takes no new ones.
+func TestRemovedBackendDrainsInFlight(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	slow := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = w.Write([]byte("slow done"))
+	}))
+	fast := startBackends(t, 1)[0]
+	g, gw := startGateway(t, parseConfig(t, poolConfig("", slow)), Options{})
+
+	result := getAsync(gw.Client(), gw.URL+"/")
+	<-started
+	if err := g.Apply(parseConfig(t, poolConfig("", fast))); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := get(t, gw.Client(), gw.URL+"/"); code != 200 || body != "b0\n" {
+		t.Fatalf("new request went to %d %q, want the remaining backend", code, body)
+	}
+	close(release)
+	if got := <-result; got != "200 slow done" {
+		t.Fatalf("in-flight request on the removed backend: %q", got)
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type running struct {
+	addr, admin string
+	g           *Gateway
+	cancel      context.CancelFunc
+	done        chan error
+	log         *syncBuffer
+}
+
+func runGateway(t *testing.T, path string, reload chan struct{}) *running {
+	t.Helper()
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	rn := &running{cancel: cancel, done: make(chan error, 1), log: logs}
+	ready := make(chan struct{})
+	r := &Runner{ConfigPath: path, Reload: reload, Options: Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))},
+		Ready: func(a, adm net.Addr, g *Gateway) {
+			rn.addr, rn.g = a.String(), g
+			if adm != nil {
+				rn.admin = adm.String()
+			}
+			close(ready)
+		}}
+	go func() { rn.done <- r.Run(ctx) }()
+	select {
+	case <-ready:
+	case err := <-rn.done:
+		t.Fatalf("gateway exited: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("gateway did not become ready")
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-rn.done
+	})
+	return rn
+}
+
+func writeConfig(t *testing.T, path, body string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.ReplaceAll(body, "\t", "  ")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil { // atomic, as config managers do
+		t.Fatal(err)
+	}
+}
+
+func runnerConfig(backend string) string {
+	return fmt.Sprintf(`listen: 127.0.0.1:0
+admin: {listen: 127.0.0.1:0}
+access_log: {enabled: false}
+shutdown_timeout: 5s
+routes:
+	- name: all
+		pool: p
+pools:
+	- name: p
+		backends: [{address: %s}]
+`, backend)
+}
+
+func TestReloadOnFileChangeAndSignal(t *testing.T) {
+	bs := startBackends(t, 2)
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	writeConfig(t, path, runnerConfig(bs[0].addr()))
+	reload := make(chan struct{}, 1)
+	rn := runGateway(t, path, reload)
+	c := &http.Client{}
+	url := "http://" + rn.addr + "/"
+	if _, body, _ := get(t, c, url); body != "b0\n" {
+		t.Fatalf("initial: %q", body)
+	}
+
+	writeConfig(t, path, runnerConfig(bs[1].addr()))
+	waitFor(t, "file change applied", func() bool { _, body, _ := get(t, c, url); return body == "b1\n" })
+
+	// An invalid config is refused with file and line; the old one serves.
+	gen := rn.g.Status().Generation
+	writeConfig(t, path, runnerConfig(bs[0].addr())+"\t\tbogus_key: 1\n")
+	reload <- struct{}{} // SIGHUP path as well as the watcher
+	waitFor(t, "refusal logged", func() bool { return strings.Contains(rn.log.String(), "config reload refused") })
+	logs := rn.log.String()
+	if !strings.Contains(logs, path+":11:") || !strings.Contains(logs, "bogus_key") {
+		t.Fatalf("refusal does not name file:line and key:\n%s", logs)
+	}
+	if _, body, _ := get(t, c, url); body != "b1\n" || rn.g.Status().Generation != gen {
+		t.Fatalf("old config should keep serving, got %q", body)
+	}
+
+	// SIGHUP after fixing the file applies it.
+	writeConfig(t, path, runnerConfig(bs[0].addr()))
+	reload <- struct{}{}
+	waitFor(t, "fixed config applied", func() bool { _, body, _ := get(t, c, url); return body == "b0\n" })
+}
+
+// SIGTERM: stop accepting, finish what is in flight, then exit.
+func TestGracefulShutdownDrains(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	slow := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = w.Write([]byte("finished"))
+	}))
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	writeConfig(t, path, runnerConfig(slow.addr()))
+	rn := runGateway(t, path, nil)
+
+	result := getAsync(http.DefaultClient, "http://"+rn.addr+"/")
+	<-started
+	rn.cancel()
+	waitFor(t, "listener closed", func() bool {
+		c, err := net.Dial("tcp", rn.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	if !rn.g.Draining() {
+		t.Fatal("gateway not marked draining")
+	}
+	select {
+	case err := <-rn.done:
+		t.Fatalf("Run returned before the in-flight request finished: %v", err)
+	default:
+	}
+	close(release)
+	if got := <-result; got != "200 finished" {
+		t.Fatalf("in-flight request: %q", got)
+	}
+	if err := <-rn.done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	rn.done <- nil // for the cleanup
+}
