@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drawbridge-dev/drawbridge/demobackend"
+	"github.com/drawbridge-dev/drawbridge/gateway"
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
+)
+
+func newDemoCmd() *cobra.Command {
+	var (
+		listen, admin, strategy string
+		backends                int
+		duration                time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the gateway in front of built-in example backends on loopback",
+		Long: `Start a few example backends on loopback and the gateway in front of them,
+with health checks and the admin listener on. No config file, no cloud account.
+Stop with Ctrl-C (or --duration).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if backends < 1 || backends > 64 {
+				return usageError(fmt.Errorf("--backends: must be 1..64, got %d", backends))
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			if duration > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, duration)
+				defer cancel()
+			}
+			var addrs []string
+			for i := 0; i < backends; i++ {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					return err
+				}
+				addrs = append(addrs, ln.Addr().String())
+				h := demobackend.NewHandler(demobackend.Config{ID: "backend-" + strconv.Itoa(i+1)})
+				go func() { _ = demobackend.Serve(ctx, ln, h) }()
+			}
+			cfg, err := config.Default(addrs)
+			if err != nil {
+				return err
+			}
+			cfg.Listen, cfg.Admin.Listen = listen, admin
+			cfg.AccessLog.Enabled = false
+			p := &cfg.Pools[0]
+			p.Strategy = strategy
+			hc := config.DefaultHealthCheck()
+			hc.Interval = time.Second
+			hc.Timeout = 500 * time.Millisecond
+			p.HealthCheck = &hc
+			if err := cfg.Validate(); err != nil {
+				return usageError(err)
+			}
+			out := cmd.OutOrStdout()
+			r := &gateway.Runner{Config: cfg, Options: gateway.Options{Logger: newLogger()},
+				Ready: func(a, adm net.Addr, _ *gateway.Gateway) {
+					fmt.Fprintf(out, "gateway  http://%s  (%s over %d example backends)\n", a, strategy, backends)
+					fmt.Fprintf(out, "status   http://%s/status\nmetrics  http://%s/metrics\n", adm, adm)
+					fmt.Fprintf(out, "try      curl -s http://%s/   (each answer names its backend)\n", a)
+				}}
+			return r.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8080", "gateway address")
+	f.StringVar(&admin, "admin", "127.0.0.1:9090", "admin address (metrics, status)")
+	f.StringVar(&strategy, "strategy", config.RoundRobin, "load-balancing strategy")
+	f.IntVar(&backends, "backends", 3, "number of example backends")
+	f.DurationVar(&duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
+	return cmd
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}
+
+func TestValidateExample(t *testing.T) {
+	out, err := run(t, "gateway", "validate", "--config", "../../examples/gateway.yaml")
+	if err != nil || !strings.Contains(out, "ok") {
+		t.Fatalf("example config: %v %s", err, out)
+	}
+}
+
+func TestValidateReportsFileLineAndKeyWithExit2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	cfg := "routes:\n  - name: r\n    pool: p\npools:\n  - name: p\n    strategy: fastest\n    backends: [{address: 127.0.0.1:1}]\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := run(t, "gateway", "validate", "--config", path)
+	if exitCode(err) != 2 {
+		t.Fatalf("exit code %d (%v), want 2", exitCode(err), err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, path+":6:") || !strings.Contains(msg, "pools[0].strategy") {
+		t.Fatalf("message %q lacks FILE:LINE and key", msg)
+	}
+}
+
+func TestBadFlagsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"gateway", "proxy", "--to", "nonsense"},
+		{"gateway", "proxy", "--to", "127.0.0.1:1", "--strategy", "fastest"},
+		{"gateway", "proxy", "--to", "127.0.0.1:1", "--hash-key", "header:X"},
+		{"gateway", "validate"},
+		{"gateway", "run", "--config", "/nonexistent/gateway.yaml"},
+		{"backend", "--latency", "-1s"},
+	} {
+		if _, err := run(t, args...); exitCode(err) != 2 {
+			t.Errorf("%v: exit %d (%v), want 2", args, exitCode(err), err)
+		}
+	}
+}
+
+func TestHelpAndCompletion(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"gateway", "--help"}, {"gateway", "run", "--help"}, {"gateway", "proxy", "--help"},
+		{"gateway", "validate", "--help"}, {"backend", "--help"}, {"demo", "--help"}, {"version"},
+		{"completion", "bash"}, {"completion", "zsh"},
+	} {
+		out, err := run(t, args...)
+		if err != nil || len(out) == 0 {
+			t.Errorf("%v: %v (output %d bytes)", args, err, len(out))
+		}
+	}
+}
