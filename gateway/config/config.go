@@ -9,6 +9,8 @@
 package config
 
 import (
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
+
 	"fmt"
 	"os"
 	"strings"
@@ -161,7 +163,7 @@ const (
 // on other fields (hash_key, virtual_nodes, backend id) are filled after
 // decoding, in derive.
 
-func (c *Config) setDefaults() {
+func (c *Config) SetDefaults() {
 	c.Listen = ":8080"
 	c.Admin = Admin{Enabled: true, Listen: "127.0.0.1:9090"}
 	c.ShutdownTimeout = 30 * time.Second
@@ -173,9 +175,9 @@ func (c *Config) setDefaults() {
 	}
 }
 
-func (r *Route) setDefaults() { r.Match.PathPrefix = "/" }
+func (r *Route) SetDefaults() { r.Match.PathPrefix = "/" }
 
-func (p *Pool) setDefaults() {
+func (p *Pool) SetDefaults() {
 	p.Strategy = RoundRobin
 	p.Protocol = ProtocolHTTP1
 	p.HostHeader = HostPreserve
@@ -187,14 +189,14 @@ func (p *Pool) setDefaults() {
 	p.MaxIdleConnsPerBackend = 64
 }
 
-func (s *Sticky) setDefaults() {
+func (s *Sticky) SetDefaults() {
 	s.Cookie = "drawbridge_sticky"
 	s.TTL = time.Hour
 }
 
-func (b *Backend) setDefaults() { b.Weight = 1 }
+func (b *Backend) SetDefaults() { b.Weight = 1 }
 
-func (h *HealthCheck) setDefaults() {
+func (h *HealthCheck) SetDefaults() {
 	h.Path = "/healthz"
 	h.Interval = 5 * time.Second
 	h.Timeout = time.Second
@@ -203,7 +205,7 @@ func (h *HealthCheck) setDefaults() {
 	h.UnhealthyThreshold = 3
 }
 
-func (o *Outlier) setDefaults() {
+func (o *Outlier) SetDefaults() {
 	o.ConsecutiveFailures = 5
 	o.BaseEjection = 30 * time.Second
 	o.MaxEjection = 5 * time.Minute
@@ -223,25 +225,14 @@ func Load(path string) (*Config, error) {
 // Parse parses a configuration; filename only labels errors. On failure
 // the error is an *Error, or an Errors listing every problem found.
 func Parse(filename string, data []byte) (*Config, error) {
-	root, err := parseDocument(filename, data)
+	c := new(Config)
+	lines, err := yamlconf.Decode(filename, data, c)
 	if err != nil {
 		return nil, err
 	}
-	c := new(Config)
-	c.setDefaults()
-	d := newDecoder(filename, root)
-	d.decode(root, c)
-	if len(d.errs) > 0 {
-		// Semantic checks on a half-decoded config would mostly repeat
-		// these errors in other words.
-		return nil, d.errs.err()
-	}
 	errs := c.resolveSecrets()
 	errs = append(errs, c.check()...)
-	for _, e := range errs {
-		e.File, e.Line = filename, d.line(e.Key)
-	}
-	if err := errs.err(); err != nil {
+	if err := lines.Locate(errs); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -252,18 +243,18 @@ func Parse(filename string, data []byte) (*Config, error) {
 // "default" of the given backend addresses, validated like a loaded file.
 func Default(backends []string) (*Config, error) {
 	c := new(Config)
-	c.setDefaults()
+	c.SetDefaults()
 	r := Route{Name: "default", Pool: "default"}
-	r.setDefaults()
+	r.SetDefaults()
 	p := Pool{Name: "default"}
-	p.setDefaults()
+	p.SetDefaults()
 	for _, addr := range backends {
 		b := Backend{Address: addr}
-		b.setDefaults()
+		b.SetDefaults()
 		p.Backends = append(p.Backends, b)
 	}
 	c.Routes, c.Pools = []Route{r}, []Pool{p}
-	if err := c.check().err(); err != nil {
+	if err := c.check().Err(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -299,11 +290,18 @@ func (c *Config) resolveSecrets() Errors {
 // Validate checks a configuration built or changed in code (the quick
 // `gateway proxy` command adjusts Default's result from its flags). Errors
 // name the key; there is no file or line to name.
-func (c *Config) Validate() error { return c.check().err() }
+func (c *Config) Validate() error { return c.check().Err() }
 
 // DefaultHealthCheck is a health_check section with every key at its default.
 func DefaultHealthCheck() HealthCheck {
 	var h HealthCheck
-	h.setDefaults()
+	h.SetDefaults()
 	return h
 }
+
+// Error and Errors are the located configuration errors of package yamlconf:
+// FILE:LINE: key: message.
+type (
+	Error  = yamlconf.Error
+	Errors = yamlconf.Errors
+)

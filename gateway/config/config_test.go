@@ -385,3 +385,10 @@ func TestStrategiesUnique(t *testing.T) {
 		t.Errorf("Strategies has duplicates: %v", Strategies)
 	}
 }
+
+func join(key, name string) string {
+	if key == "" {
+		return name
+	}
+	return key + "." + name
+}

@@ -574,23 +574,6 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestErrorFormat(t *testing.T) {
-	for _, tc := range []struct {
-		err  Error
-		want string
-	}{
-		{Error{"f.yaml", 3, "routes[0].pool", "required"}, "f.yaml:3: routes[0].pool: required"},
-		{Error{"f.yaml", 0, "listen", "bad"}, "f.yaml: listen: bad"},
-		{Error{"f.yaml", 1, "", "empty configuration"}, "f.yaml:1: empty configuration"},
-		{Error{"", 0, "pools[0].backends", "required"}, "pools[0].backends: required"},
-		{Error{"", 0, "", "bad"}, "bad"},
-	} {
-		if got := tc.err.Error(); got != tc.want {
-			t.Errorf("%+v.Error() = %q, want %q", tc.err, got, tc.want)
-		}
-	}
-}
-
 func TestErrorsSingleAndMany(t *testing.T) {
 	_, err := Parse("t.yaml", []byte("listn: x\n"))
 	if _, ok := err.(*Error); !ok {

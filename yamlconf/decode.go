@@ -1,4 +1,9 @@
-package config
+// Package yamlconf decodes a YAML configuration file into Go structs
+// strictly: unknown keys, wrong types and duplicate keys are all reported at
+// once, each with FILE:LINE and the dotted key path, and it records where
+// every key was written so that later semantic checks can point there too.
+// The gateway and autoscaler configs both load through it.
+package yamlconf
 
 import (
 	"bytes"
@@ -15,7 +20,7 @@ import (
 )
 
 // The file is first parsed into a yaml.Node tree, then walked alongside
-// the Config types by reflection. Walking the tree ourselves rather than
+// the target types by reflection. Walking the tree ourselves rather than
 // calling yaml's Decode is what lets every unknown key and wrong type be
 // reported with its key path and line, all of them at once, and it records
 // where each key was written so that later semantic errors can point there.
@@ -113,15 +118,53 @@ func (d *decoder) spend(n *yaml.Node, key string) bool {
 	return d.budget >= 0
 }
 
-type defaulter interface{ setDefaults() }
+// Defaulter is implemented by configuration types that have defaults: they
+// are applied before the type's keys are read, so a key left out keeps its
+// default and a key written is checked as written.
+type Defaulter interface{ SetDefaults() }
 
 // newValue returns a pointer to a new T with T's defaults applied.
 func newValue(t reflect.Type) reflect.Value {
 	p := reflect.New(t)
-	if d, ok := p.Interface().(defaulter); ok {
-		d.setDefaults()
+	if d, ok := p.Interface().(Defaulter); ok {
+		d.SetDefaults()
 	}
 	return p
+}
+
+// Lines tells where each key of a decoded file was written.
+type Lines struct{ d *decoder }
+
+// Line returns the line of key, or of its nearest ancestor written in the
+// file (a missing required key is reported where its parent is).
+func (l *Lines) Line(key string) int { return l.d.line(key) }
+
+// Locate fills in file and line of errors found after decoding (semantic
+// checks that know only the key) and returns them as one error, or nil.
+func (l *Lines) Locate(errs Errors) error {
+	for _, e := range errs {
+		e.File, e.Line = l.d.file, l.d.line(e.Key)
+	}
+	return errs.Err()
+}
+
+// Decode parses data, the single YAML document of file, into out (a pointer
+// to a struct whose fields carry yaml tags), after applying out's defaults.
+// Every problem is reported at once, as Errors or a single *Error.
+func Decode(file string, data []byte, out any) (*Lines, error) {
+	root, err := parseDocument(file, data)
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := out.(Defaulter); ok {
+		d.SetDefaults()
+	}
+	d := newDecoder(file, root)
+	d.decode(root, out)
+	if len(d.errs) > 0 {
+		return nil, d.errs.Err()
+	}
+	return &Lines{d}, nil
 }
 
 func join(key, name string) string {
@@ -326,7 +369,7 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, key string) {
 		tag := n.ShortTag()
 		ok = (tag == "!!int" || tag == "!!float") && n.Decode(p) == nil
 	default:
-		panic(fmt.Sprintf("config: no decoding for %T", ptr)) // a new field type needs a case
+		panic(fmt.Sprintf("yamlconf: no decoding for %T", ptr)) // a new field type needs a case
 	}
 	if !ok {
 		d.mismatch(n, key, want(ptr))

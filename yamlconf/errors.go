@@ -1,4 +1,4 @@
-package config
+package yamlconf
 
 import (
 	"sort"
@@ -9,7 +9,7 @@ import (
 // Error is one problem in a configuration, located by file, line and the
 // dotted key path (e.g. "pools[1].health_check.interval").
 type Error struct {
-	File string // as given to Parse or Load; "" for configs built in Go
+	File string // the file name given to Decode; "" for configs built in Go
 	Line int    // 1-based; 0 when unknown (Default, a few YAML syntax errors)
 	Key  string // dotted key path; "" for whole-document problems
 	Msg  string
@@ -36,7 +36,7 @@ func (e *Error) Error() string {
 }
 
 // Errors is every problem found in one configuration, sorted by line.
-// Parse returns it when there is more than one; errors.As finds the
+// Err returns it when there is more than one; errors.As finds the
 // individual *Error values either way.
 type Errors []*Error
 
@@ -58,8 +58,8 @@ func (es Errors) Unwrap() []error {
 	return errs
 }
 
-// err returns nil, the single *Error, or the sorted list.
-func (es Errors) err() error {
+// Err returns nil, the single *Error, or the list sorted by line.
+func (es Errors) Err() error {
 	switch len(es) {
 	case 0:
 		return nil
