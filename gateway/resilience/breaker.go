@@ -1,0 +1,179 @@
+package resilience
+
+import (
+	"sync"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/clock"
+)
+
+// BreakerState is a circuit breaker's state.
+type BreakerState int
+
+const (
+	Closed   BreakerState = iota // traffic flows; failures are counted
+	Open                         // traffic is refused until the cool-down ends
+	HalfOpen                     // a few probe requests decide
+)
+
+func (s BreakerState) String() string {
+	return [...]string{"closed", "open", "half_open"}[s]
+}
+
+// BreakerConfig tunes a breaker.
+type BreakerConfig struct {
+	FailureRatio   float64       // open when failures/requests in the window reach it, e.g. 0.5
+	MinRequests    int           // and the window holds at least this many requests
+	Window         time.Duration // rolling window, e.g. 10s
+	CoolDown       time.Duration // open -> half-open after this
+	HalfOpenProbes int           // concurrent probes allowed when half-open; all must succeed to close
+}
+
+const breakerBuckets = 10
+
+// Breaker is a per-backend circuit breaker over a rolling window of
+// buckets. It is consulted once per attempt, off the pick fast path.
+type Breaker struct {
+	cfg BreakerConfig
+	clk clock.Clock
+	// OnChange, if set, is called (outside the lock) on every transition.
+	onChange func(from, to BreakerState)
+
+	mu        sync.Mutex
+	state     BreakerState
+	openedAt  time.Time
+	buckets   [breakerBuckets]struct{ ok, fail int }
+	bucketAt  time.Time // start of the newest bucket
+	head      int
+	probes    int // probes in flight while half-open
+	successes int // successful probes while half-open
+}
+
+// NewBreaker returns a closed breaker.
+func NewBreaker(cfg BreakerConfig, clk clock.Clock, onChange func(from, to BreakerState)) *Breaker {
+	if cfg.HalfOpenProbes < 1 {
+		cfg.HalfOpenProbes = 1
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 10 * time.Second
+	}
+	return &Breaker{cfg: cfg, clk: clk, onChange: onChange, bucketAt: clk.Now()}
+}
+
+// State reports the current state, moving open to half-open when the
+// cool-down has passed.
+func (b *Breaker) State() BreakerState {
+	b.mu.Lock()
+	from, to := b.refresh(b.clk.Now())
+	s := b.state
+	b.mu.Unlock()
+	b.notify(from, to)
+	return s
+}
+
+// Allow reports whether a request may go to the backend now. When it
+// returns true the caller must report the outcome with Done.
+func (b *Breaker) Allow() bool {
+	b.mu.Lock()
+	from, to := b.refresh(b.clk.Now())
+	ok := true
+	switch b.state {
+	case Open:
+		ok = false
+	case HalfOpen:
+		if b.probes >= b.cfg.HalfOpenProbes {
+			ok = false
+		} else {
+			b.probes++
+		}
+	}
+	b.mu.Unlock()
+	b.notify(from, to)
+	return ok
+}
+
+// Done records the outcome of an allowed request.
+func (b *Breaker) Done(failed bool) {
+	now := b.clk.Now()
+	b.mu.Lock()
+	from, to := b.refresh(now)
+	if from == to {
+		from, to = b.record(now, failed)
+	}
+	b.mu.Unlock()
+	b.notify(from, to)
+}
+
+func (b *Breaker) record(now time.Time, failed bool) (from, to BreakerState) {
+	switch b.state {
+	case HalfOpen:
+		b.probes--
+		if failed {
+			return b.transition(Open, now)
+		}
+		b.successes++
+		if b.successes >= b.cfg.HalfOpenProbes {
+			return b.transition(Closed, now)
+		}
+		return b.state, b.state
+	case Open:
+		return b.state, b.state // a straggler from before opening
+	}
+	b.rotate(now)
+	if failed {
+		b.buckets[b.head].fail++
+	} else {
+		b.buckets[b.head].ok++
+	}
+	var ok, fail int
+	for _, bk := range b.buckets {
+		ok += bk.ok
+		fail += bk.fail
+	}
+	total := ok + fail
+	if total >= b.cfg.MinRequests && total > 0 && float64(fail)/float64(total) >= b.cfg.FailureRatio {
+		return b.transition(Open, now)
+	}
+	return b.state, b.state
+}
+
+// rotate advances the bucket ring to now, clearing buckets that fell out
+// of the window.
+func (b *Breaker) rotate(now time.Time) {
+	width := b.cfg.Window / breakerBuckets
+	for n := 0; now.Sub(b.bucketAt) >= width && n < breakerBuckets; n++ {
+		b.head = (b.head + 1) % breakerBuckets
+		b.buckets[b.head] = struct{ ok, fail int }{}
+		b.bucketAt = b.bucketAt.Add(width)
+	}
+	if now.Sub(b.bucketAt) >= width { // idle longer than the window
+		b.bucketAt = now
+	}
+}
+
+func (b *Breaker) refresh(now time.Time) (from, to BreakerState) {
+	if b.state == Open && now.Sub(b.openedAt) >= b.cfg.CoolDown {
+		return b.transition(HalfOpen, now)
+	}
+	return b.state, b.state
+}
+
+func (b *Breaker) transition(to BreakerState, now time.Time) (BreakerState, BreakerState) {
+	from := b.state
+	b.state = to
+	b.probes, b.successes = 0, 0
+	switch to {
+	case Open:
+		b.openedAt = now
+	case Closed:
+		b.buckets = [breakerBuckets]struct{ ok, fail int }{}
+		b.bucketAt = now
+	}
+	return from, to
+}
+
+func (b *Breaker) notify(from, to BreakerState) {
+	if from != to && b.onChange != nil {
+		b.onChange(from, to)
+	}
+}

@@ -1,0 +1,81 @@
+package resilience
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/clock"
+)
+
+var (
+	// ErrQueueFull means the bulkhead and its wait queue are full.
+	ErrQueueFull = errors.New("bulkhead full")
+	// ErrQueueTimeout means a waiter gave up after the queue timeout.
+	ErrQueueTimeout = errors.New("bulkhead queue timeout")
+)
+
+// Bulkhead caps concurrent requests, with a bounded wait queue and a queue
+// timeout, so one slow dependency cannot take every goroutine and socket
+// of the gateway with it.
+type Bulkhead struct {
+	slots   chan struct{}
+	queue   int64
+	waiting atomic.Int64
+	timeout time.Duration
+	clk     clock.Clock
+}
+
+// NewBulkhead allows max concurrent holders and queue waiters for up to
+// timeout each. max <= 0 returns nil, which admits everything.
+func NewBulkhead(max, queue int, timeout time.Duration, clk clock.Clock) *Bulkhead {
+	if max <= 0 {
+		return nil
+	}
+	return &Bulkhead{slots: make(chan struct{}, max), queue: int64(queue), timeout: timeout, clk: clk}
+}
+
+// Acquire takes a slot, waiting in the queue if there is room. A nil
+// Bulkhead always admits.
+func (b *Bulkhead) Acquire(ctx context.Context) error {
+	if b == nil {
+		return nil
+	}
+	select {
+	case b.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if b.waiting.Add(1) > b.queue {
+		b.waiting.Add(-1)
+		return ErrQueueFull
+	}
+	defer b.waiting.Add(-1)
+	expired := make(chan struct{})
+	t := b.clk.AfterFunc(b.timeout, func() { close(expired) })
+	defer t.Stop()
+	select {
+	case b.slots <- struct{}{}:
+		return nil
+	case <-expired:
+		return ErrQueueTimeout
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Release frees a slot taken by Acquire.
+func (b *Bulkhead) Release() {
+	if b != nil {
+		<-b.slots
+	}
+}
+
+// InUse reports the slots taken and the waiters queued.
+func (b *Bulkhead) InUse() (active, waiting int) {
+	if b == nil {
+		return 0, 0
+	}
+	return len(b.slots), int(b.waiting.Load())
+}
