@@ -365,6 +365,8 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, key string) {
 		ok = n.Decode(p) == nil
 	case *int:
 		ok = n.ShortTag() == "!!int" && n.Decode(p) == nil
+	case *int64:
+		ok = n.ShortTag() == "!!int" && n.Decode(p) == nil
 	case *float64:
 		tag := n.ShortTag()
 		ok = (tag == "!!int" || tag == "!!float") && n.Decode(p) == nil
@@ -382,7 +384,7 @@ func want(ptr any) string {
 		return `a duration like "5s" or "1m30s"`
 	case *bool:
 		return "true or false"
-	case *int:
+	case *int, *int64:
 		return "an integer"
 	case *float64:
 		return "a number"
