@@ -165,6 +165,10 @@ func (b *Breaker) transition(to BreakerState, now time.Time) (BreakerState, Brea
 	switch to {
 	case Open:
 		b.openedAt = now
+		// An open backend gets no traffic (strategies skip it), so nothing
+		// would call the breaker again: wake up at the end of the cool-down
+		// to go half-open. A stale wake-up is harmless.
+		b.clk.AfterFunc(b.cfg.CoolDown, func() { b.State() })
 	case Closed:
 		b.buckets = [breakerBuckets]struct{ ok, fail int }{}
 		b.bucketAt = now

@@ -139,6 +139,19 @@ func TestBreakerLifecycle(t *testing.T) {
 	if b.State() != HalfOpen {
 		t.Fatal("cool-down over: want half-open")
 	}
+	// Without any traffic the cool-down timer alone moves it to half-open
+	// (an open backend receives none).
+	b2 := NewBreaker(BreakerConfig{FailureRatio: 0.5, MinRequests: 1, Window: time.Second, CoolDown: time.Second}, clk, nil)
+	b2.Allow()
+	b2.Done(true)
+	clk.Advance(time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for b2.stateNoRefresh() != HalfOpen {
+		if time.Now().After(deadline) {
+			t.Fatal("cool-down timer did not move the breaker to half-open")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if !b.Allow() || !b.Allow() || b.Allow() {
 		t.Fatal("half-open must admit exactly 2 probes")
 	}
@@ -166,6 +179,12 @@ func TestBreakerLifecycle(t *testing.T) {
 			t.Fatalf("transitions %v, want %v", transitions, want)
 		}
 	}
+}
+
+func (b *Breaker) stateNoRefresh() BreakerState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state
 }
 
 func TestBulkheadQueueAndTimeout(t *testing.T) {
