@@ -25,6 +25,7 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // drain time on SIGTERM; default 30s; 0 closes at once
 	AccessLog       AccessLog     `yaml:"access_log"`       //
 	Server          Server        `yaml:"server"`           // client-side HTTP server limits
+	MaxConcurrent   int           `yaml:"max_concurrent"`   // load shedding: requests served at once before 503; 0 = no limit
 	Routes          []Route       `yaml:"routes"`           // matched in order, first match wins; at least one
 	Pools           []Pool        `yaml:"pools"`            // at least one; names unique
 }
@@ -56,6 +57,36 @@ type Route struct {
 	StripPrefix   bool   `yaml:"strip_prefix"`   // remove Match.PathPrefix before forwarding
 	RewritePrefix string `yaml:"rewrite_prefix"` // replace Match.PathPrefix with this (implies strip); "" or starts with "/"
 	Pool          string `yaml:"pool"`           // required; names a pool
+
+	Retry       *Retry        `yaml:"retry"`       // nil = no retries
+	Timeouts    RouteTimeouts `yaml:"timeouts"`    //
+	Concurrency *Concurrency  `yaml:"concurrency"` // bulkhead for the route; nil = no limit
+}
+
+// Retry says when a failed try is retried on another backend.
+type Retry struct {
+	MaxRetries    int           `yaml:"max_retries"`     // retries after the first try; default 2
+	RetryOn       []string      `yaml:"retry_on"`        // connect_error, reset, timeout and status codes; default [connect_error, reset, timeout, "502", "503", "504"]
+	Methods       []string      `yaml:"methods"`         // methods that may be retried; default the idempotent ones
+	BackoffBase   time.Duration `yaml:"backoff_base"`    // first back-off ceiling (full jitter); default 25ms
+	BackoffMax    time.Duration `yaml:"backoff_max"`     // back-off ceiling cap; default 250ms
+	RetryAfterMax time.Duration `yaml:"retry_after_max"` // honour a backend's Retry-After up to this; longer ends retrying; default 1s
+	BudgetRatio   float64       `yaml:"budget_ratio"`    // retries in flight <= ratio x active requests; default 0.2
+	BudgetMin     int           `yaml:"budget_min"`      // ... or this many, whichever is more; default 3
+	MaxBodyBytes  int64         `yaml:"max_body_bytes"`  // request bodies up to this are buffered for replay; larger ones are not retried; default 65536
+}
+
+// RouteTimeouts bound a request across all its tries.
+type RouteTimeouts struct {
+	Overall time.Duration `yaml:"overall"` // whole request incl. retries; 0 = none; 504 when exceeded
+	PerTry  time.Duration `yaml:"per_try"` // response header time of one try; 0 = the pool's timeouts.response_header
+}
+
+// Concurrency is a bulkhead: a cap on requests at once with a bounded wait.
+type Concurrency struct {
+	Max          int           `yaml:"max"`           // requests at once; required, >= 1
+	QueueSize    int           `yaml:"queue_size"`    // waiters beyond max; default 0 (answer 503 at once)
+	QueueTimeout time.Duration `yaml:"queue_timeout"` // how long a waiter waits; default 1s
 }
 
 // Match is what a request must have for its route to apply; every set
@@ -83,9 +114,11 @@ type Pool struct {
 	HealthCheck *HealthCheck `yaml:"health_check"` // nil = no active checks
 	Outlier     *Outlier     `yaml:"outlier"`      // nil = no passive ejection
 
-	SlowStart              time.Duration `yaml:"slow_start"`                 // weight ramp for new/recovered backends; default 0 (off)
-	Timeouts               Timeouts      `yaml:"timeouts"`                   //
-	MaxIdleConnsPerBackend int           `yaml:"max_idle_conns_per_backend"` // default 64; >= 1
+	CircuitBreaker         *CircuitBreaker `yaml:"circuit_breaker"`            // per backend; nil = off
+	ConcurrencyPerBackend  *Concurrency    `yaml:"concurrency_per_backend"`    // bulkhead per backend; nil = no limit
+	SlowStart              time.Duration   `yaml:"slow_start"`                 // weight ramp for new/recovered backends; default 0 (off)
+	Timeouts               Timeouts        `yaml:"timeouts"`                   //
+	MaxIdleConnsPerBackend int             `yaml:"max_idle_conns_per_backend"` // default 64; >= 1
 }
 
 // Sticky pins a client to a backend with a signed cookie.
@@ -123,6 +156,16 @@ type Outlier struct {
 }
 
 // Timeouts bound the gateway's work toward backends.
+// CircuitBreaker opens per backend on a failure ratio over a rolling
+// window; open backends are skipped by every strategy.
+type CircuitBreaker struct {
+	FailureRatio   float64       `yaml:"failure_ratio"`    // default 0.5
+	MinRequests    int           `yaml:"min_requests"`     // in the window before it may open; default 20
+	Window         time.Duration `yaml:"window"`           // default 10s
+	CoolDown       time.Duration `yaml:"cool_down"`        // open -> half-open; default 30s
+	HalfOpenProbes int           `yaml:"half_open_probes"` // default 3
+}
+
 type Timeouts struct {
 	Connect        time.Duration `yaml:"connect"`         // default 2s
 	ResponseHeader time.Duration `yaml:"response_header"` // default 30s; 504 when exceeded
@@ -187,6 +230,34 @@ func (p *Pool) SetDefaults() {
 		IdleConn:       90 * time.Second,
 	}
 	p.MaxIdleConnsPerBackend = 64
+}
+
+func (r *Retry) SetDefaults() {
+	r.MaxRetries = 2
+	r.RetryOn = []string{RetryConnectError, RetryReset, RetryTimeout, "502", "503", "504"}
+	r.BackoffBase = 25 * time.Millisecond
+	r.BackoffMax = 250 * time.Millisecond
+	r.RetryAfterMax = time.Second
+	r.BudgetRatio = 0.2
+	r.BudgetMin = 3
+	r.MaxBodyBytes = 64 << 10
+}
+
+// Retry conditions besides status codes.
+const (
+	RetryConnectError = "connect_error"
+	RetryReset        = "reset"
+	RetryTimeout      = "timeout"
+)
+
+func (c *Concurrency) SetDefaults() { c.QueueTimeout = time.Second }
+
+func (b *CircuitBreaker) SetDefaults() {
+	b.FailureRatio = 0.5
+	b.MinRequests = 20
+	b.Window = 10 * time.Second
+	b.CoolDown = 30 * time.Second
+	b.HalfOpenProbes = 3
 }
 
 func (s *Sticky) SetDefaults() {

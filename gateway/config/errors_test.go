@@ -609,3 +609,40 @@ func TestAliasBlowUp(t *testing.T) {
 		t.Errorf("err = %v, want alias expansion limit", err)
 	}
 }
+
+// Resilience settings (retries, timeouts, bulkheads, breakers).
+var resilienceCases = []struct{ name, body, want string }{
+	{"retry on unknown condition", "    retry: {retry_on: [connect_error, sometimes]}\n", "t.yaml:4: routes[0].retry.retry_on[1]: want connect_error, reset, timeout or a 4xx/5xx status code, got \"sometimes\""},
+	{"retry on 2xx", "    retry: {retry_on: [\"200\"]}\n", "t.yaml:4: routes[0].retry.retry_on[0]: want connect_error, reset, timeout or a 4xx/5xx status code, got \"200\""},
+	{"too many retries", "    retry: {max_retries: 50}\n", "t.yaml:4: routes[0].retry.max_retries: must be between 0 and 10, got 50"},
+	{"backoff max below base", "    retry: {backoff_base: 1s, backoff_max: 10ms}\n", "t.yaml:4: routes[0].retry.backoff_max: must be at least backoff_base (1s)"},
+	{"budget ratio", "    retry: {budget_ratio: 1.5}\n", "t.yaml:4: routes[0].retry.budget_ratio: must be in [0, 1], got 1.5"},
+	{"lower-case retry method", "    retry: {methods: [get]}\n", "t.yaml:4: routes[0].retry.methods[0]: invalid method \"get\" (upper-case HTTP method)"},
+	{"per try above overall", "    timeouts: {overall: 1s, per_try: 2s}\n", "t.yaml:4: routes[0].timeouts.per_try: must not exceed timeouts.overall (1s)"},
+	{"route concurrency needs max", "    concurrency: {queue_size: 3}\n", "t.yaml:4: routes[0].concurrency.max: must be between 1 and 2147483647, got 0"},
+}
+
+func TestResilienceErrors(t *testing.T) {
+	for _, tc := range resilienceCases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := "routes:\n  - name: r\n    pool: p\n" + tc.body + "pools:\n  - name: p\n    backends: [{address: \"127.0.0.1:1\"}]\n"
+			_, err := Parse("t.yaml", []byte(doc))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct{ body, want string }{
+		{"    circuit_breaker: {failure_ratio: 0}\n", "t.yaml:4: pools[0].circuit_breaker.failure_ratio: must be in (0, 1], got 0"},
+		{"    circuit_breaker: {cool_down: 0s}\n", "t.yaml:4: pools[0].circuit_breaker.cool_down: must be positive, got 0s"},
+		{"    concurrency_per_backend: {max: 2, queue_timeout: 0s}\n", "t.yaml:4: pools[0].concurrency_per_backend.queue_timeout: must be positive, got 0s"},
+	} {
+		doc := "routes: [{name: r, pool: p}]\npools:\n  - name: p\n" + tc.body + "    backends: [{address: \"127.0.0.1:1\"}]\n"
+		if _, err := Parse("t.yaml", []byte(doc)); err == nil || err.Error() != tc.want {
+			t.Errorf("got %v\nwant %s", err, tc.want)
+		}
+	}
+	if _, err := Parse("t.yaml", []byte("max_concurrent: -1\nroutes: [{name: r, pool: p}]\npools: [{name: p, backends: [{address: \"127.0.0.1:1\"}]}]\n")); err == nil || err.Error() != "t.yaml:1: max_concurrent: must be between 0 and 2147483647, got -1" {
+		t.Errorf("max_concurrent: %v", err)
+	}
+}

@@ -55,6 +55,7 @@ func (c *Config) validate() Errors {
 		v.listenAddr("admin.listen", c.Admin.Listen)
 	}
 	v.nonNegative("shutdown_timeout", c.ShutdownTimeout)
+	v.between("max_concurrent", c.MaxConcurrent, 0, math.MaxInt32)
 	if c.AccessLog.Enabled && c.AccessLog.Path == "" {
 		v.add("access_log.path", "required when access_log is enabled")
 	}
@@ -126,6 +127,17 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	}
 	if r.RewritePrefix != "" {
 		v.path(key+".rewrite_prefix", r.RewritePrefix, false)
+	}
+	if rt := r.Retry; rt != nil {
+		v.retry(key+".retry", rt)
+	}
+	v.nonNegative(key+".timeouts.overall", r.Timeouts.Overall)
+	v.nonNegative(key+".timeouts.per_try", r.Timeouts.PerTry)
+	if o, p := r.Timeouts.Overall, r.Timeouts.PerTry; o > 0 && p > o {
+		v.add(key+".timeouts.per_try", "must not exceed timeouts.overall (%v)", o)
+	}
+	if c := r.Concurrency; c != nil {
+		v.concurrency(key+".concurrency", c)
 	}
 	switch {
 	case r.Pool == "":
@@ -219,11 +231,61 @@ func (v *validator) pool(key string, p *Pool) {
 		}
 		v.between(k+".max_ejection_percent", o.MaxEjectionPercent, 1, 100)
 	}
+	if cb := p.CircuitBreaker; cb != nil {
+		k := key + ".circuit_breaker"
+		if !(cb.FailureRatio > 0 && cb.FailureRatio <= 1) {
+			v.add(k+".failure_ratio", "must be in (0, 1], got %v", cb.FailureRatio)
+		}
+		v.between(k+".min_requests", cb.MinRequests, 1, math.MaxInt32)
+		v.positive(k+".window", cb.Window)
+		v.positive(k+".cool_down", cb.CoolDown)
+		v.between(k+".half_open_probes", cb.HalfOpenProbes, 1, 1000)
+	}
+	if c := p.ConcurrencyPerBackend; c != nil {
+		v.concurrency(key+".concurrency_per_backend", c)
+	}
 	v.nonNegative(key+".slow_start", p.SlowStart)
 	v.positive(key+".timeouts.connect", p.Timeouts.Connect)
 	v.positive(key+".timeouts.response_header", p.Timeouts.ResponseHeader)
 	v.positive(key+".timeouts.idle_conn", p.Timeouts.IdleConn)
 	v.between(key+".max_idle_conns_per_backend", p.MaxIdleConnsPerBackend, 1, math.MaxInt32)
+}
+
+func (v *validator) retry(key string, r *Retry) {
+	v.between(key+".max_retries", r.MaxRetries, 0, 10)
+	for i, cond := range r.RetryOn {
+		k := fmt.Sprintf("%s.retry_on[%d]", key, i)
+		switch cond {
+		case RetryConnectError, RetryReset, RetryTimeout:
+			continue
+		}
+		if code, err := strconv.Atoi(cond); err != nil || code < 400 || code > 599 {
+			v.add(k, "want connect_error, reset, timeout or a 4xx/5xx status code, got %q", cond)
+		}
+	}
+	for i, m := range r.Methods {
+		if !isToken(m) || m != strings.ToUpper(m) {
+			v.add(fmt.Sprintf("%s.methods[%d]", key, i), "invalid method %q (upper-case HTTP method)", m)
+		}
+	}
+	v.positive(key+".backoff_base", r.BackoffBase)
+	if r.BackoffMax < r.BackoffBase {
+		v.add(key+".backoff_max", "must be at least backoff_base (%v)", r.BackoffBase)
+	}
+	v.nonNegative(key+".retry_after_max", r.RetryAfterMax)
+	if !(r.BudgetRatio >= 0 && r.BudgetRatio <= 1) {
+		v.add(key+".budget_ratio", "must be in [0, 1], got %v", r.BudgetRatio)
+	}
+	v.between(key+".budget_min", r.BudgetMin, 0, math.MaxInt32)
+	if r.MaxBodyBytes < 0 {
+		v.add(key+".max_body_bytes", "must not be negative")
+	}
+}
+
+func (v *validator) concurrency(key string, c *Concurrency) {
+	v.between(key+".max", c.Max, 1, math.MaxInt32)
+	v.between(key+".queue_size", c.QueueSize, 0, math.MaxInt32)
+	v.positive(key+".queue_timeout", c.QueueTimeout)
 }
 
 // SplitHashKey splits a pool's hash_key into its source ("header",
