@@ -54,6 +54,34 @@ type Result struct {
 	Err         error
 	HeadersSent bool  // response headers already went to the client
 	BytesOut    int64 // response body bytes written to the client
+	// Discarded: Intercept refused the response; nothing reached the client.
+	Discarded bool
+	// Header is the discarded response's header (for Retry-After).
+	Header http.Header
+}
+
+// Attempt is one try of a request on one backend.
+type Attempt struct {
+	URI string // request target: path and query, as rewritten by the route
+	// Body, when non-nil, replaces r.Body for this try: a buffered body
+	// replayed across retries, BodyLen bytes long.
+	Body    io.Reader
+	BodyLen int64
+	// Timeout bounds the wait for the response head; 0 uses the pool's.
+	Timeout time.Duration
+	// Intercept sees the status and header before anything reaches the
+	// client; returning true discards the response so the caller can retry.
+	Intercept func(status int, h http.Header) bool
+	// BeforeHeaders runs just before the response head goes to the client,
+	// for headers of the gateway's own (a sticky cookie).
+	BeforeHeaders func(h http.Header)
+}
+
+func (a *Attempt) headerTimeout(def time.Duration) time.Duration {
+	if a.Timeout > 0 {
+		return a.Timeout
+	}
+	return def
 }
 
 // Upstream is one backend's forwarding endpoint: its address and its pool of
@@ -107,15 +135,14 @@ func (u *Upstream) Close() {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// Forward sends r to the backend with uri as the request target (path and
-// query, already rewritten by the route) and streams the response to w.
+// Forward makes one try of r on the backend and streams the response to w.
 // Unless Result.HeadersSent, nothing was written to w and the caller
-// answers the error.
-func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, uri string, extra http.Header) Result {
+// answers the error or retries.
+func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, a *Attempt) Result {
 	if u.h2 != nil {
-		return u.forwardStd(w, r, uri, extra)
+		return u.forwardStd(w, r, a)
 	}
-	return u.forwardH1(w, r, uri, extra)
+	return u.forwardH1(w, r, a)
 }
 
 func (u *Upstream) host(r *http.Request) string {
@@ -128,20 +155,24 @@ func (u *Upstream) host(r *http.Request) string {
 	return r.Host
 }
 
-// bodyFraming is how the request body is sent upstream.
-func requestBody(r *http.Request) (hasBody bool, length int64) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return false, 0
+// requestBody is the body to send upstream and its length (-1: unknown,
+// sent chunked); nil when there is none.
+func requestBody(r *http.Request, a *Attempt) (body io.Reader, length int64) {
+	if a.Body != nil {
+		if a.BodyLen == 0 {
+			return nil, 0
+		}
+		return a.Body, a.BodyLen
 	}
-	if r.ContentLength == 0 {
-		return false, 0
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil, 0
 	}
-	return true, r.ContentLength // -1: unknown, send chunked
+	return r.Body, r.ContentLength
 }
 
 func (u *Upstream) writeHead(bw interface {
 	WriteString(string) (int, error)
-}, r *http.Request, uri string, extra http.Header, fh *forwardingHeaders, hasBody bool, length int64) {
+}, r *http.Request, uri string, fh *forwardingHeaders, hasBody bool, length int64) {
 	bw.WriteString(r.Method)
 	bw.WriteString(" ")
 	bw.WriteString(uri)
@@ -153,14 +184,6 @@ func (u *Upstream) writeHead(bw interface {
 		if hopByHop(k) || rewritten(k) || (conn != nil && listed(conn, k)) {
 			continue
 		}
-		if _, over := extra[k]; over {
-			continue
-		}
-		for _, v := range vv {
-			writeField(bw, k, v)
-		}
-	}
-	for k, vv := range extra {
 		for _, v := range vv {
 			writeField(bw, k, v)
 		}
@@ -198,9 +221,9 @@ func writeField(bw interface {
 // errBodyShort means the client sent less body than it announced.
 var errBodyShort = errors.New("request body shorter than Content-Length")
 
-func (u *Upstream) forwardH1(w http.ResponseWriter, r *http.Request, uri string, extra http.Header) Result {
+func (u *Upstream) forwardH1(w http.ResponseWriter, r *http.Request, a *Attempt) Result {
 	ctx := r.Context()
-	hasBody, length := requestBody(r)
+	body, length := requestBody(r, a)
 	fh := makeForwardingHeaders(r)
 	for attempt := 0; ; attempt++ {
 		now := time.Now()
@@ -214,7 +237,7 @@ func (u *Upstream) forwardH1(w http.ResponseWriter, r *http.Request, uri string,
 			}
 			return Result{Kind: ErrConnect, Err: err}
 		}
-		res, retry := u.exchange(ctx, c, w, r, uri, extra, &fh, hasBody, length)
+		res, retry := u.exchange(ctx, c, w, r, a, &fh, body, length)
 		// A reused keep-alive connection may have been closed by the backend
 		// just before we wrote: retry once on a fresh one, as net/http does,
 		// when nothing of the request body was consumed and no answer came.
@@ -227,16 +250,17 @@ func (u *Upstream) forwardH1(w http.ResponseWriter, r *http.Request, uri string,
 
 // exchange does one request/response on c. retry reports a failure on a
 // reused connection before anything irrevocable happened.
-func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter, r *http.Request, uri string, extra http.Header, fh *forwardingHeaders, hasBody bool, length int64) (res Result, retry bool) {
+func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter, r *http.Request, a *Attempt, fh *forwardingHeaders, body io.Reader, length int64) (res Result, retry bool) {
 	// Abort the backend exchange when the client goes away, so the backend
 	// slot and the in-flight count are released at once.
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
 	defer stop()
 
-	u.writeHead(c.bw, r, uri, extra, fh, hasBody, length)
+	hasBody := body != nil
+	u.writeHead(c.bw, r, a.URI, fh, hasBody, length)
 	var bodyErr error
 	if hasBody {
-		bodyErr = copyRequestBody(c.bw, r.Body, length)
+		bodyErr = copyRequestBody(c.bw, body, length)
 	}
 	if err := c.bw.Flush(); err != nil {
 		c.close()
@@ -253,8 +277,9 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 		// The client's body failed: the backend got a truncated request.
 		return Result{Kind: ErrClientGone, Err: bodyErr}, false
 	}
-	if t := u.opts.ResponseHeaderTimeout; t > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(t))
+	headerTimeout := a.headerTimeout(u.opts.ResponseHeaderTimeout)
+	if headerTimeout > 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(headerTimeout))
 	}
 	resp, err := readResponseHead(c.br, w.Header(), r.Method)
 	if err != nil {
@@ -267,8 +292,23 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 		}
 		return Result{Kind: ErrProtocol, Err: err}, c.reused && !hasBody && resp.nothingRead
 	}
-	if u.opts.ResponseHeaderTimeout > 0 {
+	if a.Intercept != nil && a.Intercept(resp.status, w.Header()) {
+		res = Result{Status: resp.status, Discarded: true, Header: w.Header().Clone()}
+		clear(w.Header())
+		// Keep the connection when the refused body is small enough to skip.
+		if stop() && !resp.close && discardBody(c.br, &resp) {
+			_ = c.nc.SetReadDeadline(time.Time{})
+			u.conns.put(c, time.Now())
+		} else {
+			c.close()
+		}
+		return res, false
+	}
+	if headerTimeout > 0 {
 		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	if a.BeforeHeaders != nil {
+		a.BeforeHeaders(w.Header())
 	}
 	w.WriteHeader(resp.status)
 	res = Result{Status: resp.status, HeadersSent: true}
@@ -296,6 +336,23 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
+
+// maxDiscard is the largest refused response body read to keep its
+// connection; larger ones cost less to close.
+const maxDiscard = 64 << 10
+
+// discardBody reads a refused response's body off the connection and
+// reports whether the connection can be reused.
+func discardBody(br *bufio.Reader, resp *responseHead) bool {
+	switch {
+	case resp.noBody:
+		return true
+	case resp.chunked || resp.untilClose || resp.contentLength > maxDiscard:
+		return false
+	}
+	n, err := br.Discard(int(resp.contentLength))
+	return err == nil && int64(n) == resp.contentLength
+}
 
 func isTimeout(err error) bool {
 	var ne net.Error

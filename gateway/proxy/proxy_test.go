@@ -38,13 +38,13 @@ func TestClientLeavingDoesNotPoisonPooledConns(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithCancel(context.Background())
 			r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
-			u.Forward(cancelOnWrite{httptest.NewRecorder(), cancel}, r, "/", nil)
+			u.Forward(cancelOnWrite{httptest.NewRecorder(), cancel}, r, &Attempt{URI: "/"})
 		}()
 	}
 	wg.Wait()
 	for i := 0; i < 50; i++ {
 		w := httptest.NewRecorder()
-		res := u.Forward(w, httptest.NewRequest("GET", "/", nil), "/", nil)
+		res := u.Forward(w, httptest.NewRequest("GET", "/", nil), &Attempt{URI: "/"})
 		if res.Err != nil || res.Status != 200 {
 			t.Fatalf("request %d after clients left: %+v", i, res)
 		}

@@ -7,24 +7,32 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // forwardStd forwards through net/http's Transport. It serves the h2c
 // backends (gRPC among them), where the Transport's HTTP/2 framing is
 // needed; HTTP/1.1 backends take the leaner forwardH1 path.
-func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, uri string, extra http.Header) Result {
-	ctx := r.Context()
+func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, a *Attempt) Result {
+	// The per-try timeout covers only the wait for the response head: a
+	// streamed gRPC response may legitimately last far longer.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	var headTimer *time.Timer
+	if t := a.headerTimeout(u.opts.ResponseHeaderTimeout); t > 0 {
+		headTimer = time.AfterFunc(t, cancel)
+	}
 	fh := makeForwardingHeaders(r)
 	out := &http.Request{
 		Method:     r.Method,
-		URL:        &url.URL{Scheme: "http", Host: u.addr, Opaque: uri},
+		URL:        &url.URL{Scheme: "http", Host: u.addr, Opaque: a.URI},
 		Proto:      "HTTP/2.0",
 		ProtoMajor: 2,
 		Header:     make(http.Header, len(r.Header)+6),
 		Host:       u.host(r),
 	}
-	if hasBody, length := requestBody(r); hasBody {
-		out.Body = r.Body
+	if body, length := requestBody(r, a); body != nil {
+		out.Body = io.NopCloser(body)
 		out.ContentLength = length
 	}
 	conn := connectionTokens(r.Header)
@@ -43,9 +51,6 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, uri string
 		}
 		out.Header[k] = vv
 	}
-	for k, vv := range extra {
-		out.Header[k] = vv
-	}
 	out.Header["X-Forwarded-For"] = []string{fh.xff}
 	out.Header["X-Forwarded-Proto"] = []string{fh.proto}
 	if fh.xfh != "" {
@@ -56,8 +61,11 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, uri string
 	out = out.WithContext(ctx)
 
 	resp, err := u.h2.RoundTrip(out)
+	timedOut := headTimer != nil && !headTimer.Stop()
 	if err != nil {
 		switch {
+		case timedOut:
+			return Result{Kind: ErrTimeout, Err: err}
 		case ctx.Err() != nil:
 			return Result{Kind: ErrClientGone, Err: err}
 		case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
@@ -68,6 +76,12 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, uri string
 		return Result{Kind: ErrProtocol, Err: err}
 	}
 	defer resp.Body.Close()
+	if timedOut { // the head arrived just as the timer fired
+		return Result{Kind: ErrTimeout, Err: context.DeadlineExceeded}
+	}
+	if a.Intercept != nil && a.Intercept(resp.StatusCode, resp.Header) {
+		return Result{Status: resp.StatusCode, Discarded: true, Header: resp.Header}
+	}
 	h := w.Header()
 	respConn := connectionTokens(resp.Header)
 	for k, vv := range resp.Header {
@@ -82,6 +96,9 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, uri string
 			names = append(names, k)
 		}
 		h["Trailer"] = names
+	}
+	if a.BeforeHeaders != nil {
+		a.BeforeHeaders(h)
 	}
 	w.WriteHeader(resp.StatusCode)
 	res := Result{Status: resp.StatusCode, HeadersSent: true}
