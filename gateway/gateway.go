@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
+	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
@@ -31,12 +33,63 @@ type runtime struct {
 	generation uint64
 	loadedAt   time.Time
 	accessLog  *slog.Logger // nil when off
+	// maxConcurrent sheds load beyond this many requests; 0 = no limit.
+	maxConcurrent int64
 }
 
 type routeRuntime struct {
-	r    *route.Route
-	pool *Pool
-	m    *routeMetrics
+	r        *route.Route
+	pool     *Pool
+	m        *routeMetrics
+	retry    *retryPolicy // nil: no retries
+	bulkhead *resilience.Bulkhead
+	overall  time.Duration // whole request incl. retries; 0 = none
+	perTry   time.Duration // 0 = the pool's response_header timeout
+}
+
+// retryPolicy is a route's compiled retry config.
+type retryPolicy struct {
+	maxRetries    int
+	statuses      map[int]bool
+	kinds         map[proxy.ErrorKind]bool
+	methods       map[string]bool
+	backoffBase   time.Duration
+	backoffMax    time.Duration
+	retryAfterMax time.Duration
+	maxBody       int64
+	budget        *resilience.Budget
+}
+
+func compileRetry(c *config.Retry) *retryPolicy {
+	if c == nil {
+		return nil
+	}
+	p := &retryPolicy{
+		maxRetries: c.MaxRetries, statuses: map[int]bool{}, kinds: map[proxy.ErrorKind]bool{}, methods: map[string]bool{},
+		backoffBase: c.BackoffBase, backoffMax: c.BackoffMax, retryAfterMax: c.RetryAfterMax, maxBody: c.MaxBodyBytes,
+		budget: &resilience.Budget{Ratio: c.BudgetRatio, MinConcurrent: int64(c.BudgetMin)},
+	}
+	for _, on := range c.RetryOn {
+		switch on {
+		case config.RetryConnectError:
+			p.kinds[proxy.ErrConnect] = true
+		case config.RetryReset:
+			p.kinds[proxy.ErrProtocol] = true
+		case config.RetryTimeout:
+			p.kinds[proxy.ErrTimeout] = true
+		default:
+			code, _ := strconv.Atoi(on) // validated by config
+			p.statuses[code] = true
+		}
+	}
+	methods := c.Methods
+	if len(methods) == 0 {
+		methods = []string{"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}
+	}
+	for _, m := range methods {
+		p.methods[m] = true
+	}
+	return p
 }
 
 // Options are the gateway's non-config dependencies.
@@ -174,10 +227,17 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	table := route.NewTable(routes)
 	rrs := make([]*routeRuntime, len(routes))
 	for i, r := range table.Routes() {
-		rrs[i] = &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name)}
+		rc := &cfg.Routes[i]
+		rr := &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry),
+			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry}
+		if c := rc.Concurrency; c != nil {
+			rr.bulkhead = resilience.NewBulkhead(c.Max, c.QueueSize, c.QueueTimeout, g.clk)
+		}
+		rrs[i] = rr
 	}
 	gen := g.generations.Add(1)
-	g.rt.Store(&runtime{cfg: cfg, table: table, routes: rrs, generation: gen, loadedAt: g.clk.Now(), accessLog: accessLog})
+	g.rt.Store(&runtime{cfg: cfg, table: table, routes: rrs, generation: gen, loadedAt: g.clk.Now(), accessLog: accessLog,
+		maxConcurrent: int64(cfg.MaxConcurrent)})
 	g.poolList.Store(&list)
 	for name, p := range g.pools {
 		if next[name] == nil {
@@ -221,6 +281,13 @@ func settingsFromConfig(pc *config.Pool) (poolSettings, error) {
 		if s.hashKey == "" {
 			s.hashKey = "ip"
 		}
+	}
+	if cb := pc.CircuitBreaker; cb != nil {
+		s.breaker = &resilience.BreakerConfig{FailureRatio: cb.FailureRatio, MinRequests: cb.MinRequests,
+			Window: cb.Window, CoolDown: cb.CoolDown, HalfOpenProbes: cb.HalfOpenProbes}
+	}
+	if c := pc.ConcurrencyPerBackend; c != nil {
+		s.perBackend = &config.Concurrency{Max: c.Max, QueueSize: c.QueueSize, QueueTimeout: c.QueueTimeout}
 	}
 	if pc.Sticky != nil {
 		s.sticky = &stickySettings{cookie: pc.Sticky.Cookie, secret: pc.Sticky.Secret, ttl: pc.Sticky.TTL}

@@ -1,6 +1,10 @@
 package gateway
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -8,19 +12,28 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
+	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
 
-// ServeHTTP is the request path: route, pick, forward, account.
+// ServeHTTP is the request path: shed, route, bulkhead, then tries of
+// pick-and-forward until one answers or the retry policy gives up.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.clk.Now()
-	g.inflight.Add(1)
+	rt := g.rt.Load()
+	if n := g.inflight.Add(1); rt.maxConcurrent > 0 && n > rt.maxConcurrent {
+		g.inflight.Add(-1)
+		g.metrics.rejected.WithLabelValues("gateway_overloaded").Inc()
+		w.Header().Set("Retry-After", "1")
+		g.answer(w, http.StatusServiceUnavailable, "gateway overloaded\n")
+		g.account(rt, nil, nil, r, start, http.StatusServiceUnavailable, 0, "", "load shed")
+		return
+	}
 	g.metrics.inflight.Inc()
 	defer func() {
 		g.inflight.Add(-1)
 		g.metrics.inflight.Dec()
 	}()
-	rt := g.rt.Load()
 	traceID := ensureTraceparent(r)
 
 	rr := rt.lookup(r)
@@ -29,75 +42,314 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.account(rt, nil, nil, r, start, http.StatusNotFound, 0, traceID, "no route")
 		return
 	}
-	p := rr.pool
-	v := p.view.Load()
-
-	var b *upstream.Backend
-	if v.sticky != nil {
-		b = v.sticky.Pin(r, v.lookup)
-	}
-	pinned := b != nil
-	if b == nil {
-		req := balance.Request{Now: start.UnixNano()}
-		if v.key != nil {
-			req.Hash = v.key(r)
-		}
-		b = v.bal.Pick(&req)
-	}
-	if b == nil {
+	if err := rr.bulkhead.Acquire(r.Context()); err != nil {
+		g.metrics.rejected.WithLabelValues("route_concurrency").Inc()
 		w.Header().Set("Retry-After", "1")
-		g.answer(w, http.StatusServiceUnavailable, "no healthy backend\n")
-		g.account(rt, rr, nil, r, start, http.StatusServiceUnavailable, 0, traceID, "no healthy backend")
+		g.answer(w, http.StatusServiceUnavailable, "route at capacity\n")
+		g.account(rt, rr, nil, r, start, http.StatusServiceUnavailable, 0, traceID, err.Error())
 		return
 	}
-	if v.sticky != nil && !pinned {
-		http.SetCookie(w, v.sticky.Cookie(b, start))
+	defer rr.bulkhead.Release()
+
+	x := exchange{g: g, rt: rt, rr: rr, v: rr.pool.view.Load(), w: w, r: r, client: r.Context(), start: start, traceID: traceID}
+	if rr.overall > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), rr.overall)
+		defer cancel()
+		x.r = r.WithContext(ctx)
 	}
-	mem := b.Ext.Load().(*member)
+	x.serve()
+}
 
-	b.Acquire()
-	res := mem.up.Forward(w, r, rr.r.Target(r), nil)
-	b.Release()
-	end := g.clk.Now()
+// exchange is one client request across its tries.
+type exchange struct {
+	g       *Gateway
+	rt      *runtime
+	rr      *routeRuntime
+	v       *poolView
+	w       http.ResponseWriter
+	r       *http.Request
+	client  context.Context // the client's own context, without the route deadline
+	start   time.Time
+	traceID string
 
-	status := res.Status
-	failed := false
-	errMsg := ""
-	switch res.Kind {
-	case proxy.ErrNone:
-		failed = status >= 500
-		b.ObserveLatency(end.UnixNano(), end.Sub(start))
-	case proxy.ErrClientGone:
-		// Not the backend's fault; 499 as nginx logs it.
-		status = 499
-		errMsg = res.Err.Error()
-	default:
-		failed = true
-		b.Failures.Add(1)
-		errMsg = res.Err.Error()
-		if !res.HeadersSent {
-			if res.Kind == proxy.ErrTimeout {
-				status = http.StatusGatewayTimeout
-				g.answer(w, status, "backend timed out\n")
-			} else {
-				status = http.StatusBadGateway
-				g.answer(w, status, "backend unavailable\n")
-			}
+	hash     uint64
+	hashed   bool
+	tried    [8]*upstream.Backend
+	nTried   int
+	attempt  proxy.Attempt
+	body     []byte // buffered body for replay; nil when not replayable
+	canRetry bool
+	retries  int
+}
+
+func (x *exchange) excluded(b *upstream.Backend) bool {
+	for _, t := range x.tried[:x.nTried] {
+		if t == b {
+			return true
 		}
 	}
-	if res.Kind != proxy.ErrClientGone {
-		p.report(b, failed)
+	return false
+}
+
+func (x *exchange) exclude(b *upstream.Backend) {
+	if x.nTried < len(x.tried) {
+		x.tried[x.nTried] = b
+		x.nTried++
 	}
-	if status != 499 {
-		mem.m.reqs[classIndex(status)].Inc()
-		mem.m.dur.Observe(end.Sub(start).Seconds())
+}
+
+func (x *exchange) serve() {
+	pol := x.rr.retry
+	x.attempt = proxy.Attempt{URI: x.rr.r.Target(x.r), Timeout: x.rr.perTry}
+	if pol != nil && pol.methods[x.r.Method] {
+		x.canRetry = x.prepareReplay(pol.maxBody)
+		if x.canRetry {
+			pol.budget.Begin()
+			defer pol.budget.End()
+		}
 	}
-	g.account(rt, rr, b, r, start, status, res.BytesOut, traceID, errMsg)
-	if res.HeadersSent && res.Err != nil && res.Kind != proxy.ErrClientGone {
+
+	var (
+		last    proxy.Result
+		lastB   *upstream.Backend
+		status  int
+		errMsg  string
+		holding bool // a retry-budget reservation for the try about to run
+	)
+	defer func() {
+		if holding {
+			pol.budget.RetryDone()
+		}
+	}()
+	for try := 0; ; try++ {
+		b, mem, pinned, rejected := x.pick(try == 0)
+		if b == nil {
+			if try == 0 {
+				x.w.Header().Set("Retry-After", "1")
+				msg := "no healthy backend"
+				if rejected != nil {
+					msg = "backends at capacity"
+				}
+				x.g.answer(x.w, http.StatusServiceUnavailable, msg+"\n")
+				x.g.account(x.rt, x.rr, nil, x.r, x.start, http.StatusServiceUnavailable, 0, x.traceID, msg)
+				return
+			}
+			break // no other backend to retry on: answer with the last failure
+		}
+		if x.v.sticky != nil && !pinned {
+			cookie := x.v.sticky.Cookie(b, x.start).String()
+			x.attempt.BeforeHeaders = func(h http.Header) { h.Add("Set-Cookie", cookie) }
+		} else {
+			x.attempt.BeforeHeaders = nil
+		}
+		if x.body != nil {
+			x.attempt.Body, x.attempt.BodyLen = bytes.NewReader(x.body), int64(len(x.body))
+		}
+		reserved := false
+		x.attempt.Intercept = nil
+		if x.canRetry && try < pol.maxRetries {
+			x.attempt.Intercept = func(status int, h http.Header) bool {
+				if !pol.statuses[status] {
+					return false
+				}
+				if d, ok := resilience.RetryAfter(h, x.g.clk.Now()); ok && d > pol.retryAfterMax {
+					return false // the backend asks for more patience than we have
+				}
+				reserved = pol.budget.TryRetry()
+				return reserved
+			}
+		}
+
+		tryStart := x.g.clk.Now()
+		b.Acquire()
+		last = mem.up.Forward(x.w, x.r, &x.attempt)
+		b.Release()
+		mem.bulk.Release()
+		lastB = b
+		if holding { // this try was the retry the reservation was for
+			pol.budget.RetryDone()
+			holding = false
+		}
+		failed := x.record(b, mem, last, tryStart, x.g.clk.Now())
+		if !failed || last.HeadersSent || last.Kind == proxy.ErrClientGone {
+			break
+		}
+		// A failed try with nothing sent: retry elsewhere if allowed.
+		if last.Discarded {
+			holding = reserved // Intercept reserved it before discarding
+		} else {
+			if !x.canRetry || try >= pol.maxRetries || !pol.kinds[last.Kind] || !pol.budget.TryRetry() {
+				break
+			}
+			holding = true
+		}
+		x.exclude(b)
+		x.retries++
+		x.g.metrics.retries.WithLabelValues(x.rr.r.Name).Inc()
+		if !x.backoff(try, last.Header) {
+			break
+		}
+	}
+
+	switch {
+	case last.Kind == proxy.ErrClientGone && x.client.Err() == nil && x.r.Context().Err() != nil:
+		// Our route deadline, not the client, ended it.
+		status, errMsg = http.StatusGatewayTimeout, "route timeout exceeded"
+		if !last.HeadersSent {
+			x.g.answer(x.w, status, "request timed out\n")
+		}
+	case last.Kind == proxy.ErrClientGone:
+		status, errMsg = 499, errString(last.Err) // nginx's "client closed request"
+	case last.Discarded:
+		// No backend was left to retry a refused response on.
+		status, errMsg = http.StatusBadGateway, "no backend left to retry status "+strconv.Itoa(last.Status)
+		x.g.answer(x.w, status, "backend unavailable\n")
+	case last.Kind != proxy.ErrNone && !last.HeadersSent:
+		errMsg = errString(last.Err)
+		if last.Kind == proxy.ErrTimeout {
+			status = http.StatusGatewayTimeout
+			x.g.answer(x.w, status, "backend timed out\n")
+		} else {
+			status = http.StatusBadGateway
+			x.g.answer(x.w, status, "backend unavailable\n")
+		}
+	default:
+		status, errMsg = last.Status, errString(last.Err)
+	}
+	x.g.account(x.rt, x.rr, lastB, x.r, x.start, status, last.BytesOut, x.traceID, errMsg)
+	if last.HeadersSent && last.Err != nil && last.Kind != proxy.ErrClientGone {
 		// The response is half sent: abort the client connection so the
 		// client sees a truncated response rather than a complete-looking one.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// prepareReplay buffers a small request body so that it can be sent again
+// on a retry; it reports whether the request is replayable.
+func (x *exchange) prepareReplay(max int64) bool {
+	r := x.r
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return true
+	}
+	if r.ContentLength < 0 || r.ContentLength > max {
+		return false // streamed or too large: forwarded once, never replayed
+	}
+	buf := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, buf); err != nil {
+		// Forward what we got; the backend sees a short body and the
+		// request is not retried.
+		x.attempt.Body, x.attempt.BodyLen = io.MultiReader(bytes.NewReader(buf), r.Body), r.ContentLength
+		return false
+	}
+	x.body = buf
+	return true
+}
+
+// pick chooses the next backend: the sticky pin on the first try, else the
+// strategy, skipping backends whose breaker or bulkhead refuses.
+func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bool, rejected error) {
+	v := x.v
+	if !x.hashed && v.key != nil {
+		x.hash, x.hashed = v.key(x.r), true
+	}
+	for i := 0; i <= len(v.members); i++ {
+		b = nil
+		if first && i == 0 && v.sticky != nil {
+			b = v.sticky.Pin(x.r, v.lookup)
+			pinned = b != nil
+		}
+		if b == nil {
+			pinned = false
+			req := balance.Request{Now: x.start.UnixNano(), Hash: x.hash}
+			if x.nTried > 0 {
+				req.Exclude = x.excluded
+			}
+			if b = v.bal.Pick(&req); b == nil {
+				return nil, nil, false, rejected
+			}
+		}
+		mem = b.Ext.Load().(*member)
+		if mem.breaker != nil && !mem.breaker.Allow() {
+			x.exclude(b) // half-open with its probes taken
+			continue
+		}
+		if err := mem.bulk.Acquire(x.r.Context()); err != nil {
+			if mem.breaker != nil {
+				mem.breaker.Done(false) // not the backend's fault
+			}
+			x.g.metrics.rejected.WithLabelValues("backend_concurrency").Inc()
+			rejected = err
+			if errors.Is(err, resilience.ErrQueueFull) || errors.Is(err, resilience.ErrQueueTimeout) {
+				x.exclude(b)
+				continue
+			}
+			return nil, nil, false, err
+		}
+		return b, mem, pinned, nil
+	}
+	return nil, nil, false, rejected
+}
+
+// record accounts one try: latency, outlier detection, breaker, metrics.
+// It reports whether the try failed.
+func (x *exchange) record(b *upstream.Backend, mem *member, res proxy.Result, start, end time.Time) bool {
+	failed := false
+	switch res.Kind {
+	case proxy.ErrNone:
+		failed = res.Status >= 500
+		b.ObserveLatency(end.UnixNano(), end.Sub(start))
+	case proxy.ErrClientGone:
+	default:
+		failed = true
+		b.Failures.Add(1)
+	}
+	if res.Kind != proxy.ErrClientGone {
+		x.rr.pool.report(b, failed)
+		if mem.breaker != nil {
+			mem.breaker.Done(failed)
+		}
+		status := res.Status
+		if status == 0 {
+			status = http.StatusBadGateway
+			if res.Kind == proxy.ErrTimeout {
+				status = http.StatusGatewayTimeout
+			}
+		}
+		mem.m.reqs[classIndex(status)].Inc()
+		mem.m.dur.Observe(end.Sub(start).Seconds())
+	} else if mem.breaker != nil {
+		mem.breaker.Done(false)
+	}
+	return failed
+}
+
+// backoff waits before a retry: full jitter, or the backend's Retry-After
+// when that is longer. It reports false when the request ended meanwhile.
+func (x *exchange) backoff(try int, h http.Header) bool {
+	pol := x.rr.retry
+	d := resilience.Backoff(try, pol.backoffBase, pol.backoffMax)
+	if ra, ok := resilience.RetryAfter(h, x.g.clk.Now()); ok && ra > d {
+		d = ra
+	}
+	if d <= 0 {
+		return x.r.Context().Err() == nil
+	}
+	done := make(chan struct{})
+	t := x.g.clk.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return true
+	case <-x.r.Context().Done():
+		t.Stop()
+		return false
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func (rt *runtime) lookup(r *http.Request) *routeRuntime {

@@ -20,6 +20,8 @@ type Metrics struct {
 	inflight    prometheus.Gauge
 	reloads     *prometheus.CounterVec
 	lastReload  prometheus.Gauge
+	retries     *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
 }
 
 var classes = [...]string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"}
@@ -64,8 +66,14 @@ func NewMetrics(pools func() []*Pool) *Metrics {
 		lastReload: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "drawbridge_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully.",
 		}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drawbridge_retries_total", Help: "Retries of failed tries on another backend, by route.",
+		}, []string{"route"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drawbridge_rejected_total", Help: "Requests refused by load shedding or a bulkhead, by reason.",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.routeReqs, m.routeDur, m.backendReqs, m.backendDur, m.inflight, m.reloads, m.lastReload,
+	reg.MustRegister(m.retries, m.rejected, m.routeReqs, m.routeDur, m.backendReqs, m.backendDur, m.inflight, m.reloads, m.lastReload,
 		backendCollector{pools},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -114,11 +122,12 @@ var (
 	descEjected  = prometheus.NewDesc("drawbridge_backend_ejected", "1 if the backend is ejected as an outlier.", []string{"pool", "backend"}, nil)
 	descInflight = prometheus.NewDesc("drawbridge_backend_inflight_requests", "Requests in flight to the backend.", []string{"pool", "backend"}, nil)
 	descPicks    = prometheus.NewDesc("drawbridge_balancer_picks_total", "Times the pool's strategy picked the backend.", []string{"pool", "strategy", "backend"}, nil)
+	descCircuit  = prometheus.NewDesc("drawbridge_backend_circuit_state", "Circuit breaker state: 0 closed, 1 open, 2 half-open (absent when off).", []string{"pool", "backend"}, nil)
 	descMembers  = prometheus.NewDesc("drawbridge_pool_backends", "Backends in the pool, by availability.", []string{"pool", "state"}, nil)
 )
 
 func (c backendCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUp, descHealthy, descEjected, descInflight, descPicks, descMembers} {
+	for _, d := range []*prometheus.Desc{descUp, descHealthy, descEjected, descInflight, descPicks, descCircuit, descMembers} {
 		ch <- d
 	}
 }
@@ -141,6 +150,9 @@ func (c backendCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descEjected, prometheus.GaugeValue, b2f(b.HasFlag(upstream.FlagEjected)), p.name, id)
 			ch <- prometheus.MustNewConstMetric(descInflight, prometheus.GaugeValue, float64(b.Inflight()), p.name, id)
 			ch <- prometheus.MustNewConstMetric(descPicks, prometheus.CounterValue, float64(b.Requests.Load()), p.name, v.strategy, id)
+			if mem, ok := b.Ext.Load().(*member); ok && mem.breaker != nil {
+				ch <- prometheus.MustNewConstMetric(descCircuit, prometheus.GaugeValue, float64(mem.breaker.State()), p.name, id)
+			}
 			if b.Available() {
 				avail++
 			}

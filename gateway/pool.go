@@ -10,8 +10,10 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
+	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
 
@@ -26,6 +28,9 @@ type poolSettings struct {
 	outlier   *health.OutlierConfig
 	slowStart time.Duration
 	backends  []upstream.Spec
+
+	breaker    *resilience.BreakerConfig // nil: no circuit breaking
+	perBackend *config.Concurrency       // nil: no per-backend bulkhead
 }
 
 type stickySettings struct {
@@ -49,8 +54,27 @@ func (v *poolView) lookup(id string) *upstream.Backend { return v.byID[id] }
 
 // member is what the gateway attaches to each backend (upstream.Backend.Ext).
 type member struct {
-	up *proxy.Upstream
-	m  *backendMetrics
+	up      *proxy.Upstream
+	m       *backendMetrics
+	breaker *resilience.Breaker  // nil: off
+	bulk    *resilience.Bulkhead // nil: no limit
+}
+
+// newMember builds the per-backend machinery for b under settings s.
+func (p *Pool) newMember(b *upstream.Backend, s *poolSettings, up *proxy.Upstream, m *backendMetrics) *member {
+	mem := &member{up: up, m: m}
+	if s.breaker != nil {
+		mem.breaker = resilience.NewBreaker(*s.breaker, p.clk, func(from, to resilience.BreakerState) {
+			// Open backends are skipped by every strategy; half-open ones
+			// are picked again and the breaker admits only its probes.
+			b.SetFlag(upstream.FlagCircuitOpen, to == resilience.Open)
+			p.log.Info("circuit breaker", "backend", b.ID(), "from", from.String(), "to", to.String())
+		})
+	}
+	if c := s.perBackend; c != nil {
+		mem.bulk = resilience.NewBulkhead(c.Max, c.QueueSize, c.QueueTimeout, p.clk)
+	}
+	return mem
 }
 
 // Pool is a named set of backends with its strategy and health machinery.
@@ -121,6 +145,7 @@ func (p *Pool) commit(pp *preparedPool) {
 	old := p.view.Load()
 	s := pp.s
 	proxyChanged := old == nil || p.settings.proxy != s.proxy
+	memberChanged := proxyChanged || !reflect.DeepEqual(p.settings.breaker, s.breaker) || !reflect.DeepEqual(p.settings.perBackend, s.perBackend)
 	healthChanged := old == nil || !reflect.DeepEqual(p.settings.health, s.health) || p.settings.slowStart != s.slowStart
 	outlierChanged := old == nil || !reflect.DeepEqual(p.settings.outlier, s.outlier) || p.settings.slowStart != s.slowStart
 	p.settings = s
@@ -138,16 +163,21 @@ func (p *Pool) commit(pp *preparedPool) {
 	for _, spec := range s.backends {
 		nb := upstream.New(spec)
 		if b, ok := oldByID[nb.ID()]; ok && b.Spec() == nb.Spec() {
-			if proxyChanged {
+			if memberChanged {
 				prev := b.Ext.Load().(*member)
-				b.Ext.Store(&member{up: proxy.NewUpstream(b.Addr(), s.proxy), m: prev.m})
-				retired = append(retired, prev.up)
+				up := prev.up
+				if proxyChanged {
+					up = proxy.NewUpstream(b.Addr(), s.proxy)
+					retired = append(retired, prev.up)
+				}
+				b.SetFlag(upstream.FlagCircuitOpen, false) // a fresh breaker starts closed
+				b.Ext.Store(p.newMember(b, &s, up, prev.m))
 			}
 			members = append(members, b)
 			byID[b.ID()] = b
 			continue
 		}
-		nb.Ext.Store(&member{up: proxy.NewUpstream(nb.Addr(), s.proxy), m: p.metrics.backend(p.name, nb.ID())})
+		nb.Ext.Store(p.newMember(nb, &s, proxy.NewUpstream(nb.Addr(), s.proxy), p.metrics.backend(p.name, nb.ID())))
 		if old != nil { // a backend joining a running pool ramps up
 			nb.StartSlowStart(now.UnixNano(), s.slowStart)
 			p.log.Info("backend added", "backend", nb.ID(), "address", nb.Addr())
@@ -271,7 +301,7 @@ func (p *Pool) status(now time.Time) poolStatus {
 		bs := backendStatus{
 			ID: b.ID(), Address: b.Addr(), Weight: b.Weight(),
 			Available: b.Available(), Healthy: !b.HasFlag(upstream.FlagUnhealthy),
-			Ejected: b.HasFlag(upstream.FlagEjected), Inflight: b.Inflight(),
+			Ejected: b.HasFlag(upstream.FlagEjected), Circuit: circuitState(b), Inflight: b.Inflight(),
 			Requests: b.Requests.Load(), Failures: b.Failures.Load(),
 			LatencyMS:       b.LatencyCost(now.UnixNano()) / 1e6,
 			SlowStartFactor: b.SlowStartFactor(now.UnixNano()),
@@ -303,10 +333,19 @@ type backendStatus struct {
 	Available       bool    `json:"available"`
 	Healthy         bool    `json:"healthy"`
 	Ejected         bool    `json:"ejected"`
+	Circuit         string  `json:"circuit,omitempty"` // closed, open, half_open; "" when off
 	Inflight        int64   `json:"inflight"`
 	Requests        uint64  `json:"requests"`
 	Failures        uint64  `json:"failures"`
 	LatencyMS       float64 `json:"latency_ewma_ms"`
 	SlowStartFactor float64 `json:"slow_start_factor"`
 	LastCheckError  string  `json:"last_check_error,omitempty"`
+}
+
+// circuitState names the backend's breaker state, "" when it has none.
+func circuitState(b *upstream.Backend) string {
+	if mem, ok := b.Ext.Load().(*member); ok && mem.breaker != nil {
+		return mem.breaker.State().String()
+	}
+	return ""
 }

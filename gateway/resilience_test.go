@@ -1,0 +1,344 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+)
+
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestRetryOnConnectErrorGoesElsewhere(t *testing.T) {
+	live := startBackends(t, 1)[0]
+	dead := deadAddr(t)
+	for _, withRetry := range []bool{false, true} {
+		extra := ""
+		if withRetry {
+			extra = "retry: {}"
+		}
+		cfg := parseConfig(t, strings.Replace(poolConfigAddrs("", dead, live.addr()), "    pool: p\n", "    pool: p\n    "+extra+"\n", 1))
+		_, gw := startGateway(t, cfg, Options{})
+		failed := 0
+		for i := 0; i < 20; i++ {
+			if code, _, _ := get(t, gw.Client(), gw.URL+"/"); code != 200 {
+				failed++
+			}
+		}
+		if withRetry && failed != 0 {
+			t.Errorf("with retries: %d of 20 failed", failed)
+		}
+		if !withRetry && failed != 10 {
+			t.Errorf("without retries: %d of 20 failed, want 10 (round robin onto a dead backend)", failed)
+		}
+	}
+}
+
+// routeWith puts route-level settings on poolConfig's single route.
+func routeWith(routeExtra string, poolExtra string, addrs ...string) string {
+	return strings.Replace(poolConfigAddrs(poolExtra, addrs...), "    pool: p\n", "    pool: p\n"+indent(routeExtra, "    "), 1)
+}
+
+func indent(s, pre string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		b.WriteString(pre + l + "\n")
+	}
+	return b.String()
+}
+
+func TestRetryOnStatusOnlyForIdempotentMethods(t *testing.T) {
+	var unavailableHits atomic.Int64
+	unavailable := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		unavailableHits.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		http.Error(w, "try later", 503)
+	}))
+	var got atomic.Value
+	ok := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(r.Method + " " + string(b))
+		_, _ = w.Write([]byte("ok"))
+	}))
+	_, gw := startGateway(t, parseConfig(t, routeWith("retry: {backoff_base: 1ms, backoff_max: 2ms}", "", unavailable.addr(), ok.addr())), Options{})
+	c := gw.Client()
+	for i := 0; i < 10; i++ {
+		req, _ := http.NewRequest("PUT", gw.URL+"/", strings.NewReader("payload-"+fmt.Sprint(i)))
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "ok" {
+			t.Fatalf("PUT %d: %d %q: a 503 reached the client", i, resp.StatusCode, body)
+		}
+		if want := "PUT payload-" + fmt.Sprint(i); got.Load() != want {
+			t.Fatalf("replayed body: backend saw %q, want %q", got.Load(), want)
+		}
+	}
+	if unavailableHits.Load() == 0 {
+		t.Fatal("the failing backend was never tried; the test proves nothing")
+	}
+	// POST is not idempotent: its 503 goes to the client as is.
+	saw503 := false
+	for i := 0; i < 4; i++ {
+		resp, err := c.Post(gw.URL+"/", "text/plain", strings.NewReader("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		saw503 = saw503 || resp.StatusCode == 503
+	}
+	if !saw503 {
+		t.Fatal("POST was retried")
+	}
+}
+
+func TestRetryAfterBeyondLimitIsNotRetried(t *testing.T) {
+	slowDown := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "maintenance", 503)
+	}))
+	_, gw := startGateway(t, parseConfig(t, routeWith("retry: {retry_after_max: 1s}", "", slowDown.addr(), startBackends(t, 1)[0].addr())), Options{})
+	saw := 0
+	for i := 0; i < 4; i++ {
+		code, _, h := get(t, gw.Client(), gw.URL+"/")
+		if code == 503 {
+			saw++
+			if h.Get("Retry-After") != "30" {
+				t.Fatalf("Retry-After not passed on: %v", h)
+			}
+		}
+	}
+	if saw != 2 {
+		t.Fatalf("%d of 4 answers were the backend's 503; want 2 (it asks to wait 30s, beyond retry_after_max)", saw)
+	}
+}
+
+func TestRetryBudgetZeroMeansNoRetries(t *testing.T) {
+	live := startBackends(t, 1)[0]
+	cfg := parseConfig(t, routeWith("retry: {budget_ratio: 0, budget_min: 0}", "", deadAddr(t), live.addr()))
+	g, gw := startGateway(t, cfg, Options{})
+	failed := 0
+	for i := 0; i < 10; i++ {
+		if code, _, _ := get(t, gw.Client(), gw.URL+"/"); code != 200 {
+			failed++
+		}
+	}
+	if failed != 5 {
+		t.Fatalf("%d failed; with an empty budget every try on the dead backend must fail (want 5)", failed)
+	}
+	_ = g
+}
+
+func TestCircuitBreakerOpensSkipsAndProbes(t *testing.T) {
+	var badHits atomic.Int64
+	healthy := atomic.Bool{}
+	bad := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		badHits.Add(1)
+		if healthy.Load() {
+			_, _ = w.Write([]byte("recovered"))
+			return
+		}
+		http.Error(w, "boom", 500)
+	}))
+	good := startBackends(t, 1)[0]
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	cfg := parseConfig(t, poolConfigAddrs("circuit_breaker: {failure_ratio: 0.5, min_requests: 4, window: 10s, cool_down: 30s, half_open_probes: 1}", bad.addr(), good.addr()))
+	g, gw := startGateway(t, cfg, Options{Clock: clk})
+	c := gw.Client()
+	for i := 0; i < 8; i++ { // 4 land on the failing backend: it opens
+		get(t, c, gw.URL+"/")
+	}
+	b := g.Pool("p").view.Load().byID[bad.addr()]
+	if !b.HasFlag(upstream.FlagCircuitOpen) {
+		t.Fatalf("breaker did not open after %d failures", badHits.Load())
+	}
+	before := badHits.Load()
+	for i := 0; i < 20; i++ {
+		if code, body, _ := get(t, c, gw.URL+"/"); code != 200 || body != "b0\n" {
+			t.Fatalf("open breaker: got %d %q", code, body)
+		}
+	}
+	if badHits.Load() != before {
+		t.Fatal("traffic reached a backend whose circuit is open")
+	}
+	if st := g.Status().Pools[0].Backends[0]; st.Circuit != "open" {
+		t.Fatalf("status shows circuit %q", st.Circuit)
+	}
+	healthy.Store(true)
+	clk.Advance(31 * time.Second) // cool-down over: one probe closes it
+	waitFor(t, "probe closes the circuit", func() bool {
+		get(t, c, gw.URL+"/")
+		return !b.HasFlag(upstream.FlagCircuitOpen) && g.Status().Pools[0].Backends[0].Circuit == "closed"
+	})
+}
+
+func TestBulkheadsAndLoadShedding(t *testing.T) {
+	release := make(chan struct{})
+	var entered atomic.Int64
+	slow := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered.Add(1)
+		<-release
+		_, _ = w.Write([]byte("done"))
+	}))
+	for name, cfgText := range map[string]string{
+		"route bulkhead":   routeWith("concurrency: {max: 1}", "", slow.addr()),
+		"load shedding":    "max_concurrent: 1\n" + poolConfigAddrs("", slow.addr()),
+		"backend bulkhead": poolConfigAddrs("concurrency_per_backend: {max: 1}", slow.addr()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, gw := startGateway(t, parseConfig(t, cfgText), Options{})
+			start := entered.Load()
+			first := getAsync(gw.Client(), gw.URL+"/")
+			waitFor(t, "first request in flight", func() bool { return entered.Load() == start+1 })
+			code, body, h := get(t, gw.Client(), gw.URL+"/")
+			if code != 503 || h.Get("Retry-After") == "" {
+				t.Fatalf("over capacity: %d %q %v", code, body, h)
+			}
+			release <- struct{}{}
+			if got := <-first; got != "200 done" {
+				t.Fatalf("first request: %q", got)
+			}
+		})
+	}
+}
+
+func TestRouteOverallTimeout(t *testing.T) {
+	slow := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	_, gw := startGateway(t, parseConfig(t, routeWith("timeouts: {overall: 50ms}", "", slow.addr())), Options{})
+	start := time.Now()
+	code, body, _ := get(t, gw.Client(), gw.URL+"/")
+	if code != 504 || body != "request timed out\n" {
+		t.Fatalf("got %d %q", code, body)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}
+
+// chaosBackend is a demo backend on a fixed port that can be killed
+// (listener and connections closed at once) and started again.
+type chaosBackend struct {
+	addr string
+	id   string
+	mu   sync.Mutex
+	srv  *http.Server
+}
+
+func (c *chaosBackend) start(t *testing.T) {
+	var ln net.Listener
+	var err error
+	waitFor(t, "port free again", func() bool { ln, err = net.Listen("tcp", c.addr); return err == nil })
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(c.id))
+	})}
+	c.mu.Lock()
+	c.srv = srv
+	c.mu.Unlock()
+	go func() { _ = srv.Serve(ln) }()
+}
+
+func (c *chaosBackend) kill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_ = c.srv.Close() // abrupt: listener and every connection
+}
+
+// The chaos test of the resilience issue: 3 backends, one killed and
+// restarted every few seconds during a 20 s load of idempotent GETs. While
+// at least one backend is healthy, no client may see an error.
+func TestChaosKillAndRestartBackends(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 s chaos run; skipped with -short")
+	}
+	var bs []*chaosBackend
+	var addrs []string
+	for i := 0; i < 3; i++ {
+		cb := &chaosBackend{addr: deadAddr(t), id: fmt.Sprint("c", i)}
+		cb.start(t)
+		t.Cleanup(cb.kill)
+		bs = append(bs, cb)
+		addrs = append(addrs, cb.addr)
+	}
+	cfg := parseConfig(t, routeWith("retry: {max_retries: 2, budget_min: 16, backoff_base: 1ms, backoff_max: 5ms}",
+		"outlier: {consecutive_failures: 1, base_ejection: 1s, max_ejection: 2s}\nhealth_check: {interval: 500ms, timeout: 200ms, healthy_threshold: 1, unhealthy_threshold: 1}",
+		addrs...))
+	_, gw := startGateway(t, cfg, Options{})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: 10 * time.Second}
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 1_000_000 && ctx.Err() == nil; i++ {
+				resp, err := client.Get(gw.URL + "/")
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprint("status ", resp.StatusCode))
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	kills := 0
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			continue
+		}
+		victim := bs[kills%len(bs)]
+		victim.kill()
+		kills++
+		select { // down for a second, then back
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+		victim.start(t)
+	}
+	wg.Wait()
+	t.Logf("chaos: %d kills in 20s, %d requests ok, %d client-visible errors", kills, ok.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Fatalf("%d client-visible errors; first: %v", failed.Load(), firstErr.Load())
+	}
+	if ok.Load() < 1000 {
+		t.Fatalf("only %d requests in 20s: the load did not run", ok.Load())
+	}
+}
