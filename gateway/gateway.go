@@ -42,6 +42,7 @@ type routeRuntime struct {
 	pool     *Pool
 	m        *routeMetrics
 	retry    *retryPolicy // nil: no retries
+	access   *routeAccess // nil: any method, any client
 	bulkhead *resilience.Bulkhead
 	overall  time.Duration // whole request incl. retries; 0 = none
 	perTry   time.Duration // 0 = the pool's response_header timeout
@@ -228,7 +229,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	rrs := make([]*routeRuntime, len(routes))
 	for i, r := range table.Routes() {
 		rc := &cfg.Routes[i]
-		rr := &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry),
+		rr := &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry), access: compileAccess(rc),
 			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry}
 		if c := rc.Concurrency; c != nil {
 			rr.bulkhead = resilience.NewBulkhead(c.Max, c.QueueSize, c.QueueTimeout, g.clk)

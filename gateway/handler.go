@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
@@ -21,6 +22,11 @@ import (
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.clk.Now()
 	rt := g.rt.Load()
+	if ref := g.checkRequest(w, r, rt); ref != nil {
+		g.refuse(w, ref)
+		g.account(rt, nil, nil, r, start, ref.status, 0, "", strings.TrimSpace(ref.msg))
+		return
+	}
 	if n := g.inflight.Add(1); rt.maxConcurrent > 0 && n > rt.maxConcurrent {
 		g.inflight.Add(-1)
 		g.metrics.rejected.WithLabelValues("gateway_overloaded").Inc()
@@ -40,6 +46,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rr == nil {
 		g.answer(w, http.StatusNotFound, "no route for this request\n")
 		g.account(rt, nil, nil, r, start, http.StatusNotFound, 0, traceID, "no route")
+		return
+	}
+	if ref := rr.access.check(w, r); ref != nil {
+		g.refuse(w, ref)
+		g.account(rt, rr, nil, r, start, ref.status, 0, traceID, strings.TrimSpace(ref.msg))
 		return
 	}
 	if err := rr.bulkhead.Acquire(r.Context()); err != nil {
@@ -101,12 +112,29 @@ func (x *exchange) exclude(b *upstream.Backend) {
 func (x *exchange) serve() {
 	pol := x.rr.retry
 	x.attempt = proxy.Attempt{URI: x.rr.r.Target(x.r), Timeout: x.rr.perTry}
-	if pol != nil && pol.methods[x.r.Method] {
-		x.canRetry = x.prepareReplay(pol.maxBody)
-		if x.canRetry {
-			pol.budget.Begin()
-			defer pol.budget.End()
+	replay := pol != nil && pol.methods[x.r.Method]
+	var maxBody int64
+	if replay {
+		maxBody = pol.maxBody
+	}
+	replayable, err := x.prepareBody(replay, maxBody)
+	if err != nil {
+		status := http.StatusBadRequest
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		} else if errors.Is(err, errTooSlow) {
+			status = http.StatusRequestTimeout
 		}
+		x.w.Header().Set("Connection", "close")
+		x.g.answer(x.w, status, strings.ToLower(http.StatusText(status))+"\n")
+		x.g.account(x.rt, x.rr, nil, x.r, x.start, status, 0, x.traceID, err.Error())
+		return
+	}
+	x.canRetry = replay && replayable
+	if x.canRetry {
+		pol.budget.Begin()
+		defer pol.budget.End()
 	}
 
 	var (
@@ -171,7 +199,7 @@ func (x *exchange) serve() {
 			holding = false
 		}
 		failed := x.record(b, mem, last, tryStart, x.g.clk.Now())
-		if !failed || last.HeadersSent || last.Kind == proxy.ErrClientGone {
+		if !failed || last.HeadersSent || last.Kind == proxy.ErrClientGone || last.Kind == proxy.ErrClientBody {
 			break
 		}
 		// A failed try with nothing sent: retry elsewhere if allowed.
@@ -197,6 +225,20 @@ func (x *exchange) serve() {
 		status, errMsg = http.StatusGatewayTimeout, "route timeout exceeded"
 		if !last.HeadersSent {
 			x.g.answer(x.w, status, "request timed out\n")
+		}
+	case last.Kind == proxy.ErrClientBody:
+		// The client's body broke (malformed chunking, over the size
+		// limit, too slow): answer it and close, the framing is suspect.
+		status, errMsg = http.StatusBadRequest, errString(last.Err)
+		var tooLarge *http.MaxBytesError
+		if errors.As(last.Err, &tooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		} else if errors.Is(last.Err, errTooSlow) {
+			status = http.StatusRequestTimeout
+		}
+		if !last.HeadersSent {
+			x.w.Header().Set("Connection", "close")
+			x.g.answer(x.w, status, strings.ToLower(http.StatusText(status))+"\n")
 		}
 	case last.Kind == proxy.ErrClientGone:
 		status, errMsg = 499, errString(last.Err) // nginx's "client closed request"
@@ -224,25 +266,55 @@ func (x *exchange) serve() {
 	}
 }
 
-// prepareReplay buffers a small request body so that it can be sent again
-// on a retry; it reports whether the request is replayable.
-func (x *exchange) prepareReplay(max int64) bool {
+// prepareBody reads the start of the request body before any backend is
+// contacted: a malformed chunked body is then refused without a backend
+// ever seeing the request, and a small body is kept whole so a retry can
+// replay it. It reports whether the request can be replayed.
+func (x *exchange) prepareBody(replay bool, max int64) (replayable bool, err error) {
 	r := x.r
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return true
+		return true, nil
 	}
-	if r.ContentLength < 0 || r.ContentLength > max {
-		return false // streamed or too large: forwarded once, never replayed
+	if r.ContentLength > 0 {
+		if !replay || r.ContentLength > max {
+			return false, nil // forwarded as it streams in, never replayed
+		}
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return false, err
+		}
+		x.body = buf
+		return true, nil
 	}
-	buf := make([]byte, r.ContentLength)
-	if _, err := io.ReadFull(r.Body, buf); err != nil {
-		// Forward what we got; the backend sees a short body and the
-		// request is not retried.
-		x.attempt.Body, x.attempt.BodyLen = io.MultiReader(bytes.NewReader(buf), r.Body), r.ContentLength
-		return false
+	// Chunked: read what fits the replay limit (or one read's worth).
+	limit := max
+	if !replay || limit < 4096 {
+		limit = 4096
 	}
-	x.body = buf
-	return true
+	buf := make([]byte, 0, min(limit+1, 64<<10))
+	for int64(len(buf)) <= limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, rerr := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if rerr == io.EOF {
+			if replay {
+				x.body = buf
+				return true, nil
+			}
+			x.attempt.Body, x.attempt.BodyLen = bytes.NewReader(buf), int64(len(buf))
+			return false, nil
+		}
+		if rerr != nil {
+			return false, rerr
+		}
+		if !replay {
+			break // one read proves the framing starts well
+		}
+	}
+	x.attempt.Body, x.attempt.BodyLen = io.MultiReader(bytes.NewReader(buf), r.Body), -1
+	return false, nil
 }
 
 // pick chooses the next backend: the sticky pin on the first try, else the
@@ -298,12 +370,12 @@ func (x *exchange) record(b *upstream.Backend, mem *member, res proxy.Result, st
 	case proxy.ErrNone:
 		failed = res.Status >= 500
 		b.ObserveLatency(end.UnixNano(), end.Sub(start))
-	case proxy.ErrClientGone:
+	case proxy.ErrClientGone, proxy.ErrClientBody:
 	default:
 		failed = true
 		b.Failures.Add(1)
 	}
-	if res.Kind != proxy.ErrClientGone {
+	if res.Kind != proxy.ErrClientGone && res.Kind != proxy.ErrClientBody {
 		x.rr.pool.report(b, failed)
 		if mem.breaker != nil {
 			mem.breaker.Done(failed)
@@ -358,6 +430,14 @@ func (rt *runtime) lookup(r *http.Request) *routeRuntime {
 		return nil
 	}
 	return rt.routes[m.Index]
+}
+
+// refuse answers a request the gateway will not serve.
+func (g *Gateway) refuse(w http.ResponseWriter, ref *refusal) {
+	if ref.close {
+		w.Header().Set("Connection", "close")
+	}
+	g.answer(w, ref.status, ref.msg)
 }
 
 // answer writes a short plain-text response of the gateway's own.

@@ -68,7 +68,10 @@ func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httpt
 		t.Fatalf("gateway: %v", err)
 	}
 	s := httptest.NewUnstartedServer(g)
-	s.Config.Protocols = g.newServer(cfg).Protocols
+	srv := g.newServer(cfg)
+	s.Config.Protocols = srv.Protocols
+	s.Config.ConnContext = srv.ConnContext
+	s.Listener = guardListener{s.Listener}
 	s.Start()
 	t.Cleanup(func() { s.Close(); g.Close() })
 	return g, s
@@ -130,10 +133,12 @@ func getAsync(c *http.Client, url string) <-chan string {
 	return result
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond until it holds or the deadline passes. The deadline
+// is generous: it only matters when the test fails, and CI machines are
+// shared.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

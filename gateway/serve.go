@@ -57,7 +57,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	srv := g.newServer(cfg)
 	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(guardListener{ln}) }()
 
 	var admin *http.Server
 	var adminAddr net.Addr
@@ -108,6 +108,7 @@ func (g *Gateway) newServer(cfg *config.Config) *http.Server {
 		IdleTimeout:       cfg.Server.IdleTimeout,
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		ErrorLog:          log.New(slogWriter{g.log}, "", 0),
+		ConnContext:       guardContext,
 	}
 }
 

@@ -47,7 +47,12 @@ type AccessLog struct {
 type Server struct {
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"` // default 10s
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`        // default 120s
-	MaxHeaderBytes    int           `yaml:"max_header_bytes"`    // default 1 MiB
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`    // default 1 MiB; larger heads get 431
+	MaxURIBytes       int           `yaml:"max_uri_bytes"`       // default 8192; longer request targets get 414
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`      // default 0 (no limit); larger bodies get 413
+	MinBodyRate       int64         `yaml:"min_body_rate"`       // bytes/s a request body must keep up after body_grace; default 1024; 0 = off
+	BodyGrace         time.Duration `yaml:"body_grace"`          // default 10s
+	EncodedSlashes    string        `yaml:"encoded_slashes"`     // %2F in paths: keep (route on the decoded path, forward as sent) | decode | reject (400); default keep
 }
 
 // Route sends matching requests to a pool.
@@ -57,6 +62,10 @@ type Route struct {
 	StripPrefix   bool   `yaml:"strip_prefix"`   // remove Match.PathPrefix before forwarding
 	RewritePrefix string `yaml:"rewrite_prefix"` // replace Match.PathPrefix with this (implies strip); "" or starts with "/"
 	Pool          string `yaml:"pool"`           // required; names a pool
+
+	AllowMethods []string `yaml:"allow_methods"` // methods this route serves; others get 405; empty = any
+	AllowCIDRs   []string `yaml:"allow_cidrs"`   // client addresses allowed; empty = any; others get 403
+	DenyCIDRs    []string `yaml:"deny_cidrs"`    // client addresses refused with 403 (checked after allow_cidrs)
 
 	Retry       *Retry        `yaml:"retry"`       // nil = no retries
 	Timeouts    RouteTimeouts `yaml:"timeouts"`    //
@@ -215,6 +224,10 @@ func (c *Config) SetDefaults() {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    1 << 20,
+		MaxURIBytes:       8192,
+		MinBodyRate:       1024,
+		BodyGrace:         10 * time.Second,
+		EncodedSlashes:    "keep",
 	}
 }
 

@@ -36,6 +36,10 @@ func TestDefaultsApplied(t *testing.T) {
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    1 << 20,
+			MaxURIBytes:       8192,
+			MinBodyRate:       1024,
+			BodyGrace:         10 * time.Second,
+			EncodedSlashes:    "keep",
 		},
 		Routes: []Route{{Name: "r", Match: Match{PathPrefix: "/"}, Pool: "p"}},
 		Pools: []Pool{{

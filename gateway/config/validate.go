@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,6 +57,19 @@ func (c *Config) validate() Errors {
 	}
 	v.nonNegative("shutdown_timeout", c.ShutdownTimeout)
 	v.between("max_concurrent", c.MaxConcurrent, 0, math.MaxInt32)
+	v.between("server.max_uri_bytes", c.Server.MaxURIBytes, 64, 1<<20)
+	if c.Server.MaxBodyBytes < 0 {
+		v.add("server.max_body_bytes", "must not be negative")
+	}
+	if c.Server.MinBodyRate < 0 {
+		v.add("server.min_body_rate", "must not be negative")
+	}
+	v.positive("server.body_grace", c.Server.BodyGrace)
+	switch c.Server.EncodedSlashes {
+	case "keep", "decode", "reject":
+	default:
+		v.add("server.encoded_slashes", "want keep, decode or reject, got %q", c.Server.EncodedSlashes)
+	}
 	if c.AccessLog.Enabled && c.AccessLog.Path == "" {
 		v.add("access_log.path", "required when access_log is enabled")
 	}
@@ -127,6 +141,21 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	}
 	if r.RewritePrefix != "" {
 		v.path(key+".rewrite_prefix", r.RewritePrefix, false)
+	}
+	for i, m := range r.AllowMethods {
+		if !isToken(m) || m != strings.ToUpper(m) {
+			v.add(fmt.Sprintf("%s.allow_methods[%d]", key, i), "invalid method %q (upper-case HTTP method)", m)
+		}
+	}
+	for i, c := range r.AllowCIDRs {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			v.add(fmt.Sprintf("%s.allow_cidrs[%d]", key, i), "invalid CIDR %q", c)
+		}
+	}
+	for i, c := range r.DenyCIDRs {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			v.add(fmt.Sprintf("%s.deny_cidrs[%d]", key, i), "invalid CIDR %q", c)
+		}
 	}
 	if rt := r.Retry; rt != nil {
 		v.retry(key+".retry", rt)

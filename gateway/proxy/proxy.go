@@ -45,6 +45,7 @@ const (
 	ErrTimeout              // no response in time: 504
 	ErrProtocol             // reset, malformed or truncated response: 502
 	ErrClientGone           // the client went away; nothing to answer
+	ErrClientBody           // reading the client's body failed (malformed, too large, too slow): 400
 )
 
 // Result describes what happened to one forwarded request.
@@ -219,7 +220,14 @@ func writeField(bw interface {
 }
 
 // errBodyShort means the client sent less body than it announced.
-var errBodyShort = errors.New("request body shorter than Content-Length")
+var errBodyShort = clientBodyError{errors.New("request body shorter than Content-Length")}
+
+// clientBodyError marks a failure reading the client's body, as opposed to
+// writing to the backend.
+type clientBodyError struct{ err error }
+
+func (e clientBodyError) Error() string { return e.err.Error() }
+func (e clientBodyError) Unwrap() error { return e.err }
 
 func (u *Upstream) forwardH1(w http.ResponseWriter, r *http.Request, a *Attempt) Result {
 	ctx := r.Context()
@@ -262,20 +270,27 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	if hasBody {
 		bodyErr = copyRequestBody(c.bw, body, length)
 	}
+	if bodyErr != nil {
+		// The backend got a truncated request; the connection goes.
+		c.close()
+		// A body that failed to read is the client's fault even when the
+		// failure also cancelled the request context (net/http cancels it
+		// on a read deadline): the client may still be there for a 4xx.
+		var be clientBodyError
+		if errors.As(bodyErr, &be) {
+			return Result{Kind: ErrClientBody, Err: be.err}, false
+		}
+		if ctx.Err() != nil {
+			return Result{Kind: ErrClientGone, Err: bodyErr}, false
+		}
+		return Result{Kind: ErrProtocol, Err: bodyErr}, false
+	}
 	if err := c.bw.Flush(); err != nil {
 		c.close()
 		if ctx.Err() != nil {
 			return Result{Kind: ErrClientGone, Err: err}, false
 		}
 		return Result{Kind: ErrProtocol, Err: err}, c.reused && !hasBody
-	}
-	if bodyErr != nil {
-		c.close()
-		if ctx.Err() != nil {
-			return Result{Kind: ErrClientGone, Err: bodyErr}, false
-		}
-		// The client's body failed: the backend got a truncated request.
-		return Result{Kind: ErrClientGone, Err: bodyErr}, false
 	}
 	headerTimeout := a.headerTimeout(u.opts.ResponseHeaderTimeout)
 	if headerTimeout > 0 {
@@ -371,6 +386,9 @@ func copyRequestBody(bw *bufio.Writer, body io.Reader, length int64) error {
 	var sent int64
 	for {
 		n, rerr := body.Read(buf)
+		if rerr != nil && rerr != io.EOF {
+			rerr = clientBodyError{rerr}
+		}
 		if n > 0 {
 			if !chunked && sent+int64(n) > length {
 				n = int(length - sent) // never send more than announced

@@ -1,0 +1,204 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
+)
+
+// refusal is a request the gateway answers itself, before routing or
+// before forwarding: status, a short body, and whether the connection must
+// close (after anything that may have desynchronised the framing).
+type refusal struct {
+	status int
+	msg    string
+	close  bool
+}
+
+// checkRequest applies the connection- and server-level rules. It may
+// rewrite r's path (normalisation) and wraps r.Body with the size and rate
+// limits.
+func (g *Gateway) checkRequest(w http.ResponseWriter, r *http.Request, rt *runtime) *refusal {
+	if r.ProtoMajor == 1 {
+		if v, ok := takeVerdict(r.Context()); ok {
+			switch {
+			case v.ambiguous:
+				return &refusal{http.StatusBadRequest, "ambiguous request framing: Content-Length with Transfer-Encoding\n", true}
+			case v.obsFold:
+				return &refusal{http.StatusBadRequest, "obsolete header line folding\n", true}
+			}
+		}
+	}
+	srv := &rt.cfg.Server
+	if len(r.RequestURI) > srv.MaxURIBytes {
+		return &refusal{http.StatusRequestURITooLong, "request target too long\n", false}
+	}
+	if max := srv.MaxBodyBytes; max > 0 {
+		if r.ContentLength > max {
+			return &refusal{http.StatusRequestEntityTooLarge, "request body too large\n", true}
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, max)
+		}
+	}
+	if rate := srv.MinBodyRate; rate > 0 && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		r.Body = &minRateReader{body: r.Body, rc: http.NewResponseController(w), rate: rate, grace: srv.BodyGrace, total: r.ContentLength}
+	}
+	if strings.Contains(r.URL.RawPath, "%2F") || strings.Contains(r.URL.RawPath, "%2f") {
+		switch srv.EncodedSlashes {
+		case "reject":
+			return &refusal{http.StatusBadRequest, "encoded slash in path\n", false}
+		case "decode":
+			r.URL.RawPath = ""
+			r.RequestURI = requestURI(r)
+		}
+	}
+	normalizePath(r)
+	return nil
+}
+
+// normalizePath resolves dot segments and repeated slashes so that routing
+// and the backend see the same path, and "/v1/../admin" cannot reach a
+// route it does not match. Paths that are already clean are left alone,
+// byte for byte.
+func normalizePath(r *http.Request) {
+	p := r.URL.Path
+	if p == "" || p == "*" {
+		return
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean == r.URL.Path {
+		return
+	}
+	r.URL.Path, r.URL.RawPath = clean, ""
+	r.RequestURI = requestURI(r)
+}
+
+func requestURI(r *http.Request) string {
+	u := r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	return u
+}
+
+// routeAccess compiles a route's method allowlist and CIDR lists.
+type routeAccess struct {
+	methods map[string]bool
+	allow   string // value of the Allow header on 405
+	allowed []netip.Prefix
+	denied  []netip.Prefix
+}
+
+func compileAccess(rc *config.Route) *routeAccess {
+	if len(rc.AllowMethods) == 0 && len(rc.AllowCIDRs) == 0 && len(rc.DenyCIDRs) == 0 {
+		return nil
+	}
+	a := &routeAccess{}
+	if len(rc.AllowMethods) > 0 {
+		a.methods = map[string]bool{}
+		for _, m := range rc.AllowMethods {
+			a.methods[m] = true
+		}
+		a.allow = strings.Join(rc.AllowMethods, ", ")
+	}
+	for _, c := range rc.AllowCIDRs {
+		a.allowed = append(a.allowed, netip.MustParsePrefix(c).Masked()) // validated by config
+	}
+	for _, c := range rc.DenyCIDRs {
+		a.denied = append(a.denied, netip.MustParsePrefix(c).Masked())
+	}
+	return a
+}
+
+func (a *routeAccess) check(w http.ResponseWriter, r *http.Request) *refusal {
+	if a == nil {
+		return nil
+	}
+	if a.methods != nil && !a.methods[r.Method] {
+		w.Header().Set("Allow", a.allow)
+		return &refusal{http.StatusMethodNotAllowed, "method not allowed\n", false}
+	}
+	if len(a.allowed) == 0 && len(a.denied) == 0 {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return &refusal{http.StatusForbidden, "forbidden\n", false}
+	}
+	ip := ap.Addr().Unmap()
+	if len(a.allowed) > 0 && !containsAddr(a.allowed, ip) || containsAddr(a.denied, ip) {
+		return &refusal{http.StatusForbidden, "forbidden\n", false}
+	}
+	return nil
+}
+
+func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// errTooSlow fails a request body that falls below the minimum rate.
+var errTooSlow = errors.New("request body below the minimum transfer rate")
+
+// minRateReader fails a body that trickles in (slow-body attacks): after
+// the grace period the average rate must stay at or above rate. It works
+// through the connection's read deadline, so it runs on real time, and it
+// clears the deadline once the body is complete: a deadline left behind
+// would fire in net/http's background read and cancel the request.
+type minRateReader struct {
+	body  interface{ Read([]byte) (int, error) }
+	rc    *http.ResponseController
+	rate  int64
+	grace time.Duration
+	total int64 // Content-Length, or -1
+	start time.Time
+	n     int64
+}
+
+func (m *minRateReader) Read(p []byte) (int, error) {
+	if m.start.IsZero() {
+		m.start = time.Now()
+	}
+	// The deadline by which the bytes read so far plus this read must
+	// have arrived for the average to hold.
+	due := m.start.Add(m.grace + time.Duration(float64(m.n+1)/float64(m.rate)*float64(time.Second)))
+	_ = m.rc.SetReadDeadline(due)
+	n, err := m.body.Read(p)
+	m.n += int64(n)
+	if err != nil && isTimeoutErr(err) {
+		return n, errTooSlow
+	}
+	if err != nil || m.total >= 0 && m.n >= m.total {
+		_ = m.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+func (m *minRateReader) Close() error {
+	_ = m.rc.SetReadDeadline(time.Time{})
+	if c, ok := m.body.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+func isTimeoutErr(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
