@@ -1,0 +1,82 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+)
+
+// DefaultTargetRatio is the share of capacity_per_instance that policies
+// aim at when their target is left out.
+const DefaultTargetRatio = 0.7
+
+// policyName is the name of the group's i-th policy: as written, or its
+// type, suffixed with its index when the type repeats.
+func policyName(g *Group, i int) string {
+	p := &g.Policies[i]
+	if p.Name != "" {
+		return p.Name
+	}
+	n := 0
+	for j := range g.Policies {
+		if g.Policies[j].Type == p.Type {
+			n++
+		}
+	}
+	if n > 1 {
+		return fmt.Sprintf("%s[%d]", p.Type, i)
+	}
+	return p.Type
+}
+
+// Target returns the policy's target: as written or 70% of the group's
+// capacity per instance.
+func (g *Group) Target(p *Policy) float64 {
+	if p.Target > 0 {
+		return p.Target
+	}
+	return DefaultTargetRatio * g.CapacityPerInstance
+}
+
+// PolicySet builds the decision core's policies of a validated group.
+func (g *Group) PolicySet() policy.Set {
+	s := policy.Set{Behavior: policy.Behavior{
+		ScaleInStabilization: g.Behavior.ScaleInStabilization,
+		MaxScaleOutStep:      g.Behavior.MaxScaleOutStep,
+		MaxScaleInStep:       g.Behavior.MaxScaleInStep,
+	}}
+	for i := range g.Policies {
+		p := &g.Policies[i]
+		name := policyName(g, i)
+		switch p.Type {
+		case TypeTargetTracking:
+			s.TargetTracking = append(s.TargetTracking, policy.TargetTracking{Name: name, Target: g.Target(p),
+				DisableScaleIn: p.DisableScaleIn, ScaleOutDatapoints: p.ScaleOutDatapoints, ScaleInDatapoints: p.ScaleInDatapoints,
+				ScaleInRatio: p.ScaleInRatio, Tolerance: p.Tolerance})
+		case TypeStep:
+			st := policy.Step{Name: name, Threshold: p.Threshold, Comparison: policy.Comparison(p.Comparison),
+				DatapointsToAlarm: p.DatapointsToAlarm, EvaluationPeriods: p.EvaluationPeriods,
+				AdjustmentType: policy.AdjustmentType(p.AdjustmentType), MinAdjustmentMagnitude: p.MinAdjustmentMagnitude}
+			for _, x := range p.Steps {
+				st.Steps = append(st.Steps, policy.StepAdjustment{Lower: x.Lower, Upper: x.Upper, Adjustment: x.Adjustment})
+			}
+			s.Step = append(s.Step, st)
+		case TypePredictive:
+			s.Predictive = append(s.Predictive, policy.Predictive{Name: name, Target: g.Target(p),
+				Mode: policy.PredictiveMode(p.Mode), SchedulingBuffer: p.SchedulingBuffer,
+				MaxCapacityBreach: policy.BreachBehavior(p.MaxCapacityBreach), MaxCapacityBuffer: p.MaxCapacityBuffer,
+				Forecaster: p.Forecaster, Refresh: p.Refresh, Resolution: p.Resolution, Aggregation: p.Aggregation, MaxForecastError: p.MaxForecastError})
+		case TypeScheduled:
+			sc := policy.Scheduled{Name: name}
+			for j := range p.Actions {
+				a, _ := p.Actions[j].resolve() // validated
+				if a.Name == "" {
+					a.Name = fmt.Sprintf("%s.actions[%d]", name, j)
+				}
+				sc.Actions = append(sc.Actions, a)
+			}
+			s.Scheduled = append(s.Scheduled, sc)
+		}
+	}
+	return s
+}

@@ -1,0 +1,357 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/autoscaler/forecast"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
+)
+
+type validator struct{ errs yamlconf.Errors }
+
+func (v *validator) add(key, format string, args ...any) {
+	v.errs = append(v.errs, &yamlconf.Error{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.add(key, "must be positive, got %s", d)
+	}
+}
+
+func (v *validator) oneOf(key, val string, allowed ...string) {
+	for _, a := range allowed {
+		if val == a {
+			return
+		}
+	}
+	v.add(key, "must be one of %q, got %q", allowed, val)
+}
+
+func (c *Config) validate() yamlconf.Errors {
+	var v validator
+	v.positive("interval", c.Interval)
+	if c.Admin.Enabled {
+		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
+			v.add("admin.listen", "invalid address %q: %v", c.Admin.Listen, err)
+		}
+	}
+	v.oneOf("lease.type", c.Lease.Type, LeaseNone, LeaseFile, LeaseDynamoDB)
+	switch c.Lease.Type {
+	case LeaseFile:
+		if c.Lease.Path == "" {
+			v.add("lease.path", "required for a file lease")
+		}
+	case LeaseDynamoDB:
+		if c.Lease.Table == "" {
+			v.add("lease.table", "required for a dynamodb lease")
+		}
+	}
+	v.positive("lease.ttl", c.Lease.TTL)
+	if len(c.Groups) == 0 {
+		v.add("groups", "at least one group is required")
+	}
+	names := map[string]bool{}
+	for i := range c.Groups {
+		key := fmt.Sprintf("groups[%d]", i)
+		g := &c.Groups[i]
+		if g.Name == "" {
+			v.add(key+".name", "required")
+		} else if names[g.Name] {
+			v.add(key+".name", "duplicate group %q", g.Name)
+		}
+		names[g.Name] = true
+		v.group(key, g)
+	}
+	return v.errs
+}
+
+func (v *validator) group(key string, g *Group) {
+	v.oneOf(key+".actuator.type", g.Actuator.Type, ActuatorDryRun, ActuatorAWS, ActuatorLocal)
+	if g.Actuator.Type == ActuatorLocal && len(g.Actuator.BackendCommand) == 0 {
+		v.add(key+".actuator.backend_command", "required for a local actuator")
+	}
+	if g.Actuator.BasePort < 0 || g.Actuator.BasePort > 65535 {
+		v.add(key+".actuator.base_port", "must be 0..65535, got %d", g.Actuator.BasePort)
+	}
+	v.oneOf(key+".metric.source", g.Metric.Source, SourceGateway, SourcePrometheus, SourceCloudWatch)
+	switch g.Metric.Source {
+	case SourcePrometheus:
+		if g.Metric.Query == "" {
+			v.add(key+".metric.query", "required for a prometheus source")
+		}
+	case SourceCloudWatch:
+		if g.Metric.MetricName == "" {
+			v.add(key+".metric.metric_name", "required for a cloudwatch source")
+		}
+	}
+	if !(g.CapacityPerInstance > 0) || math.IsInf(g.CapacityPerInstance, 0) {
+		v.add(key+".capacity_per_instance", "must be positive, got %g", g.CapacityPerInstance)
+	}
+	if g.Min < 0 {
+		v.add(key+".min", "must not be negative, got %d", g.Min)
+	}
+	if g.Max < 1 {
+		v.add(key+".max", "must be at least 1, got %d", g.Max)
+	}
+	if g.Min > g.Max {
+		v.add(key+".min", "min %d is greater than max %d", g.Min, g.Max)
+	}
+	if g.Warmup < 0 {
+		v.add(key+".warmup", "must not be negative, got %s", g.Warmup)
+	}
+	if g.Behavior.ScaleInStabilization < 0 {
+		v.add(key+".behavior.scale_in_stabilization", "must not be negative")
+	}
+	if g.Behavior.MaxScaleOutStep < 0 {
+		v.add(key+".behavior.max_scale_out_step", "must not be negative")
+	}
+	if g.Behavior.MaxScaleInStep < 0 {
+		v.add(key+".behavior.max_scale_in_step", "must not be negative")
+	}
+	names := map[string]bool{}
+	for i := range g.Policies {
+		pk := fmt.Sprintf("%s.policies[%d]", key, i)
+		p := &g.Policies[i]
+		v.policy(pk, p)
+		if n := policyName(g, i); names[n] {
+			v.add(pk+".name", "duplicate policy name %q", n)
+		} else {
+			names[n] = true
+		}
+	}
+}
+
+func (v *validator) policy(key string, p *Policy) {
+	switch p.Type {
+	case TypeTargetTracking:
+		v.nonNegative(key+".target", p.Target)
+		if p.ScaleOutDatapoints < 1 || p.ScaleOutDatapoints > 32 {
+			v.add(key+".scale_out_datapoints", "must be 1..32, got %d", p.ScaleOutDatapoints)
+		}
+		if p.ScaleInDatapoints < 1 || p.ScaleInDatapoints > 32 {
+			v.add(key+".scale_in_datapoints", "must be 1..32, got %d", p.ScaleInDatapoints)
+		}
+		if !(p.ScaleInRatio > 0 && p.ScaleInRatio <= 1) {
+			v.add(key+".scale_in_ratio", "must be in (0, 1], got %g", p.ScaleInRatio)
+		}
+		if !(p.Tolerance >= 0 && p.Tolerance < 1) {
+			v.add(key+".tolerance", "must be in [0, 1), got %g", p.Tolerance)
+		}
+	case TypeStep:
+		v.oneOf(key+".comparison", p.Comparison, string(policy.Greater), string(policy.Less))
+		v.oneOf(key+".adjustment_type", p.AdjustmentType, string(policy.ChangeInCapacity), string(policy.ExactCapacity), string(policy.PercentChangeInCapacity))
+		if p.EvaluationPeriods < 1 {
+			v.add(key+".evaluation_periods", "must be at least 1, got %d", p.EvaluationPeriods)
+		}
+		if p.DatapointsToAlarm < 1 || p.DatapointsToAlarm > p.EvaluationPeriods {
+			v.add(key+".datapoints_to_alarm", "must be 1..evaluation_periods (%d), got %d", p.EvaluationPeriods, p.DatapointsToAlarm)
+		}
+		if len(p.Steps) == 0 {
+			v.add(key+".steps", "at least one step is required")
+		}
+		for i, s := range p.Steps {
+			sk := fmt.Sprintf("%s.steps[%d]", key, i)
+			if s.Lower != nil && s.Upper != nil && *s.Upper <= *s.Lower {
+				v.add(sk+".upper", "must be above lower (%g), got %g", *s.Lower, *s.Upper)
+			}
+			if p.AdjustmentType == string(policy.ExactCapacity) && s.Adjustment < 0 {
+				v.add(sk+".adjustment", "an exact capacity must not be negative, got %g", s.Adjustment)
+			}
+		}
+		for i := range p.Steps {
+			for j := i + 1; j < len(p.Steps); j++ {
+				if overlap(p.Steps[i], p.Steps[j]) {
+					v.add(fmt.Sprintf("%s.steps[%d]", key, j), "overlaps steps[%d]", i)
+				}
+			}
+		}
+		if p.MinAdjustmentMagnitude < 0 {
+			v.add(key+".min_adjustment_magnitude", "must not be negative")
+		}
+	case TypePredictive:
+		v.nonNegative(key+".target", p.Target)
+		v.oneOf(key+".mode", p.Mode, string(policy.ForecastAndScale), string(policy.ForecastOnly))
+		v.oneOf(key+".max_capacity_breach", p.MaxCapacityBreach, string(policy.HonorMaxCapacity), string(policy.IncreaseMaxCapacity))
+		v.oneOf(key+".forecaster", p.Forecaster, forecast.NameAuto, forecast.NameSeasonalNaiveDay, forecast.NameSeasonalNaiveWeek, forecast.NameHoltWinters)
+		v.oneOf(key+".aggregation", p.Aggregation, "mean", "max")
+		if p.SchedulingBuffer < 0 || p.SchedulingBuffer > time.Hour {
+			v.add(key+".scheduling_buffer", "must be 0..1h, got %s", p.SchedulingBuffer)
+		}
+		if p.MaxCapacityBuffer < 0 || p.MaxCapacityBuffer > 100 {
+			v.add(key+".max_capacity_buffer", "must be 0..100 (percent), got %g", p.MaxCapacityBuffer)
+		}
+		v.positive(key+".refresh", p.Refresh)
+		if !(p.MaxForecastError >= 0) {
+			v.add(key+".max_forecast_error", "must not be negative, got %g", p.MaxForecastError)
+		}
+		if p.Resolution <= 0 || (24*time.Hour)%p.Resolution != 0 {
+			v.add(key+".resolution", "must divide a day evenly, got %s", p.Resolution)
+		}
+	case TypeScheduled:
+		if len(p.Actions) == 0 {
+			v.add(key+".actions", "at least one action is required")
+		}
+		for i := range p.Actions {
+			v.action(fmt.Sprintf("%s.actions[%d]", key, i), &p.Actions[i])
+		}
+	case "":
+		v.add(key+".type", "required (target_tracking, step, predictive or scheduled)")
+	default:
+		v.add(key+".type", "unknown policy type %q (want target_tracking, step, predictive or scheduled)", p.Type)
+	}
+}
+
+func overlap(a, b Step) bool {
+	lo := func(s Step) float64 {
+		if s.Lower == nil {
+			return math.Inf(-1)
+		}
+		return *s.Lower
+	}
+	hi := func(s Step) float64 {
+		if s.Upper == nil {
+			return math.Inf(1)
+		}
+		return *s.Upper
+	}
+	return lo(a) < hi(b) && lo(b) < hi(a)
+}
+
+func (v *validator) nonNegative(key string, x float64) {
+	if !(x >= 0) || math.IsInf(x, 0) {
+		v.add(key, "must be a non-negative number, got %g", x)
+	}
+}
+
+func (v *validator) action(key string, a *Action) {
+	if _, err := a.resolve(); err != nil {
+		for _, e := range err.(yamlconf.Errors) {
+			e.Key = key + "." + e.Key
+			v.errs = append(v.errs, e)
+		}
+	}
+}
+
+// resolve builds the policy action; errors carry keys relative to the
+// action.
+func (a *Action) resolve() (policy.Action, error) {
+	var v validator
+	out := policy.Action{Name: a.Name, Min: a.Min, Max: a.Max, Desired: a.Desired}
+	switch {
+	case a.Cron == "" && a.At == "":
+		v.add("cron", "one of cron and at is required")
+	case a.Cron != "" && a.At != "":
+		v.add("at", "cron and at are exclusive")
+	case a.Cron != "":
+		c, err := policy.ParseCron(a.Cron)
+		if err != nil {
+			v.add("cron", "%v", err)
+		}
+		out.Cron = c
+	}
+	out.Location = time.UTC
+	if a.TimeZone != "" {
+		loc, err := time.LoadLocation(a.TimeZone)
+		if err != nil || a.TimeZone == "Local" {
+			v.add("time_zone", "unknown IANA time zone %q", a.TimeZone)
+		} else {
+			out.Location = loc
+		}
+	}
+	parse := func(k, s string) time.Time {
+		if s == "" {
+			return time.Time{}
+		}
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			v.add(k, "invalid RFC 3339 time %q", s)
+		}
+		return t
+	}
+	out.Start, out.End, out.At = parse("start", a.Start), parse("end", a.End), parse("at", a.At)
+	if !out.Start.IsZero() && !out.End.IsZero() && !out.End.After(out.Start) {
+		v.add("end", "must be after start")
+	}
+	if a.Min == nil && a.Max == nil && a.Desired == nil {
+		v.add("min", "an action sets at least one of min, max and desired")
+	}
+	for _, f := range []struct {
+		k string
+		p *int
+	}{{"min", a.Min}, {"max", a.Max}, {"desired", a.Desired}} {
+		if f.p != nil && *f.p < 0 {
+			v.add(f.k, "must not be negative, got %d", *f.p)
+		}
+	}
+	if a.Min != nil && a.Max != nil && *a.Min > *a.Max {
+		v.add("min", "min %d is greater than max %d", *a.Min, *a.Max)
+	}
+	if a.Desired != nil && ((a.Min != nil && *a.Desired < *a.Min) || (a.Max != nil && *a.Desired > *a.Max)) {
+		v.add("desired", "must be within the action's min and max")
+	}
+	if len(v.errs) > 0 {
+		return out, v.errs
+	}
+	return out, nil
+}
+
+// policyKeys maps each type-specific policy key to the types it applies
+// to; keys not listed (type, name) apply to all.
+var policyKeys = map[string][]string{
+	"target":                   {TypeTargetTracking, TypePredictive},
+	"disable_scale_in":         {TypeTargetTracking},
+	"scale_out_datapoints":     {TypeTargetTracking},
+	"scale_in_datapoints":      {TypeTargetTracking},
+	"scale_in_ratio":           {TypeTargetTracking},
+	"tolerance":                {TypeTargetTracking},
+	"threshold":                {TypeStep},
+	"comparison":               {TypeStep},
+	"datapoints_to_alarm":      {TypeStep},
+	"evaluation_periods":       {TypeStep},
+	"adjustment_type":          {TypeStep},
+	"steps":                    {TypeStep},
+	"min_adjustment_magnitude": {TypeStep},
+	"mode":                     {TypePredictive},
+	"scheduling_buffer":        {TypePredictive},
+	"max_capacity_breach":      {TypePredictive},
+	"max_capacity_buffer":      {TypePredictive},
+	"forecaster":               {TypePredictive},
+	"refresh":                  {TypePredictive},
+	"resolution":               {TypePredictive},
+	"aggregation":              {TypePredictive},
+	"max_forecast_error":       {TypePredictive},
+	"actions":                  {TypeScheduled},
+}
+
+// misplaced reports keys written for a policy type they do not apply to
+// (a step threshold under target_tracking would otherwise be silently
+// ignored). A key is known to be written when its line differs from its
+// policy's; one written on the policy's first line (flow style, or as
+// the first key) goes undetected, which only loses the warning.
+func (c *Config) misplaced(lines *yamlconf.Lines) yamlconf.Errors {
+	var v validator
+	for i := range c.Groups {
+		for j, p := range c.Groups[i].Policies {
+			pk := fmt.Sprintf("groups[%d].policies[%d]", i, j)
+			base := lines.Line(pk)
+			for key, types := range policyKeys {
+				if slices.Contains(types, p.Type) || !slices.Contains(allTypes, p.Type) {
+					continue
+				}
+				if lines.Line(pk+"."+key) != base {
+					v.add(pk+"."+key, "applies to %s policies, not %s", strings.Join(types, " and "), p.Type)
+				}
+			}
+		}
+	}
+	return v.errs
+}
+
+var allTypes = []string{TypeTargetTracking, TypeStep, TypePredictive, TypeScheduled}

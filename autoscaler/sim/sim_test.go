@@ -1,0 +1,191 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+)
+
+func TestParseTrace(t *testing.T) {
+	const h = "time,requests\n"
+	tests := []struct {
+		name, csv, err string
+		n, filled      int
+	}{
+		{"ok", h + "2026-01-01T00:00:00Z,60\n2026-01-01T00:01:00Z,120\n", "", 2, 0},
+		{"comments and blanks", "# x\n" + h + "\n2026-01-01T00:00:00Z,60\n2026-01-01T00:01:00Z,120\n", "", 2, 0},
+		{"gap interpolated", h + "2026-01-01T00:00:00Z,0\n2026-01-01T00:01:00Z,10\n2026-01-01T00:04:00Z,40\n", "", 5, 2},
+		{"gap too long", h + "2026-01-01T00:00:00Z,0\n2026-01-01T00:01:00Z,10\n2026-01-01T00:20:00Z,40\n", "t.csv:4: gap of 18 missing intervals", 0, 0},
+		{"unsorted", h + "2026-01-01T00:00:00Z,0\n2026-01-01T00:01:00Z,10\n2026-01-01T00:00:30Z,40\n", "t.csv:4: time 2026-01-01T00:00:30Z is before", 0, 0},
+		{"unsorted first pair", h + "2026-01-01T00:01:00Z,0\n2026-01-01T00:00:00Z,10\n", "t.csv:3: time 2026-01-01T00:00:00Z is not after", 0, 0},
+		{"duplicate", h + "2026-01-01T00:00:00Z,0\n2026-01-01T00:01:00Z,10\n2026-01-01T00:01:00Z,40\n", "t.csv:4: duplicate time", 0, 0},
+		{"off grid", h + "2026-01-01T00:00:00Z,0\n2026-01-01T00:01:00Z,10\n2026-01-01T00:02:30Z,40\n", "t.csv:4: time 2026-01-01T00:02:30Z is off the 1m0s grid", 0, 0},
+		{"garbage line", h + "2026-01-01T00:00:00Z,0\nhello\n", "t.csv:3: want 2 fields", 0, 0},
+		{"bad time", h + "yesterday,3\n", "t.csv:2: invalid time", 0, 0},
+		{"negative count", h + "2026-01-01T00:00:00Z,-1\n", "t.csv:2: invalid request count", 0, 0},
+		{"bad header", "when,count\n", "t.csv:1: want header", 0, 0},
+		{"empty", "", "empty trace", 0, 0},
+		{"one row", h + "2026-01-01T00:00:00Z,1\n", "want at least 2 rows", 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := ParseTrace("t.csv", strings.NewReader(tc.csv))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr.Len() != tc.n || tr.Filled != tc.filled {
+				t.Errorf("%d intervals (%d filled), want %d (%d)", tr.Len(), tr.Filled, tc.n, tc.filled)
+			}
+		})
+	}
+	tr, _ := ParseTrace("t.csv", strings.NewReader(h+"2026-01-01T00:00:00Z,0\n2026-01-01T00:01:00Z,10\n2026-01-01T00:04:00Z,40\n"))
+	if want := []float64{0, 10, 20, 30, 40}; !equal(tr.Requests, want) {
+		t.Errorf("interpolated %v, want %v", tr.Requests, want)
+	}
+	if tr.Rate(1) != 10.0/60 {
+		t.Errorf("rate %g", tr.Rate(1))
+	}
+}
+
+func equal(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > 1e-9 {
+			return false
+		}
+	}
+	return true
+}
+
+// trace builds a one-minute trace of request rates (requests/s).
+func trace(rates ...float64) *Trace {
+	tr := &Trace{Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Step: time.Minute}
+	for _, r := range rates {
+		tr.Requests = append(tr.Requests, r*60)
+	}
+	return tr
+}
+
+func TestMetricsFormulas(t *testing.T) {
+	var a accumulator
+	// d, s: under by half, over by half, exact, zero demand with supply.
+	a.add(200, 100, 1, 60)
+	a.add(100, 150, 2, 60)
+	a.add(100, 100, 1, 60)
+	a.add(0, 100, 1, 60)
+	m := a.metrics()
+	want := Metrics{InstanceHours: 5 * 60.0 / 3600, UnderProvisionedTime: 0.25, UnderProvisionedDemand: 0.5 / 4,
+		OverProvisionedTime: 0.5, OverProvisionedDemand: 0.5 / 4}
+	if math.Abs(m.InstanceHours-want.InstanceHours) > 1e-12 || m.UnderProvisionedTime != want.UnderProvisionedTime ||
+		m.UnderProvisionedDemand != want.UnderProvisionedDemand || m.OverProvisionedTime != want.OverProvisionedTime ||
+		m.OverProvisionedDemand != want.OverProvisionedDemand {
+		t.Errorf("metrics %+v, want %+v", m, want)
+	}
+}
+
+func TestOracle(t *testing.T) {
+	m, err := Oracle(trace(50, 150, 150, 0), Group{CapacityPerInstance: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.UnderProvisionedTime != 0 || m.ScalingActions != 2 || math.Abs(m.InstanceHours-5.0/60) > 1e-12 {
+		t.Errorf("oracle %+v", m)
+	}
+}
+
+// TestRunLaunchDelay follows a step in demand through target tracking
+// with a 3-minute launch delay: under-provisioned from the step until
+// the new instances serve, datapoint by datapoint.
+func TestRunLaunchDelay(t *testing.T) {
+	tt := policy.DefaultTargetTracking(100)
+	tt.ScaleOutDatapoints = 1
+	set := &policy.Set{TargetTracking: []policy.TargetTracking{tt}}
+	rates := append([]float64{100, 100}, 300, 300, 300, 300, 300, 300)
+	g := Group{Min: 1, Max: 10, CapacityPerInstance: 100, LaunchDelay: 3 * time.Minute}
+	m, s, err := Run(trace(rates...), set, g, Options{Record: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Minute 2 sees 300 with 1 instance; its datapoint is complete at the
+	// end of minute 2, when the decision launches 2 more, serving 3
+	// minutes later, from minute 6: minutes 2 to 5 are short.
+	wantSupply := []float64{100, 100, 100, 100, 100, 100, 300, 300}
+	if !equal(s.Supply, wantSupply) {
+		t.Errorf("supply %v, want %v", s.Supply, wantSupply)
+	}
+	if m.ScalingActions != 1 || m.UnderProvisionedTime != 4.0/8 {
+		t.Errorf("metrics %+v, want 1 action and τU 4/8", m)
+	}
+	if _, _, err := Run(&Trace{Start: s.Start, Step: 90 * time.Second, Requests: []float64{1, 2}}, set, g, Options{}); err == nil {
+		t.Error("a trace step that is not a multiple of the interval was accepted")
+	}
+}
+
+func TestCompareAndChart(t *testing.T) {
+	// Two days of a daily pattern, hourly: predictive needs 24 h first.
+	var rates []float64
+	for h := range 72 {
+		r := 100.0
+		if h%24 >= 8 && h%24 < 20 {
+			r = 900
+		}
+		for range 60 {
+			rates = append(rates, r)
+		}
+	}
+	g := Group{Min: 1, Max: 50, CapacityPerInstance: 100, LaunchDelay: 3 * time.Minute}
+	var calls int
+	rep, s, err := Compare(trace(rates...), DefaultSet(100), g, Options{Record: true, Progress: func(done, total int) { calls++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("policy %+v\nreactive %+v\noracle %+v", rep.Policy, rep.Reactive, rep.Oracle)
+	if rep.Policy.UnderProvisionedTime >= rep.Reactive.UnderProvisionedTime {
+		t.Errorf("on a daily pattern the default set (τU %g) should beat reactive (τU %g)", rep.Policy.UnderProvisionedTime, rep.Reactive.UnderProvisionedTime)
+	}
+	if calls == 0 {
+		t.Error("no progress reported")
+	}
+	var buf bytes.Buffer
+	if err := WriteSVG(&buf, s, "test <chart>"); err != nil {
+		t.Fatal(err)
+	}
+	svg := buf.String()
+	d := xml.NewDecoder(&buf)
+	for {
+		if _, err := d.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("chart is not well-formed XML: %v", err)
+		}
+	}
+	if !strings.Contains(svg, "<title>forecast</title>") || !strings.Contains(svg, "test &lt;chart&gt;") {
+		t.Error("chart has no forecast")
+	}
+}
+
+func BenchmarkSimulateWorldCup(b *testing.B) {
+	tr := loadShared(b, "worldcup98-per-minute.csv")
+	g := sharedGroup(100)
+	set := DefaultSet(100)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := Run(tr, set, g, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
