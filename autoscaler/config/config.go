@@ -99,6 +99,9 @@ type Metric struct {
 	MetricName string            `yaml:"metric_name"`
 	Dimensions map[string]string `yaml:"dimensions"`
 	Statistic  string            `yaml:"statistic"` // Sum
+	// Protocol is the CloudWatch wire protocol: cbor (the SDK's default,
+	// Smithy RPC v2) or query, for emulators that only speak the older one.
+	Protocol string `yaml:"protocol"`
 }
 
 // Behavior is the combination's stabilization and rate limits.

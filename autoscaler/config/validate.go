@@ -90,6 +90,9 @@ func (v *validator) group(key string, g *Group) {
 		if g.Metric.MetricName == "" {
 			v.add(key+".metric.metric_name", "required for a cloudwatch source")
 		}
+		if p := g.Metric.Protocol; p != "" && p != "cbor" && p != "query" {
+			v.add(key+".metric.protocol", "want cbor or query, got %q", p)
+		}
 	}
 	if !(g.CapacityPerInstance > 0) || math.IsInf(g.CapacityPerInstance, 0) {
 		v.add(key+".capacity_per_instance", "must be positive, got %g", g.CapacityPerInstance)

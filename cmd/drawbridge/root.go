@@ -28,7 +28,8 @@ Start with:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newDemoCmd(), newBackendCmd(), newGatewayCmd())
+	root.AddCommand(newVersionCmd(), newDemoCmd(), newBackendCmd(), newGatewayCmd(), newAutoscalerCmd())
+	root.AddCommand(newDeployCmds()...)
 	return root
 }
 

@@ -1,0 +1,297 @@
+package actuator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/autoscaler"
+	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
+	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+)
+
+// LocalOptions configure a Local actuator.
+type LocalOptions struct {
+	Group    string
+	Min, Max int
+	// Command is the backend's argv before "--listen ADDR --id ID" (which
+	// the actuator appends). Empty means this executable's "backend"
+	// subcommand.
+	Command []string
+	// Env is added to the backends' environment.
+	Env []string
+	// Host to listen on; default 127.0.0.1.
+	Host string
+	// BasePort: backend i listens on BasePort+i; 0 picks free ports.
+	BasePort int
+	// Sink, if set, receives the full membership after every change (the
+	// local gateway's pool implements discovery.Sink).
+	Sink discovery.Sink
+	// StopTimeout bounds the wait after SIGTERM before SIGKILL (default 5 s).
+	StopTimeout time.Duration
+	Log         *slog.Logger
+}
+
+// Local runs a group as `drawbridge backend` processes on this machine.
+// Each backend runs in its own process group, with SIGKILL as its
+// parent-death signal, so that neither a crash of the daemon nor a
+// backend's own children leave orphans behind. Scale-in stops the newest
+// backends first, as an ASG's NewestInstance termination policy does.
+type Local struct {
+	opt LocalOptions
+
+	mu      sync.Mutex
+	desired int
+	procs   []*localProc // oldest first
+	closed  bool
+}
+
+type localProc struct {
+	id    string
+	addr  string
+	slot  int
+	cmd   *exec.Cmd
+	done  chan struct{} // closed when the process has exited and been reaped
+	ready bool
+}
+
+// NewLocal returns a Local actuator with no backends running.
+func NewLocal(opt LocalOptions) (*Local, error) {
+	if len(opt.Command) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("local actuator: %w", err)
+		}
+		opt.Command = []string{exe, "backend"}
+	}
+	if opt.Host == "" {
+		opt.Host = "127.0.0.1"
+	}
+	if opt.StopTimeout <= 0 {
+		opt.StopTimeout = 5 * time.Second
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Local{opt: opt}, nil
+}
+
+func (l *Local) check(group string) error {
+	if group != l.opt.Group {
+		return fmt.Errorf("local actuator for %q: unknown group %q", l.opt.Group, group)
+	}
+	return nil
+}
+
+// Describe reports running backends: those answering /healthz are in
+// service, the others (still starting) warming. Backends that exited on
+// their own are dropped from the membership.
+func (l *Local) Describe(ctx context.Context, group string) (autoscaler.GroupState, error) {
+	if err := l.check(group); err != nil {
+		return autoscaler.GroupState{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.reapLocked() {
+		l.publishLocked()
+	}
+	st := autoscaler.GroupState{Name: group, Min: l.opt.Min, Max: l.opt.Max, Desired: l.desired}
+	for _, p := range l.procs {
+		if !p.ready {
+			p.ready = healthy(ctx, p.addr)
+		}
+		if p.ready {
+			st.InService++
+		} else {
+			st.Warming++
+		}
+	}
+	return st, nil
+}
+
+// SetDesired starts or stops backends until desired (clipped to
+// [Min, Max]) run.
+func (l *Local) SetDesired(ctx context.Context, group string, desired int, reason string) error {
+	if err := l.check(group); err != nil {
+		return err
+	}
+	desired = Clip(desired, l.opt.Min, l.opt.Max)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errors.New("local actuator: closed")
+	}
+	l.reapLocked()
+	l.desired = desired
+	var errs []error
+	for len(l.procs) < desired {
+		p, err := l.startLocked()
+		if err != nil {
+			errs = append(errs, err)
+			break
+		}
+		l.procs = append(l.procs, p)
+		l.opt.Log.Info("backend started", "group", group, "id", p.id, "addr", p.addr, "pid", p.cmd.Process.Pid, "reason", reason)
+	}
+	for len(l.procs) > desired {
+		p := l.procs[len(l.procs)-1]
+		l.procs = l.procs[:len(l.procs)-1]
+		// Deregister before stopping, so the gateway drains it first.
+		l.publishLocked()
+		l.stop(p)
+		l.opt.Log.Info("backend stopped", "group", group, "id", p.id, "addr", p.addr, "reason", reason)
+	}
+	if err := l.publishLocked(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Backends returns the current membership.
+func (l *Local) Backends() []upstream.Spec {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.specsLocked()
+}
+
+// Close stops every backend; the actuator cannot be used afterwards.
+func (l *Local) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	procs := l.procs
+	l.procs = nil
+	l.publishLocked()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.stop(p) }()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (l *Local) startLocked() (*localProc, error) {
+	slot := l.freeSlotLocked()
+	port := 0
+	if l.opt.BasePort > 0 {
+		port = l.opt.BasePort + slot
+	} else {
+		var err error
+		if port, err = freePort(l.opt.Host); err != nil {
+			return nil, fmt.Errorf("local actuator: %w", err)
+		}
+	}
+	addr := net.JoinHostPort(l.opt.Host, strconv.Itoa(port))
+	id := fmt.Sprintf("%s-%d", l.opt.Group, slot)
+	args := append(append([]string{}, l.opt.Command[1:]...), "--listen", addr, "--id", id)
+	cmd := exec.Command(l.opt.Command[0], args...)
+	cmd.Env = append(os.Environ(), l.opt.Env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = procAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("local actuator: start %s: %w", l.opt.Command[0], err)
+	}
+	p := &localProc{id: id, addr: addr, slot: slot, cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }() //nolint:errcheck // exit status is not interesting here
+	return p, nil
+}
+
+func (l *Local) freeSlotLocked() int {
+	used := map[int]bool{}
+	for _, p := range l.procs {
+		used[p.slot] = true
+	}
+	for i := 0; ; i++ {
+		if !used[i] {
+			return i
+		}
+	}
+}
+
+// stop sends SIGTERM to the backend's process group, waits up to
+// StopTimeout, then SIGKILLs it.
+func (l *Local) stop(p *localProc) {
+	pgid := -p.cmd.Process.Pid
+	syscall.Kill(pgid, syscall.SIGTERM) //nolint:errcheck // it may already be gone
+	t := time.NewTimer(l.opt.StopTimeout)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+		l.opt.Log.Warn("backend ignored SIGTERM, killing it", "id", p.id, "timeout", l.opt.StopTimeout)
+		syscall.Kill(pgid, syscall.SIGKILL) //nolint:errcheck
+		<-p.done
+	}
+	// The leader is gone; make sure none of its children outlive it.
+	syscall.Kill(pgid, syscall.SIGKILL) //nolint:errcheck
+}
+
+// reapLocked drops backends that exited on their own; it reports whether
+// the membership changed.
+func (l *Local) reapLocked() bool {
+	live := l.procs[:0]
+	changed := false
+	for _, p := range l.procs {
+		select {
+		case <-p.done:
+			changed = true
+			l.opt.Log.Warn("backend exited", "group", l.opt.Group, "id", p.id, "state", p.cmd.ProcessState.String())
+		default:
+			live = append(live, p)
+		}
+	}
+	l.procs = live
+	return changed
+}
+
+func (l *Local) specsLocked() []upstream.Spec {
+	specs := make([]upstream.Spec, 0, len(l.procs))
+	for _, p := range l.procs {
+		specs = append(specs, upstream.Spec{ID: p.id, Address: p.addr, Weight: 1})
+	}
+	return specs
+}
+
+func (l *Local) publishLocked() error {
+	if l.opt.Sink == nil {
+		return nil
+	}
+	if err := l.opt.Sink.SetBackends(l.specsLocked()); err != nil {
+		return fmt.Errorf("local actuator: register backends: %w", err)
+	}
+	return nil
+}
+
+func healthy(ctx context.Context, addr string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func freePort(host string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,58 @@
+package daemon
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type daemonMetrics struct {
+	decisions      *prometheus.CounterVec
+	desired        *prometheus.GaugeVec
+	current        *prometheus.GaugeVec
+	inService      *prometheus.GaugeVec
+	load           *prometheus.GaugeVec
+	sourceErrors   *prometheus.CounterVec
+	actuatorErrors *prometheus.CounterVec
+	storeErrors    prometheus.Counter
+	leaseHeld      prometheus.Gauge
+	leaseToken     prometheus.Gauge
+	leaseErrors    prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry, _ *Daemon) *daemonMetrics {
+	m := &daemonMetrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drawbridge_autoscaler_decisions_total", Help: "Decision rounds, by group and direction (out, in, hold).",
+		}, []string{"group", "direction"}),
+		desired: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "drawbridge_autoscaler_desired_capacity", Help: "Desired capacity decided in the last round.",
+		}, []string{"group"}),
+		current: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "drawbridge_autoscaler_current_capacity", Help: "Desired capacity the actuator reported before the last round.",
+		}, []string{"group"}),
+		inService: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "drawbridge_autoscaler_in_service_instances", Help: "Instances in service and past warm-up.",
+		}, []string{"group"}),
+		load: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "drawbridge_autoscaler_load", Help: "Newest load datapoint of the group's metric source.",
+		}, []string{"group"}),
+		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drawbridge_autoscaler_metric_source_errors_total", Help: "Failed metric source queries.",
+		}, []string{"group"}),
+		actuatorErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drawbridge_autoscaler_actuator_errors_total", Help: "Failed actuator calls, by operation.",
+		}, []string{"group", "op"}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "drawbridge_autoscaler_state_store_errors_total", Help: "Failed writes of persisted state.",
+		}),
+		leaseHeld: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "drawbridge_autoscaler_lease_held", Help: "1 if this replica holds the lease and acts.",
+		}),
+		leaseToken: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "drawbridge_autoscaler_lease_token", Help: "Fencing token of the lease as last seen.",
+		}),
+		leaseErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "drawbridge_autoscaler_lease_errors_total", Help: "Failed lease acquisitions or renewals.",
+		}),
+	}
+	reg.MustRegister(m.decisions, m.desired, m.current, m.inService, m.load, m.sourceErrors,
+		m.actuatorErrors, m.storeErrors, m.leaseHeld, m.leaseToken, m.leaseErrors)
+	return m
+}

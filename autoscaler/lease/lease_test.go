@@ -1,0 +1,222 @@
+package lease
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/drawbridge-dev/drawbridge/autoscaler"
+	"github.com/drawbridge-dev/drawbridge/clock"
+)
+
+// fakeDynamo speaks the DynamoDB JSON 1.0 protocol (X-Amz-Target
+// DynamoDB_20120810.*) for one table of lease items. It evaluates the
+// lease's condition expressions and rejects any other, so a change of the
+// lease's writes shows up here.
+type fakeDynamo struct {
+	mu    sync.Mutex
+	items map[string]map[string]map[string]string // pk -> attr -> {"S"|"N": v}
+	calls int
+}
+
+type av = map[string]string
+
+type ddbReq struct {
+	TableName                 string
+	Key                       map[string]av
+	UpdateExpression          string
+	ConditionExpression       string
+	ExpressionAttributeNames  map[string]string
+	ExpressionAttributeValues map[string]av
+	ReturnValues              string
+}
+
+func (f *fakeDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.0" {
+		ddbError(w, "ValidationException", "content type "+ct)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	var req ddbReq
+	if err := json.Unmarshal(body, &req); err != nil || req.TableName != "leases" {
+		ddbError(w, "ResourceNotFoundException", "table")
+		return
+	}
+	pk := req.Key["pk"]["S"]
+	item := f.items[pk]
+	val := func(k string) string {
+		v := req.ExpressionAttributeValues[k]
+		return v["S"] + v["N"]
+	}
+	num := func(m map[string]av, k string) int64 {
+		n, _ := strconv.ParseInt(m[k]["N"], 10, 64)
+		return n
+	}
+	switch r.Header.Get("X-Amz-Target") {
+	case "DynamoDB_20120810.GetItem":
+		json.NewEncoder(w).Encode(map[string]any{"Item": item})
+	case "DynamoDB_20120810.UpdateItem":
+		var ok bool
+		switch req.ConditionExpression {
+		case "#holder = :me":
+			ok = item != nil && item["holder"]["S"] == val(":me")
+		case "attribute_not_exists(pk) OR expires_at < :now":
+			now, _ := strconv.ParseInt(val(":now"), 10, 64)
+			ok = item == nil || num(item, "expires_at") < now
+		default:
+			ddbError(w, "ValidationException", "unexpected condition "+req.ConditionExpression)
+			return
+		}
+		if !ok {
+			ddbError(w, "ConditionalCheckFailedException", "The conditional request failed")
+			return
+		}
+		if item == nil {
+			item = map[string]av{"pk": {"S": pk}}
+			f.items[pk] = item
+		}
+		switch req.UpdateExpression {
+		case "SET expires_at = :exp":
+			item["expires_at"] = av{"N": val(":exp")}
+		case "SET expires_at = :zero":
+			item["expires_at"] = av{"N": "0"}
+		case "SET #holder = :me, expires_at = :exp, #token = if_not_exists(#token, :zero) + :one":
+			item["holder"] = av{"S": val(":me")}
+			item["expires_at"] = av{"N": val(":exp")}
+			item["token"] = av{"N": strconv.FormatInt(num(item, "token")+1, 10)}
+		default:
+			ddbError(w, "ValidationException", "unexpected update "+req.UpdateExpression)
+			return
+		}
+		out := map[string]any{}
+		if req.ReturnValues == "ALL_NEW" {
+			out["Attributes"] = item
+		}
+		json.NewEncoder(w).Encode(out)
+	default:
+		ddbError(w, "UnknownOperationException", r.Header.Get("X-Amz-Target"))
+	}
+}
+
+func ddbError(w http.ResponseWriter, typ, msg string) {
+	w.WriteHeader(http.StatusBadRequest)
+	fmt.Fprintf(w, `{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":%q}`, typ, msg)
+}
+
+// TestLeaseHandover runs the same script against both leases: A holds, B
+// stands by, A stops renewing, B takes over after expiry with a higher
+// token, A cannot come back while B renews, and a release hands over at once.
+func TestLeaseHandover(t *testing.T) {
+	const ttl = 15 * time.Second
+	kinds := []struct {
+		name string
+		new  func(t *testing.T, clk clock.Clock) (a, b autoscaler.Lease)
+	}{
+		{"file", func(t *testing.T, clk clock.Clock) (autoscaler.Lease, autoscaler.Lease) {
+			p := filepath.Join(t.TempDir(), "lease.json")
+			return NewFile(p, clk), NewFile(p, clk)
+		}},
+		{"dynamodb", func(t *testing.T, clk clock.Clock) (autoscaler.Lease, autoscaler.Lease) {
+			srv := httptest.NewServer(&fakeDynamo{items: map[string]map[string]map[string]string{}})
+			t.Cleanup(srv.Close)
+			client := func() *dynamodb.Client {
+				return dynamodb.New(dynamodb.Options{
+					Region:       "us-east-1",
+					BaseEndpoint: aws.String(srv.URL),
+					Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+				})
+			}
+			return NewDynamoDB(client(), "leases", "autoscaler", clk), NewDynamoDB(client(), "leases", "autoscaler", clk)
+		}},
+	}
+	type step struct {
+		advance   time.Duration
+		who       string // "A" or "B" tries to acquire; "relA"/"relB" release
+		wantHeld  bool
+		wantToken uint64
+	}
+	script := []step{
+		{who: "A", wantHeld: true, wantToken: 1},
+		{who: "B", wantHeld: false, wantToken: 1},
+		{advance: 10 * time.Second, who: "A", wantHeld: true, wantToken: 1},  // renewal keeps the token
+		{advance: 10 * time.Second, who: "B", wantHeld: false, wantToken: 1}, // A renewed at 10s: valid to 25s
+		{advance: 6 * time.Second, who: "B", wantHeld: true, wantToken: 2},   // 26s: A stopped renewing, expired
+		{who: "A", wantHeld: false, wantToken: 2},
+		{advance: 14 * time.Second, who: "B", wantHeld: true, wantToken: 2},
+		{advance: 14 * time.Second, who: "A", wantHeld: false, wantToken: 2},
+		{who: "relA"}, // not the holder: no effect
+		{who: "A", wantHeld: false, wantToken: 2},
+		{who: "relB"},
+		{who: "A", wantHeld: true, wantToken: 3}, // released: handover without waiting
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			a, b := k.new(t, clk)
+			replicas := map[string]autoscaler.Lease{"A": a, "B": b}
+			ctx := context.Background()
+			for i, s := range script {
+				clk.Advance(s.advance)
+				switch s.who {
+				case "relA", "relB":
+					if err := replicas[s.who[3:]].Release(ctx, s.who[3:]); err != nil {
+						t.Fatalf("step %d: release: %v", i, err)
+					}
+					continue
+				}
+				held, tok, err := replicas[s.who].TryAcquire(ctx, s.who, ttl)
+				if err != nil {
+					t.Fatalf("step %d: %s TryAcquire: %v", i, s.who, err)
+				}
+				if held != s.wantHeld || tok != s.wantToken {
+					t.Fatalf("step %d (t=+%s): %s TryAcquire = (%v, %d), want (%v, %d)",
+						i, clk.Now().Sub(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), s.who, held, tok, s.wantHeld, s.wantToken)
+				}
+			}
+		})
+	}
+}
+
+// Many replicas racing for a free file lease: exactly one wins.
+func TestFileLeaseExclusive(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "lease.json")
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	winners := 0
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			held, _, err := NewFile(p, clk).TryAcquire(context.Background(), fmt.Sprint("r", i), time.Minute)
+			if err != nil {
+				t.Error(err)
+			}
+			if held {
+				mu.Lock()
+				winners++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if winners != 1 {
+		t.Fatalf("%d replicas hold the lease, want 1", winners)
+	}
+}
