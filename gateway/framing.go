@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"net/http"
 	"net"
 	"sync"
 )
@@ -76,9 +78,27 @@ func newGuardConn(c net.Conn) *guardConn { return &guardConn{Conn: c, first: tru
 // (http.Server.ConnContext).
 func guardContext(ctx context.Context, c net.Conn) context.Context {
 	if g, ok := c.(*guardConn); ok {
-		return context.WithValue(ctx, guardKey{}, g)
+		ctx = context.WithValue(ctx, guardKey{}, g)
+		if tc, ok := g.Conn.(*tls.Conn); ok {
+			// net/http sets r.TLS only for a *tls.Conn it terminated
+			// itself; the handler restores it from here.
+			ctx = context.WithValue(ctx, tlsConnKey{}, tc)
+		}
 	}
 	return ctx
+}
+
+type tlsConnKey struct{}
+
+// restoreTLS fills r.TLS for HTTPS connections the gateway terminated.
+func restoreTLS(r *http.Request) {
+	if r.TLS != nil {
+		return
+	}
+	if tc, ok := r.Context().Value(tlsConnKey{}).(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		r.TLS = &st
+	}
 }
 
 // takeVerdict returns the verdict for the request being served on the

@@ -6,6 +6,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
+	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
 
@@ -116,6 +118,8 @@ type Gateway struct {
 	poolList  atomic.Pointer[[]*Pool]
 	logCloser io.Closer
 
+	tlsStore    atomic.Pointer[tlsterm.Store] // nil without a tls section
+	httpsPort   atomic.Pointer[string]        // the bound HTTPS port, for redirects
 	notFound    *routeMetrics
 	inflight    atomic.Int64
 	draining    atomic.Bool
@@ -210,6 +214,19 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	if err != nil {
 		return err
 	}
+	var certs *tlsterm.Store
+	if t := cfg.TLS; t != nil {
+		pairs := make([]tlsterm.Pair, len(t.Certificates))
+		for i, c := range t.Certificates {
+			pairs[i] = tlsterm.Pair{CertFile: c.CertFile, KeyFile: c.KeyFile}
+		}
+		if certs, err = tlsterm.NewStore(pairs); err != nil {
+			if closer != nil {
+				_ = closer.Close()
+			}
+			return fmt.Errorf("tls: %w", err)
+		}
+	}
 
 	// Commit: nothing below can fail.
 	next := make(map[string]*Pool, len(prepared))
@@ -240,6 +257,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	g.rt.Store(&runtime{cfg: cfg, table: table, routes: rrs, generation: gen, loadedAt: g.clk.Now(), accessLog: accessLog,
 		maxConcurrent: int64(cfg.MaxConcurrent)})
 	g.poolList.Store(&list)
+	g.tlsStore.Store(certs)
 	for name, p := range g.pools {
 		if next[name] == nil {
 			p.close() // in-flight requests still hold their backends
@@ -313,6 +331,16 @@ func settingsFromConfig(pc *config.Pool) (poolSettings, error) {
 		s.backends = append(s.backends, upstream.Spec{ID: b.ID, Address: b.Address, Weight: b.Weight})
 	}
 	return s, nil
+}
+
+// getCertificate serves the certificates of the configuration in force, so
+// a reload (SIGHUP or a changed file) renews them for new handshakes.
+func (g *Gateway) getCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	s := g.tlsStore.Load()
+	if s == nil {
+		return nil, fmt.Errorf("no certificates configured")
+	}
+	return s.GetCertificate(h)
 }
 
 // Draining reports whether shutdown has begun (readiness turns false).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,9 +23,21 @@ import (
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.clk.Now()
 	rt := g.rt.Load()
+	restoreTLS(r)
 	if ref := g.checkRequest(w, r, rt); ref != nil {
 		g.refuse(w, ref)
 		g.account(rt, nil, nil, r, start, ref.status, 0, "", strings.TrimSpace(ref.msg))
+		return
+	}
+	if t := rt.cfg.TLS; t != nil && t.RedirectHTTP && r.TLS == nil {
+		port := ""
+		if p := g.httpsPort.Load(); p != nil {
+			port = *p
+		} else if _, p, err := net.SplitHostPort(t.Listen); err == nil {
+			port = p
+		}
+		http.Redirect(w, r, httpsURL(r, port), http.StatusPermanentRedirect)
+		g.account(rt, nil, nil, r, start, http.StatusPermanentRedirect, 0, "", "")
 		return
 	}
 	if n := g.inflight.Add(1); rt.maxConcurrent > 0 && n > rt.maxConcurrent {
@@ -430,6 +443,25 @@ func (rt *runtime) lookup(r *http.Request) *routeRuntime {
 		return nil
 	}
 	return rt.routes[m.Index]
+}
+
+// httpsURL is r's URL on the HTTPS listener: the same host, the listener's
+// port unless it is 443.
+func httpsURL(r *http.Request, port string) string {
+	host := stripHostPort(r.Host)
+	if port != "443" && port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return "https://" + host + r.URL.RequestURI()
+}
+
+func stripHostPort(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return strings.Trim(h, "[]")
 }
 
 // refuse answers a request the gateway will not serve.

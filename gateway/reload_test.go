@@ -124,7 +124,7 @@ func (s *syncBuffer) String() string {
 }
 
 type running struct {
-	addr, admin string
+	addr, admin, https string
 	g           *Gateway
 	cancel      context.CancelFunc
 	done        chan error
@@ -138,10 +138,13 @@ func runGateway(t *testing.T, path string, reload chan struct{}) *running {
 	rn := &running{cancel: cancel, done: make(chan error, 1), log: logs}
 	ready := make(chan struct{})
 	r := &Runner{ConfigPath: path, Reload: reload, Options: Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))},
-		Ready: func(a, adm net.Addr, g *Gateway) {
-			rn.addr, rn.g = a.String(), g
-			if adm != nil {
-				rn.admin = adm.String()
+		Ready: func(l Listeners, g *Gateway) {
+			rn.addr, rn.g = l.HTTP.String(), g
+			if l.Admin != nil {
+				rn.admin = l.Admin.String()
+			}
+			if l.HTTPS != nil {
+				rn.https = l.HTTPS.String()
 			}
 			close(ready)
 		}}

@@ -65,10 +65,10 @@ Stop with Ctrl-C (or --duration).`,
 			}
 			out := cmd.OutOrStdout()
 			r := &gateway.Runner{Config: cfg, Options: gateway.Options{Logger: newLogger()},
-				Ready: func(a, adm net.Addr, _ *gateway.Gateway) {
-					fmt.Fprintf(out, "gateway  http://%s  (%s over %d example backends)\n", a, strategy, backends)
-					fmt.Fprintf(out, "status   http://%s/status\nmetrics  http://%s/metrics\n", adm, adm)
-					fmt.Fprintf(out, "try      curl -s http://%s/   (each answer names its backend)\n", a)
+				Ready: func(l gateway.Listeners, _ *gateway.Gateway) {
+					fmt.Fprintf(out, "gateway  http://%s  (%s over %d example backends)\n", l.HTTP, strategy, backends)
+					fmt.Fprintf(out, "status   http://%s/status\nmetrics  http://%s/metrics\n", l.Admin, l.Admin)
+					fmt.Fprintf(out, "try      curl -s http://%s/   (each answer names its backend)\n", l.HTTP)
 				}}
 			return r.Run(ctx)
 		},

@@ -13,6 +13,7 @@ import (
 
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -26,12 +27,35 @@ type Config struct {
 	AccessLog       AccessLog     `yaml:"access_log"`       //
 	Server          Server        `yaml:"server"`           // client-side HTTP server limits
 	MaxConcurrent   int           `yaml:"max_concurrent"`   // load shedding: requests served at once before 503; 0 = no limit
+	TLS             *TLS          `yaml:"tls"`              // HTTPS listener; nil = none
 	Routes          []Route       `yaml:"routes"`           // matched in order, first match wins; at least one
 	Pools           []Pool        `yaml:"pools"`            // at least one; names unique
 }
 
 // Admin is the admin listener (metrics, status). It is disabled with
 // enabled: false rather than a magic listen value, matching access_log.
+// TLS is the HTTPS listener: certificates chosen by SNI, reloaded with the
+// configuration (SIGHUP or a change to the config or certificate files).
+type TLS struct {
+	Listen           string        `yaml:"listen"`            // default ":8443"
+	Certificates     []Certificate `yaml:"certificates"`      // at least one; the first is the default for unknown SNI
+	MinVersion       string        `yaml:"min_version"`       // "1.2" (default) or "1.3"
+	RedirectHTTP     bool          `yaml:"redirect_http"`     // the plain listener answers 308 to https
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"` // default 10s
+}
+
+// Certificate is a PEM certificate chain and its key.
+type Certificate struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+func (t *TLS) SetDefaults() {
+	t.Listen = ":8443"
+	t.MinVersion = "1.2"
+	t.HandshakeTimeout = 10 * time.Second
+}
+
 type Admin struct {
 	Enabled bool   `yaml:"enabled"` // default true
 	Listen  string `yaml:"listen"`  // default "127.0.0.1:9090"
@@ -314,6 +338,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.resolvePaths(filepath.Dir(filename))
 	errs := c.resolveSecrets()
 	errs = append(errs, c.check()...)
 	if err := lines.Locate(errs); err != nil {
@@ -342,6 +367,22 @@ func Default(backends []string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// resolvePaths makes relative certificate paths relative to the config
+// file's directory, so a config works whatever the working directory.
+func (c *Config) resolvePaths(dir string) {
+	if c.TLS == nil {
+		return
+	}
+	for i := range c.TLS.Certificates {
+		cert := &c.TLS.Certificates[i]
+		for _, p := range []*string{&cert.CertFile, &cert.KeyFile} {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(dir, *p)
+			}
+		}
+	}
 }
 
 // resolveSecrets replaces "env:VARNAME" sticky secrets with the variable's

@@ -65,6 +65,25 @@ func (c *Config) validate() Errors {
 		v.add("server.min_body_rate", "must not be negative")
 	}
 	v.positive("server.body_grace", c.Server.BodyGrace)
+	if t := c.TLS; t != nil {
+		v.listenAddr("tls.listen", t.Listen)
+		if len(t.Certificates) == 0 {
+			v.add("tls.certificates", "at least one certificate is required")
+		}
+		for i, cert := range t.Certificates {
+			k := fmt.Sprintf("tls.certificates[%d]", i)
+			if cert.CertFile == "" {
+				v.add(k+".cert_file", "required")
+			}
+			if cert.KeyFile == "" {
+				v.add(k+".key_file", "required")
+			}
+		}
+		if t.MinVersion != "1.2" && t.MinVersion != "1.3" {
+			v.add("tls.min_version", "want \"1.2\" or \"1.3\", got %q", t.MinVersion)
+		}
+		v.positive("tls.handshake_timeout", t.HandshakeTimeout)
+	}
 	switch c.Server.EncodedSlashes {
 	case "keep", "decode", "reject":
 	default:
