@@ -350,6 +350,14 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 				req.Exclude = x.excluded
 			}
 			if b = v.bal.Pick(&req); b == nil {
+				// A reload may have swapped the membership after this
+				// request loaded the view and drained every member it
+				// knew: look again at the current one.
+				if nv := x.rr.pool.view.Load(); nv != v {
+					x.v, v = nv, nv
+					i--
+					continue
+				}
 				return nil, nil, false, rejected
 			}
 		}
