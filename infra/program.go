@@ -1,0 +1,187 @@
+// Package infra holds the drawbridge Pulumi components (Network,
+// GatewayFleet, BackendPool, Autoscaler, BinaryDelivery) and the program
+// that wires them from a stack's config. cmd/infra is its main package.
+package infra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	gwconfig "github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/infra/plan"
+)
+
+// Options inject the program's edges: where the project is and how the
+// binary is built (tests pass a fake builder; the real one runs go build).
+type Options struct {
+	Root        string // project root (holds Pulumi.yaml); "" finds it from the working directory
+	BuildBinary func(ctx context.Context, root, arch string) (string, error)
+}
+
+// SSM public parameters for the latest Amazon Linux 2023 AMI, per arch.
+var amiParameter = map[string]string{
+	"amd64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+	"arm64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+}
+
+// Program returns the Pulumi program. All validation (config, CIDR plan,
+// AZs offered by the region, files) happens before the first resource.
+func Program(opts Options) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		cfg, err := plan.Load(ctx.GetConfig, ctx.Project(), ctx.Stack())
+		if err != nil {
+			return fmt.Errorf("stack %s config:\n%w", ctx.Stack(), err)
+		}
+		azs, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")})
+		if err != nil {
+			return fmt.Errorf("listing availability zones: %w", err)
+		}
+		netPlan, err := cfg.PlanNetwork(azs.Names)
+		if err != nil {
+			return fmt.Errorf("stack %s config:\n%w", ctx.Stack(), err)
+		}
+		root := opts.Root
+		if root == "" {
+			if root, err = FindRoot(); err != nil {
+				return err
+			}
+		}
+		gwConfigPath := cfg.GatewayConfigFile
+		if !filepath.IsAbs(gwConfigPath) {
+			gwConfigPath = filepath.Join(root, gwConfigPath)
+		}
+		gwConfig, err := os.ReadFile(gwConfigPath)
+		if err != nil {
+			return fmt.Errorf("%s: %w", plan.Key("gatewayConfigFile"), err)
+		}
+		// Check the gateway config now (the instances would crash-loop on a
+		// bad one), and that its admin port is the one the security group
+		// opens and the autoscaler scrapes.
+		gw, err := gwconfig.Parse(gwConfigPath, gwConfig)
+		if err != nil {
+			return fmt.Errorf("%s: %w", plan.Key("gatewayConfigFile"), err)
+		}
+		if gw.Admin.Enabled {
+			if _, port, err := net.SplitHostPort(gw.Admin.Listen); err != nil || port != strconv.Itoa(cfg.AdminPort) {
+				return fmt.Errorf("%s: admin.listen %q in %s does not use drawbridge:adminPort %d", plan.Key("gatewayConfigFile"), gw.Admin.Listen, cfg.GatewayConfigFile, cfg.AdminPort)
+			}
+		}
+		var localBinary string
+		if cfg.BinaryURL == "" {
+			if opts.BuildBinary == nil {
+				return fmt.Errorf("%s: not set and this program cannot build the binary", plan.Key("binaryUrl"))
+			}
+			if localBinary, err = opts.BuildBinary(ctx.Context(), root, cfg.Arch); err != nil {
+				return err
+			}
+		}
+		ident, err := aws.GetCallerIdentity(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("reading the AWS account: %w", err)
+		}
+		part, err := aws.GetPartition(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("reading the AWS partition: %w", err)
+		}
+		arns := ARNs{Partition: part.Partition, Region: cfg.Region, Account: ident.AccountId}
+		return build(ctx, cfg, netPlan, arns, string(gwConfig), localBinary)
+	}
+}
+
+func build(ctx *pulumi.Context, cfg *plan.Config, netPlan *plan.Network, arns ARNs, gwConfig, localBinary string) error {
+	tags := NewTags(cfg.Project, cfg.Environment, cfg.Owner, cfg.Tags)
+	prefix := cfg.Project + "-" + cfg.Environment
+	image := cfg.AMI
+	if image == "" {
+		image = "resolve:ssm:" + amiParameter[cfg.Arch]
+	}
+	groupName := prefix + "-" + cfg.PoolName
+
+	network, err := NewNetwork(ctx, "network", &NetworkArgs{
+		Name: prefix, Plan: netPlan, NATStrategy: cfg.NATStrategy, FlowLogs: cfg.FlowLogs, Tags: tags,
+	})
+	if err != nil {
+		return err
+	}
+	bin, err := NewBinaryDelivery(ctx, "binary", &BinaryDeliveryArgs{
+		Name: prefix, URL: cfg.BinaryURL, SHA256: cfg.BinarySHA256, LocalPath: localBinary, Arch: cfg.Arch, Tags: tags,
+	})
+	if err != nil {
+		return err
+	}
+	var daemon *AutoscalerDaemon
+	if cfg.AutoscalerPlacement == plan.PlacementGateway {
+		daemon = &AutoscalerDaemon{Region: cfg.Region, Pool: cfg.PoolName, ASGName: groupName, AdminPort: cfg.AdminPort,
+			CapacityPerInstance: cfg.AutoscalerCapacityPerInstance, Min: cfg.MinSize, Max: cfg.MaxSize}
+	}
+	gw, err := NewGatewayFleet(ctx, "gateway", &GatewayFleetArgs{
+		Name: prefix, VpcID: network.VpcID, VpcCIDR: network.VpcCIDR, PublicSubnetIDs: network.PublicSubnetIDs,
+		AZCount: len(netPlan.AZs), AllowedCIDRs: cfg.AllowedCIDRs, AdminPort: cfg.AdminPort,
+		InstanceType: cfg.GatewayInstanceType, ImageID: image, Binary: bin.Binary, GatewayConfig: gwConfig,
+		ASGName: groupName, Autoscaler: daemon, ARN: arns, Tags: tags,
+	})
+	if err != nil {
+		return err
+	}
+	var spot *SpotArgs
+	if cfg.SpotEnabled {
+		spot = &SpotArgs{InstanceTypes: cfg.SpotInstanceTypes, OnDemandBase: cfg.OnDemandBaseCapacity, OnDemandPercentAboveBase: cfg.OnDemandPercentAbove}
+	}
+	pool, err := NewBackendPool(ctx, "backend", &BackendPoolArgs{
+		Name: prefix, GroupName: groupName, Pool: cfg.PoolName, VpcID: network.VpcID,
+		PrivateSubnetIDs: network.PrivateSubnetIDs, GatewaySecurityGroupID: gw.SecurityGroupID,
+		AppPort: cfg.AppPort, ImageID: image, InstanceType: cfg.BackendInstanceType, UserData: cfg.BackendUserData,
+		MinSize: cfg.MinSize, MaxSize: cfg.MaxSize, DesiredCapacity: cfg.DesiredCapacity,
+		HealthCheckGracePeriod: cfg.HealthCheckGracePeriod, WaitForCapacityTimeout: cfg.WaitForCapacityTimeout,
+		Spot: spot, Schedules: cfg.Schedules, Tags: tags,
+	})
+	if err != nil {
+		return err
+	}
+	asArgs := &AutoscalerArgs{Name: prefix, GroupARN: pool.GroupARN, Tags: tags}
+	if cfg.AutoscalerPlacement == plan.PlacementGateway {
+		asArgs.RoleName = &gw.RoleName
+	}
+	as, err := NewAutoscaler(ctx, "autoscaler", asArgs)
+	if err != nil {
+		return err
+	}
+
+	ctx.Export("gatewayPublicIp", gw.PublicIP)
+	ctx.Export("gatewayUrl", pulumi.Sprintf("http://%s", gw.PublicIP))
+	ctx.Export("vpcId", network.VpcID)
+	ctx.Export("publicSubnetIds", network.PublicSubnetIDs)
+	ctx.Export("privateSubnetIds", network.PrivateSubnetIDs)
+	ctx.Export("asgName", pool.GroupName)
+	ctx.Export("leaseTable", gw.LeaseTable)
+	ctx.Export("autoscalerPolicyArn", as.PolicyARN)
+	ctx.Export("availabilityZones", pulumi.ToStringArray(netPlan.AZs))
+	return nil
+}
+
+// FindRoot walks up from the working directory to the directory holding
+// Pulumi.yaml. (Pulumi may run the program from cmd/infra or from the root.)
+func FindRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no Pulumi.yaml in the working directory or above it")
+		}
+		dir = parent
+	}
+}
