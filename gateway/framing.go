@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"net/http"
 	"net"
+	"net/http"
 	"sync"
 )
 

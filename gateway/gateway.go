@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
+	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
@@ -40,14 +42,76 @@ type runtime struct {
 }
 
 type routeRuntime struct {
-	r        *route.Route
-	pool     *Pool
-	m        *routeMetrics
-	retry    *retryPolicy // nil: no retries
-	access   *routeAccess // nil: any method, any client
+	r      *route.Route
+	pool   *Pool
+	m      *routeMetrics
+	retry  *retryPolicy // nil: no retries
+	access *routeAccess // nil: any method, any client
+	auth   *auth.Authenticator
+	limit  *routeLimit
+	// idHeader is the identity header a client must never set itself.
+	idHeader string
 	bulkhead *resilience.Bulkhead
 	overall  time.Duration // whole request incl. retries; 0 = none
 	perTry   time.Duration // 0 = the pool's response_header timeout
+}
+
+// routeLimit is a route's rate limiter and how it keys requests. It is
+// kept across reloads while its settings stay the same, so a reload does
+// not refill every bucket.
+type routeLimit struct {
+	cfg     config.RateLimit
+	limiter *ratelimit.Limiter
+	key     ratelimit.KeyFunc
+}
+
+// routeExtras are the per-route pieces built, and checked, before a
+// configuration is committed.
+type routeExtras struct {
+	auth  *auth.Authenticator
+	limit *routeLimit
+}
+
+func (g *Gateway) prepareRoute(rc *config.Route) (routeExtras, error) {
+	var x routeExtras
+	if a := rc.Auth; a != nil {
+		ac := auth.Config{AllowSubjects: a.AllowSubjects, ForwardHeader: a.ForwardHeader, StripCredentials: a.StripCredentials, Realm: a.Realm}
+		if k := a.APIKeys; k != nil {
+			ac.APIKeys = &auth.APIKeyConfig{Header: k.Header, Bearer: k.Bearer, Keys: k.Keys, File: k.File}
+		}
+		if j := a.JWT; j != nil {
+			ac.JWT = &auth.JWTConfig{Algorithms: j.Algorithms, Secret: j.Secret, KeyFile: j.KeyFile, JWKSFile: j.JWKSFile,
+				Issuer: j.Issuer, Audience: j.Audience, Skew: j.Skew}
+		}
+		if b := a.Basic; b != nil {
+			ac.Basic = &auth.BasicConfig{Users: b.Users, File: b.File}
+		}
+		au, err := auth.New(ac, g.clk)
+		if err != nil {
+			return x, fmt.Errorf("route %q: auth: %w", rc.Name, err)
+		}
+		x.auth = au
+	}
+	if rl := rc.RateLimit; rl != nil {
+		if prev := g.limits[rc.Name]; prev != nil && prev.cfg == *rl {
+			x.limit = prev
+		} else {
+			burst := rl.Burst
+			if burst == 0 {
+				burst = max(1, int(rl.Rate))
+			}
+			l, err := ratelimit.New(ratelimit.Config{Rate: rl.Rate, Burst: burst, MaxKeys: rl.MaxKeys, IdleTTL: rl.IdleTTL, Policy: rc.Name}, g.clk)
+			if err != nil {
+				return x, fmt.Errorf("route %q: rate_limit: %w", rc.Name, err)
+			}
+			key, err := ratelimit.ParseKey(rl.Key)
+			if err != nil {
+				return x, fmt.Errorf("route %q: rate_limit.key: %w", rc.Name, err)
+			}
+			x.limit = &routeLimit{cfg: *rl, limiter: l, key: key}
+		}
+	}
+	return x, nil
 }
 
 // retryPolicy is a route's compiled retry config.
@@ -115,6 +179,7 @@ type Gateway struct {
 
 	mu        sync.Mutex // serialises reloads
 	pools     map[string]*Pool
+	limits    map[string]*routeLimit // by route name, reused across reloads
 	poolList  atomic.Pointer[[]*Pool]
 	logCloser io.Closer
 
@@ -190,6 +255,14 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 		}
 		prepared[pc.Name] = pp
 	}
+	extras := make([]routeExtras, len(cfg.Routes))
+	for i := range cfg.Routes {
+		x, err := g.prepareRoute(&cfg.Routes[i])
+		if err != nil {
+			return err
+		}
+		extras[i] = x
+	}
 	var routes []*route.Route
 	for _, rc := range cfg.Routes {
 		if _, ok := prepared[rc.Pool]; !ok {
@@ -247,7 +320,10 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	for i, r := range table.Routes() {
 		rc := &cfg.Routes[i]
 		rr := &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry), access: compileAccess(rc),
-			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry}
+			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry, auth: extras[i].auth, limit: extras[i].limit, idHeader: "X-Auth-Subject"}
+		if extras[i].auth != nil {
+			rr.idHeader = extras[i].auth.ForwardHeader()
+		}
 		if c := rc.Concurrency; c != nil {
 			rr.bulkhead = resilience.NewBulkhead(c.Max, c.QueueSize, c.QueueTimeout, g.clk)
 		}
@@ -258,6 +334,12 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 		maxConcurrent: int64(cfg.MaxConcurrent)})
 	g.poolList.Store(&list)
 	g.tlsStore.Store(certs)
+	g.limits = map[string]*routeLimit{}
+	for i, rc := range cfg.Routes {
+		if extras[i].limit != nil {
+			g.limits[rc.Name] = extras[i].limit
+		}
+	}
 	for name, p := range g.pools {
 		if next[name] == nil {
 			p.close() // in-flight requests still hold their backends

@@ -14,6 +14,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
+	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
@@ -65,6 +66,27 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.refuse(w, ref)
 		g.account(rt, rr, nil, r, start, ref.status, 0, traceID, strings.TrimSpace(ref.msg))
 		return
+	}
+	var identity string
+	if rr.auth != nil {
+		id, ok := rr.auth.Authenticate(w, r) // answers 401/403 itself
+		if !ok {
+			g.account(rt, rr, nil, r, start, statusWritten(w), 0, traceID, "authentication")
+			return
+		}
+		identity = id.Subject
+	} else if _, spoofed := r.Header[rr.idHeader]; spoofed {
+		delete(r.Header, rr.idHeader) // only the gateway may assert an identity
+	}
+	if rl := rr.limit; rl != nil {
+		d := rl.limiter.Allow(rl.key(r, identity))
+		if !d.Allowed {
+			ratelimit.Reject(w, d)
+			g.metrics.rejected.WithLabelValues("rate_limit").Inc()
+			g.account(rt, rr, nil, r, start, http.StatusTooManyRequests, 0, traceID, "rate limited")
+			return
+		}
+		d.WriteHeaders(w.Header())
 	}
 	if err := rr.bulkhead.Acquire(r.Context()); err != nil {
 		g.metrics.rejected.WithLabelValues("route_concurrency").Inc()
@@ -470,6 +492,15 @@ func stripHostPort(h string) string {
 		return host
 	}
 	return strings.Trim(h, "[]")
+}
+
+// statusWritten reports the status a helper wrote for the access log;
+// the auth package answers only 401 or 403.
+func statusWritten(w http.ResponseWriter) int {
+	if w.Header().Get("WWW-Authenticate") != "" {
+		return http.StatusUnauthorized
+	}
+	return http.StatusForbidden
 }
 
 // refuse answers a request the gateway will not serve.

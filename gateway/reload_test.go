@@ -125,10 +125,10 @@ func (s *syncBuffer) String() string {
 
 type running struct {
 	addr, admin, https string
-	g           *Gateway
-	cancel      context.CancelFunc
-	done        chan error
-	log         *syncBuffer
+	g                  *Gateway
+	cancel             context.CancelFunc
+	done               chan error
+	log                *syncBuffer
 }
 
 func runGateway(t *testing.T, path string, reload chan struct{}) *running {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net"
@@ -340,5 +341,55 @@ func TestChaosKillAndRestartBackends(t *testing.T) {
 	}
 	if ok.Load() < 1000 {
 		t.Fatalf("only %d requests in 20s: the load did not run", ok.Load())
+	}
+}
+
+func TestAuthAndRateLimitOnRoute(t *testing.T) {
+	rec := &recorder{}
+	be := startHandlerBackend(t, rec)
+	sum := sha256.Sum256([]byte("secret-key-1"))
+	cfg := parseConfig(t, routeWith(fmt.Sprintf(`auth:
+	api_keys: {keys: {billing: %x}}
+	strip_credentials: true
+rate_limit: {rate: 1, burst: 2, key: identity}`, sum), "", be.addr()))
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	_, gw := startGateway(t, cfg, Options{Clock: clk})
+	c := gw.Client()
+	do := func(key string, spoof bool) *http.Response {
+		req, _ := http.NewRequest("GET", gw.URL+"/", nil)
+		if key != "" {
+			req.Header.Set("X-API-Key", key)
+		}
+		if spoof {
+			req.Header.Set("X-Auth-Subject", "admin")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if r := do("", false); r.StatusCode != 401 || r.Header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("no key: %d %v", r.StatusCode, r.Header)
+	}
+	if r := do("wrong", false); r.StatusCode != 401 {
+		t.Fatalf("wrong key: %d", r.StatusCode)
+	}
+	if r := do("secret-key-1", true); r.StatusCode != 200 || r.Header.Get("RateLimit") == "" {
+		t.Fatalf("good key: %d %v", r.StatusCode, r.Header)
+	}
+	got := rec.last(t)
+	if got.Header.Get("X-Auth-Subject") != "billing" || got.Header.Get("X-API-Key") != "" {
+		t.Fatalf("backend saw subject %q and key %q", got.Header.Get("X-Auth-Subject"), got.Header.Get("X-API-Key"))
+	}
+	do("secret-key-1", false) // burst of 2 used up
+	r := do("secret-key-1", false)
+	if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" || r.Header.Get("RateLimit-Policy") == "" {
+		t.Fatalf("over the limit: %d %v", r.StatusCode, r.Header)
+	}
+	clk.Advance(time.Second) // one token back
+	if r := do("secret-key-1", false); r.StatusCode != 200 {
+		t.Fatalf("after refill: %d", r.StatusCode)
 	}
 }

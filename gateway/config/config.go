@@ -91,10 +91,61 @@ type Route struct {
 	AllowCIDRs   []string `yaml:"allow_cidrs"`   // client addresses allowed; empty = any; others get 403
 	DenyCIDRs    []string `yaml:"deny_cidrs"`    // client addresses refused with 403 (checked after allow_cidrs)
 
+	Auth      *Auth      `yaml:"auth"`       // nil = no authentication
+	RateLimit *RateLimit `yaml:"rate_limit"` // nil = no limit
+
 	Retry       *Retry        `yaml:"retry"`       // nil = no retries
 	Timeouts    RouteTimeouts `yaml:"timeouts"`    //
 	Concurrency *Concurrency  `yaml:"concurrency"` // bulkhead for the route; nil = no limit
 }
+
+// Auth authenticates a route's requests; at least one method is required.
+type Auth struct {
+	APIKeys          *APIKeys `yaml:"api_keys"`          //
+	JWT              *JWT     `yaml:"jwt"`               //
+	Basic            *Basic   `yaml:"basic"`             //
+	AllowSubjects    []string `yaml:"allow_subjects"`    // authenticated subjects outside this list get 403; empty = any
+	ForwardHeader    string   `yaml:"forward_header"`    // the identity is sent to the backend in this header; default X-Auth-Subject
+	StripCredentials bool     `yaml:"strip_credentials"` // remove the credentials before forwarding; default false
+	Realm            string   `yaml:"realm"`             // realm in WWW-Authenticate; default "drawbridge"
+}
+
+// APIKeys are stored as hex SHA-256 hashes, never in clear.
+type APIKeys struct {
+	Header string            `yaml:"header"` // default X-API-Key
+	Bearer bool              `yaml:"bearer"` // also accept "Authorization: Bearer <key>"
+	Keys   map[string]string `yaml:"keys"`   // name (the subject) -> hex SHA-256 of the key
+	File   string            `yaml:"file"`   // lines "name hex-sha256"; relative to this file
+}
+
+// JWT verifies bearer tokens.
+type JWT struct {
+	Algorithms []string      `yaml:"algorithms"` // HS256, RS256, ES256
+	Secret     string        `yaml:"secret"`     // HS256; "env:NAME" reads $NAME
+	KeyFile    string        `yaml:"key_file"`   // PEM public keys (RS256, ES256); relative to this file
+	JWKSFile   string        `yaml:"jwks_file"`  // JSON Web Key Set; relative to this file
+	Issuer     string        `yaml:"issuer"`     // required iss when set
+	Audience   []string      `yaml:"audience"`   // aud must contain one of these when set
+	Skew       time.Duration `yaml:"skew"`       // leeway for exp/nbf; default 60s
+}
+
+// Basic is HTTP Basic auth with bcrypt hashes.
+type Basic struct {
+	Users map[string]string `yaml:"users"` // user -> bcrypt hash
+	File  string            `yaml:"file"`  // htpasswd lines "user:$2y$..."; relative to this file
+}
+
+// RateLimit is a token bucket per key for a route.
+type RateLimit struct {
+	Rate    float64       `yaml:"rate"`     // tokens per second; required
+	Burst   int           `yaml:"burst"`    // bucket size; default max(1, rate)
+	Key     string        `yaml:"key"`      // ip | header:NAME | identity | route; default ip
+	MaxKeys int           `yaml:"max_keys"` // buckets kept at most (LRU); default 100000
+	IdleTTL time.Duration `yaml:"idle_ttl"` // forget a key idle this long; default max(burst/rate, 1m)
+}
+
+func (a *Auth) SetDefaults()      { a.ForwardHeader = "X-Auth-Subject"; a.Realm = "drawbridge" }
+func (r *RateLimit) SetDefaults() { r.Key = "ip"; r.MaxKeys = 100000 }
 
 // Retry says when a failed try is retried on another backend.
 type Retry struct {
@@ -372,15 +423,29 @@ func Default(backends []string) (*Config, error) {
 // resolvePaths makes relative certificate paths relative to the config
 // file's directory, so a config works whatever the working directory.
 func (c *Config) resolvePaths(dir string) {
-	if c.TLS == nil {
-		return
+	var paths []*string
+	if c.TLS != nil {
+		for i := range c.TLS.Certificates {
+			cert := &c.TLS.Certificates[i]
+			paths = append(paths, &cert.CertFile, &cert.KeyFile)
+		}
 	}
-	for i := range c.TLS.Certificates {
-		cert := &c.TLS.Certificates[i]
-		for _, p := range []*string{&cert.CertFile, &cert.KeyFile} {
-			if *p != "" && !filepath.IsAbs(*p) {
-				*p = filepath.Join(dir, *p)
+	for i := range c.Routes {
+		if a := c.Routes[i].Auth; a != nil {
+			if a.APIKeys != nil {
+				paths = append(paths, &a.APIKeys.File)
 			}
+			if a.JWT != nil {
+				paths = append(paths, &a.JWT.KeyFile, &a.JWT.JWKSFile)
+			}
+			if a.Basic != nil {
+				paths = append(paths, &a.Basic.File)
+			}
+		}
+	}
+	for _, p := range paths {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
 		}
 	}
 }

@@ -176,6 +176,21 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 			v.add(fmt.Sprintf("%s.deny_cidrs[%d]", key, i), "invalid CIDR %q", c)
 		}
 	}
+	if a := r.Auth; a != nil {
+		v.auth(key+".auth", a)
+	}
+	if rl := r.RateLimit; rl != nil {
+		k := key + ".rate_limit"
+		if !(rl.Rate > 0) || math.IsInf(rl.Rate, 0) {
+			v.add(k+".rate", "must be a positive number of requests per second, got %v", rl.Rate)
+		}
+		v.between(k+".burst", rl.Burst, 0, math.MaxInt32)
+		if src, name, _ := strings.Cut(rl.Key, ":"); !(rl.Key == "ip" || rl.Key == "identity" || rl.Key == "route" || src == "header" && isToken(name)) {
+			v.add(k+".key", "want ip, identity, route or header:NAME, got %q", rl.Key)
+		}
+		v.between(k+".max_keys", rl.MaxKeys, 1, 100_000_000)
+		v.nonNegative(k+".idle_ttl", rl.IdleTTL)
+	}
 	if rt := r.Retry; rt != nil {
 		v.retry(key+".retry", rt)
 	}
@@ -327,6 +342,44 @@ func (v *validator) retry(key string, r *Retry) {
 	v.between(key+".budget_min", r.BudgetMin, 0, math.MaxInt32)
 	if r.MaxBodyBytes < 0 {
 		v.add(key+".max_body_bytes", "must not be negative")
+	}
+}
+
+func (v *validator) auth(key string, a *Auth) {
+	if a.APIKeys == nil && a.JWT == nil && a.Basic == nil {
+		v.add(key, "needs at least one of api_keys, jwt, basic")
+	}
+	if k := a.APIKeys; k != nil {
+		if len(k.Keys) == 0 && k.File == "" {
+			v.add(key+".api_keys", "needs keys or file")
+		}
+		for _, name := range slices.Sorted(maps.Keys(k.Keys)) {
+			if h := k.Keys[name]; len(h) != 64 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
+				v.add(key+".api_keys.keys."+name, "want the hex SHA-256 of the key (64 hex digits; echo -n KEY | sha256sum), not the key itself")
+			}
+		}
+		if k.Header != "" && !isToken(k.Header) {
+			v.add(key+".api_keys.header", "invalid header name %q", k.Header)
+		}
+	}
+	if j := a.JWT; j != nil {
+		if len(j.Algorithms) == 0 {
+			v.add(key+".jwt.algorithms", "required: HS256, RS256 and/or ES256")
+		}
+		for i, alg := range j.Algorithms {
+			if alg != "HS256" && alg != "RS256" && alg != "ES256" {
+				v.add(fmt.Sprintf("%s.jwt.algorithms[%d]", key, i), "want HS256, RS256 or ES256, got %q", alg)
+			}
+		}
+		if j.Secret == "" && j.KeyFile == "" && j.JWKSFile == "" {
+			v.add(key+".jwt", "needs secret, key_file or jwks_file")
+		}
+	}
+	if b := a.Basic; b != nil && len(b.Users) == 0 && b.File == "" {
+		v.add(key+".basic", "needs users or file")
+	}
+	if a.ForwardHeader != "" && !isToken(a.ForwardHeader) {
+		v.add(key+".forward_header", "invalid header name %q", a.ForwardHeader)
 	}
 }
 
