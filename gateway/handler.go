@@ -166,6 +166,10 @@ func (x *exchange) serve() {
 		x.g.account(x.rt, x.rr, nil, x.r, x.start, status, 0, x.traceID, err.Error())
 		return
 	}
+	if up := upgradeRequested(x.r); up != "" {
+		x.attempt.Upgrade = up
+		replayable = false // a protocol switch is never retried
+	}
 	x.canRetry = replay && replayable
 	if x.canRetry {
 		pol.budget.Begin()
@@ -199,11 +203,10 @@ func (x *exchange) serve() {
 			}
 			break // no other backend to retry on: answer with the last failure
 		}
-		if x.v.sticky != nil && !pinned {
-			cookie := x.v.sticky.Cookie(b, x.start).String()
-			x.attempt.BeforeHeaders = func(h http.Header) { h.Add("Set-Cookie", cookie) }
-		} else {
-			x.attempt.BeforeHeaders = nil
+		x.attempt.BeforeHeaders = x.beforeHeaders(b, pinned)
+		if x.attempt.Upgrade != "" {
+			pool, backend := x.rr.pool, b
+			x.attempt.OnTunnel = func(c io.Closer) func() { return pool.trackTunnel(backend, c) }
 		}
 		if x.body != nil {
 			x.attempt.Body, x.attempt.BodyLen = bytes.NewReader(x.body), int64(len(x.body))
@@ -299,6 +302,49 @@ func (x *exchange) serve() {
 		// client sees a truncated response rather than a complete-looking one.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// beforeHeaders returns what the gateway adds to a response head: the
+// sticky cookie for a fresh pick, and Connection: close when an upgrade was
+// asked for but not granted (the connection-level guard stops following a
+// connection at an upgrade request, so it must not carry another request).
+func (x *exchange) beforeHeaders(b *upstream.Backend, pinned bool) func(http.Header) {
+	var cookie string
+	if x.v.sticky != nil && !pinned {
+		cookie = x.v.sticky.Cookie(b, x.start).String()
+	}
+	upgrade := x.attempt.Upgrade != ""
+	if cookie == "" && !upgrade {
+		return nil
+	}
+	return func(h http.Header) {
+		if cookie != "" {
+			h.Add("Set-Cookie", cookie)
+		}
+		if upgrade {
+			h.Set("Connection", "close")
+		}
+	}
+}
+
+// upgradeRequested returns the protocol an HTTP/1.1 request asks to switch
+// to, or "".
+func upgradeRequested(r *http.Request) string {
+	if r.ProtoMajor != 1 || r.ProtoMinor != 1 {
+		return ""
+	}
+	up := r.Header.Get("Upgrade")
+	if up == "" {
+		return ""
+	}
+	for _, v := range r.Header["Connection"] {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return up
+			}
+		}
+	}
+	return ""
 }
 
 // prepareBody reads the start of the request body before any backend is

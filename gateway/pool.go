@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"reflect"
 	"sync"
@@ -87,6 +88,9 @@ type Pool struct {
 	metrics *Metrics
 
 	view atomic.Pointer[poolView]
+
+	tunnelsMu sync.Mutex
+	tunnels   map[*upstream.Backend]map[io.Closer]struct{} // upgraded connections by backend
 
 	mu       sync.Mutex // serialises reconfiguration
 	settings poolSettings
@@ -243,6 +247,7 @@ func (p *Pool) commit(pp *preparedPool) {
 		// connections, which then close.
 		b.SetFlag(upstream.FlagDraining, true)
 		b.Ext.Load().(*member).up.Close()
+		p.closeTunnels(b)
 		p.metrics.forgetBackend(p.name, b.ID())
 		p.log.Info("backend removed", "backend", b.ID(), "address", b.Addr(), "inflight", b.Inflight())
 	}
@@ -285,8 +290,43 @@ func (p *Pool) close() {
 		for _, b := range v.members {
 			b.SetFlag(upstream.FlagDraining, true)
 			b.Ext.Load().(*member).up.Close()
+			p.closeTunnels(b)
 			p.metrics.forgetBackend(p.name, b.ID())
 		}
+	}
+}
+
+// trackTunnel registers an upgraded connection to b; the returned function
+// unregisters it when the tunnel ends.
+func (p *Pool) trackTunnel(b *upstream.Backend, c io.Closer) func() {
+	p.tunnelsMu.Lock()
+	defer p.tunnelsMu.Unlock()
+	if p.tunnels == nil {
+		p.tunnels = map[*upstream.Backend]map[io.Closer]struct{}{}
+	}
+	if p.tunnels[b] == nil {
+		p.tunnels[b] = map[io.Closer]struct{}{}
+	}
+	p.tunnels[b][c] = struct{}{}
+	return func() {
+		p.tunnelsMu.Lock()
+		defer p.tunnelsMu.Unlock()
+		delete(p.tunnels[b], c)
+		if len(p.tunnels[b]) == 0 {
+			delete(p.tunnels, b)
+		}
+	}
+}
+
+// closeTunnels ends the upgraded connections of a backend that left: a
+// reload that keeps the backend keeps them.
+func (p *Pool) closeTunnels(b *upstream.Backend) {
+	p.tunnelsMu.Lock()
+	cs := p.tunnels[b]
+	delete(p.tunnels, b)
+	p.tunnelsMu.Unlock()
+	for c := range cs {
+		_ = c.Close()
 	}
 }
 

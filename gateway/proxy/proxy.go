@@ -57,6 +57,9 @@ type Result struct {
 	BytesOut    int64 // response body bytes written to the client
 	// Discarded: Intercept refused the response; nothing reached the client.
 	Discarded bool
+	// Upgraded: the connection switched protocols and was tunnelled until
+	// one side closed it.
+	Upgraded bool
 	// Header is the discarded response's header (for Retry-After).
 	Header http.Header
 }
@@ -76,6 +79,13 @@ type Attempt struct {
 	// BeforeHeaders runs just before the response head goes to the client,
 	// for headers of the gateway's own (a sticky cookie).
 	BeforeHeaders func(h http.Header)
+	// Upgrade is the protocol an HTTP/1.1 client asked to switch to
+	// (Upgrade header, e.g. "websocket"); "" for ordinary requests.
+	Upgrade string
+	// OnTunnel, when set, is told about an upgraded connection so it can be
+	// closed if its backend leaves; it returns the function to call when
+	// the tunnel ends.
+	OnTunnel func(io.Closer) (done func())
 }
 
 func (a *Attempt) headerTimeout(def time.Duration) time.Duration {
@@ -173,7 +183,7 @@ func requestBody(r *http.Request, a *Attempt) (body io.Reader, length int64) {
 
 func (u *Upstream) writeHead(bw interface {
 	WriteString(string) (int, error)
-}, r *http.Request, uri string, fh *forwardingHeaders, hasBody bool, length int64) {
+}, r *http.Request, uri, upgrade string, fh *forwardingHeaders, hasBody bool, length int64) {
 	bw.WriteString(r.Method)
 	bw.WriteString(" ")
 	bw.WriteString(uri)
@@ -196,6 +206,13 @@ func (u *Upstream) writeHead(bw interface {
 	}
 	writeField(bw, "Forwarded", fh.forwarded)
 	writeField(bw, "Via", fh.via)
+	if upgrade != "" {
+		// Upgrade and Connection are hop-by-hop; asking the backend to
+		// switch protocols is ours to do again on this hop.
+		bw.WriteString("Connection: Upgrade\r\nUpgrade: ")
+		bw.WriteString(upgrade)
+		bw.WriteString("\r\n")
+	}
 	if hasBody {
 		if length > 0 {
 			bw.WriteString("Content-Length: ")
@@ -265,7 +282,7 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	defer stop()
 
 	hasBody := body != nil
-	u.writeHead(c.bw, r, a.URI, fh, hasBody, length)
+	u.writeHead(c.bw, r, a.URI, a.Upgrade, fh, hasBody, length)
 	var bodyErr error
 	if hasBody {
 		bodyErr = copyRequestBody(c.bw, body, length)
@@ -296,7 +313,7 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	if headerTimeout > 0 {
 		_ = c.nc.SetReadDeadline(time.Now().Add(headerTimeout))
 	}
-	resp, err := readResponseHead(c.br, w.Header(), r.Method)
+	resp, err := readResponseHead(c.br, w.Header(), r.Method, a.Upgrade != "")
 	if err != nil {
 		c.close()
 		switch {
@@ -321,6 +338,10 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	}
 	if headerTimeout > 0 {
 		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	if resp.status == http.StatusSwitchingProtocols {
+		stop() // the tunnel outlives this request's context
+		return u.tunnel(w, c, &resp, a), false
 	}
 	if a.BeforeHeaders != nil {
 		a.BeforeHeaders(w.Header())

@@ -21,8 +21,9 @@ type responseHead struct {
 	chunked       bool
 	noBody        bool
 	close         bool
-	untilClose    bool // body delimited by connection close
-	nothingRead   bool // the connection failed before any byte arrived
+	untilClose    bool   // body delimited by connection close
+	nothingRead   bool   // the connection failed before any byte arrived
+	upgrade       string // 101: the protocol switched to
 }
 
 func (r *responseHead) reusable() bool { return !r.untilClose }
@@ -38,7 +39,7 @@ var (
 // readResponseHead parses the status line and headers into h, skipping
 // interim 1xx responses. Hop-by-hop headers are not copied. On error h is
 // cleared, so the caller can write its own error response.
-func readResponseHead(br *bufio.Reader, h http.Header, method string) (resp responseHead, err error) {
+func readResponseHead(br *bufio.Reader, h http.Header, method string, upgradeAsked bool) (resp responseHead, err error) {
 	defer func() {
 		if err != nil {
 			clear(h)
@@ -57,7 +58,10 @@ func readResponseHead(br *bufio.Reader, h http.Header, method string) (resp resp
 		}
 		resp.status = status
 		if status == http.StatusSwitchingProtocols {
-			return resp, errUpgrade
+			if !upgradeAsked {
+				return resp, errUpgrade
+			}
+			break
 		}
 		if status >= 100 && status < 200 {
 			// Interim response (100 Continue, 103 Early Hints): drop it.
@@ -131,6 +135,9 @@ func readResponseHead(br *bufio.Reader, h http.Header, method string) (resp resp
 			}
 			continue
 		}
+		if key == "Upgrade" {
+			resp.upgrade = string(val)
+		}
 		if hopByHop(key) {
 			continue
 		}
@@ -141,6 +148,13 @@ func readResponseHead(br *bufio.Reader, h http.Header, method string) (resp resp
 	}
 	if resp.chunked && resp.contentLength >= 0 {
 		return resp, errAmbiguousLength
+	}
+	if resp.status == http.StatusSwitchingProtocols {
+		if resp.upgrade == "" {
+			return resp, errUpgrade // a switch to nothing named
+		}
+		resp.noBody = true
+		return resp, nil
 	}
 	if len(declared) > 0 && resp.chunked {
 		h["Trailer"] = declared

@@ -12,7 +12,7 @@ func parse(t *testing.T, raw, method string) (*httptest.ResponseRecorder, respon
 	t.Helper()
 	rec := httptest.NewRecorder()
 	br := bufio.NewReader(strings.NewReader(raw))
-	resp, err := readResponseHead(br, rec.Header(), method)
+	resp, err := readResponseHead(br, rec.Header(), method, false)
 	if err != nil {
 		return rec, resp, err
 	}
