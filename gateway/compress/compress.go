@@ -1,0 +1,157 @@
+// Package compress gzips proxied responses on the fly.
+//
+//	h := compress.Middleware(compress.Config{}, proxy)
+//
+// A response is gzipped only when all of these hold:
+//   - the request is not HEAD and its Accept-Encoding allows gzip (q > 0,
+//     directly or through "*");
+//   - the response has no Content-Encoding, no "Cache-Control: no-transform",
+//     a status that carries a body and is not 206 (a byte range of the
+//     identity body must not be re-encoded);
+//   - its Content-Type (sniffed like net/http when absent) matches Types;
+//   - its body is at least MinBytes: Content-Length is used when present,
+//     otherwise the first MinBytes are buffered before deciding. A Flush
+//     before that decides at once (streams are compressed, never delayed).
+//
+// When compressing it drops Content-Length and Accept-Ranges and weakens a
+// strong ETag (W/), since the bytes differ from the identity representation.
+// Vary: Accept-Encoding is added to every response whose type and status make
+// it eligible, compressed or not, so shared caches keep the variants apart.
+// Flush propagates through the gzip writer. Writers are pooled per
+// Middleware.
+package compress
+
+import (
+	"compress/gzip"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Config selects what is compressed.
+type Config struct {
+	// Level is a compress/gzip level (1..9, or -2 for Huffman only).
+	// 0 means gzip.DefaultCompression (0 would otherwise be "store", which
+	// is never useful here).
+	Level int
+	// MinBytes is the smallest body worth compressing. 0 means 1024.
+	MinBytes int
+	// Types are media types to compress; "text/*" matches a whole top-level
+	// type. nil means text/*, application/json, application/javascript,
+	// application/xml and image/svg+xml.
+	Types []string
+}
+
+// defaultTypes is used when Config.Types is nil.
+var defaultTypes = []string{"text/*", "application/json", "application/javascript", "application/xml", "image/svg+xml"}
+
+// Validate reports a configuration Middleware would have to correct.
+func (c Config) Validate() error {
+	if c.Level != 0 && (c.Level < gzip.HuffmanOnly || c.Level > gzip.BestCompression) {
+		return fmt.Errorf("compress: level %d out of range", c.Level)
+	}
+	if c.MinBytes < 0 {
+		return fmt.Errorf("compress: min bytes %d is negative", c.MinBytes)
+	}
+	return nil
+}
+
+type compressor struct {
+	minBytes int
+	exact    map[string]bool // "application/json"
+	prefixes []string        // "text/"
+	gzPool   sync.Pool
+	wPool    sync.Pool
+}
+
+// Middleware returns next wrapped with gzip compression. An invalid Level
+// falls back to the default level (check Config.Validate when loading
+// configuration).
+func Middleware(cfg Config, next http.Handler) http.Handler {
+	if cfg.Level == 0 || cfg.Validate() != nil {
+		cfg.Level = gzip.DefaultCompression
+	}
+	if cfg.MinBytes <= 0 {
+		cfg.MinBytes = 1024
+	}
+	if cfg.Types == nil {
+		cfg.Types = defaultTypes
+	}
+	c := &compressor{minBytes: cfg.MinBytes, exact: make(map[string]bool)}
+	for _, t := range cfg.Types {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if p, ok := strings.CutSuffix(t, "/*"); ok {
+			c.prefixes = append(c.prefixes, p+"/")
+		} else {
+			c.exact[t] = true
+		}
+	}
+	level := cfg.Level
+	c.gzPool.New = func() any {
+		zw, _ := gzip.NewWriterLevel(nil, level) // level validated above
+		return zw
+	}
+	c.wPool.New = func() any { return new(writer) }
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		cw := c.wPool.Get().(*writer)
+		*cw = writer{c: c, w: w, accepts: acceptsGzip(r.Header.Get("Accept-Encoding")), buf: cw.buf[:0]}
+		defer func() {
+			cw.finish()
+			*cw = writer{buf: cw.buf[:0]}
+			if cap(cw.buf) <= 64<<10 {
+				c.wPool.Put(cw)
+			}
+		}()
+		next.ServeHTTP(cw, r)
+	})
+}
+
+// compressible reports whether a Content-Type value is in the configured set.
+func (c *compressor) compressible(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	if c.exact[mt] {
+		return true
+	}
+	for _, p := range c.prefixes {
+		if strings.HasPrefix(mt, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptsGzip reports whether Accept-Encoding allows gzip.
+func acceptsGzip(ae string) bool {
+	star, named := -1.0, -1.0
+	for ae != "" {
+		var tok string
+		tok, ae, _ = strings.Cut(ae, ",")
+		name, params, _ := strings.Cut(tok, ";")
+		name = strings.TrimSpace(name)
+		q := 1.0
+		if k, v, ok := strings.Cut(params, "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || f < 0 || f > 1 {
+				f = 0
+			}
+			q = f
+		}
+		switch {
+		case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"):
+			named = q
+		case name == "*":
+			star = q
+		}
+	}
+	if named >= 0 {
+		return named > 0
+	}
+	return star > 0
+}
