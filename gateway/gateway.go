@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strconv"
 	"sync"
@@ -19,12 +20,15 @@ import (
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/cache"
+	"github.com/drawbridge-dev/drawbridge/gateway/compress"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
+	"github.com/drawbridge-dev/drawbridge/gateway/static"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
@@ -42,13 +46,14 @@ type runtime struct {
 }
 
 type routeRuntime struct {
-	r      *route.Route
-	pool   *Pool
-	m      *routeMetrics
-	retry  *retryPolicy // nil: no retries
-	access *routeAccess // nil: any method, any client
-	auth   *auth.Authenticator
-	limit  *routeLimit
+	r       *route.Route
+	pool    *Pool
+	m       *routeMetrics
+	retry   *retryPolicy // nil: no retries
+	access  *routeAccess // nil: any method, any client
+	auth    *auth.Authenticator
+	limit   *routeLimit
+	handler http.Handler // static, cache, compress chain; nil = forward directly
 	// idHeader is the identity header a client must never set itself.
 	idHeader string
 	bulkhead *resilience.Bulkhead
@@ -68,8 +73,18 @@ type routeLimit struct {
 // routeExtras are the per-route pieces built, and checked, before a
 // configuration is committed.
 type routeExtras struct {
-	auth  *auth.Authenticator
-	limit *routeLimit
+	auth    *auth.Authenticator
+	limit   *routeLimit
+	static  *static.Handler
+	cache   *routeCache
+	handler http.Handler
+}
+
+// routeCache is a route's response cache, kept across reloads while its
+// settings stay the same so a reload does not empty it.
+type routeCache struct {
+	cfg   config.Cache
+	cache *cache.Cache
 }
 
 func (g *Gateway) prepareRoute(rc *config.Route) (routeExtras, error) {
@@ -91,6 +106,36 @@ func (g *Gateway) prepareRoute(rc *config.Route) (routeExtras, error) {
 			return x, fmt.Errorf("route %q: auth: %w", rc.Name, err)
 		}
 		x.auth = au
+	}
+	var h http.Handler = forwardHandler
+	if st := rc.Static; st != nil {
+		sh, err := static.New(static.Config{Root: st.Root, Index: st.Index, Precompressed: st.Precompressed, Browse: st.Browse})
+		if err != nil {
+			return x, fmt.Errorf("route %q: static: %w", rc.Name, err)
+		}
+		x.static, h = sh, sh
+	}
+	if c := rc.Cache; c != nil {
+		rcache := g.caches[rc.Name]
+		if rcache == nil || rcache.cfg != *c {
+			rcache = &routeCache{cfg: *c, cache: cache.New(cache.Config{MaxBytes: c.MaxBytes, MaxObjectBytes: c.MaxObjectBytes, DefaultTTL: c.DefaultTTL}, g.clk)}
+		}
+		x.cache = rcache
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rcache.cache.Serve(w, r, next.ServeHTTP) })
+	}
+	if c := rc.Compress; c != nil {
+		cc := compress.Config{Level: c.Level, MinBytes: c.MinBytes, Types: c.Types}
+		if err := cc.Validate(); err != nil {
+			if x.static != nil {
+				_ = x.static.Close()
+			}
+			return x, fmt.Errorf("route %q: compress: %w", rc.Name, err)
+		}
+		h = compress.Middleware(cc, h)
+	}
+	if rc.Static != nil || rc.Cache != nil || rc.Compress != nil {
+		x.handler = h
 	}
 	if rl := rc.RateLimit; rl != nil {
 		if prev := g.limits[rc.Name]; prev != nil && prev.cfg == *rl {
@@ -180,6 +225,8 @@ type Gateway struct {
 	mu        sync.Mutex // serialises reloads
 	pools     map[string]*Pool
 	limits    map[string]*routeLimit // by route name, reused across reloads
+	caches    map[string]*routeCache // by route name, reused across reloads
+	statics   []*static.Handler      // open roots of the live configuration
 	poolList  atomic.Pointer[[]*Pool]
 	logCloser io.Closer
 
@@ -256,16 +303,25 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 		prepared[pc.Name] = pp
 	}
 	extras := make([]routeExtras, len(cfg.Routes))
+	closeStatics := func() {
+		for _, x := range extras {
+			if x.static != nil {
+				_ = x.static.Close()
+			}
+		}
+	}
 	for i := range cfg.Routes {
 		x, err := g.prepareRoute(&cfg.Routes[i])
 		if err != nil {
+			closeStatics()
 			return err
 		}
 		extras[i] = x
 	}
 	var routes []*route.Route
 	for _, rc := range cfg.Routes {
-		if _, ok := prepared[rc.Pool]; !ok {
+		if _, ok := prepared[rc.Pool]; !ok && rc.Static == nil {
+			closeStatics()
 			return fmt.Errorf("route %q: unknown pool %q", rc.Name, rc.Pool)
 		}
 		rt := &route.Route{
@@ -320,7 +376,8 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	for i, r := range table.Routes() {
 		rc := &cfg.Routes[i]
 		rr := &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry), access: compileAccess(rc),
-			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry, auth: extras[i].auth, limit: extras[i].limit, idHeader: "X-Auth-Subject"}
+			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry, auth: extras[i].auth, limit: extras[i].limit, idHeader: "X-Auth-Subject",
+			handler: extras[i].handler}
 		if extras[i].auth != nil {
 			rr.idHeader = extras[i].auth.ForwardHeader()
 		}
@@ -335,9 +392,25 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	g.poolList.Store(&list)
 	g.tlsStore.Store(certs)
 	g.limits = map[string]*routeLimit{}
+	g.caches = map[string]*routeCache{}
 	for i, rc := range cfg.Routes {
 		if extras[i].limit != nil {
 			g.limits[rc.Name] = extras[i].limit
+		}
+		if extras[i].cache != nil {
+			g.caches[rc.Name] = extras[i].cache
+		}
+	}
+	// Static handlers of the previous generation hold open directories;
+	// requests still using them finish first (they hold their own file
+	// handles), so closing the roots now is safe.
+	for _, sh := range g.statics {
+		_ = sh.Close()
+	}
+	g.statics = g.statics[:0]
+	for _, x := range extras {
+		if x.static != nil {
+			g.statics = append(g.statics, x.static)
 		}
 	}
 	for name, p := range g.pools {

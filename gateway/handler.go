@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"net/http"
 	"strconv"
 	"strings"
@@ -97,14 +98,85 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer rr.bulkhead.Release()
 
-	x := exchange{g: g, rt: rt, rr: rr, v: rr.pool.view.Load(), w: w, r: r, client: r.Context(), start: start, traceID: traceID}
+	x := exchange{g: g, rt: rt, rr: rr, w: w, r: r, client: r.Context(), start: start, traceID: traceID}
+	if rr.pool != nil {
+		x.v = rr.pool.view.Load()
+	}
 	if rr.overall > 0 {
 		ctx, cancel := context.WithTimeout(r.Context(), rr.overall)
 		defer cancel()
 		x.r = r.WithContext(ctx)
 	}
-	x.serve()
+	if rr.handler == nil {
+		x.serve()
+		return
+	}
+	// Static files, the cache and compression sit in front of (or instead
+	// of) the forward; the request carries the exchange to the end of the
+	// chain, and the outcome is accounted here, cache hits included.
+	cw := &countingWriter{ResponseWriter: w}
+	x.chained = true
+	cr := x.r.WithContext(context.WithValue(x.r.Context(), exchangeKey{}, &x))
+	if rr.pool == nil && (rr.r.StripPrefix || rr.r.RewritePrefix != "") {
+		// Files are looked up by the request path, so the route's prefix
+		// rewrite applies to the path itself.
+		target := rr.r.Target(cr)
+		p, _, _ := strings.Cut(target, "?")
+		u := *cr.URL
+		if dec, err := url.PathUnescape(p); err == nil {
+			u.Path, u.RawPath = dec, ""
+		}
+		cr.URL = &u
+	}
+	rr.handler.ServeHTTP(cw, cr)
+	status := cw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	g.account(rt, rr, x.lastB, r, start, status, cw.n, traceID, x.errMsg)
 }
+
+type exchangeKey struct{}
+
+// forwardHandler ends a route's handler chain: it forwards to the pool.
+var forwardHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	x := r.Context().Value(exchangeKey{}).(*exchange)
+	x.w, x.r = w, r
+	x.serve()
+})
+
+// countingWriter records the status and body size of a chained response.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	n, err := c.ResponseWriter.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection (hijack for
+// upgrades, read deadlines).
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // exchange is one client request across its tries.
 type exchange struct {
@@ -126,6 +198,20 @@ type exchange struct {
 	body     []byte // buffered body for replay; nil when not replayable
 	canRetry bool
 	retries  int
+
+	// chained: the outer handler accounts; serve leaves its result here.
+	chained bool
+	lastB   *upstream.Backend
+	errMsg  string
+}
+
+// account records the request unless a handler chain accounts for it.
+func (x *exchange) account(b *upstream.Backend, status int, bytes int64, errMsg string) {
+	if x.chained {
+		x.lastB, x.errMsg = b, errMsg
+		return
+	}
+	x.g.account(x.rt, x.rr, b, x.r, x.start, status, bytes, x.traceID, errMsg)
 }
 
 func (x *exchange) excluded(b *upstream.Backend) bool {
@@ -163,7 +249,7 @@ func (x *exchange) serve() {
 		}
 		x.w.Header().Set("Connection", "close")
 		x.g.answer(x.w, status, strings.ToLower(http.StatusText(status))+"\n")
-		x.g.account(x.rt, x.rr, nil, x.r, x.start, status, 0, x.traceID, err.Error())
+		x.account(nil, status, 0, err.Error())
 		return
 	}
 	if up := upgradeRequested(x.r); up != "" {
@@ -198,7 +284,7 @@ func (x *exchange) serve() {
 					msg = "backends at capacity"
 				}
 				x.g.answer(x.w, http.StatusServiceUnavailable, msg+"\n")
-				x.g.account(x.rt, x.rr, nil, x.r, x.start, http.StatusServiceUnavailable, 0, x.traceID, msg)
+				x.account(nil, http.StatusServiceUnavailable, 0, msg)
 				return
 			}
 			break // no other backend to retry on: answer with the last failure
@@ -296,7 +382,7 @@ func (x *exchange) serve() {
 	default:
 		status, errMsg = last.Status, errString(last.Err)
 	}
-	x.g.account(x.rt, x.rr, lastB, x.r, x.start, status, last.BytesOut, x.traceID, errMsg)
+	x.account(lastB, status, last.BytesOut, errMsg)
 	if last.HeadersSent && last.Err != nil && last.Kind != proxy.ErrClientGone {
 		// The response is half sent: abort the client connection so the
 		// client sees a truncated response rather than a complete-looking one.

@@ -28,6 +28,7 @@ type Config struct {
 	Server          Server        `yaml:"server"`           // client-side HTTP server limits
 	MaxConcurrent   int           `yaml:"max_concurrent"`   // load shedding: requests served at once before 503; 0 = no limit
 	TLS             *TLS          `yaml:"tls"`              // HTTPS listener; nil = none
+	L4              []L4          `yaml:"l4"`               // TCP listeners
 	Routes          []Route       `yaml:"routes"`           // matched in order, first match wins; at least one
 	Pools           []Pool        `yaml:"pools"`            // at least one; names unique
 }
@@ -81,11 +82,14 @@ type Server struct {
 
 // Route sends matching requests to a pool.
 type Route struct {
-	Name          string `yaml:"name"`           // required, unique; letters, digits, "-", "_", "."
-	Match         Match  `yaml:"match"`          //
-	StripPrefix   bool   `yaml:"strip_prefix"`   // remove Match.PathPrefix before forwarding
-	RewritePrefix string `yaml:"rewrite_prefix"` // replace Match.PathPrefix with this (implies strip); "" or starts with "/"
-	Pool          string `yaml:"pool"`           // required; names a pool
+	Name          string    `yaml:"name"`           // required, unique; letters, digits, "-", "_", "."
+	Match         Match     `yaml:"match"`          //
+	StripPrefix   bool      `yaml:"strip_prefix"`   // remove Match.PathPrefix before forwarding
+	RewritePrefix string    `yaml:"rewrite_prefix"` // replace Match.PathPrefix with this (implies strip); "" or starts with "/"
+	Pool          string    `yaml:"pool"`           // names a pool; required unless static is set
+	Static        *Static   `yaml:"static"`         // serve files from a directory instead of a pool
+	Cache         *Cache    `yaml:"cache"`          // response cache for GET/HEAD; nil = none
+	Compress      *Compress `yaml:"compress"`       // gzip responses for clients that accept it; nil = none
 
 	AllowMethods []string `yaml:"allow_methods"` // methods this route serves; others get 405; empty = any
 	AllowCIDRs   []string `yaml:"allow_cidrs"`   // client addresses allowed; empty = any; others get 403
@@ -97,6 +101,67 @@ type Route struct {
 	Retry       *Retry        `yaml:"retry"`       // nil = no retries
 	Timeouts    RouteTimeouts `yaml:"timeouts"`    //
 	Concurrency *Concurrency  `yaml:"concurrency"` // bulkhead for the route; nil = no limit
+}
+
+// Static serves a directory.
+type Static struct {
+	Root          string   `yaml:"root"`          // required; relative to this file
+	Index         []string `yaml:"index"`         // default [index.html]
+	Precompressed bool     `yaml:"precompressed"` // serve FILE.br / FILE.gz when the client accepts them
+	Browse        bool     `yaml:"browse"`        // list directories without an index file; default false
+}
+
+// Cache is a shared HTTP cache (RFC 9111) in front of the route.
+type Cache struct {
+	MaxBytes       int64         `yaml:"max_bytes"`        // default 64 MiB
+	MaxObjectBytes int64         `yaml:"max_object_bytes"` // larger responses pass through uncached; default max_bytes/10
+	DefaultTTL     time.Duration `yaml:"default_ttl"`      // freshness for responses without explicit freshness; default 0 (not cached)
+}
+
+// Compress gzips compressible responses.
+type Compress struct {
+	Level    int      `yaml:"level"`     // 1..9; default 0 (gzip's default)
+	MinBytes int      `yaml:"min_bytes"` // smaller responses are sent as is; default 1024
+	Types    []string `yaml:"types"`     // media types (text/* allowed); default text/*, JSON, JavaScript, XML, SVG
+}
+
+func (c *Cache) SetDefaults() { c.MaxBytes = 64 << 20 }
+
+// L4 is a TCP listener balancing connections over backends.
+type L4 struct {
+	Name           string        `yaml:"name"`            // required, unique
+	Listen         string        `yaml:"listen"`          // required
+	Strategy       string        `yaml:"strategy"`        // as pools, but not least_response_time; default round_robin
+	Backends       []Backend     `yaml:"backends"`        // at least one
+	ConnectTimeout time.Duration `yaml:"connect_timeout"` // default 2s
+	ConnectRetries int           `yaml:"connect_retries"` // other backends tried when a connect fails; default 2
+	IdleTimeout    time.Duration `yaml:"idle_timeout"`    // close connections idle both ways this long; default 0 (never)
+	MaxConnections int           `yaml:"max_connections"` // default 0 (no limit)
+	DrainTimeout   time.Duration `yaml:"drain_timeout"`   // on removal or shutdown, open connections get this long; default 30s
+	ProxyProtocol  bool          `yaml:"proxy_protocol"`  // send a PROXY v1 header so backends see the client address
+	HealthCheck    *L4Health     `yaml:"health_check"`    // TCP connect checks; nil = none
+}
+
+// L4Health is a TCP connect check with hysteresis.
+type L4Health struct {
+	Interval           time.Duration `yaml:"interval"`            // default 5s
+	Timeout            time.Duration `yaml:"timeout"`             // default 2s
+	HealthyThreshold   int           `yaml:"healthy_threshold"`   // default 2
+	UnhealthyThreshold int           `yaml:"unhealthy_threshold"` // default 3
+}
+
+func (l *L4) SetDefaults() {
+	l.Strategy = RoundRobin
+	l.ConnectTimeout = 2 * time.Second
+	l.ConnectRetries = 2
+	l.DrainTimeout = 30 * time.Second
+}
+
+func (h *L4Health) SetDefaults() {
+	h.Interval = 5 * time.Second
+	h.Timeout = 2 * time.Second
+	h.HealthyThreshold = 2
+	h.UnhealthyThreshold = 3
 }
 
 // Auth authenticates a route's requests; at least one method is required.
@@ -431,6 +496,9 @@ func (c *Config) resolvePaths(dir string) {
 		}
 	}
 	for i := range c.Routes {
+		if st := c.Routes[i].Static; st != nil {
+			paths = append(paths, &st.Root)
+		}
 		if a := c.Routes[i].Auth; a != nil {
 			if a.APIKeys != nil {
 				paths = append(paths, &a.APIKeys.File)

@@ -271,10 +271,13 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Routes) != 2 || len(c.Pools) != 2 {
-		t.Fatalf("example has %d routes and %d pools, want 2 and 2", len(c.Routes), len(c.Pools))
+	if len(c.Routes) != 3 || len(c.Pools) != 2 || len(c.L4) != 1 {
+		t.Fatalf("example has %d routes, %d pools and %d L4 listeners, want 3, 2 and 1", len(c.Routes), len(c.Pools), len(c.L4))
 	}
-	v1, v2 := c.Routes[0], c.Routes[1]
+	if site := c.Routes[0]; site.Static == nil || site.Pool != "" {
+		t.Errorf("route site = %+v, want static files", site)
+	}
+	v1, v2 := c.Routes[1], c.Routes[2]
 	if v1.Match.PathPrefix != "/v1" || !v1.StripPrefix || v1.Pool != "v1" {
 		t.Errorf("route v1 = %+v", v1)
 	}

@@ -304,7 +304,7 @@ routes:
 	{"route without pool", `
 routes:
   - name: r
-` + pool, "t.yaml:2: routes[0].pool: required"},
+` + pool, "t.yaml:2: routes[0].pool: required (or static)"},
 	{"route to unknown pool", `
 routes:
   - name: r

@@ -41,6 +41,13 @@ func (c *Config) derive() {
 			}
 		}
 	}
+	for i := range c.L4 {
+		for j := range c.L4[i].Backends {
+			if b := &c.L4[i].Backends[j]; b.ID == "" {
+				b.ID = b.Address
+			}
+		}
+	}
 }
 
 type validator struct{ errs Errors }
@@ -83,6 +90,10 @@ func (c *Config) validate() Errors {
 			v.add("tls.min_version", "want \"1.2\" or \"1.3\", got %q", t.MinVersion)
 		}
 		v.positive("tls.handshake_timeout", t.HandshakeTimeout)
+	}
+	l4names := map[string]string{}
+	for i := range c.L4 {
+		v.l4(fmt.Sprintf("l4[%d]", i), &c.L4[i], l4names)
 	}
 	switch c.Server.EncodedSlashes {
 	case "keep", "decode", "reject":
@@ -202,11 +213,36 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	if c := r.Concurrency; c != nil {
 		v.concurrency(key+".concurrency", c)
 	}
-	switch {
-	case r.Pool == "":
-		v.add(key+".pool", "required")
-	case !pools[r.Pool]:
-		v.add(key+".pool", "unknown pool %q", r.Pool)
+	if st := r.Static; st != nil {
+		if r.Pool != "" {
+			v.add(key+".static", "a route serves either a pool or static files, not both")
+		}
+		if st.Root == "" {
+			v.add(key+".static.root", "required")
+		}
+		if r.Retry != nil {
+			v.add(key+".retry", "not used with static files")
+		}
+	} else {
+		switch {
+		case r.Pool == "":
+			v.add(key+".pool", "required (or static)")
+		case !pools[r.Pool]:
+			v.add(key+".pool", "unknown pool %q", r.Pool)
+		}
+	}
+	if c := r.Cache; c != nil {
+		if c.MaxBytes < 1024 {
+			v.add(key+".cache.max_bytes", "must be at least 1024, got %d", c.MaxBytes)
+		}
+		if c.MaxObjectBytes < 0 || c.MaxObjectBytes > c.MaxBytes {
+			v.add(key+".cache.max_object_bytes", "must be between 0 and max_bytes (%d)", c.MaxBytes)
+		}
+		v.nonNegative(key+".cache.default_ttl", c.DefaultTTL)
+	}
+	if c := r.Compress; c != nil {
+		v.between(key+".compress.level", c.Level, 0, 9)
+		v.between(key+".compress.min_bytes", c.MinBytes, 0, math.MaxInt32)
 	}
 }
 
@@ -380,6 +416,38 @@ func (v *validator) auth(key string, a *Auth) {
 	}
 	if a.ForwardHeader != "" && !isToken(a.ForwardHeader) {
 		v.add(key+".forward_header", "invalid header name %q", a.ForwardHeader)
+	}
+}
+
+func (v *validator) l4(key string, l *L4, names map[string]string) {
+	v.name(key+".name", l.Name)
+	v.unique(key+".name", l.Name, names, key)
+	v.listenAddr(key+".listen", l.Listen)
+	switch {
+	case l.Strategy == LeastResponseTime:
+		v.add(key+".strategy", "least_response_time does not apply to TCP (connect times measure the network); use least_connections")
+	case !slices.Contains(Strategies, l.Strategy):
+		v.add(key+".strategy", "unknown strategy %q; want one of %s", l.Strategy, strings.Join(Strategies, ", "))
+	}
+	if len(l.Backends) == 0 {
+		v.add(key+".backends", "at least one backend is required")
+	}
+	for i := range l.Backends {
+		b := &l.Backends[i]
+		k := fmt.Sprintf("%s.backends[%d]", key, i)
+		v.backendAddr(k+".address", b.Address)
+		v.between(k+".weight", b.Weight, 1, 1000)
+	}
+	v.positive(key+".connect_timeout", l.ConnectTimeout)
+	v.between(key+".connect_retries", l.ConnectRetries, 0, 100)
+	v.nonNegative(key+".idle_timeout", l.IdleTimeout)
+	v.between(key+".max_connections", l.MaxConnections, 0, math.MaxInt32)
+	v.nonNegative(key+".drain_timeout", l.DrainTimeout)
+	if h := l.HealthCheck; h != nil {
+		v.positive(key+".health_check.interval", h.Interval)
+		v.positive(key+".health_check.timeout", h.Timeout)
+		v.between(key+".health_check.healthy_threshold", h.HealthyThreshold, 1, 1000)
+		v.between(key+".health_check.unhealthy_threshold", h.UnhealthyThreshold, 1, 1000)
 	}
 }
 
