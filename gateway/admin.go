@@ -34,6 +34,9 @@ func (g *Gateway) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	for pattern, h := range g.opts.AdminRoutes {
+		mux.Handle(pattern, h)
+	}
 	return mux
 }
 

@@ -211,6 +211,9 @@ type Options struct {
 	// AccessLogWriter overrides where access logs go (tests); nil uses the
 	// config's access_log.path.
 	AccessLogWriter io.Writer
+	// AdminRoutes are extra handlers served on the admin listener, by
+	// ServeMux pattern (local mode mounts its dashboard here).
+	AdminRoutes map[string]http.Handler
 }
 
 // Gateway serves client requests.
