@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 )
 
 // AdminHandler serves /metrics, /healthz, /readyz and /status.
@@ -42,13 +44,14 @@ func (g *Gateway) AdminHandler() http.Handler {
 
 // Status is the JSON document served at /status.
 type Status struct {
-	Generation uint64        `json:"config_generation"`
-	LoadedAt   time.Time     `json:"config_loaded_at"`
-	Uptime     float64       `json:"uptime_seconds"`
-	Inflight   int64         `json:"inflight"`
-	Draining   bool          `json:"draining"`
-	Routes     []routeStatus `json:"routes"`
-	Pools      []poolStatus  `json:"pools"`
+	Generation uint64              `json:"config_generation"`
+	LoadedAt   time.Time           `json:"config_loaded_at"`
+	Uptime     float64             `json:"uptime_seconds"`
+	Inflight   int64               `json:"inflight"`
+	Draining   bool                `json:"draining"`
+	Routes     []routeStatus       `json:"routes"`
+	Pools      []poolStatus        `json:"pools"`
+	L4         map[string]l4.Stats `json:"l4,omitempty"`
 }
 
 type routeStatus struct {
@@ -73,6 +76,12 @@ func (g *Gateway) Status() Status {
 	}
 	for _, p := range *g.poolList.Load() {
 		st.Pools = append(st.Pools, p.status(now))
+	}
+	if ts := g.tcp.Load(); ts != nil && len(*ts) > 0 {
+		st.L4 = map[string]l4.Stats{}
+		for name, p := range *ts {
+			st.L4[name] = p.Stats()
+		}
 	}
 	return st
 }

@@ -235,6 +235,7 @@ type Gateway struct {
 
 	tlsStore    atomic.Pointer[tlsterm.Store] // nil without a tls section
 	httpsPort   atomic.Pointer[string]        // the bound HTTPS port, for redirects
+	tcp         atomic.Pointer[tcpListeners]  // L4 listeners, for status
 	notFound    *routeMetrics
 	inflight    atomic.Int64
 	draining    atomic.Bool

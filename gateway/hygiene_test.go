@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -216,4 +217,34 @@ func TestSlowBodyRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("slow body answered %d", resp.StatusCode)
 	}
+}
+
+// FuzzRequestValidation feeds arbitrary bytes, split at an arbitrary
+// point, to the framing guard, and arbitrary paths to normalisation:
+// nothing may panic, cleaned paths stay absolute without dot segments, and
+// a guard that is still following the stream reports a clean request
+// that follows as clean.
+func FuzzRequestValidation(f *testing.F) {
+	for _, tc := range smuggleCorpus {
+		f.Add(tc.raw, uint8(7), "/a/../b")
+	}
+	f.Add("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", uint8(3), "/%2e%2e/x//y/")
+	f.Fuzz(func(t *testing.T, raw string, split uint8, path string) {
+		g := newGuardConn(nil)
+		cut := int(split) % (len(raw) + 1)
+		g.scan([]byte(raw[:cut]))
+		g.scan([]byte(raw[cut:]))
+		if g.state == gHead && g.first && len(g.line) == 0 {
+			before := len(g.verdicts)
+			g.scan([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+			if len(g.verdicts) != before+1 || g.verdicts[before] != (verdict{}) {
+				t.Fatalf("clean request after %q judged %+v", raw, g.verdicts[before:])
+			}
+		}
+		r := &http.Request{URL: &url.URL{Path: path}, RequestURI: "/"}
+		normalizePath(r)
+		if p := r.URL.Path; p != "" && p != "*" && (p[0] != '/' || strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") || strings.Contains(p, "//")) {
+			t.Fatalf("normalizePath(%q) = %q", path, p)
+		}
+	})
 }

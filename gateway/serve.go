@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 )
 
@@ -84,6 +85,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		closeAll = func() { _ = srv.Close(); h2.stop() }
 	}
 
+	tcp, err := g.startTCP(cfg, errc, log)
+	if err != nil {
+		closeAll()
+		return err
+	}
+	prevClose := closeAll
+	closeAll = func() { prevClose(); tcp.shutdown(context.Background()) }
+
 	var admin *http.Server
 	if cfg.Admin.Enabled {
 		aln, err := net.Listen("tcp", cfg.Admin.Listen)
@@ -104,7 +113,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	for {
 		select {
 		case err := <-errc:
-			if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, l4.ErrClosed) {
 				closeAll()
 				if admin != nil {
 					_ = admin.Close()
@@ -112,11 +121,11 @@ func (r *Runner) Run(ctx context.Context) error {
 				return err
 			}
 		case <-changes:
-			r.reload(g, log)
+			r.reload(g, tcp, log)
 		case <-r.Reload:
-			r.reload(g, log)
+			r.reload(g, tcp, log)
 		case <-ctx.Done():
-			return r.shutdown(g, srv, h2, admin, log)
+			return r.shutdown(g, srv, h2, tcp, admin, log)
 		}
 	}
 }
@@ -171,7 +180,7 @@ func (w slogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (r *Runner) reload(g *Gateway, log *slog.Logger) {
+func (r *Runner) reload(g *Gateway, tcp tcpListeners, log *slog.Logger) {
 	if r.ConfigPath == "" {
 		return
 	}
@@ -181,7 +190,9 @@ func (r *Runner) reload(g *Gateway, log *slog.Logger) {
 		if cfg.Listen != old.Listen || cfg.Admin != old.Admin {
 			log.Warn("listener addresses changed; they take effect on restart", "file", r.ConfigPath)
 		}
-		err = g.Apply(cfg)
+		if err = g.Apply(cfg); err == nil {
+			tcp.apply(cfg, log)
+		}
 	} else {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
 	}
@@ -261,7 +272,7 @@ func (r *Runner) watch(ctx context.Context, log *slog.Logger, files []string) <-
 	return out
 }
 
-func (r *Runner) shutdown(g *Gateway, srv *http.Server, h2 *h2Side, admin *http.Server, log *slog.Logger) error {
+func (r *Runner) shutdown(g *Gateway, srv *http.Server, h2 *h2Side, tcp tcpListeners, admin *http.Server, log *slog.Logger) error {
 	g.draining.Store(true)
 	timeout := g.Config().ShutdownTimeout
 	log.Info("shutting down: draining in-flight requests", "inflight", g.Inflight(), "timeout", timeout.String())
@@ -270,6 +281,9 @@ func (r *Runner) shutdown(g *Gateway, srv *http.Server, h2 *h2Side, admin *http.
 	if h2 != nil {
 		h2.closeListener() // no new TLS connections while draining
 	}
+	tcpDone := make(chan struct{})
+	go func() { tcp.shutdown(ctx); close(tcpDone) }()
+	defer func() { <-tcpDone }()
 	err := srv.Shutdown(ctx)
 	if h2 != nil && err == nil {
 		// HTTP/2 connections served through ServeConn are not tracked by
