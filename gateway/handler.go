@@ -327,13 +327,19 @@ func (x *exchange) serve() {
 			break
 		}
 		// A failed try with nothing sent: retry elsewhere if allowed.
-		if last.Discarded {
+		switch {
+		case last.Discarded:
 			holding = reserved // Intercept reserved it before discarding
-		} else {
-			if !x.canRetry || try >= pol.maxRetries || !pol.kinds[last.Kind] || !pol.budget.TryRetry() {
-				break
-			}
+		case !x.canRetry || try >= pol.maxRetries || !pol.kinds[last.Kind]:
+		case last.Kind == proxy.ErrConnect:
+			// The try never reached a backend, so retrying it elsewhere
+			// adds no load to any: no budget needed.
+			holding = false
+		case pol.budget.TryRetry():
 			holding = true
+		}
+		if !last.Discarded && !(x.canRetry && try < pol.maxRetries && pol.kinds[last.Kind] && (last.Kind == proxy.ErrConnect || holding)) {
+			break
 		}
 		x.exclude(b)
 		x.retries++

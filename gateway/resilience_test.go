@@ -136,9 +136,12 @@ func TestRetryAfterBeyondLimitIsNotRetried(t *testing.T) {
 }
 
 func TestRetryBudgetZeroMeansNoRetries(t *testing.T) {
+	unavailable := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "overloaded", 503)
+	}))
 	live := startBackends(t, 1)[0]
-	cfg := parseConfig(t, routeWith("retry: {budget_ratio: 0, budget_min: 0}", "", deadAddr(t), live.addr()))
-	g, gw := startGateway(t, cfg, Options{})
+	// An empty budget: the backend's 503 is never retried...
+	_, gw := startGateway(t, parseConfig(t, routeWith("retry: {budget_ratio: 0, budget_min: 0}", "", unavailable.addr(), live.addr())), Options{})
 	failed := 0
 	for i := 0; i < 10; i++ {
 		if code, _, _ := get(t, gw.Client(), gw.URL+"/"); code != 200 {
@@ -146,9 +149,15 @@ func TestRetryBudgetZeroMeansNoRetries(t *testing.T) {
 		}
 	}
 	if failed != 5 {
-		t.Fatalf("%d failed; with an empty budget every try on the dead backend must fail (want 5)", failed)
+		t.Fatalf("%d of 10 failed; with an empty budget every 503 must reach the client (want 5)", failed)
 	}
-	_ = g
+	// ...but a connect failure reached no backend, so it is retried for free.
+	_, gw2 := startGateway(t, parseConfig(t, routeWith("retry: {budget_ratio: 0, budget_min: 0}", "", deadAddr(t), live.addr())), Options{})
+	for i := 0; i < 10; i++ {
+		if code, _, _ := get(t, gw2.Client(), gw2.URL+"/"); code != 200 {
+			t.Fatalf("connect failure not retried with an empty budget: %d", code)
+		}
+	}
 }
 
 func TestCircuitBreakerOpensSkipsAndProbes(t *testing.T) {
@@ -283,7 +292,7 @@ func TestChaosKillAndRestartBackends(t *testing.T) {
 		bs = append(bs, cb)
 		addrs = append(addrs, cb.addr)
 	}
-	cfg := parseConfig(t, routeWith("retry: {max_retries: 2, budget_min: 16, backoff_base: 1ms, backoff_max: 5ms}",
+	cfg := parseConfig(t, routeWith("retry: {}", // the defaults
 		"outlier: {consecutive_failures: 1, base_ejection: 1s, max_ejection: 2s}\nhealth_check: {interval: 500ms, timeout: 200ms, healthy_threshold: 1, unhealthy_threshold: 1}",
 		addrs...))
 	_, gw := startGateway(t, cfg, Options{})

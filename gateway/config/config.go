@@ -220,8 +220,8 @@ type Retry struct {
 	BackoffBase   time.Duration `yaml:"backoff_base"`    // first back-off ceiling (full jitter); default 25ms
 	BackoffMax    time.Duration `yaml:"backoff_max"`     // back-off ceiling cap; default 250ms
 	RetryAfterMax time.Duration `yaml:"retry_after_max"` // honour a backend's Retry-After up to this; longer ends retrying; default 1s
-	BudgetRatio   float64       `yaml:"budget_ratio"`    // retries in flight <= ratio x active requests; default 0.2
-	BudgetMin     int           `yaml:"budget_min"`      // ... or this many, whichever is more; default 3
+	BudgetRatio   float64       `yaml:"budget_ratio"`    // retries in flight <= ratio x active requests + budget_min (connect-error retries are free); default 0.2
+	BudgetMin     int           `yaml:"budget_min"`      // the floor added to the ratio; default 3
 	MaxBodyBytes  int64         `yaml:"max_body_bytes"`  // request bodies up to this are buffered for replay; larger ones are not retried; default 65536
 }
 

@@ -46,10 +46,11 @@ func newConnPool(addr string, connectTimeout time.Duration, maxIdle int, idleTTL
 	}
 }
 
-// get returns an idle connection if one is fresh enough, else dials.
-func (p *connPool) get(ctx context.Context, now time.Time) (*conn, error) {
+// get returns an idle connection if one is fresh enough, else dials;
+// with fresh it always dials.
+func (p *connPool) get(ctx context.Context, now time.Time, fresh bool) (*conn, error) {
 	p.mu.Lock()
-	for n := len(p.idle); n > 0; n = len(p.idle) {
+	for n := len(p.idle); n > 0 && !fresh; n = len(p.idle) {
 		c := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]

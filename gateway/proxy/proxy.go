@@ -251,15 +251,14 @@ func (u *Upstream) forwardH1(w http.ResponseWriter, r *http.Request, a *Attempt)
 	body, length := requestBody(r, a)
 	fh := makeForwardingHeaders(r)
 	for attempt := 0; ; attempt++ {
-		now := time.Now()
-		c, err := u.conns.get(ctx, now)
+		// The second attempt dials: the idle connections left are as
+		// likely to be stale as the one that just failed.
+		c, err := u.conns.get(ctx, time.Now(), attempt > 0)
 		if err != nil {
 			if ctx.Err() != nil {
 				return Result{Kind: ErrClientGone, Err: err}
 			}
-			if isTimeout(err) {
-				return Result{Kind: ErrConnect, Err: err}
-			}
+			u.conns.closeIdle(false) // the backend is unreachable: its idle conns are dead
 			return Result{Kind: ErrConnect, Err: err}
 		}
 		res, retry := u.exchange(ctx, c, w, r, a, &fh, body, length)
@@ -268,6 +267,12 @@ func (u *Upstream) forwardH1(w http.ResponseWriter, r *http.Request, a *Attempt)
 		// when nothing of the request body was consumed and no answer came.
 		if retry && attempt == 0 {
 			continue
+		}
+		if res.Kind == ErrProtocol && c.reused {
+			// A pooled connection broke: the backend probably restarted, so
+			// every connection idle since then is stale too. Dropping them
+			// spares the next requests (and outlier detection) that failure.
+			u.conns.closeIdle(false)
 		}
 		return res
 	}

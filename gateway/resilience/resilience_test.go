@@ -23,8 +23,8 @@ func TestBudgetCapsRetriesToShareOfActive(t *testing.T) {
 			granted++
 		}
 	}
-	if granted != 20 {
-		t.Fatalf("granted %d retries with 100 active, want 20", granted)
+	if granted != 23 {
+		t.Fatalf("granted %d retries with 100 active, want 20%% of them plus the floor of 3", granted)
 	}
 	b.RetryDone()
 	if !b.TryRetry() || b.TryRetry() {
@@ -39,6 +39,10 @@ func TestBudgetCapsRetriesToShareOfActive(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("floor: %d retries, want 3", n)
+	}
+	// No floor, no ratio: no retries at all.
+	if (&Budget{}).TryRetry() {
+		t.Fatal("an empty budget granted a retry")
 	}
 }
 

@@ -13,9 +13,10 @@ import (
 )
 
 // Budget caps retries to a share of the requests in flight, so that
-// retries cannot multiply load on an already failing pool (Envoy's
+// retries cannot multiply load on an already failing pool (after Envoy's
 // retry_budget). A retry may start while retries in flight stay below
-// max(MinConcurrent, Ratio × active requests).
+// Ratio × active requests + MinConcurrent: the floor lets light traffic
+// retry at all, the ratio scales with load.
 type Budget struct {
 	Ratio         float64 // e.g. 0.2
 	MinConcurrent int64   // floor, so light traffic can still retry
@@ -32,10 +33,7 @@ func (b *Budget) End() { b.active.Add(-1) }
 
 // TryRetry reserves a retry if the budget allows; call RetryDone after it.
 func (b *Budget) TryRetry() bool {
-	limit := int64(b.Ratio * float64(b.active.Load()))
-	if limit < b.MinConcurrent {
-		limit = b.MinConcurrent
-	}
+	limit := int64(b.Ratio*float64(b.active.Load())) + b.MinConcurrent
 	for {
 		n := b.retries.Load()
 		if n >= limit {
