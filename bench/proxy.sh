@@ -20,11 +20,10 @@
 #   how to spot that. PIN=0 disables pinning (everything floats on all CPUs).
 set -Eeuo pipefail
 
-PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
-export LC_ALL=C # "." decimals for awk/printf whatever the user's locale
-
 script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-repo_root="$(cd -- "$script_dir/.." && pwd)"
+bench_name=proxy.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$script_dir/lib.sh"
 
 usage() {
 	cat <<'EOF'
@@ -102,13 +101,6 @@ else
 fi
 [[ "$OUT" == /* ]] || OUT="$repo_root/$OUT"
 
-log() { printf '==> %s\n' "$*" >&2; }
-warn() { printf 'proxy.sh: warning: %s\n' "$*" >&2; }
-die() {
-	printf 'proxy.sh: error: %s\n' "$*" >&2
-	exit 1
-}
-
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 [[ "$CONNECTIONS" =~ ^[1-9][0-9]*$ ]] || die "CONNECTIONS must be a positive integer, got '$CONNECTIONS'"
 if [[ "$BACKENDS" == nginx && -n "$BACKEND_LATENCY" ]]; then
@@ -125,194 +117,13 @@ done
 
 # ---------------------------------------------------------------- tools -----
 
-# ensure_tools installs whatever of wrk, nginx, haproxy, curl, taskset is
-# missing from Debian packages (one apt-get update, one apt-get install).
-ensure_tools() {
-	local -A pkg_of=([wrk]=wrk [nginx]=nginx-light [haproxy]=haproxy [curl]=curl [taskset]=util-linux)
-	local missing=() tool
-	for tool in wrk nginx haproxy curl taskset; do
-		command -v "$tool" >/dev/null 2>&1 || missing+=("${pkg_of[$tool]}")
-	done
-	((${#missing[@]} == 0)) && return 0
-	if [[ "${NO_INSTALL:-0}" == 1 ]]; then
-		die "missing packages: ${missing[*]} (NO_INSTALL=1; install them with apt-get)"
-	fi
-	command -v apt-get >/dev/null 2>&1 || die "missing packages: ${missing[*]}, and no apt-get to install them"
-	local sudo=()
-	if ((EUID != 0)); then
-		command -v sudo >/dev/null 2>&1 || die "missing packages: ${missing[*]}; run as root or install them first"
-		sudo=(sudo)
-	fi
-	log "installing missing packages: ${missing[*]}"
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq ||
-		die "apt-get update failed"
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
-		--no-install-recommends "${missing[@]}" || die "apt-get install ${missing[*]} failed"
-	for tool in wrk nginx haproxy curl taskset; do
-		command -v "$tool" >/dev/null 2>&1 || die "$tool still not found after installing ${pkg_of[$tool]}"
-	done
-}
-
-ensure_tools
-command -v go >/dev/null 2>&1 || [[ -n "${DRAWBRIDGE_BIN:-}" ]] ||
-	die "go not found in PATH (needed to build drawbridge and the stock proxy)"
-
-ncpu="$(nproc)"
-loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true; }
-load_start="$(loadavg)"
-if awk -v l="${load_start%% *}" -v n="$ncpu" 'BEGIN { exit !(l + 0 > n / 2) }'; then
-	warn "1-minute load average is ${load_start%% *} on $ncpu CPUs before starting: expect noisy numbers (see the 'proxy cpu' column)"
-fi
-if [[ "$PIN" == 1 ]] && ((ncpu < 2)); then
-	warn "only $ncpu CPU(s): disabling pinning (PIN=0)"
-	PIN=0
-fi
-if [[ "$PIN" == 1 ]] && ! taskset -c "$PROXY_CPU,$CLIENT_CPU" true 2>/dev/null; then
-	warn "cannot pin to CPUs $PROXY_CPU and $CLIENT_CPU (cpuset?): disabling pinning (PIN=0)"
-	PIN=0
-fi
-proxy_pin=()
-client_pin=()
-if [[ "$PIN" == 1 ]]; then
-	proxy_pin=(taskset -c "$PROXY_CPU")
-	client_pin=(taskset -c "$CLIENT_CPU")
-fi
+ensure_tools wrk nginx haproxy curl taskset
+setup_host
 
 # ------------------------------------------------------ process tracking ---
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/drawbridge-bench.XXXXXX")"
-pids=()      # every long-running background process we started
-pid_names=() # parallel to pids, for messages
-ports=()     # every port we asked something to listen on
-wrk_pid=""   # the wrk run in progress, if any
-
-cleanup() {
-	local rc=$? i pid deadline live
-	local -a kids=()
-	trap - EXIT INT TERM ERR
-	if [[ -n "$wrk_pid" ]]; then kill -TERM "$wrk_pid" 2>/dev/null || true; fi
-	# Only signal pids that are still our (unreaped) jobs, so a recycled pid
-	# can never hit someone else's process. Note children (nginx workers)
-	# first, then TERM everything, give it 5s, then KILL what is left.
-	live=" $(jobs -p | tr '\n' ' ') "
-	for pid in "${pids[@]}"; do
-		if [[ "$live" == *" $pid "* ]] && kill -0 "$pid" 2>/dev/null; then
-			mapfile -t -O "${#kids[@]}" kids < <(ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' ' || true)
-			kill -TERM "$pid" 2>/dev/null || true
-		fi
-	done
-	deadline=$((SECONDS + 5))
-	for i in "${!pids[@]}"; do
-		pid="${pids[$i]}"
-		[[ "$live" == *" $pid "* ]] || continue
-		while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
-		if kill -0 "$pid" 2>/dev/null; then
-			warn "${pid_names[$i]} (pid $pid) ignored SIGTERM; sending SIGKILL"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		wait "$pid" 2>/dev/null || true
-	done
-	if [[ -n "$wrk_pid" ]]; then wait "$wrk_pid" 2>/dev/null || true; fi
-	for pid in "${kids[@]}"; do
-		if [[ -n "$pid" ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
-	done
-	local port still=()
-	for port in "${ports[@]}"; do
-		port_open "$port" && still+=("$port")
-	done
-	((${#still[@]} == 0)) || warn "ports still accepting connections after cleanup: ${still[*]}"
-	if [[ "${KEEP_TMP:-0}" == 1 ]]; then
-		warn "KEEP_TMP=1: logs and configs kept in $tmp"
-	else
-		rm -rf -- "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'warn "unexpected failure (status $?) at line $LINENO: $BASH_COMMAND"' ERR
-trap 'warn "interrupted (SIGINT); cleaning up"; exit 130' INT
-trap 'warn "terminated (SIGTERM); cleaning up"; exit 143' TERM
-
-# port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
-port_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# port_used PORT: a TCP socket (listening or connected) uses local PORT.
-port_used() {
-	if command -v ss >/dev/null 2>&1; then
-		[[ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null || true)" ]]
-	else
-		port_open "$1"
-	fi
-}
-
-# Random ports come from below the kernel's ephemeral range, so outgoing
-# connections (ours or other tenants') cannot be holding them.
-read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=32768
-if ((eph_lo > 12000)); then
-	rand_lo=10000 rand_n=$((eph_lo - 10000))
-else
-	rand_lo=61000 rand_n=4000
-fi
-
-# pick_port VAR: VAR's value if set (must be free), else a random free port.
-pick_port() {
-	local var="$1" port="${!1:-}" tries
-	if [[ -n "$port" ]]; then
-		if ! [[ "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
-			die "$var=$port is not a port number"
-		fi
-		port_open "$port" && die "$var=$port: something already listens on 127.0.0.1:$port"
-	else
-		for ((tries = 0; tries < 100; tries++)); do
-			port=$((rand_lo + (RANDOM * 32768 + RANDOM) % rand_n))
-			[[ " ${ports[*]} " == *" $port "* ]] && continue
-			port_used "$port" || break
-		done
-		((tries < 100)) || die "could not find a free port for $var"
-	fi
-	ports+=("$port")
-	printf -v "$var" '%s' "$port"
-}
-
-# start NAME LOGFILE CMD...: run CMD in the background, output to LOGFILE.
-start() {
-	local name="$1" logf="$2"
-	shift 2
-	"$@" >"$logf" 2>&1 &
-	pids+=("$!")
-	pid_names+=("$name")
-}
-
-last_pid() { printf '%s' "${pids[-1]}"; }
-
-# wait_ready NAME PID URL LOGFILE: poll URL until it answers 2xx, the process
-# dies, or READY_TIMEOUT seconds pass. Shows the log on failure.
-wait_ready() {
-	local name="$1" pid="$2" url="$3" logf="$4" deadline addr code what
-	addr="${url#http://}"
-	addr="${addr%%/*}"
-	deadline=$((SECONDS + READY_TIMEOUT))
-	while :; do
-		if ! kill -0 "$pid" 2>/dev/null; then
-			die "$name exited during startup (wanted to listen on $addr); its log ($logf):
-$(tail -n 30 "$logf" 2>/dev/null)"
-		fi
-		code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null || true)"
-		[[ "$code" == 2?? ]] && return 0
-		if ((SECONDS >= deadline)); then
-			if [[ "$code" =~ ^[1-9] ]]; then
-				what="answers on $addr but GET $url still gave HTTP $code after ${READY_TIMEOUT}s"
-			else
-				what="did not start on $addr within ${READY_TIMEOUT}s"
-			fi
-			die "$name $what; its log ($logf):
-$(tail -n 30 "$logf" 2>/dev/null)"
-		fi
-		sleep 0.1
-	done
-}
+# Temp dir, cleanup traps, pick_port, start, wait_ready: bench/lib.sh.
+bench_init
 
 # check_balance NAME URL: a few requests must reach both backends.
 check_balance() {
@@ -332,18 +143,7 @@ check_balance() {
 
 # ----------------------------------------------------------------- build ---
 
-if [[ -n "${DRAWBRIDGE_BIN:-}" ]]; then
-	[[ -x "$DRAWBRIDGE_BIN" ]] || die "DRAWBRIDGE_BIN=$DRAWBRIDGE_BIN is not an executable"
-	drawbridge="$DRAWBRIDGE_BIN"
-	log "using drawbridge binary $drawbridge"
-else
-	log "building drawbridge (go build ./cmd/drawbridge)"
-	drawbridge="$tmp/drawbridge"
-	if ! (cd "$repo_root" && go build -o "$drawbridge" ./cmd/drawbridge) >"$tmp/build.log" 2>&1; then
-		die "go build ./cmd/drawbridge failed:
-$(cat "$tmp/build.log")"
-	fi
-fi
+build_drawbridge
 if [[ " ${targets[*]} " == *" stock "* ]]; then
 	log "building stock proxy (go build ./bench/stockproxy)"
 	if ! (cd "$repo_root" && go build -o "$tmp/stockproxy" ./bench/stockproxy) >"$tmp/build-stock.log" 2>&1; then
@@ -360,55 +160,6 @@ backends="127.0.0.1:$BACKEND1_PORT,127.0.0.1:$BACKEND2_PORT"
 latency_args=()
 if [[ -n "$BACKEND_LATENCY" ]]; then latency_args=(--latency "$BACKEND_LATENCY"); fi
 
-# start_nginx_backends: BACKENDS=nginx, both backends as two server blocks of
-# one single-worker nginx (much cheaper per request than a Go server, so
-# the client CPU is less likely to be the bottleneck). Same body shape and
-# X-Backend-Id header as `drawbridge backend`.
-start_nginx_backends() {
-	local dir="$tmp/nginx-backends"
-	mkdir -p "$dir"/{client_body,proxy,fastcgi,uwsgi,scgi}
-	cat >"$dir/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events {
-    worker_connections 4096;
-}
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 75s;
-    default_type text/plain;
-    client_body_temp_path $dir/client_body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
-    server {
-        listen 127.0.0.1:$BACKEND1_PORT;
-        location = /healthz { return 200 "ok\n"; }
-        location / { add_header X-Backend-Id b1 always; return 200 "hello from b1\n"; }
-    }
-    server {
-        listen 127.0.0.1:$BACKEND2_PORT;
-        location = /healthz { return 200 "ok\n"; }
-        location / { add_header X-Backend-Id b2 always; return 200 "hello from b2\n"; }
-    }
-}
-EOF
-	local args=(-p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log")
-	nginx -t -q "${args[@]}" >"$dir/test.log" 2>&1 ||
-		die "nginx (backends) rejected its config ($dir/nginx.conf):
-$(cat "$dir/test.log")"
-	start "nginx backends" "$dir/stderr.log" "${client_pin[@]}" nginx "${args[@]}"
-	local pid
-	pid="$(last_pid)"
-	wait_ready "nginx backend b1" "$pid" "http://127.0.0.1:$BACKEND1_PORT/healthz" "$dir/error.log"
-	wait_ready "nginx backend b2" "$pid" "http://127.0.0.1:$BACKEND2_PORT/healthz" "$dir/error.log"
-}
-
 case "$BACKENDS" in
 drawbridge)
 	for n in 1 2; do
@@ -419,7 +170,7 @@ drawbridge)
 		wait_ready "drawbridge backend b$n" "$(last_pid)" "http://127.0.0.1:${!port_var}/healthz" "$tmp/backend$n.log"
 	done
 	;;
-nginx) start_nginx_backends ;;
+nginx) start_nginx_backends "$BACKEND1_PORT" "$BACKEND2_PORT" ;; # bench/lib.sh
 *) die "BACKENDS must be 'drawbridge' or 'nginx', got '$BACKENDS'" ;;
 esac
 log "$BACKENDS backends b1=127.0.0.1:$BACKEND1_PORT b2=127.0.0.1:$BACKEND2_PORT"
@@ -546,46 +297,6 @@ done
 
 # ------------------------------------------------------------------- wrk ---
 
-# to_ms VALUE: wrk latency ("812.00us", "1.23ms", "2.01s", "1.50m") in ms.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		if (match(v, /^[0-9.]+/) == 0) { exit 1 }
-		n = substr(v, 1, RLENGTH); u = substr(v, RLENGTH + 1)
-		if (u == "us") f = 0.001; else if (u == "ms") f = 1; else if (u == "s") f = 1000
-		else if (u == "m") f = 60000; else if (u == "h") f = 3600000; else exit 1
-		printf "%.3f", n * f
-	}'
-}
-
-# cpu_ticks PID: user+system CPU ticks used so far by PID and its children
-# (the nginx worker is a child of the master; Go proxies are one process).
-cpu_ticks() {
-	local p total=0 t
-	for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null || true); do
-		# Fields after "pid (comm) ": utime and stime are the 12th and 13th.
-		t="$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || true)"
-		total=$((total + ${t:-0}))
-	done
-	printf '%s' "$total"
-}
-clk_tck="$(getconf CLK_TCK 2>/dev/null || echo 100)"
-
-# cpu_stat N: "busy total" jiffies of CPU N from /proc/stat (all processes,
-# not only ours), to tell whether the client CPU was saturated.
-cpu_stat() {
-	awk -v c="cpu$1" '$1 == c {
-		t = 0; for (i = 2; i <= NF; i++) t += $i
-		print t - $5 - $6, t
-	}' /proc/stat 2>/dev/null || true
-}
-# busy_pct "BUSY0 TOTAL0" "BUSY1 TOTAL1": busy share in between, in percent.
-busy_pct() {
-	awk -v a="$1" -v b="$2" 'BEGIN {
-		split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
-		printf "%.1f", (t > 0) ? 100 * (y[1] - x[1]) / t : 0
-	}'
-}
-
 # run_wrk NAME DURATION OUTFILE: wrk against target NAME; fails loudly if wrk
 # fails or the target died. wrk runs in the background so that a signal to
 # this script is handled at once (the cleanup trap stops wrk too).
@@ -677,7 +388,6 @@ median() {
 			else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2
 		}'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "null"; else printf "%.2f", a / b }'; }
 
 declare -A med_rps med_p99 med_cpu med_client med_eff tot_err
 for t in "${targets[@]}"; do
@@ -741,23 +451,6 @@ for t in "${targets[@]}"; do total_errors=$((total_errors + tot_err[$t])); done
 ((total_errors == 0)) || warn "some runs had errors (see the errors column); treat those numbers with care"
 
 # JSON report.
-json_str() {
-	local s="$1"
-	s="${s//\\/\\\\}"
-	s="${s//\"/\\\"}"
-	s="${s//$'\n'/ }"
-	printf '"%s"' "$s"
-}
-join_by() {
-	local sep="$1" first=1 x
-	shift
-	for x in "$@"; do
-		((first)) || printf '%s' "$sep"
-		printf '%s' "$x"
-		first=0
-	done
-}
-
 # (awk reads all input: an early-exiting `head` would SIGPIPE the writer,
 # which pipefail turns into a failure.)
 ver_nginx="$(nginx -v 2>&1 | awk 'NR == 1 {sub(/^nginx version: /, ""); print}' || true)"
