@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"net/http"
 	"os"
 	"strings"
@@ -20,7 +21,7 @@ type apiKeys struct {
 func newAPIKeys(c *APIKeyConfig) (*apiKeys, error) {
 	k := &apiKeys{header: "X-Api-Key", bearer: c.Bearer, byHash: map[[sha256.Size]byte]string{}}
 	if c.Header != "" {
-		if !validName(c.Header) {
+		if !httpguts.ValidHeaderFieldName(c.Header) {
 			return nil, fmt.Errorf("header %q: not a valid header name", c.Header)
 		}
 		k.header = http.CanonicalHeaderKey(c.Header)
@@ -46,7 +47,7 @@ func newAPIKeys(c *APIKeyConfig) (*apiKeys, error) {
 }
 
 func (k *apiKeys) add(name, digest string, names map[string]string, where string) error {
-	if !validName(name) {
+	if !httpguts.ValidHeaderFieldName(name) {
 		return fmt.Errorf("name %q: want letters, digits and -._~ style token characters", name)
 	}
 	if prev, dup := names[name]; dup {

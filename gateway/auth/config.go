@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"net/http"
 	"strings"
 	"time"
@@ -94,7 +95,7 @@ func New(cfg Config, clk clock.Clock) (*Authenticator, error) {
 	if fwd == "" {
 		fwd = "X-Auth-Subject"
 	}
-	if !validName(fwd) {
+	if !httpguts.ValidHeaderFieldName(fwd) {
 		return nil, fmt.Errorf("auth: forward_header %q: not a valid header name", fwd)
 	}
 	a.forward = http.CanonicalHeaderKey(fwd)
@@ -140,20 +141,6 @@ func New(cfg Config, clk clock.Clock) (*Authenticator, error) {
 		}
 	}
 	return a, nil
-}
-
-// validName reports whether s is an RFC 9110 token (header or key name).
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // validValue reports whether s can be sent as a header value unchanged: no

@@ -2,6 +2,7 @@ package balance
 
 import (
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -43,7 +44,7 @@ func ParseKey(spec string) (KeyFunc, error) {
 		if name == "" {
 			return nil, fmt.Errorf("balance: hash key %q: %s needs a name, as in %s:NAME", spec, kind, kind)
 		}
-		if kind != "query" && !isToken(name) {
+		if kind != "query" && !httpguts.ValidHeaderFieldName(name) {
 			return nil, fmt.Errorf("balance: hash key %q: %q is not a valid %s name", spec, name, kind)
 		}
 	default:
@@ -250,18 +251,4 @@ func clientIP(addr string) string {
 		return addr[:i]
 	}
 	return addr // bare IPv4, or bare IPv6 (several colons, no brackets)
-}
-
-// isToken reports whether s is an RFC 9110 token (header and cookie names).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"hash"
 	"net/http"
 	"sync"
@@ -55,7 +56,7 @@ var stickyEncoding = base64.RawURLEncoding.Strict()
 // gives session cookies whose signature never expires.
 func NewSticky(name string, secret []byte, ttl time.Duration) (*Sticky, error) {
 	switch {
-	case !isToken(name):
+	case !httpguts.ValidHeaderFieldName(name):
 		return nil, fmt.Errorf("balance: sticky cookie name %q is not a valid cookie name", name)
 	case len(secret) < minSecret:
 		return nil, fmt.Errorf("balance: sticky cookie %q: secret is %d bytes, want at least %d", name, len(secret), minSecret)

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"net"
 	"net/http"
 	"net/netip"
@@ -40,7 +41,7 @@ func ParseKey(spec string) (KeyFunc, error) {
 		return func(*http.Request, string) string { return "" }, nil
 	case strings.HasPrefix(spec, "header:"):
 		name := strings.TrimSpace(strings.TrimPrefix(spec, "header:"))
-		if !validHeaderName(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			return nil, fmt.Errorf("ratelimit: key %q: %q is not a valid header name", spec, name)
 		}
 		canon := http.CanonicalHeaderKey(name) // once, not per request
@@ -73,18 +74,4 @@ func ClientIP(r *http.Request) string {
 	}
 	p, _ := a.WithZone("").Prefix(64)
 	return p.String()
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
