@@ -294,7 +294,7 @@ func (t *target) run() {
 	t.mu.Unlock()
 	defer t.c.running.Done()
 
-	err := t.c.probe(ctx, t.url)
+	err := t.c.probe(ctx, t)
 	cancel()
 
 	t.mu.Lock()
@@ -347,15 +347,21 @@ func (t *target) record(err error, now time.Time) (changed bool, reason string) 
 	return true, fmt.Sprintf("%d consecutive checks failed, last: %s", s.Failures, s.LastError)
 }
 
-// probe GETs url and reports why the backend failed, or nil. The timeout
-// runs on the injected clock so that tests can expire it deterministically.
-func (c *Checker) probe(ctx context.Context, url string) error {
+// probe checks t once (an HTTP GET, or the WithProbe function) and reports
+// why the backend failed, or nil. The timeout runs on the injected clock so
+// that tests can expire it deterministically.
+func (c *Checker) probe(ctx context.Context, t *target) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	timer := c.clk.AfterFunc(c.cfg.Timeout, func() { cancel(errProbeTimeout) })
 	defer timer.Stop()
 
-	err := c.get(ctx, url)
+	var err error
+	if c.opts.probe != nil {
+		err = c.opts.probe(ctx, t.b)
+	} else {
+		err = c.get(ctx, t.url)
+	}
 	if err != nil && errors.Is(context.Cause(ctx), errProbeTimeout) {
 		return fmt.Errorf("%w after %v", errProbeTimeout, c.cfg.Timeout)
 	}

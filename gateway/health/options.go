@@ -7,6 +7,8 @@
 package health
 
 import (
+	"context"
+	"net"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
@@ -30,6 +32,35 @@ type options struct {
 	slowStart time.Duration
 	onChange  ChangeFunc
 	jitter    time.Duration // < 0: one full Interval
+	probe     ProbeFunc     // nil: HTTP GET of CheckConfig.Path
+}
+
+// ProbeFunc checks one backend once; nil means it passed. The Checker
+// bounds it by CheckConfig.Timeout through ctx.
+type ProbeFunc func(ctx context.Context, b *upstream.Backend) error
+
+// WithProbe replaces the HTTP probe (Checker only): the scheduling,
+// thresholds and slow start stay the same. The L4 listeners use it with
+// TCPConnect.
+func WithProbe(fn ProbeFunc) Option {
+	return func(o *options) { o.probe = fn }
+}
+
+// TCPConnect is a probe that passes when a TCP connection to addr(b)
+// opens; nil addr checks the backend's own address.
+func TCPConnect(addr func(*upstream.Backend) string) ProbeFunc {
+	var d net.Dialer
+	return func(ctx context.Context, b *upstream.Backend) error {
+		a := b.Addr()
+		if addr != nil {
+			a = addr(b)
+		}
+		c, err := d.DialContext(ctx, "tcp", a)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
 }
 
 func buildOptions(opts []Option) options {

@@ -56,7 +56,7 @@ type Proxy struct {
 	log     *slog.Logger
 	bal     balance.Balancer
 	hashKey balance.KeyFunc // non-nil for ip_hash and consistent_hash
-	checker *checker        // nil without Config.Health
+	checker *health.Checker // nil without Config.Health
 	outlier *health.Outlier // nil without Config.Outlier
 	// dial connects to a backend; tests replace it to simulate a backend
 	// that never answers.
@@ -144,7 +144,7 @@ func New(cfg Config, clk clock.Clock, log *slog.Logger) (*Proxy, error) {
 		p.hashKey, _ = balance.ParseKey("ip")
 	}
 	if cfg.Health != nil {
-		p.checker = newChecker(*cfg.Health, clk, cfg.SlowStart, p.healthChanged)
+		p.checker = newChecker(cfg.Name, *cfg.Health, clk, cfg.SlowStart, p.healthChanged)
 	}
 	if cfg.Outlier != nil {
 		p.outlier = health.NewOutlier(cfg.Name, *cfg.Outlier, clk,
@@ -474,7 +474,7 @@ func (p *Proxy) SetBackends(specs []upstream.Spec) error {
 
 	p.bal.Update(members)
 	if p.checker != nil {
-		p.checker.update(members)
+		p.checker.Update(members)
 	}
 	if p.outlier != nil {
 		p.outlier.Update(members)
@@ -525,7 +525,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	if first {
 		p.log.Info("shutting down", "open", open)
 		if p.checker != nil {
-			p.checker.stop()
+			p.checker.Stop()
 		}
 		if p.outlier != nil {
 			p.outlier.Stop()
@@ -621,7 +621,7 @@ func (p *Proxy) Stats() Stats {
 			Open: b.Inflight(), Connections: b.Requests.Load(), ConnectFailures: b.Failures.Load(),
 		}
 		if p.checker != nil {
-			if cs, ok := p.checker.status(b); ok {
+			if cs, ok := p.checker.Status(b); ok {
 				bs.LastCheckError = cs.LastError
 			}
 		}

@@ -188,7 +188,7 @@ func TestHealthCheckTCP(t *testing.T) {
 	ba := p.Backend("a")
 
 	probes := func() uint64 {
-		st, _ := p.checker.status(ba)
+		st, _ := p.checker.Status(ba)
 		return st.Probes
 	}
 	// step advances time by one interval and waits for a's probe to land.
@@ -650,8 +650,7 @@ func TestHealthProbeAddress(t *testing.T) {
 		{":8008", "10.0.0.7:8008"},
 		{"127.0.0.1:9", "127.0.0.1:9"},
 	} {
-		c := newChecker(HealthConfig{Address: tc.cfg}.withDefaults(), clock.Real{}, 0, nil)
-		if got := c.probeAddr(b); got != tc.want {
+		if got := probeAddr(tc.cfg, b); got != tc.want {
 			t.Errorf("Address %q: probe %q, want %q", tc.cfg, got, tc.want)
 		}
 	}
