@@ -6,8 +6,10 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 )
 
@@ -52,6 +54,9 @@ type Status struct {
 	Routes     []routeStatus       `json:"routes"`
 	Pools      []poolStatus        `json:"pools"`
 	L4         map[string]l4.Stats `json:"l4,omitempty"`
+	// Failover is the active-passive state: role, lease holder, fencing
+	// token and the last transition with its reason; nil when off.
+	Failover *failover.Status `json:"failover,omitempty"`
 }
 
 type routeStatus struct {
@@ -83,5 +88,37 @@ func (g *Gateway) Status() Status {
 			st.L4[name] = p.Stats()
 		}
 	}
+	if c := g.failover.Load(); c != nil {
+		fs := c.Status()
+		st.Failover = &fs
+	}
 	return st
+}
+
+// setFailover publishes the controller in /status and /metrics.
+func (g *Gateway) setFailover(c *failover.Controller, transitions *prometheus.CounterVec) {
+	g.failover.Store(c)
+	for _, role := range []failover.Role{failover.Active, failover.Passive} {
+		g.metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "drawbridge_failover_role", Help: "1 for the role this gateway has now (active or passive).",
+			ConstLabels: prometheus.Labels{"role": string(role), "node": c.Node()},
+		}, func() float64 {
+			if c.Status().Role == role {
+				return 1
+			}
+			return 0
+		}))
+	}
+	g.metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "drawbridge_failover_token", Help: "The fencing token of the lease last seen (held, or held by the peer).",
+		ConstLabels: prometheus.Labels{"node": c.Node()},
+	}, func() float64 { return float64(c.Status().Token) }))
+	g.metrics.Registry.MustRegister(transitions)
+}
+
+// newTransitionCounter counts role changes by the role entered.
+func newTransitionCounter() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "drawbridge_failover_transitions_total", Help: "Role changes of this gateway, by the role entered.",
+	}, []string{"to"})
 }

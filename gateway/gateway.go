@@ -23,6 +23,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
 	"github.com/drawbridge-dev/drawbridge/gateway/compress"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
@@ -233,9 +234,10 @@ type Gateway struct {
 	poolList  atomic.Pointer[[]*Pool]
 	logCloser io.Closer
 
-	tlsStore    atomic.Pointer[tlsterm.Store] // nil without a tls section
-	httpsPort   atomic.Pointer[string]        // the bound HTTPS port, for redirects
-	tcp         atomic.Pointer[tcpListeners]  // L4 listeners, for status
+	tlsStore    atomic.Pointer[tlsterm.Store]       // nil without a tls section
+	httpsPort   atomic.Pointer[string]              // the bound HTTPS port, for redirects
+	tcp         atomic.Pointer[tcpListeners]        // L4 listeners, for status
+	failover    atomic.Pointer[failover.Controller] // set by the Runner when failover is on
 	notFound    *routeMetrics
 	inflight    atomic.Int64
 	draining    atomic.Bool
@@ -486,6 +488,7 @@ func settingsFromConfig(pc *config.Pool) (poolSettings, error) {
 			MaxEjection: oc.MaxEjection, MaxEjectionPercent: oc.MaxEjectionPercent,
 		}
 	}
+	s.discovered = pc.Dynamic()
 	for _, b := range pc.Backends {
 		s.backends = append(s.backends, upstream.Spec{ID: b.ID, Address: b.Address, Weight: b.Weight})
 	}

@@ -29,6 +29,10 @@ type poolSettings struct {
 	outlier   *health.OutlierConfig
 	slowStart time.Duration
 	backends  []upstream.Spec
+	// discovered pools take their membership from a discovery provider: a
+	// config reload keeps the current members instead of re-applying the
+	// backends list (which is only the seed).
+	discovered bool
 
 	breaker    *resilience.BreakerConfig // nil: no circuit breaking
 	perBackend *config.Concurrency       // nil: no per-backend bulkhead
@@ -108,6 +112,9 @@ type preparedPool struct {
 	bal    balance.Balancer // nil: keep the live one
 	key    balance.KeyFunc
 	sticky *balance.Sticky
+	// fromDiscovery marks a membership snapshot (SetBackends), as opposed
+	// to settings from a config reload.
+	fromDiscovery bool
 }
 
 func preparePool(s poolSettings, live *Pool) (*preparedPool, error) {
@@ -148,6 +155,9 @@ func (p *Pool) commit(pp *preparedPool) {
 	defer p.mu.Unlock()
 	old := p.view.Load()
 	s := pp.s
+	if s.discovered && !pp.fromDiscovery && old != nil {
+		s.backends = p.settings.backends
+	}
 	proxyChanged := old == nil || p.settings.proxy != s.proxy
 	memberChanged := proxyChanged || !reflect.DeepEqual(p.settings.breaker, s.breaker) || !reflect.DeepEqual(p.settings.perBackend, s.perBackend)
 	healthChanged := old == nil || !reflect.DeepEqual(p.settings.health, s.health) || p.settings.slowStart != s.slowStart
@@ -263,6 +273,7 @@ func (p *Pool) SetBackends(specs []upstream.Spec) error {
 	if err != nil {
 		return fmt.Errorf("pool %q: %w", p.name, err)
 	}
+	pp.fromDiscovery = true
 	p.commit(pp)
 	return nil
 }

@@ -9,13 +9,24 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/fsnotify/fsnotify"
 	"golang.org/x/net/http2"
 
+	"github.com/drawbridge-dev/drawbridge/autoscaler/awsclient"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
+	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 )
@@ -65,6 +76,18 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := g.newServer(cfg)
+	fo, err := r.startFailover(ctx, g, cfg, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if fo != nil {
+		srv.Handler = fenced(fo, srv.Handler)
+		defer fo.stop()
+	}
+	disc := startDiscovery(ctx, g, log)
+	defer disc.stop()
+	disc.apply(cfg)
 	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(guardListener{ln}) }()
 	ls := Listeners{HTTP: ln.Addr()}
@@ -122,8 +145,10 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		case <-changes:
 			r.reload(g, tcp, log)
+			disc.apply(g.Config())
 		case <-r.Reload:
 			r.reload(g, tcp, log)
+			disc.apply(g.Config())
 		case <-ctx.Done():
 			return r.shutdown(g, srv, h2, tcp, admin, log)
 		}
@@ -149,7 +174,7 @@ func (g *Gateway) serveTLS(ln net.Listener, cfg *config.Config, srv *http.Server
 	ctx, cancel := context.WithCancel(context.Background())
 	disp := tlsterm.NewDispatcher(ln, tcfg, cfg.TLS.HandshakeTimeout,
 		func(tc *tls.Conn) {
-			h2s.ServeConn(tc, &http2.ServeConnOpts{Context: ctx, BaseConfig: srv, Handler: g})
+			h2s.ServeConn(tc, &http2.ServeConnOpts{Context: ctx, BaseConfig: srv, Handler: srv.Handler})
 		},
 		func(c net.Conn) net.Conn { return newGuardConn(c) })
 	go func() { _ = disp.Run() }()
@@ -187,8 +212,8 @@ func (r *Runner) reload(g *Gateway, tcp tcpListeners, log *slog.Logger) {
 	cfg, err := config.Load(r.ConfigPath)
 	if err == nil {
 		old := g.Config()
-		if cfg.Listen != old.Listen || cfg.Admin != old.Admin {
-			log.Warn("listener addresses changed; they take effect on restart", "file", r.ConfigPath)
+		if cfg.Listen != old.Listen || cfg.Admin != old.Admin || !reflect.DeepEqual(cfg.Failover, old.Failover) {
+			log.Warn("listener addresses or failover settings changed; they take effect on restart", "file", r.ConfigPath)
 		}
 		if err = g.Apply(cfg); err == nil {
 			tcp.apply(cfg, log)
@@ -311,4 +336,199 @@ func (r *Runner) shutdown(g *Gateway, srv *http.Server, h2 *h2Side, tcp tcpListe
 		return nil
 	}
 	return err
+}
+
+// runningFailover is the failover controller's goroutine.
+type runningFailover struct {
+	*failover.Controller
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// stop steps down, releases the lease and waits for both.
+func (f *runningFailover) stop() { f.cancel(); <-f.done }
+
+// startFailover builds and starts the failover controller of cfg; nil when
+// failover is off. It runs until ctx ends: shutdown steps down first, so the
+// peer takes over while this gateway drains.
+func (r *Runner) startFailover(ctx context.Context, g *Gateway, cfg *config.Config, log *slog.Logger) (*runningFailover, error) {
+	fc := cfg.Failover
+	if fc == nil || fc.Mode == config.FailoverNone {
+		return nil, nil
+	}
+	var awsCfg *aws.Config
+	awsConfig := func() (aws.Config, error) {
+		if awsCfg == nil {
+			c, err := awsclient.Load(ctx, awsclient.Options{Region: fc.Region, Endpoint: fc.Endpoint})
+			if err != nil {
+				return aws.Config{}, fmt.Errorf("failover: %w", err)
+			}
+			awsCfg = &c
+		}
+		return *awsCfg, nil
+	}
+	var ls failover.Lease
+	switch fc.Lease.Type {
+	case config.LeaseFile:
+		ls = failover.FileLease{File: lease.NewFile(fc.Lease.Path, g.clk), Path: fc.Lease.Path}
+	case config.LeaseDynamoDB:
+		c, err := awsConfig()
+		if err != nil {
+			return nil, err
+		}
+		api := dynamodb.NewFromConfig(c)
+		ls = failover.DynamoDBLease{DynamoDB: lease.NewDynamoDB(api, fc.Lease.Table, fc.Lease.Key, g.clk), API: api, Table: fc.Lease.Table, Key: fc.Lease.Key}
+	}
+	var addr failover.Address
+	if fc.Mode == config.FailoverLocal {
+		prefix, err := netip.ParsePrefix(fc.VIP.Address) // validated by config
+		if err != nil {
+			return nil, fmt.Errorf("failover.vip.address: %w", err)
+		}
+		addr = &failover.VIP{Prefix: prefix, Interface: fc.VIP.Interface}
+	} else {
+		c, err := awsConfig()
+		if err != nil {
+			return nil, err
+		}
+		addr = &failover.EIP{API: ec2.NewFromConfig(c), AllocationID: fc.EIP.AllocationID, InstanceID: fc.EIP.InstanceID}
+	}
+	transitions := newTransitionCounter()
+	ctrl, err := failover.New(failover.Config{
+		Node: fc.Node, TTL: fc.Lease.TTL, Lease: ls, Address: addr, Clock: g.clk, Log: log,
+		OnTransition: func(t failover.Transition) { transitions.WithLabelValues(string(t.To)).Inc() },
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.setFailover(ctrl, transitions)
+	ctx, cancel := context.WithCancel(ctx)
+	rf := &runningFailover{Controller: ctrl, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(rf.done)
+		_ = ctrl.Run(ctx)
+	}()
+	return rf, nil
+}
+
+// Headers every response carries while failover is on: the fencing token
+// of the lease the answering gateway held, and its name. Clients and tests
+// can prove from them that two gateways never answered at once.
+const (
+	FenceHeader = "X-Drawbridge-Fence"
+	NodeHeader  = "X-Drawbridge-Node"
+)
+
+// fenced serves only while the controller holds a valid lease; otherwise
+// the gateway is passive and answers 503 and closes the connection, so a
+// client still connected to a node that lost the lease moves on.
+func fenced(f *runningFailover, next http.Handler) http.Handler {
+	node := f.Node()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(NodeHeader, node)
+		token, ok := f.Fence()
+		if !ok {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "passive gateway", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set(FenceHeader, strconv.FormatUint(token, 10))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// discoveries runs one discovery watcher per dynamic pool and restarts a
+// watcher when its pool's discovery settings change on reload.
+type discoveries struct {
+	ctx     context.Context
+	g       *Gateway
+	log     *slog.Logger
+	running map[string]*watcher // by pool name
+	aws     map[[2]string]aws.Config
+}
+
+type watcher struct {
+	cfg    config.Discovery
+	pool   *Pool
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startDiscovery(ctx context.Context, g *Gateway, log *slog.Logger) *discoveries {
+	return &discoveries{ctx: ctx, g: g, log: log, running: map[string]*watcher{}, aws: map[[2]string]aws.Config{}}
+}
+
+// apply makes the running watchers match cfg.
+func (d *discoveries) apply(cfg *config.Config) {
+	want := map[string]bool{}
+	for i := range cfg.Pools {
+		pc := &cfg.Pools[i]
+		if !pc.Dynamic() {
+			continue
+		}
+		want[pc.Name] = true
+		pool := d.g.Pool(pc.Name)
+		if w := d.running[pc.Name]; w != nil {
+			if w.cfg == *pc.Discovery && w.pool == pool {
+				continue
+			}
+			w.stopWait()
+		}
+		delete(d.running, pc.Name)
+		if pool == nil {
+			continue
+		}
+		log := d.log.With("pool", pc.Name, "discovery", pc.Discovery.Type)
+		prov, err := d.provider(pc.Discovery, log)
+		if err != nil {
+			log.Error("discovery not started; the pool keeps its backends list", "error", err.Error())
+			continue
+		}
+		ctx, cancel := context.WithCancel(d.ctx)
+		w := &watcher{cfg: *pc.Discovery, pool: pool, cancel: cancel, done: make(chan struct{})}
+		d.running[pc.Name] = w
+		go func() {
+			defer close(w.done)
+			_ = discovery.Watch(ctx, prov, pool, func(err error) {
+				log.Error("discovered membership refused; the previous one stays", "error", err.Error())
+			})
+		}()
+	}
+	for name, w := range d.running {
+		if !want[name] {
+			w.stopWait()
+			delete(d.running, name)
+		}
+	}
+}
+
+func (w *watcher) stopWait() { w.cancel(); <-w.done }
+
+func (d *discoveries) stop() {
+	for _, w := range d.running {
+		w.stopWait()
+	}
+}
+
+func (d *discoveries) provider(dc *config.Discovery, log *slog.Logger) (discovery.Provider, error) {
+	onError := func(err error) {
+		log.Warn("discovery failed; the last known membership stays", "error", err.Error())
+	}
+	switch dc.Type {
+	case config.DiscoveryFile:
+		return &discovery.File{Path: dc.File, Interval: dc.Interval, Clock: d.g.clk, OnError: onError}, nil
+	case config.DiscoveryASG:
+		key := [2]string{dc.Region, dc.Endpoint}
+		c, ok := d.aws[key]
+		if !ok {
+			var err error
+			if c, err = awsclient.Load(d.ctx, awsclient.Options{Region: dc.Region, Endpoint: dc.Endpoint}); err != nil {
+				return nil, err
+			}
+			d.aws[key] = c
+		}
+		return &discovery.ASG{AutoScaling: autoscaling.NewFromConfig(c), EC2: ec2.NewFromConfig(c), Group: dc.ASG, Port: dc.Port,
+			Interval: dc.Interval, Jitter: dc.Jitter, Clock: d.g.clk, OnError: onError}, nil
+	}
+	return nil, fmt.Errorf("unknown discovery type %q", dc.Type)
 }

@@ -31,7 +31,81 @@ type Config struct {
 	L4              []L4          `yaml:"l4"`               // TCP listeners
 	Routes          []Route       `yaml:"routes"`           // matched in order, first match wins; at least one
 	Pools           []Pool        `yaml:"pools"`            // at least one; names unique
+	Failover        *Failover     `yaml:"failover"`         // active-passive high availability; nil = single node
 }
+
+// Failover makes two gateways one active-passive pair: the active holds a
+// lease (with a fencing token) and the shared address.
+type Failover struct {
+	Mode     string        `yaml:"mode"`     // none | local (file lease, VIP) | aws (DynamoDB lease, Elastic IP); default none
+	Node     string        `yaml:"node"`     // this gateway's name, the lease holder id; default the host name
+	Lease    FailoverLease `yaml:"lease"`    //
+	VIP      VIP           `yaml:"vip"`      // local mode: the virtual IP moved with ip addr + gratuitous ARP
+	EIP      EIP           `yaml:"eip"`      // aws mode: the Elastic IP associated with the active
+	Region   string        `yaml:"region"`   // aws mode; default the SDK chain (AWS_REGION, profile)
+	Endpoint string        `yaml:"endpoint"` // aws mode: endpoint override for emulators, e.g. http://localhost:4566
+}
+
+// FailoverLease is the lease the active gateway holds.
+type FailoverLease struct {
+	Type  string        `yaml:"type"`  // file | dynamodb; default file (local), dynamodb (aws)
+	Path  string        `yaml:"path"`  // file: a path both gateways reach; relative to this file
+	Table string        `yaml:"table"` // dynamodb: table with string partition key "pk"
+	Key   string        `yaml:"key"`   // dynamodb: the item's pk; default "drawbridge-gateway"
+	TTL   time.Duration `yaml:"ttl"`   // default 3s (local), 15s (aws); renewed every ttl/3
+}
+
+// VIP is a virtual IP address on an interface.
+type VIP struct {
+	Address   string `yaml:"address"`   // CIDR form, e.g. 10.77.0.100/24
+	Interface string `yaml:"interface"` // e.g. eth0
+}
+
+// EIP is an Elastic IP and the instance it moves to.
+type EIP struct {
+	AllocationID string `yaml:"allocation_id"` // eipalloc-...
+	InstanceID   string `yaml:"instance_id"`   // this gateway's instance, i-...
+}
+
+// Failover modes and lease types.
+const (
+	FailoverNone  = "none"
+	FailoverLocal = "local"
+	FailoverAWS   = "aws"
+	LeaseFile     = "file"
+	LeaseDynamoDB = "dynamodb"
+)
+
+// Discovery keeps a pool's membership in step with a source of truth.
+type Discovery struct {
+	Type     string        `yaml:"type"`     // static (the backends list) | file | asg; default static
+	File     string        `yaml:"file"`     // file: YAML or JSON list of "host:port" or {address, id, weight}; relative to this file
+	ASG      string        `yaml:"asg"`      // asg: Auto Scaling group name; InService instances' private IPs
+	Port     int           `yaml:"port"`     // asg: the backends' port
+	Interval time.Duration `yaml:"interval"` // asg: poll period; file: re-read period besides change events; default 15s
+	Jitter   float64       `yaml:"jitter"`   // 0..1: each wait is interval +- this fraction, random; default 0.1
+	Region   string        `yaml:"region"`   // asg; default the SDK chain
+	Endpoint string        `yaml:"endpoint"` // asg: endpoint override for emulators
+}
+
+// Discovery types.
+const (
+	DiscoveryStatic = "static"
+	DiscoveryFile   = "file"
+	DiscoveryASG    = "asg"
+)
+
+func (d *Discovery) SetDefaults() {
+	d.Type = DiscoveryStatic
+	d.Interval = 15 * time.Second
+	d.Jitter = 0.1
+}
+
+func (f *Failover) SetDefaults() { f.Mode = FailoverNone }
+
+// Dynamic reports whether the pool's membership comes from discovery
+// rather than its backends list.
+func (p *Pool) Dynamic() bool { return p.Discovery != nil && p.Discovery.Type != DiscoveryStatic }
 
 // Admin is the admin listener (metrics, status). It is disabled with
 // enabled: false rather than a magic listen value, matching access_log.
@@ -259,7 +333,8 @@ type Pool struct {
 	Protocol   string `yaml:"protocol"`    // toward backends: "http1" (default) or "h2c"
 	HostHeader string `yaml:"host_header"` // "preserve" (default, client's Host), "backend" (its address) or a literal host
 
-	Backends    []Backend    `yaml:"backends"`     // at least one
+	Backends    []Backend    `yaml:"backends"`     // at least one, unless discovery provides them (then: the membership until its first answer)
+	Discovery   *Discovery   `yaml:"discovery"`    // nil = the backends list
 	HealthCheck *HealthCheck `yaml:"health_check"` // nil = no active checks
 	Outlier     *Outlier     `yaml:"outlier"`      // nil = no passive ejection
 
@@ -510,6 +585,14 @@ func (c *Config) resolvePaths(dir string) {
 				paths = append(paths, &a.Basic.File)
 			}
 		}
+	}
+	for i := range c.Pools {
+		if d := c.Pools[i].Discovery; d != nil {
+			paths = append(paths, &d.File)
+		}
+	}
+	if f := c.Failover; f != nil {
+		paths = append(paths, &f.Lease.Path)
 	}
 	for _, p := range paths {
 		if *p != "" && !filepath.IsAbs(*p) {

@@ -3,10 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"maps"
 	"math"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +41,30 @@ func (c *Config) derive() {
 			if b := &p.Backends[j]; b.ID == "" {
 				b.ID = b.Address
 			}
+		}
+	}
+	if f := c.Failover; f != nil {
+		if f.Node == "" {
+			f.Node, _ = os.Hostname()
+		}
+		switch f.Mode {
+		case FailoverLocal:
+			if f.Lease.Type == "" {
+				f.Lease.Type = LeaseFile
+			}
+			if f.Lease.TTL == 0 {
+				f.Lease.TTL = 3 * time.Second
+			}
+		case FailoverAWS:
+			if f.Lease.Type == "" {
+				f.Lease.Type = LeaseDynamoDB
+			}
+			if f.Lease.TTL == 0 {
+				f.Lease.TTL = 15 * time.Second
+			}
+		}
+		if f.Lease.Type == LeaseDynamoDB && f.Lease.Key == "" {
+			f.Lease.Key = "drawbridge-gateway"
 		}
 	}
 	for i := range c.L4 {
@@ -129,7 +155,79 @@ func (c *Config) validate() Errors {
 		v.pool(key, &c.Pools[i])
 		v.unique(key+".name", c.Pools[i].Name, names, key)
 	}
+	if f := c.Failover; f != nil {
+		v.failover(f)
+	}
 	return v.errs
+}
+
+// failover checks the failover section; settings of the mode not chosen
+// are ignored, so an operator can keep both written down.
+func (v *validator) failover(f *Failover) {
+	switch f.Mode {
+	case FailoverNone:
+		return
+	case FailoverLocal, FailoverAWS:
+	default:
+		v.add("failover.mode", "want none, local or aws, got %q", f.Mode)
+		return
+	}
+	if f.Node == "" {
+		v.add("failover.node", "required (the host name is unknown)")
+	}
+	l := f.Lease
+	switch l.Type {
+	case LeaseFile:
+		if l.Path == "" {
+			v.add("failover.lease.path", "required with lease type file")
+		}
+	case LeaseDynamoDB:
+		if l.Table == "" {
+			v.add("failover.lease.table", "required with lease type dynamodb")
+		}
+	default:
+		v.add("failover.lease.type", "want file or dynamodb, got %q", l.Type)
+	}
+	// Below 300ms the renewal period (ttl/3) is within scheduling noise.
+	if l.TTL < 300*time.Millisecond {
+		v.add("failover.lease.ttl", "must be at least 300ms, got %v", l.TTL)
+	}
+	if f.Mode == FailoverLocal {
+		if _, err := netip.ParsePrefix(f.VIP.Address); err != nil {
+			v.add("failover.vip.address", "want an address with prefix length, e.g. 10.0.0.100/24: %v", err)
+		}
+		if f.VIP.Interface == "" {
+			v.add("failover.vip.interface", "required in local mode")
+		}
+	} else {
+		if !strings.HasPrefix(f.EIP.AllocationID, "eipalloc-") {
+			v.add("failover.eip.allocation_id", "want eipalloc-..., got %q", f.EIP.AllocationID)
+		}
+		if !strings.HasPrefix(f.EIP.InstanceID, "i-") {
+			v.add("failover.eip.instance_id", "want i-..., got %q", f.EIP.InstanceID)
+		}
+	}
+}
+
+func (v *validator) discovery(key string, d *Discovery) {
+	switch d.Type {
+	case DiscoveryStatic:
+	case DiscoveryFile:
+		if d.File == "" {
+			v.add(key+".file", "required with type file")
+		}
+	case DiscoveryASG:
+		if d.ASG == "" {
+			v.add(key+".asg", "required with type asg")
+		}
+		v.between(key+".port", d.Port, 1, 65535)
+	default:
+		v.add(key+".type", "want static, file or asg, got %q", d.Type)
+	}
+	v.positive(key+".interval", d.Interval)
+	if !(d.Jitter >= 0 && d.Jitter < 1) {
+		v.add(key+".jitter", "must be in [0, 1), got %v", d.Jitter)
+	}
 }
 
 func (v *validator) route(key string, r *Route, pools map[string]bool) {
@@ -143,7 +241,7 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	for i, method := range m.Methods {
 		k := fmt.Sprintf("%s.match.methods[%d]", key, i)
 		switch {
-		case !isToken(method):
+		case !httpguts.ValidHeaderFieldName(method):
 			v.add(k, "invalid method %q", method)
 		case method != strings.ToUpper(method):
 			v.add(k, "method %q must be upper-case (%s)", method, strings.ToUpper(method))
@@ -158,7 +256,7 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 		value := m.Headers[name]
 		lower := strings.ToLower(name)
 		switch {
-		case !isToken(name):
+		case !httpguts.ValidHeaderFieldName(name):
 			v.add(k, "invalid header name %q", name)
 		case names[lower] != "":
 			v.add(k, "header %q is also matched as %q (names are case-insensitive)", name, names[lower])
@@ -173,7 +271,7 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 		v.path(key+".rewrite_prefix", r.RewritePrefix, false)
 	}
 	for i, m := range r.AllowMethods {
-		if !isToken(m) || m != strings.ToUpper(m) {
+		if !httpguts.ValidHeaderFieldName(m) || m != strings.ToUpper(m) {
 			v.add(fmt.Sprintf("%s.allow_methods[%d]", key, i), "invalid method %q (upper-case HTTP method)", m)
 		}
 	}
@@ -196,7 +294,7 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 			v.add(k+".rate", "must be a positive number of requests per second, got %v", rl.Rate)
 		}
 		v.between(k+".burst", rl.Burst, 0, math.MaxInt32)
-		if src, name, _ := strings.Cut(rl.Key, ":"); !(rl.Key == "ip" || rl.Key == "identity" || rl.Key == "route" || src == "header" && isToken(name)) {
+		if src, name, _ := strings.Cut(rl.Key, ":"); !(rl.Key == "ip" || rl.Key == "identity" || rl.Key == "route" || src == "header" && httpguts.ValidHeaderFieldName(name)) {
 			v.add(k+".key", "want ip, identity, route or header:NAME, got %q", rl.Key)
 		}
 		v.between(k+".max_keys", rl.MaxKeys, 1, 100_000_000)
@@ -275,7 +373,7 @@ func (v *validator) pool(key string, p *Pool) {
 		}
 	}
 	if s := p.Sticky; s != nil {
-		if !isToken(s.Cookie) {
+		if !httpguts.ValidHeaderFieldName(s.Cookie) {
 			v.add(key+".sticky.cookie", "invalid cookie name %q", s.Cookie)
 		}
 		// Never echo the secret.
@@ -291,7 +389,10 @@ func (v *validator) pool(key string, p *Pool) {
 		v.add(key+".host_header", "want preserve, backend or a host name, got %q", h)
 	}
 
-	if len(p.Backends) == 0 {
+	if d := p.Discovery; d != nil {
+		v.discovery(key+".discovery", d)
+	}
+	if len(p.Backends) == 0 && !p.Dynamic() {
 		v.add(key+".backends", "at least one backend is required")
 	}
 	ids := make(map[string]string) // id -> key of its first use
@@ -363,7 +464,7 @@ func (v *validator) retry(key string, r *Retry) {
 		}
 	}
 	for i, m := range r.Methods {
-		if !isToken(m) || m != strings.ToUpper(m) {
+		if !httpguts.ValidHeaderFieldName(m) || m != strings.ToUpper(m) {
 			v.add(fmt.Sprintf("%s.methods[%d]", key, i), "invalid method %q (upper-case HTTP method)", m)
 		}
 	}
@@ -394,7 +495,7 @@ func (v *validator) auth(key string, a *Auth) {
 				v.add(key+".api_keys.keys."+name, "want the hex SHA-256 of the key (64 hex digits; echo -n KEY | sha256sum), not the key itself")
 			}
 		}
-		if k.Header != "" && !isToken(k.Header) {
+		if k.Header != "" && !httpguts.ValidHeaderFieldName(k.Header) {
 			v.add(key+".api_keys.header", "invalid header name %q", k.Header)
 		}
 	}
@@ -414,7 +515,7 @@ func (v *validator) auth(key string, a *Auth) {
 	if b := a.Basic; b != nil && len(b.Users) == 0 && b.File == "" {
 		v.add(key+".basic", "needs users or file")
 	}
-	if a.ForwardHeader != "" && !isToken(a.ForwardHeader) {
+	if a.ForwardHeader != "" && !httpguts.ValidHeaderFieldName(a.ForwardHeader) {
 		v.add(key+".forward_header", "invalid header name %q", a.ForwardHeader)
 	}
 }
@@ -467,7 +568,7 @@ func SplitHashKey(s string) (source, name string, err error) {
 			return source, "", nil
 		}
 	case "header", "cookie":
-		if isToken(name) {
+		if httpguts.ValidHeaderFieldName(name) {
 			return source, name, nil
 		}
 	case "query":
@@ -575,18 +676,4 @@ func (v *validator) between(key string, n, lo, hi int) {
 	if n < lo || n > hi {
 		v.add(key, "must be between %d and %d, got %d", lo, hi, n)
 	}
-}
-
-// isToken reports whether s is an RFC 9110 token, the syntax of HTTP
-// methods, header names and cookie names.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
-			return false
-		}
-	}
-	return true
 }

@@ -107,6 +107,7 @@ type Controller struct {
 
 	mu          sync.Mutex // guards everything below
 	role        Role
+	holder      string // as last read by a passive node
 	token       uint64
 	until       time.Time
 	addressHeld bool
@@ -161,6 +162,8 @@ func (c *Controller) Status() Status {
 	}
 	if c.role == Active {
 		st.Holder, st.ValidUntil = c.cfg.Node, c.until
+	} else {
+		st.Holder = c.holder
 	}
 	return st
 }
@@ -225,7 +228,26 @@ func (c *Controller) tick(ctx context.Context) {
 		if active {
 			c.stepDown(fmt.Sprintf("lease taken over (token %d)", token))
 		}
+		c.readHolder(ctx)
 	}
+}
+
+// readHolder learns who holds the lease, for the status page, when the
+// lease can tell.
+func (c *Controller) readHolder(ctx context.Context) {
+	hr, ok := c.cfg.Lease.(HolderReader)
+	if !ok {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.cfg.Renew)
+	defer cancel()
+	h, err := hr.Holder(cctx)
+	if err != nil {
+		h = ""
+	}
+	c.mu.Lock()
+	c.holder = h
+	c.mu.Unlock()
 }
 
 // holding records a successful acquire or renewal made at start.
