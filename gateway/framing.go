@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"net"
 	"net/http"
 	"sync"
@@ -182,7 +183,7 @@ func (g *guardConn) onLine(line []byte) {
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i]
 		}
-		n, ok := parseChunkSize(bytes.TrimSpace(line))
+		n, ok := proxy.ParseChunkSize(bytes.TrimSpace(line))
 		switch {
 		case !ok:
 			g.state = gOff // the server fails the body and closes
@@ -276,28 +277,6 @@ func parseDecimal(b []byte) (int64, bool) {
 			return 0, false
 		}
 		n = n*10 + int64(c-'0')
-	}
-	return n, true
-}
-
-func parseChunkSize(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 15 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c >= 'a' && c <= 'f':
-			d = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			d = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		n = n<<4 | int64(d)
 	}
 	return n, true
 }

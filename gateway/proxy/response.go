@@ -358,6 +358,14 @@ func (c *bodyCopier) chunked() error {
 	}
 }
 
+// ParseChunkSize parses a chunk-size line's hex digits (extensions already
+// cut off), as the gateway's framing guard must read chunks exactly as the
+// proxy does.
+func ParseChunkSize(b []byte) (int64, bool) {
+	n, err := parseHex(b)
+	return n, err == nil
+}
+
 func parseHex(b []byte) (int64, error) {
 	if len(b) == 0 || len(b) > 15 {
 		return 0, errBadChunk
