@@ -28,7 +28,7 @@ Start with:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newDemoCmd(), newBackendCmd(), newGatewayCmd(), newAutoscalerCmd())
+	root.AddCommand(newVersionCmd(), newDemoCmd(), newBackendCmd(), newGatewayCmd(), newAutoscalerCmd(), newLocalCmd())
 	root.AddCommand(newDeployCmds()...)
 	return root
 }
