@@ -202,24 +202,7 @@ start_nginx() {
 	# fails to connect, or whose connection fails before a response header,
 	# goes to the next server; server max_fails/fail_timeout are the defaults
 	# too (1 failure takes a server out for 10s).
-	cat >"$dir/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events {
-    worker_connections 4096;
-}
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 75s;
-    client_body_temp_path $dir/client_body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
+	{ nginx_preamble "$dir"; cat <<EOF
     upstream chaos_backends {
         server 127.0.0.1:$BACKEND1_PORT$nginx_params;
         server 127.0.0.1:$BACKEND2_PORT$nginx_params;
@@ -238,6 +221,7 @@ http {
     }
 }
 EOF
+	} >"$dir/nginx.conf"
 	local nginx_args=(-p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log")
 	nginx -t -q "${nginx_args[@]}" >"$dir/test.log" 2>&1 ||
 		die "nginx rejected its config ($dir/nginx.conf):

@@ -259,27 +259,11 @@ start_nginx_backends() {
     }
 "
 	done
-	cat >"$dir/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events {
-    worker_connections 4096;
-}
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 75s;
+	{ nginx_preamble "$dir"; cat <<EOF
     default_type text/plain;
-    client_body_temp_path $dir/client_body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
 $servers}
 EOF
+	} >"$dir/nginx.conf"
 	local args=(-p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log")
 	nginx -t -q "${args[@]}" >"$dir/test.log" 2>&1 ||
 		die "nginx (backends) rejected its config ($dir/nginx.conf):
@@ -402,4 +386,31 @@ tool_versions_json() {
 host_json() {
 	printf '{"cpus": %s, "kernel": %s, "loadavg_at_start": %s, "loadavg_at_end": %s}' "$ncpu" \
 		"$(json_str "$(uname -sr)")" "$(json_str "$load_start")" "$(json_str "$(loadavg)")"
+}
+
+# nginx_preamble DIR prints the start of every bench nginx.conf: one
+# worker, no access log, keep-alive never closed mid-run (nginx's default
+# closes connections every 1000 requests, haproxy and Go never do), temp
+# paths under DIR. The caller writes the rest of the http block.
+nginx_preamble() {
+	local dir=$1
+	cat <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events {
+    worker_connections 4096;
+}
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+EOF
 }

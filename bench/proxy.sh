@@ -186,24 +186,7 @@ start_nginx() {
 	# keepalive_requests/timeout are raised so nginx, like haproxy and the Go
 	# proxies, never closes wrk's or its upstream keep-alive connections
 	# mid-run (nginx's default closes them every 1000 requests).
-	cat >"$dir/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events {
-    worker_connections 4096;
-}
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 75s;
-    client_body_temp_path $dir/client_body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
+	{ nginx_preamble "$dir"; cat <<EOF
     upstream drawbridge_backends {
         server 127.0.0.1:$BACKEND1_PORT;
         server 127.0.0.1:$BACKEND2_PORT;
@@ -221,6 +204,7 @@ http {
     }
 }
 EOF
+	} >"$dir/nginx.conf"
 	local nginx_args=(-p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log")
 	nginx -t -q "${nginx_args[@]}" >"$dir/test.log" 2>&1 ||
 		die "nginx rejected its config ($dir/nginx.conf):
