@@ -27,15 +27,7 @@ func (l *leastResponseTime) Pick(r *Request) *upstream.Backend {
 	if set == nil {
 		return nil
 	}
-	g := newRNG()
-	a, wa := set.draw(r, &g, nil)
-	if a == nil {
-		return scanWeighted(set.members, r, &g)
-	}
-	if len(set.members) == 1 {
-		return a
-	}
-	b, wb := set.draw(r, &g, a)
+	a, wa, b, wb := set.pair(r)
 	if b == nil {
 		return a
 	}

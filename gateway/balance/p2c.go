@@ -15,15 +15,7 @@ func (p *powerOfTwo) Pick(r *Request) *upstream.Backend {
 	if set == nil {
 		return nil
 	}
-	g := newRNG()
-	a, wa := set.draw(r, &g, nil)
-	if a == nil {
-		return scanWeighted(set.members, r, &g)
-	}
-	if len(set.members) == 1 {
-		return a
-	}
-	b, wb := set.draw(r, &g, a)
+	a, wa, b, wb := set.pair(r)
 	// Cross-multiplied in-flight/weight comparison: no division.
 	if b != nil && float64(b.Inflight())*wa < float64(a.Inflight())*wb {
 		return b

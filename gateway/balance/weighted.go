@@ -69,3 +69,17 @@ func (s *random) Pick(r *Request) *upstream.Backend {
 	}
 	return scanWeighted(set.members, r, &g)
 }
+
+// pair draws the two P2C candidates: distinct usable backends in
+// proportion to effective weight. b is nil when only a qualifies; a is nil
+// when none does.
+func (s *weightedSet) pair(r *Request) (a *upstream.Backend, wa float64, b *upstream.Backend, wb float64) {
+	g := newRNG()
+	if a, wa = s.draw(r, &g, nil); a == nil {
+		return scanWeighted(s.members, r, &g), 0, nil, 0
+	}
+	if len(s.members) > 1 {
+		b, wb = s.draw(r, &g, a)
+	}
+	return a, wa, b, wb
+}
