@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,6 +134,48 @@ func getAsync(c *http.Client, url string) <-chan string {
 	}()
 	return result
 }
+
+// load is a steady client load: workers loop GETs until ctx ends (or a
+// bound on requests is reached), counting answers that are not a 200.
+type load struct {
+	ok, failed atomic.Int64
+	firstErr   atomic.Value
+	wg         sync.WaitGroup
+}
+
+func startLoad(ctx context.Context, url string, workers, maxPerWorker int) *load {
+	l := &load{}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: 10 * time.Second}
+	for w := 0; w < workers; w++ {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for i := 0; i < maxPerWorker && ctx.Err() == nil; i++ {
+				resp, err := client.Get(url)
+				if err != nil {
+					l.fail(err.Error())
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					l.fail(fmt.Sprint("status ", resp.StatusCode))
+					continue
+				}
+				l.ok.Add(1)
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) fail(why string) {
+	l.failed.Add(1)
+	l.firstErr.CompareAndSwap(nil, why)
+}
+
+// wait waits for the workers to stop (their context must end).
+func (l *load) wait() { l.wg.Wait() }
 
 // waitFor polls cond until it holds or the deadline passes. The deadline
 // is generous: it only matters when the test fails, and CI machines are

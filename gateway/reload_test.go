@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -27,54 +25,25 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	}
 	g, gw := startGateway(t, parseConfig(t, cfgFor("round_robin", bs[0], bs[1])), Options{})
 
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 100000; i++ { // bounded even if stop never comes
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := client.Get(gw.URL + "/")
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprint("status ", resp.StatusCode))
-					continue
-				}
-				ok.Add(1)
-			}
-		}()
-	}
+	ctx, stopLoad := context.WithCancel(context.Background())
+	defer stopLoad()
+	l := startLoad(ctx, gw.URL+"/", 8, 100000)
 	sets := [][]*testBackend{{bs[1], bs[2]}, {bs[0], bs[2]}, {bs[0], bs[1], bs[2]}, {bs[2]}, {bs[0], bs[1]}}
 	strategies := []string{"least_connections", "random", "round_robin", "power_of_two", "weighted_round_robin"}
 	for i := 0; i < 30; i++ {
 		// Let some traffic through between reloads.
-		target := ok.Load() + 50
-		waitFor(t, "traffic between reloads", func() bool { return ok.Load() >= target })
+		target := l.ok.Load() + 50
+		waitFor(t, "traffic between reloads", func() bool { return l.ok.Load() >= target })
 		cfg := parseConfig(t, cfgFor(strategies[i%len(strategies)], sets[i%len(sets)]...))
 		if err := g.Apply(cfg); err != nil {
 			t.Fatalf("reload %d: %v", i, err)
 		}
 	}
-	close(stop)
-	wg.Wait()
-	t.Logf("reloads: 30, requests ok: %d, failed: %d", ok.Load(), failed.Load())
-	if failed.Load() != 0 {
-		t.Fatalf("%d requests failed during reloads; first: %v", failed.Load(), firstErr.Load())
+	stopLoad()
+	l.wait()
+	t.Logf("reloads: 30, requests ok: %d, failed: %d", l.ok.Load(), l.failed.Load())
+	if l.failed.Load() != 0 {
+		t.Fatalf("%d requests failed during reloads; first: %v", l.failed.Load(), l.firstErr.Load())
 	}
 }
 

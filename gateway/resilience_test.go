@@ -299,32 +299,7 @@ func TestChaosKillAndRestartBackends(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: 10 * time.Second}
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 1_000_000 && ctx.Err() == nil; i++ {
-				resp, err := client.Get(gw.URL + "/")
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprint("status ", resp.StatusCode))
-					continue
-				}
-				ok.Add(1)
-			}
-		}()
-	}
+	l := startLoad(ctx, gw.URL+"/", 8, 1_000_000)
 	kills := 0
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
@@ -343,13 +318,13 @@ func TestChaosKillAndRestartBackends(t *testing.T) {
 		}
 		victim.start(t)
 	}
-	wg.Wait()
-	t.Logf("chaos: %d kills in 20s, %d requests ok, %d client-visible errors", kills, ok.Load(), failed.Load())
-	if failed.Load() != 0 {
-		t.Fatalf("%d client-visible errors; first: %v", failed.Load(), firstErr.Load())
+	l.wait()
+	t.Logf("chaos: %d kills in 20s, %d requests ok, %d client-visible errors", kills, l.ok.Load(), l.failed.Load())
+	if l.failed.Load() != 0 {
+		t.Fatalf("%d client-visible errors; first: %v", l.failed.Load(), l.firstErr.Load())
 	}
-	if ok.Load() < 1000 {
-		t.Fatalf("only %d requests in 20s: the load did not run", ok.Load())
+	if l.ok.Load() < 1000 {
+		t.Fatalf("only %d requests in 20s: the load did not run", l.ok.Load())
 	}
 }
 
