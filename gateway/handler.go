@@ -70,9 +70,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var identity string
 	if rr.auth != nil {
-		id, ok := rr.auth.Authenticate(w, r) // answers 401/403 itself
-		if !ok {
-			g.account(rt, rr, nil, r, start, statusWritten(w), 0, traceID, "authentication")
+		id, aerr := rr.auth.Authenticate(w, r) // answers 401/403 itself
+		if aerr != nil {
+			g.account(rt, rr, nil, r, start, aerr.Status, 0, traceID, aerr.Error())
 			return
 		}
 		identity = id.Subject
@@ -630,15 +630,6 @@ func stripHostPort(h string) string {
 		return host
 	}
 	return strings.Trim(h, "[]")
-}
-
-// statusWritten reports the status a helper wrote for the access log;
-// the auth package answers only 401 or 403.
-func statusWritten(w http.ResponseWriter) int {
-	if w.Header().Get("WWW-Authenticate") != "" {
-		return http.StatusUnauthorized
-	}
-	return http.StatusForbidden
 }
 
 // refuse answers a request the gateway will not serve.

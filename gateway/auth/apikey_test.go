@@ -43,7 +43,7 @@ func TestAPIKeyHTTP(t *testing.T) {
 func TestAPIKeyKeepsCredentialsUnlessStripping(t *testing.T) {
 	a, _ := mustNew(t, Config{APIKeys: &APIKeyConfig{Header: "X-Key", Keys: map[string]string{"k": HashKey("s")}}, ForwardHeader: "X-Who"})
 	r := newReq("X-Key", "s", "X-Who", "spoofed")
-	if _, ok := a.Authenticate(nil, r); !ok {
+	if _, err := a.Authenticate(nil, r); err != nil {
 		t.Fatal("rejected")
 	}
 	if r.Header.Get("X-Key") != "s" || len(r.Header.Values("X-Who")) != 1 || r.Header.Get("X-Who") != "k" {

@@ -89,13 +89,15 @@ func (a *Authenticator) identify(r *http.Request) (Identity, error) {
 
 // Authenticate checks r. On success it sets the forward header (after
 // removing any client-sent value), strips credentials if configured, and
-// returns ok. On failure it writes the 401 or 403 response itself and
-// returns ok=false; the caller must not write anything else.
-func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Identity, bool) {
+// returns a nil error. On failure it writes the 401 or 403 response itself
+// and returns why (Status tells which, for logs and metrics); the caller
+// must not write anything else.
+func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Identity, *Error) {
 	id, err := a.Check(r)
 	if err != nil {
-		a.refuse(w, err.(*Error))
-		return Identity{}, false
+		e := err.(*Error)
+		a.refuse(w, e)
+		return Identity{}, e
 	}
 	h := r.Header
 	for _, name := range a.strip {
@@ -103,7 +105,7 @@ func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Id
 	}
 	// Assigning replaces every client-sent value of the forward header.
 	h[a.forward] = []string{id.Subject}
-	return id, true
+	return id, nil
 }
 
 // ForwardHeader is the canonical name of the header that carries the subject.

@@ -145,7 +145,7 @@ func TestConcurrentChecks(t *testing.T) {
 				if (g+i)%2 == 0 {
 					r = newReq("X-API-Key", "key")
 				}
-				if _, ok := a.Authenticate(httptest.NewRecorder(), r); !ok {
+				if _, err := a.Authenticate(httptest.NewRecorder(), r); err != nil {
 					t.Error("refused")
 					return
 				}

@@ -22,7 +22,7 @@ func Example() {
 		rec := httptest.NewRecorder()
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("X-API-Key", key)
-		if id, ok := a.Authenticate(rec, r); ok {
+		if id, err := a.Authenticate(rec, r); err == nil {
 			fmt.Println("forward as", r.Header.Get("X-Auth-Subject"), "via", id.Method, "key stripped:", r.Header.Get("X-API-Key") == "")
 			continue
 		}

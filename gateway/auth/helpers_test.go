@@ -121,8 +121,8 @@ func mustNew(t testing.TB, cfg Config) (*Authenticator, *clock.Fake) {
 func server(t *testing.T, a *Authenticator) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := a.Authenticate(w, r)
-		if !ok {
+		id, err := a.Authenticate(w, r)
+		if err != nil {
 			return
 		}
 		w.Header().Set("Got-Subject", r.Header.Get("X-Auth-Subject"))
