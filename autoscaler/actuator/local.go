@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -287,11 +288,31 @@ func healthy(ctx context.Context, addr string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
+// freePort picks a free port below the kernel's ephemeral range. A port
+// found by binding ":0" comes from that range, and between closing it and
+// the backend binding it, anything else binding ":0" (the gateway, in local
+// mode) can be handed the same port; ports outside the range are never
+// handed out that way.
 func freePort(host string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
+	lo, hi := 20000, 32000
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var elo, ehi int
+		if _, err := fmt.Sscan(string(b), &elo, &ehi); err == nil && elo > 2048 && elo <= lo {
+			lo, hi = 1024, elo // the range starts low: use the ports below it
+		} else if err == nil && elo > 2048 && elo < hi {
+			hi = elo
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	var lastErr error
+	for i := 0; i < 100; i++ {
+		port := lo + rand.IntN(hi-lo)
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			lastErr = err // taken: try another
+			continue
+		}
+		ln.Close()
+		return port, nil
+	}
+	return 0, fmt.Errorf("no free port in %d-%d: %w", lo, hi, lastErr)
 }
