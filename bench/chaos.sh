@@ -222,11 +222,7 @@ start_nginx() {
 }
 EOF
 	} >"$dir/nginx.conf"
-	local nginx_args=(-p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log")
-	nginx -t -q "${nginx_args[@]}" >"$dir/test.log" 2>&1 ||
-		die "nginx rejected its config ($dir/nginx.conf):
-$(cat "$dir/test.log")"
-	start nginx "$dir/stderr.log" "${proxy_pin[@]}" nginx "${nginx_args[@]}"
+	run_nginx nginx "$dir" "${proxy_pin[@]}"
 	target_port[nginx]="$NGINX_PORT"
 	target_pid[nginx]="$(last_pid)"
 	target_log[nginx]="$dir/error.log"

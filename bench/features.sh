@@ -280,22 +280,14 @@ done
 
 # ---------------------------------------------------------------- report ---
 
-median() {
-	awk -v f="$1" -v t="$2" '$1 == t && $f >= 0 {print $f}' "$samples" | sort -g |
-		awk '{v[NR] = $1} END {
-			if (NR == 0) { printf "-1"; exit }
-			if (NR % 2) printf "%.3f", v[(NR + 1) / 2]
-			else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2
-		}'
-}
 
 declare -A med_rps med_p99 med_cpu med_client med_eff tot_err
 for t in "${targets[@]}"; do
-	med_rps[$t]="$(median 2 "$t")"
-	med_p99[$t]="$(median 3 "$t")"
-	med_cpu[$t]="$(median 6 "$t")"
-	med_client[$t]="$(median 7 "$t")"
-	med_eff[$t]="$(median 8 "$t")"
+	med_rps[$t]="$(median "$samples" 2 "$t")"
+	med_p99[$t]="$(median "$samples" 3 "$t")"
+	med_cpu[$t]="$(median "$samples" 6 "$t")"
+	med_client[$t]="$(median "$samples" 7 "$t")"
+	med_eff[$t]="$(median "$samples" 8 "$t")"
 	tot_err[$t]="$(awk -v t="$t" '$1 == t {s += $4} END {print s + 0}' "$samples")"
 done
 r_rps="$(ratio "${med_rps[features]}" "${med_rps[bare]}")"

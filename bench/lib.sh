@@ -264,11 +264,7 @@ start_nginx_backends() {
 $servers}
 EOF
 	} >"$dir/nginx.conf"
-	local args=(-p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log")
-	nginx -t -q "${args[@]}" >"$dir/test.log" 2>&1 ||
-		die "nginx (backends) rejected its config ($dir/nginx.conf):
-$(cat "$dir/test.log")"
-	start "nginx backends" "$dir/stderr.log" "${client_pin[@]}" nginx "${args[@]}"
+	run_nginx "nginx backends" "$dir" "${client_pin[@]}"
 	pid="$(last_pid)"
 	n=0
 	for port in "$@"; do
@@ -413,4 +409,29 @@ http {
     uwsgi_temp_path $dir/uwsgi;
     scgi_temp_path $dir/scgi;
 EOF
+}
+
+# run_nginx NAME DIR [PIN...]: checks DIR/nginx.conf with nginx -t (dying
+# with its complaint), then starts nginx on it under PIN (e.g. taskset -c 0);
+# last_pid gives its pid.
+run_nginx() {
+	local name=$1 dir=$2
+	shift 2
+	local args=(-p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log")
+	nginx -t -q "${args[@]}" >"$dir/test.log" 2>&1 ||
+		die "$name rejected its config ($dir/nginx.conf):
+$(cat "$dir/test.log")"
+	start "$name" "$dir/stderr.log" "$@" nginx "${args[@]}"
+}
+
+# median FILE FIELD TARGET: median of column FIELD of TARGET's rows in
+# FILE (one row per target and round). Negative values mean "not
+# available" and are skipped; none left gives -1.
+median() {
+	awk -v f="$2" -v t="$3" '$1 == t && $f >= 0 {print $f}' "$1" | sort -g |
+		awk '{v[NR] = $1} END {
+			if (NR == 0) { printf "-1"; exit }
+			if (NR % 2) printf "%.3f", v[(NR + 1) / 2]
+			else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
 }

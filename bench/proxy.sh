@@ -205,11 +205,7 @@ start_nginx() {
 }
 EOF
 	} >"$dir/nginx.conf"
-	local nginx_args=(-p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log")
-	nginx -t -q "${nginx_args[@]}" >"$dir/test.log" 2>&1 ||
-		die "nginx rejected its config ($dir/nginx.conf):
-$(cat "$dir/test.log")"
-	start nginx "$dir/stderr.log" "${proxy_pin[@]}" nginx "${nginx_args[@]}"
+	run_nginx nginx "$dir" "${proxy_pin[@]}"
 	target_port[nginx]="$NGINX_PORT"
 	target_pid[nginx]="$(last_pid)"
 	target_log[nginx]="$dir/error.log"
@@ -362,24 +358,14 @@ done
 
 # ---------------------------------------------------------------- report ---
 
-# median FIELD TARGET: median of column FIELD of TARGET's samples.
-# Negative values mean "not available" and are skipped; none left gives -1.
-median() {
-	awk -v f="$1" -v t="$2" '$1 == t && $f >= 0 {print $f}' "$samples" | sort -g |
-		awk '{v[NR] = $1} END {
-			if (NR == 0) { printf "-1"; exit }
-			if (NR % 2) printf "%.3f", v[(NR + 1) / 2]
-			else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2
-		}'
-}
 
 declare -A med_rps med_p99 med_cpu med_client med_eff tot_err
 for t in "${targets[@]}"; do
-	med_rps[$t]="$(median 2 "$t")"
-	med_p99[$t]="$(median 3 "$t")"
-	med_cpu[$t]="$(median 6 "$t")"
-	med_client[$t]="$(median 7 "$t")"
-	med_eff[$t]="$(median 8 "$t")"
+	med_rps[$t]="$(median "$samples" 2 "$t")"
+	med_p99[$t]="$(median "$samples" 3 "$t")"
+	med_cpu[$t]="$(median "$samples" 6 "$t")"
+	med_client[$t]="$(median "$samples" 7 "$t")"
+	med_eff[$t]="$(median "$samples" 8 "$t")"
 	tot_err[$t]="$(awk -v t="$t" '$1 == t {s += $4} END {print s + 0}' "$samples")"
 done
 
