@@ -52,6 +52,9 @@ Environment (defaults in brackets):
   GATEWAY_STRATEGY=round_robin             --strategy of the gateway
   OUT=bench/results/proxy-latest.json      JSON report (relative to repo root)
   DRAWBRIDGE_BIN=    use this drawbridge binary instead of building one
+  BASELINE_BIN=      also measure this (older) drawbridge binary as target
+                     "baseline", with the gateway's flags, in the same rounds:
+                     the honest before/after of a change's hop cost
   BACKEND1_PORT BACKEND2_PORT NGINX_PORT HAPROXY_PORT GATEWAY_PORT
   GATEWAY_ADMIN_PORT STOCK_PORT
                      fixed ports (default: random free high ports)
@@ -97,6 +100,7 @@ if [[ -n "${TARGETS:-}" ]]; then
 	read -r -a targets <<<"$TARGETS"
 else
 	targets=(nginx haproxy gateway)
+	if [[ -n "${BASELINE_BIN:-}" ]]; then targets+=(baseline); fi
 	if [[ "$STOCK" == 1 ]]; then targets+=(stock); fi
 fi
 [[ "$OUT" == /* ]] || OUT="$repo_root/$OUT"
@@ -110,7 +114,8 @@ fi
 for t in "${targets[@]}"; do
 	case "$t" in
 	nginx | haproxy | gateway | stock) ;;
-	*) die "unknown target '$t' in TARGETS (known: nginx haproxy gateway stock)" ;;
+	baseline) [[ -x "${BASELINE_BIN:-}" ]] || die "target baseline needs BASELINE_BIN=/path/to/an/older/drawbridge (got '${BASELINE_BIN:-}')" ;;
+	*) die "unknown target '$t' in TARGETS (known: nginx haproxy gateway baseline stock)" ;;
 	esac
 done
 ((${#targets[@]} > 0)) || die "TARGETS is empty"
@@ -246,18 +251,25 @@ $(cat "$tmp/haproxy-check.log")"
 	target_log[haproxy]="$tmp/haproxy.log"
 }
 
-start_gateway() {
-	pick_port GATEWAY_PORT
-	# The admin listener gets its own free port: its default is a fixed port
-	# that another gateway on this machine may already hold.
-	pick_port GATEWAY_ADMIN_PORT
-	start gateway "$tmp/gateway.log" env GOMAXPROCS=1 "${proxy_pin[@]}" \
-		"$drawbridge" gateway proxy --listen "127.0.0.1:$GATEWAY_PORT" \
-		--to "$backends" --strategy "$GATEWAY_STRATEGY" --admin "127.0.0.1:$GATEWAY_ADMIN_PORT"
-	target_port[gateway]="$GATEWAY_PORT"
-	target_pid[gateway]="$(last_pid)"
-	target_log[gateway]="$tmp/gateway.log"
+# start_drawbridge_proxy NAME BINARY: `gateway proxy` of BINARY as target NAME.
+start_drawbridge_proxy() {
+	local name="$1" bin="$2"
+	# GATEWAY_PORT/GATEWAY_ADMIN_PORT, BASELINE_PORT/BASELINE_ADMIN_PORT
+	local port_var="${name^^}_PORT" admin_var="${name^^}_ADMIN_PORT"
+	pick_port "$port_var"
+	# The admin listener gets its own free port: another gateway on this
+	# machine may hold the default one.
+	pick_port "$admin_var"
+	start "$name" "$tmp/$name.log" env GOMAXPROCS=1 "${proxy_pin[@]}" \
+		"$bin" gateway proxy --listen "127.0.0.1:${!port_var}" \
+		--to "$backends" --strategy "$GATEWAY_STRATEGY" --admin "127.0.0.1:${!admin_var}"
+	target_port[$name]="${!port_var}"
+	target_pid[$name]="$(last_pid)"
+	target_log[$name]="$tmp/$name.log"
 }
+
+start_gateway() { start_drawbridge_proxy gateway "$drawbridge"; }
+start_baseline() { start_drawbridge_proxy baseline "$BASELINE_BIN"; }
 
 start_stock() {
 	pick_port STOCK_PORT
@@ -388,7 +400,7 @@ pin_desc="none"
 
 ratio_json=()
 if [[ -n "${med_rps[nginx]:-}" ]]; then
-	for t in gateway haproxy stock; do
+	for t in gateway baseline haproxy stock; do
 		[[ -n "${med_rps[$t]:-}" ]] || continue
 		r_rps="$(ratio "${med_rps[$t]}" "${med_rps[nginx]}")"
 		r_p99="$(ratio "${med_p99[$t]}" "${med_p99[nginx]}")"
