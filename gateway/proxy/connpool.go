@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +18,14 @@ type conn struct {
 	bw       *bufio.Writer
 	lastUsed time.Time
 	reused   bool
+
+	// For the idle check (idleReadable): the socket's raw access and a
+	// callback made once per connection, so a check allocates nothing.
+	rc      syscall.RawConn
+	peekFn  func(fd uintptr) bool
+	peekN   int
+	peekErr error
+	peekBuf [1]byte
 }
 
 // connPool keeps idle connections to one backend address, most recently used
@@ -46,8 +55,11 @@ func newConnPool(addr string, connectTimeout time.Duration, maxIdle int, idleTTL
 	}
 }
 
-// get returns an idle connection if one is fresh enough, else dials;
-// with fresh it always dials.
+// get returns an idle connection if one is fresh enough and quiet, else
+// dials; with fresh it always dials. An idle connection that has become
+// readable is closed, never handed out: whatever the backend sent while no
+// request was outstanding (a response to nothing, a FIN, a RST) would
+// otherwise be read as the answer to the next request.
 func (p *connPool) get(ctx context.Context, now time.Time, fresh bool) (*conn, error) {
 	p.mu.Lock()
 	for n := len(p.idle); n > 0 && !fresh; n = len(p.idle) {
@@ -61,6 +73,11 @@ func (p *connPool) get(ctx context.Context, now time.Time, fresh bool) (*conn, e
 			continue
 		}
 		p.mu.Unlock()
+		if c.idleReadable() {
+			c.close()
+			p.mu.Lock()
+			continue
+		}
 		c.reused = true
 		return c, nil
 	}
@@ -76,12 +93,20 @@ func (p *connPool) get(ctx context.Context, now time.Time, fresh bool) (*conn, e
 	br.Reset(nc)
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(nc)
-	return &conn{nc: nc, br: br, bw: bw}, nil
+	c := &conn{nc: nc, br: br, bw: bw}
+	c.initIdleCheck()
+	return c, nil
 }
 
 // put returns a healthy connection for reuse, or closes it when the pool is
-// full or closed.
+// full or closed. The caller has checked that the response ended where its
+// framing said; a byte still buffered means the backend sent more than
+// that, and the connection is closed rather than trusted.
 func (p *connPool) put(c *conn, now time.Time) {
+	if c.br.Buffered() != 0 {
+		c.close()
+		return
+	}
 	c.lastUsed = now
 	p.mu.Lock()
 	if p.closed || len(p.idle) >= p.maxIdle {

@@ -318,7 +318,7 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	if headerTimeout > 0 {
 		_ = c.nc.SetReadDeadline(time.Now().Add(headerTimeout))
 	}
-	resp, err := readResponseHead(c.br, w.Header(), r.Method, a.Upgrade != "")
+	resp, err := readResponseHead(c.br, w.Header(), r.Method, a.Upgrade)
 	if err != nil {
 		c.close()
 		switch {
@@ -332,8 +332,9 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	if a.Intercept != nil && a.Intercept(resp.status, w.Header()) {
 		res = Result{Status: resp.status, Discarded: true, Header: w.Header().Clone()}
 		clear(w.Header())
-		// Keep the connection when the refused body is small enough to skip.
-		if stop() && !resp.close && discardBody(c.br, &resp) {
+		// Keep the connection when the refused body is small enough to skip
+		// and ended exactly where its framing said.
+		if stop() && !resp.close && !r.Close && resp.reusable() && discardBody(c.br, &resp) {
 			_ = c.nc.SetReadDeadline(time.Time{})
 			u.conns.put(c, time.Now())
 		} else {
@@ -367,8 +368,11 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	}
 	// Only a connection whose abort hook has not fired may be pooled: a
 	// client that left just now would otherwise leave a deadline in the past
-	// on a connection the next request picks up.
-	if !stop() || resp.close || r.Close || !resp.reusable() {
+	// on a connection the next request picks up. Nor one with bytes left
+	// after the response's end (a body on HEAD, 204 or 304, bytes past
+	// Content-Length or the last chunk): the next request would read them
+	// as its response.
+	if !stop() || resp.close || r.Close || !resp.reusable() || c.br.Buffered() != 0 {
 		c.close()
 	} else {
 		u.conns.put(c, time.Now())
@@ -383,16 +387,20 @@ var aLongTimeAgo = time.Unix(1, 0)
 const maxDiscard = 64 << 10
 
 // discardBody reads a refused response's body off the connection and
-// reports whether the connection can be reused.
+// reports whether the connection can be reused: only when the body ended
+// exactly where its framing said, with nothing after it.
 func discardBody(br *bufio.Reader, resp *responseHead) bool {
 	switch {
 	case resp.noBody:
-		return true
 	case resp.chunked || resp.untilClose || resp.contentLength > maxDiscard:
 		return false
+	default:
+		n, err := br.Discard(int(resp.contentLength))
+		if err != nil || int64(n) != resp.contentLength {
+			return false
+		}
 	}
-	n, err := br.Discard(int(resp.contentLength))
-	return err == nil && int64(n) == resp.contentLength
+	return br.Buffered() == 0
 }
 
 func isTimeout(err error) bool {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
 )
 
 // maxResponseHeaderBytes bounds what a backend can make us buffer.
@@ -22,11 +23,22 @@ type responseHead struct {
 	noBody        bool
 	close         bool
 	untilClose    bool   // body delimited by connection close
+	http10        bool   // an HTTP/1.0 response
 	nothingRead   bool   // the connection failed before any byte arrived
 	upgrade       string // 101: the protocol switched to
 }
 
-func (r *responseHead) reusable() bool { return !r.untilClose }
+// reusable reports whether the framing lets the connection carry another
+// exchange; the caller still checks that nothing follows the body.
+func (r *responseHead) reusable() bool {
+	return !r.untilClose && r.status != http.StatusSwitchingProtocols
+}
+
+// maxResponseHeaders bounds the header lines of one response: a flood of
+// small headers costs an allocation each and reaches the client whole.
+// Envoy's default is 100 in either direction; this leaves room for
+// backends that set many cookies.
+const maxResponseHeaders = 1000
 
 var (
 	errMalformedStatus = errors.New("malformed status line from backend")
@@ -34,12 +46,16 @@ var (
 	errHeaderTooLarge  = errors.New("backend response header too large")
 	errAmbiguousLength = errors.New("backend response has ambiguous length")
 	errUpgrade         = errors.New("backend switched protocols unasked")
+	errUpgradeOther    = errors.New("backend switched to a protocol other than the one asked for")
+	errTooManyHeaders  = errors.New("backend response has too many header fields")
 )
 
 // readResponseHead parses the status line and headers into h, skipping
-// interim 1xx responses. Hop-by-hop headers are not copied. On error h is
-// cleared, so the caller can write its own error response.
-func readResponseHead(br *bufio.Reader, h http.Header, method string, upgradeAsked bool) (resp responseHead, err error) {
+// interim 1xx responses. Hop-by-hop headers are not copied. upgrade is the
+// Upgrade the request asked for ("" for none): a 101 is accepted only for
+// one of its protocols. On error h is cleared, so the caller can write its
+// own error response.
+func readResponseHead(br *bufio.Reader, h http.Header, method, upgrade string) (resp responseHead, err error) {
 	defer func() {
 		if err != nil {
 			clear(h)
@@ -52,13 +68,14 @@ func readResponseHead(br *bufio.Reader, h http.Header, method string, upgradeAsk
 			resp.nothingRead = len(line) == 0
 			return resp, err
 		}
-		status, err := parseStatusLine(line)
+		status, http10, err := parseStatusLine(line)
 		if err != nil {
 			return resp, err
 		}
 		resp.status = status
+		resp.http10 = http10
 		if status == http.StatusSwitchingProtocols {
-			if !upgradeAsked {
+			if upgrade == "" {
 				return resp, errUpgrade
 			}
 			break
@@ -76,6 +93,7 @@ func readResponseHead(br *bufio.Reader, h http.Header, method string, upgradeAsk
 		connTokens []string
 		declared   []string
 		total      int
+		lines      int
 	)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -93,6 +111,9 @@ func readResponseHead(br *bufio.Reader, h http.Header, method string, upgradeAsk
 		if len(line) == 0 {
 			break
 		}
+		if lines++; lines > maxResponseHeaders {
+			return resp, errTooManyHeaders
+		}
 		if line[0] == ' ' || line[0] == '\t' {
 			return resp, errMalformedHeader // obs-fold
 		}
@@ -100,8 +121,11 @@ func readResponseHead(br *bufio.Reader, h http.Header, method string, upgradeAsk
 		if i <= 0 || !validToken(line[:i]) {
 			return resp, errMalformedHeader
 		}
+		val := trimOWS(line[i+1:])
+		if !validFieldValue(val) {
+			return resp, errMalformedHeader
+		}
 		key := canonicalKey(line[:i])
-		val := bytes.TrimSpace(line[i+1:])
 		switch key {
 		case "Content-Length":
 			n, perr := strconv.ParseInt(string(val), 10, 64)
@@ -153,8 +177,14 @@ func readResponseHead(br *bufio.Reader, h http.Header, method string, upgradeAsk
 		if resp.upgrade == "" {
 			return resp, errUpgrade // a switch to nothing named
 		}
+		if !upgradeGranted(upgrade, resp.upgrade) {
+			return resp, errUpgradeOther
+		}
 		resp.noBody = true
 		return resp, nil
+	}
+	if resp.http10 && !listed(connTokens, "Keep-Alive") {
+		resp.close = true // HTTP/1.0 closes unless it says otherwise (RFC 9112 §9.3)
 	}
 	if len(declared) > 0 && resp.chunked {
 		h["Trailer"] = declared
@@ -168,20 +198,66 @@ func readResponseHead(br *bufio.Reader, h http.Header, method string, upgradeAsk
 	return resp, nil
 }
 
-func parseStatusLine(line []byte) (int, error) {
+// parseStatusLine parses "HTTP/1.x NNN reason"; http10 reports HTTP/1.0.
+// The reason phrase is never relayed, but one with a bare CR or another
+// control character marks a response no parser should trust.
+func parseStatusLine(line []byte) (status int, http10 bool, err error) {
 	line = trimEOL(line)
-	// "HTTP/1.x NNN reason"
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return 0, errMalformedStatus
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[7] < '0' || line[7] > '9' || line[8] != ' ' {
+		return 0, false, errMalformedStatus
 	}
-	if len(line) > 12 && line[12] != ' ' {
-		return 0, errMalformedStatus
+	if len(line) > 12 && (line[12] != ' ' || !validFieldValue(line[13:])) {
+		return 0, false, errMalformedStatus
 	}
 	c := line[9:12]
 	if c[0] < '1' || c[0] > '5' || c[1] < '0' || c[1] > '9' || c[2] < '0' || c[2] > '9' {
-		return 0, errMalformedStatus
+		return 0, false, errMalformedStatus
 	}
-	return int(c[0]-'0')*100 + int(c[1]-'0')*10 + int(c[2]-'0'), nil
+	return int(c[0]-'0')*100 + int(c[1]-'0')*10 + int(c[2]-'0'), line[7] == '0', nil
+}
+
+// validFieldValue reports whether v is free of control characters other
+// than HTAB (RFC 9110 §5.5, RFC 9112 §2.2): a bare CR, LF or NUL that some
+// parser downstream would take for the end of a line or of a string.
+func validFieldValue(v []byte) bool {
+	for _, c := range v {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// trimOWS trims optional whitespace (SP and HTAB only: a CR is not
+// whitespace here but a byte to refuse).
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// upgradeGranted reports whether a 101's Upgrade value names exactly one
+// protocol, one of those asked for (compared case-insensitively), and not
+// h2c: HTTP/2 cleartext upgrades are never relayed (RFC 9113 §3.1), since
+// the client would get a raw HTTP/2 connection to the backend, past every
+// route and ACL of the gateway.
+func upgradeGranted(asked, got string) bool {
+	got = strings.Trim(got, " \t")
+	if got == "" || strings.ContainsAny(got, ", \t") || strings.EqualFold(got, "h2c") {
+		return false
+	}
+	for asked != "" {
+		var tok string
+		tok, asked, _ = strings.Cut(asked, ",")
+		if strings.EqualFold(strings.Trim(tok, " \t"), got) {
+			return true
+		}
+	}
+	return false
 }
 
 func skipHeaders(br *bufio.Reader) error {
@@ -193,8 +269,12 @@ func skipHeaders(br *bufio.Reader) error {
 		if total += len(line); total > maxResponseHeaderBytes {
 			return errHeaderTooLarge
 		}
-		if len(trimEOL(line)) == 0 {
+		line = trimEOL(line)
+		if len(line) == 0 {
 			return nil
+		}
+		if !validFieldValue(line) {
+			return errMalformedHeader // dropped, but a sign of a broken backend
 		}
 	}
 }
@@ -409,8 +489,12 @@ func (c *bodyCopier) trailers() error {
 		if i <= 0 || !validToken(line[:i]) {
 			return fmt.Errorf("%w: trailer", errMalformedHeader)
 		}
+		val := trimOWS(line[i+1:])
+		if !validFieldValue(val) {
+			return fmt.Errorf("%w: trailer", errMalformedHeader)
+		}
 		k := canonicalKey(line[:i])
-		v := string(bytes.TrimSpace(line[i+1:]))
+		v := string(val)
 		if hopByHop(k) || k == "Content-Length" {
 			continue
 		}

@@ -12,7 +12,7 @@ func parse(t *testing.T, raw, method string) (*httptest.ResponseRecorder, respon
 	t.Helper()
 	rec := httptest.NewRecorder()
 	br := bufio.NewReader(strings.NewReader(raw))
-	resp, err := readResponseHead(br, rec.Header(), method, false)
+	resp, err := readResponseHead(br, rec.Header(), method, "")
 	if err != nil {
 		return rec, resp, err
 	}
@@ -113,4 +113,89 @@ func FuzzReadResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw, method string) {
 		_, _, _ = parse(t, raw, method)
 	})
+}
+
+// Control characters in a backend's header values, trailers or reason
+// phrase make the response malformed: a bare CR is a line break to some
+// parsers downstream, a NUL the end of a string to others (RFC 9110 §5.5,
+// RFC 9112 §2.2). HTAB and obs-text stay allowed.
+func TestControlCharactersInResponseRejected(t *testing.T) {
+	for _, raw := range []string{
+		"HTTP/1.1 200 OK\r\nX-A: a\rSet-Cookie: x=1\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX-A: a\r\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX-A: \ra\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX-A: a\x7fb\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX-A: a\x0bb\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\r\n\r\n",
+		"HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\x00\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 103 Early\r\nLink: a\rb\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: a\rb\r\n\r\n",
+		"HTTP/1.x 200 OK\r\nContent-Length: 0\r\n\r\n",
+	} {
+		if _, _, err := parse(t, raw, "GET"); err == nil {
+			t.Errorf("%q accepted", raw)
+		}
+	}
+	rec, _, err := parse(t, "HTTP/1.1 200 O\tK\r\nX-A: \ta\tb\xff \r\nContent-Length: 0\r\n\r\n", "GET")
+	if err != nil || rec.Header().Get("X-A") != "a\tb\xff" {
+		t.Errorf("HTAB and obs-text: %v %q", err, rec.Header().Get("X-A"))
+	}
+}
+
+func TestResponseHeaderCountBounded(t *testing.T) {
+	head := func(n int) string {
+		return "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-A: b\r\n", n) + "Content-Length: 0\r\n\r\n"
+	}
+	if _, _, err := parse(t, head(maxResponseHeaders-1), "GET"); err != nil {
+		t.Errorf("%d headers: %v", maxResponseHeaders, err)
+	}
+	if _, _, err := parse(t, head(maxResponseHeaders), "GET"); err == nil {
+		t.Errorf("%d headers accepted", maxResponseHeaders+1)
+	}
+}
+
+// An HTTP/1.0 response closes its connection unless it says keep-alive.
+func TestHTTP10ResponseCloses(t *testing.T) {
+	_, resp, err := parse(t, "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", "GET")
+	if err != nil || !resp.close {
+		t.Errorf("HTTP/1.0 without keep-alive: close %v, %v", resp.close, err)
+	}
+	_, resp, err = parse(t, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok", "GET")
+	if err != nil || resp.close {
+		t.Errorf("HTTP/1.0 with keep-alive: close %v, %v", resp.close, err)
+	}
+}
+
+// A 101 is accepted only when an upgrade was asked for and it names one of
+// the protocols asked, h2c never.
+func TestSwitchingProtocolsMatchesTheAsk(t *testing.T) {
+	for _, c := range []struct {
+		asked, got string
+		ok         bool
+	}{
+		{"websocket", "websocket", true},
+		{"websocket", "WebSocket", true},
+		{"WebSocket", " websocket ", true},
+		{"websocket, foo/2", "foo/2", true},
+		{"", "websocket", false},
+		{"websocket", "", false},
+		{"websocket", "h2c", false},
+		{"h2c", "h2c", false},
+		{"h2c", "H2C", false},
+		{"websocket", "websocket, h2c", false},
+		{"websocket", "websocket2", false},
+		{"foo/2", "foo", false},
+	} {
+		raw := "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + c.got + "\r\n\r\n"
+		rec := httptest.NewRecorder()
+		resp, err := readResponseHead(bufio.NewReader(strings.NewReader(raw)), rec.Header(), "GET", c.asked)
+		if (err == nil) != c.ok {
+			t.Errorf("asked %q, backend switched to %q: err %v, want accepted %v", c.asked, c.got, err, c.ok)
+		}
+		if err == nil && resp.reusable() {
+			t.Errorf("a switched connection counts as reusable")
+		}
+	}
 }
