@@ -181,6 +181,12 @@ server:
 ` + minimal, "t.yaml:2: server.max_header_bytes: must be between 1 and 2147483647, got 0"},
 
 	// Routes.
+	{"path prefix with parameters", `
+routes:
+  - name: r
+    pool: p
+    match: {path_prefix: "/admin;x"}
+` + pool, `t.yaml:4: routes[0].match.path_prefix: "/admin;x" would never match: routing ignores segment parameters (";...")`},
 	{"upgrade to h2c", `
 routes:
   - name: r

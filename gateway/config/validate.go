@@ -242,6 +242,9 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 		v.hostPattern(key+".match.host", m.Host)
 	}
 	v.path(key+".match.path_prefix", m.PathPrefix, false)
+	if strings.Contains(m.PathPrefix, ";") {
+		v.add(key+".match.path_prefix", "%q would never match: routing ignores segment parameters (\";...\")", m.PathPrefix)
+	}
 	seen := make(map[string]bool)
 	for i, method := range m.Methods {
 		k := fmt.Sprintf("%s.match.methods[%d]", key, i)
