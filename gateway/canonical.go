@@ -62,6 +62,9 @@ func checkTarget(r *http.Request) *refusal {
 		}
 		uri = originForm(uri)
 		r.RequestURI = uri
+		if r.URL.Path == "" {
+			r.URL.Path = "/" // "http://h?q" asks for "/?q"
+		}
 	default:
 		return badRequest("request target must be an absolute path\n")
 	}
