@@ -228,6 +228,10 @@ func checkHeaders(r *http.Request, rt *runtime, hop *hopInfo) *refusal {
 				case tok == "":
 				case strings.EqualFold(tok, "upgrade"):
 					connUpgrade = true // Upgrade stays for the route to decide on
+				case strings.EqualFold(tok, "close"):
+					// net/http acted on it; no header is named so
+				case strings.EqualFold(tok, "keep-alive"):
+					delete(h, "Keep-Alive") // the common case, without canonicalising
 				default:
 					delete(h, http.CanonicalHeaderKey(tok))
 				}
@@ -244,15 +248,23 @@ func checkHeaders(r *http.Request, rt *runtime, hop *hopInfo) *refusal {
 		}
 	}
 	dropUnderscores := rt.cfg.Server.UnderscoresInHeaders != config.UnderscoresAllow
+	// net/http's HTTP/1 server refuses invalid names and values with these
+	// same functions before the handler runs; HTTP/2 fields cross into an
+	// HTTP/1.1 head here, so they are checked again whatever the HTTP/2
+	// implementation did.
+	checkFields := r.ProtoMajor != 1
 	for k, vv := range h {
-		if !httpguts.ValidHeaderFieldName(k) {
-			return badRequest("invalid header name\n")
-		}
 		// CGI, WSGI and PHP map "-" and "_" alike: X_Auth_Subject would
 		// reach them as X-Auth-Subject, past the gateway's own.
 		if strings.IndexByte(k, '_') >= 0 && (dropUnderscores || rt.asserts(k)) {
 			delete(h, k)
 			continue
+		}
+		if !checkFields {
+			continue
+		}
+		if !httpguts.ValidHeaderFieldName(k) {
+			return badRequest("invalid header name\n")
 		}
 		for _, v := range vv {
 			if !httpguts.ValidHeaderFieldValue(v) {

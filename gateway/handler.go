@@ -414,9 +414,10 @@ func (x *exchange) serve() {
 }
 
 // beforeHeaders returns what the gateway adds to a response head: the
-// sticky cookie for a fresh pick, and Connection: close when an upgrade was
-// asked for but not granted (the connection-level guard stops following a
-// connection at an upgrade request, so it must not carry another request).
+// sticky cookie for a fresh pick, and Connection: close when the request
+// carried an Upgrade header but no switch happened (the connection-level
+// guard stops following a connection at an Upgrade header, so it must not
+// carry another request). It runs again after a retry cleared the head.
 func (x *exchange) beforeHeaders(b *upstream.Backend, pinned bool) func(http.Header) {
 	var cookie string
 	if x.v.sticky != nil && !pinned {

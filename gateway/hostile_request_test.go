@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -761,5 +762,42 @@ func TestUpgradeAllowlist(t *testing.T) {
 	resp, _, _, _ := rawExchange(t, addr, "GET /admin HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 	if resp.StatusCode != 403 || !resp.Close || len(be.seen()) != before {
 		t.Errorf("upgrade to a denied route: %d close=%v", resp.StatusCode, resp.Close)
+	}
+}
+
+// The checks run on every request: a clean one must cost no allocation.
+func TestCanonicalChecksDoNotAllocate(t *testing.T) {
+	rt := &runtime{cfg: parseConfig(t, poolConfigAddrs("", "127.0.0.1:1")), asserted: []string{"X-Auth-Subject"}}
+	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET /v1/users/42?x=1 HTTP/1.1\r\nHost: api.example.com:8080\r\n" +
+		"User-Agent: wrk\r\nAccept: */*\r\nAccept-Encoding: gzip\r\nCookie: a=b\r\nX-Request-Id: 123\r\nConnection: keep-alive\r\n\r\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := r.Header.Clone()
+	n := testing.AllocsPerRun(100, func() {
+		clear(r.Header)
+		for k, v := range h {
+			r.Header[k] = v
+		}
+		var hop hopInfo
+		if checkHeaders(r, rt, &hop) != nil || checkTarget(r) != nil || checkHost(r) != nil {
+			t.Fatal("clean request refused")
+		}
+	})
+	if n != 0 {
+		t.Errorf("%v allocations per clean request", n)
+	}
+}
+
+func BenchmarkCanonicalChecks(b *testing.B) {
+	rt := &runtime{cfg: &config.Config{}, asserted: []string{"X-Auth-Subject"}}
+	r, _ := http.ReadRequest(bufio.NewReader(strings.NewReader("GET /v1/users/42?x=1 HTTP/1.1\r\nHost: api.example.com\r\n" +
+		"User-Agent: wrk\r\nAccept: */*\r\nAccept-Encoding: gzip\r\nCookie: a=b\r\nX-Request-Id: 123\r\n\r\n")))
+	b.ReportAllocs()
+	for b.Loop() {
+		var hop hopInfo
+		_ = checkHeaders(r, rt, &hop)
+		_ = checkTarget(r)
+		_ = checkHost(r)
 	}
 }
