@@ -801,3 +801,28 @@ func BenchmarkCanonicalChecks(b *testing.B) {
 		_ = checkHost(r)
 	}
 }
+
+// FuzzCanonicalHost: a host that passes is canonical (lower-case, no
+// trailing dot, no byte outside the host alphabet) and stays the same
+// when checked again, so routing and the backend cannot read it apart.
+func FuzzCanonicalHost(f *testing.F) {
+	for _, tc := range spellings {
+		f.Add(tc.host)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		c, ok := canonicalHost(h)
+		if !ok {
+			return
+		}
+		if again, ok := canonicalHost(c); !ok || again != c {
+			t.Fatalf("canonicalHost(%q) = %q, then %q %v", h, c, again, ok)
+		}
+		name := c
+		if i := strings.LastIndexByte(c, ':'); i >= 0 && !strings.HasSuffix(c, "]") {
+			name = c[:i]
+		}
+		if strings.HasSuffix(name, ".") || strings.ToLower(c) != c || strings.ContainsAny(c, " @%/\\\t\r\n\x00#?") {
+			t.Fatalf("canonicalHost(%q) = %q", h, c)
+		}
+	})
+}
