@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -44,6 +45,9 @@ type runtime struct {
 	accessLog  *slog.Logger // nil when off
 	// maxConcurrent sheds load beyond this many requests; 0 = no limit.
 	maxConcurrent int64
+	// asserted are the headers the gateway sets itself (identities,
+	// X-Forwarded-*): their underscore spellings never reach a backend.
+	asserted []string
 }
 
 type routeRuntime struct {
@@ -57,6 +61,7 @@ type routeRuntime struct {
 	handler http.Handler // static, cache, compress chain; nil = forward directly
 	// idHeader is the identity header a client must never set itself.
 	idHeader string
+	upgrades []string // protocols a client may switch to (routes[].upgrade)
 	bulkhead *resilience.Bulkhead
 	overall  time.Duration // whole request incl. retries; 0 = none
 	perTry   time.Duration // 0 = the pool's response_header timeout
@@ -379,13 +384,17 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	}
 	table := route.NewTable(routes)
 	rrs := make([]*routeRuntime, len(routes))
+	asserted := []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"}
 	for i, r := range table.Routes() {
 		rc := &cfg.Routes[i]
 		rr := &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry), access: compileAccess(rc),
 			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry, auth: extras[i].auth, limit: extras[i].limit, idHeader: "X-Auth-Subject",
-			handler: extras[i].handler}
+			handler: extras[i].handler, upgrades: rc.Upgrade}
 		if extras[i].auth != nil {
 			rr.idHeader = extras[i].auth.ForwardHeader()
+		}
+		if !slices.Contains(asserted, rr.idHeader) {
+			asserted = append(asserted, rr.idHeader)
 		}
 		if c := rc.Concurrency; c != nil {
 			rr.bulkhead = resilience.NewBulkhead(c.Max, c.QueueSize, c.QueueTimeout, g.clk)
@@ -394,7 +403,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	}
 	gen := g.generations.Add(1)
 	g.rt.Store(&runtime{cfg: cfg, table: table, routes: rrs, generation: gen, loadedAt: g.clk.Now(), accessLog: accessLog,
-		maxConcurrent: int64(cfg.MaxConcurrent)})
+		maxConcurrent: int64(cfg.MaxConcurrent), asserted: asserted})
 	g.poolList.Store(&list)
 	g.tlsStore.Store(certs)
 	g.limits = map[string]*routeLimit{}

@@ -26,7 +26,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.clk.Now()
 	rt := g.rt.Load()
 	restoreTLS(r)
-	if ref := g.checkRequest(w, r, rt); ref != nil {
+	var hop hopInfo
+	ref := g.checkRequest(w, r, rt, &hop)
+	if hop.sawUpgrade {
+		// The framing guard stopped following this connection at the
+		// Upgrade header: unless the protocol switch happens, it carries
+		// no further request. serve lifts this for an upgrade it relays.
+		w.Header().Set("Connection", "close")
+	}
+	if ref != nil {
 		g.refuse(w, ref)
 		g.account(rt, nil, nil, r, start, ref.status, 0, "", strings.TrimSpace(ref.msg))
 		return
@@ -98,7 +106,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer rr.bulkhead.Release()
 
-	x := exchange{g: g, rt: rt, rr: rr, w: w, r: r, client: r.Context(), start: start, traceID: traceID}
+	x := exchange{g: g, rt: rt, rr: rr, w: w, r: r, client: r.Context(), start: start, traceID: traceID,
+		upgrade: rr.pickUpgrade(hop.upgrade), closeConn: hop.sawUpgrade}
 	if rr.pool != nil {
 		x.v = rr.pool.view.Load()
 	}
@@ -189,6 +198,10 @@ type exchange struct {
 	client  context.Context // the client's own context, without the route deadline
 	start   time.Time
 	traceID string
+	// upgrade is the protocol to ask the backend to switch to ("" none);
+	// closeConn: the request carried an Upgrade header (see ServeHTTP).
+	upgrade   string
+	closeConn bool
 
 	hash     uint64
 	hashed   bool
@@ -252,9 +265,13 @@ func (x *exchange) serve() {
 		x.account(nil, status, 0, err.Error())
 		return
 	}
-	if up := upgradeRequested(x.r); up != "" {
-		x.attempt.Upgrade = up
+	if x.upgrade != "" {
+		x.attempt.Upgrade = x.upgrade
 		replayable = false // a protocol switch is never retried
+		// A 101 carries the backend's head, not the close set for a
+		// request whose upgrade is not relayed; beforeHeaders closes the
+		// connection again if the backend does not switch.
+		x.w.Header().Del("Connection")
 	}
 	x.canRetry = replay && replayable
 	if x.canRetry {
@@ -397,15 +414,16 @@ func (x *exchange) serve() {
 }
 
 // beforeHeaders returns what the gateway adds to a response head: the
-// sticky cookie for a fresh pick, and Connection: close when an upgrade was
-// asked for but not granted (the connection-level guard stops following a
-// connection at an upgrade request, so it must not carry another request).
+// sticky cookie for a fresh pick, and Connection: close when the request
+// carried an Upgrade header but no switch happened (the connection-level
+// guard stops following a connection at an Upgrade header, so it must not
+// carry another request). It runs again after a retry cleared the head.
 func (x *exchange) beforeHeaders(b *upstream.Backend, pinned bool) func(http.Header) {
 	var cookie string
 	if x.v.sticky != nil && !pinned {
 		cookie = x.v.sticky.Cookie(b, x.start).String()
 	}
-	upgrade := x.attempt.Upgrade != ""
+	upgrade := x.attempt.Upgrade != "" || x.closeConn
 	if cookie == "" && !upgrade {
 		return nil
 	}
@@ -417,26 +435,6 @@ func (x *exchange) beforeHeaders(b *upstream.Backend, pinned bool) func(http.Hea
 			h.Set("Connection", "close")
 		}
 	}
-}
-
-// upgradeRequested returns the protocol an HTTP/1.1 request asks to switch
-// to, or "".
-func upgradeRequested(r *http.Request) string {
-	if r.ProtoMajor != 1 || r.ProtoMinor != 1 {
-		return ""
-	}
-	up := r.Header.Get("Upgrade")
-	if up == "" {
-		return ""
-	}
-	for _, v := range r.Header["Connection"] {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-				return up
-			}
-		}
-	}
-	return ""
 }
 
 // prepareBody reads the start of the request body before any backend is

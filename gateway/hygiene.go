@@ -20,10 +20,13 @@ type refusal struct {
 	close  bool
 }
 
-// checkRequest applies the connection- and server-level rules. It may
-// rewrite r's path (normalisation) and wraps r.Body with the size and rate
+// checkRequest applies the connection- and server-level rules and makes r
+// the canonical request (canonical.go) that routing, the access rules and
+// the backend all see. It may rewrite r's target, Host and path
+// (normalisation), removes the client's connection-level headers (what
+// they asked for goes to hop), and wraps r.Body with the size and rate
 // limits.
-func (g *Gateway) checkRequest(w http.ResponseWriter, r *http.Request, rt *runtime) *refusal {
+func (g *Gateway) checkRequest(w http.ResponseWriter, r *http.Request, rt *runtime, hop *hopInfo) *refusal {
 	if r.ProtoMajor == 1 {
 		if v, ok := takeVerdict(r.Context()); ok {
 			switch {
@@ -34,9 +37,19 @@ func (g *Gateway) checkRequest(w http.ResponseWriter, r *http.Request, rt *runti
 			}
 		}
 	}
+	// Connection first: the upgrade decision needs it even for a refusal.
+	if ref := checkHeaders(r, rt, hop); ref != nil {
+		return ref
+	}
 	srv := &rt.cfg.Server
 	if len(r.RequestURI) > srv.MaxURIBytes {
 		return &refusal{http.StatusRequestURITooLong, "request target too long\n", false}
+	}
+	if ref := checkTarget(r); ref != nil {
+		return ref
+	}
+	if ref := checkHost(r); ref != nil {
+		return ref
 	}
 	if max := srv.MaxBodyBytes; max > 0 {
 		if r.ContentLength > max {
@@ -64,8 +77,10 @@ func (g *Gateway) checkRequest(w http.ResponseWriter, r *http.Request, rt *runti
 
 // normalizePath resolves dot segments and repeated slashes so that routing
 // and the backend see the same path, and "/v1/../admin" cannot reach a
-// route it does not match. Paths that are already clean are left alone,
-// byte for byte.
+// route it does not match. Routing ignores segment parameters (route.
+// RoutingPath), and so do servlet containers, which read "/public/..;/admin"
+// as "/admin": a dot or empty segment with parameters is resolved like one
+// without. Paths that are already clean are left alone, byte for byte.
 func normalizePath(r *http.Request) {
 	p := r.URL.Path
 	if p == "" || p == "*" {
@@ -73,6 +88,9 @@ func normalizePath(r *http.Request) {
 	}
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p
+	}
+	if strings.IndexByte(p, ';') >= 0 {
+		p = dropDotParams(p)
 	}
 	clean := path.Clean(p)
 	if strings.HasSuffix(p, "/") && clean != "/" {
@@ -83,6 +101,35 @@ func normalizePath(r *http.Request) {
 	}
 	r.URL.Path, r.URL.RawPath = clean, ""
 	r.RequestURI = requestURI(r)
+}
+
+// dropDotParams removes the parameters of segments whose name is empty,
+// "." or "..", so that path.Clean resolves them.
+func dropDotParams(p string) string {
+	var b []byte // nil until something changes
+	seg := 0     // start of the current segment
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		s := p[seg:i]
+		if name, _, params := strings.Cut(s, ";"); params && (name == "" || name == "." || name == "..") {
+			if b == nil {
+				b = append(make([]byte, 0, len(p)), p[:seg]...)
+			}
+			b = append(b, name...)
+		} else if b != nil {
+			b = append(b, s...)
+		}
+		if b != nil && i < len(p) {
+			b = append(b, '/')
+		}
+		seg = i + 1
+	}
+	if b == nil {
+		return p
+	}
+	return string(b)
 }
 
 func requestURI(r *http.Request) string {

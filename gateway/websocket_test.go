@@ -69,7 +69,8 @@ func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, msg string) string {
 func TestUpgradedConnectionsFollowTheirBackend(t *testing.T) {
 	be := startHandlerBackend(t, http.HandlerFunc(echoUpgrade))
 	other := startBackends(t, 1)[0]
-	g, gw := startGateway(t, parseConfig(t, poolConfig("", be)), Options{})
+	echoRoute := func(yaml string) string { return withRouteKeys(yaml, "upgrade: [echo]") }
+	g, gw := startGateway(t, parseConfig(t, echoRoute(poolConfig("", be))), Options{})
 	addr := gw.Listener.Addr().String()
 
 	c, br := openTunnel(t, addr)
@@ -79,14 +80,14 @@ func TestUpgradedConnectionsFollowTheirBackend(t *testing.T) {
 	}
 	// A reload that keeps the backend (another strategy, another backend
 	// added) leaves the tunnel alone.
-	if err := g.Apply(parseConfig(t, poolConfig("strategy: least_connections", be, other))); err != nil {
+	if err := g.Apply(parseConfig(t, echoRoute(poolConfig("strategy: least_connections", be, other)))); err != nil {
 		t.Fatal(err)
 	}
 	if got := roundTrip(t, c, br, "still here"); got != "STILL HERE" {
 		t.Fatalf("after a reload keeping the backend: %q", got)
 	}
 	// Removing the backend ends its tunnels.
-	if err := g.Apply(parseConfig(t, poolConfig("", other))); err != nil {
+	if err := g.Apply(parseConfig(t, echoRoute(poolConfig("", other)))); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "tunnel closed with its backend", func() bool {

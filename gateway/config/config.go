@@ -152,7 +152,19 @@ type Server struct {
 	MinBodyRate       int64         `yaml:"min_body_rate"`       // bytes/s a request body must keep up after body_grace; default 1024; 0 = off
 	BodyGrace         time.Duration `yaml:"body_grace"`          // default 10s
 	EncodedSlashes    string        `yaml:"encoded_slashes"`     // %2F in paths: keep (route on the decoded path, forward as sent) | decode | reject (400); default keep
+	// UnderscoresInHeaders: drop (default) removes request headers whose
+	// name contains "_", as nginx's underscores_in_headers off does: CGI,
+	// WSGI and PHP backends read X_Auth_Subject as X-Auth-Subject. allow
+	// forwards them, except underscore spellings of the headers the
+	// gateway asserts itself (identity, X-Forwarded-*).
+	UnderscoresInHeaders string `yaml:"underscores_in_headers"` // drop | allow; default drop
 }
+
+// Values of server.underscores_in_headers.
+const (
+	UnderscoresDrop  = "drop"
+	UnderscoresAllow = "allow"
+)
 
 // Route sends matching requests to a pool.
 type Route struct {
@@ -164,6 +176,11 @@ type Route struct {
 	Static        *Static   `yaml:"static"`         // serve files from a directory instead of a pool
 	Cache         *Cache    `yaml:"cache"`          // response cache for GET/HEAD; nil = none
 	Compress      *Compress `yaml:"compress"`       // gzip responses for clients that accept it; nil = none
+
+	// Upgrade lists the protocols a client may switch to on this route
+	// (Upgrade header, HTTP/1.1); others are not relayed and the request
+	// is served as a plain one. h2c is never relayed (RFC 9113 §3.1).
+	Upgrade []string `yaml:"upgrade"` // default [websocket]; [] disables upgrades
 
 	AllowMethods []string `yaml:"allow_methods"` // methods this route serves; others get 405; empty = any
 	AllowCIDRs   []string `yaml:"allow_cidrs"`   // client addresses allowed; empty = any; others get 403
@@ -443,10 +460,15 @@ func (c *Config) SetDefaults() {
 		MinBodyRate:       1024,
 		BodyGrace:         10 * time.Second,
 		EncodedSlashes:    "keep",
+
+		UnderscoresInHeaders: UnderscoresDrop,
 	}
 }
 
-func (r *Route) SetDefaults() { r.Match.PathPrefix = "/" }
+func (r *Route) SetDefaults() {
+	r.Match.PathPrefix = "/"
+	r.Upgrade = []string{"websocket"}
+}
 
 func (p *Pool) SetDefaults() {
 	p.Strategy = RoundRobin

@@ -40,8 +40,10 @@ func TestDefaultsApplied(t *testing.T) {
 			MinBodyRate:       1024,
 			BodyGrace:         10 * time.Second,
 			EncodedSlashes:    "keep",
+
+			UnderscoresInHeaders: "drop",
 		},
-		Routes: []Route{{Name: "r", Match: Match{PathPrefix: "/"}, Pool: "p"}},
+		Routes: []Route{{Name: "r", Match: Match{PathPrefix: "/"}, Pool: "p", Upgrade: []string{"websocket"}}},
 		Pools: []Pool{{
 			Name:       "p",
 			Strategy:   "round_robin",

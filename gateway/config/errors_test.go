@@ -171,12 +171,40 @@ server:
 server:
   idle_timeout: -5s
 ` + minimal, "t.yaml:2: server.idle_timeout: must be positive, got -5s"},
+	{"underscores in headers", `
+server:
+  underscores_in_headers: keep
+` + minimal, `t.yaml:2: server.underscores_in_headers: want drop or allow, got "keep"`},
 	{"zero max header bytes", `
 server:
   max_header_bytes: 0
 ` + minimal, "t.yaml:2: server.max_header_bytes: must be between 1 and 2147483647, got 0"},
 
 	// Routes.
+	{"path prefix with parameters", `
+routes:
+  - name: r
+    pool: p
+    match: {path_prefix: "/admin;x"}
+` + pool, `t.yaml:4: routes[0].match.path_prefix: "/admin;x" would never match: routing ignores segment parameters (";...")`},
+	{"upgrade to h2c", `
+routes:
+  - name: r
+    pool: p
+    upgrade: [websocket, h2c]
+` + pool, "t.yaml:4: routes[0].upgrade[1]: h2c is never relayed: an upgraded HTTP/2 connection would bypass routing and access rules (RFC 9113 §3.1)"},
+	{"upgrade not a token", `
+routes:
+  - name: r
+    pool: p
+    upgrade: ["websocket/13"]
+` + pool, `t.yaml:4: routes[0].upgrade[0]: invalid protocol name "websocket/13" (a token, e.g. websocket)`},
+	{"upgrade listed twice", `
+routes:
+  - name: r
+    pool: p
+    upgrade: [websocket, WebSocket]
+` + pool, `t.yaml:4: routes[0].upgrade[1]: duplicate protocol "WebSocket"`},
 	{"no routes key", `
 pools:
   - name: p

@@ -126,6 +126,11 @@ func (c *Config) validate() Errors {
 	default:
 		v.add("server.encoded_slashes", "want keep, decode or reject, got %q", c.Server.EncodedSlashes)
 	}
+	switch c.Server.UnderscoresInHeaders {
+	case UnderscoresDrop, UnderscoresAllow:
+	default:
+		v.add("server.underscores_in_headers", "want drop or allow, got %q", c.Server.UnderscoresInHeaders)
+	}
 	if c.AccessLog.Enabled && c.AccessLog.Path == "" {
 		v.add("access_log.path", "required when access_log is enabled")
 	}
@@ -237,6 +242,9 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 		v.hostPattern(key+".match.host", m.Host)
 	}
 	v.path(key+".match.path_prefix", m.PathPrefix, false)
+	if strings.Contains(m.PathPrefix, ";") {
+		v.add(key+".match.path_prefix", "%q would never match: routing ignores segment parameters (\";...\")", m.PathPrefix)
+	}
 	seen := make(map[string]bool)
 	for i, method := range m.Methods {
 		k := fmt.Sprintf("%s.match.methods[%d]", key, i)
@@ -269,6 +277,20 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	}
 	if r.RewritePrefix != "" {
 		v.path(key+".rewrite_prefix", r.RewritePrefix, false)
+	}
+	seenUp := make(map[string]bool)
+	for i, p := range r.Upgrade {
+		k := fmt.Sprintf("%s.upgrade[%d]", key, i)
+		lower := strings.ToLower(p)
+		switch {
+		case !httpguts.ValidHeaderFieldName(p):
+			v.add(k, "invalid protocol name %q (a token, e.g. websocket)", p)
+		case lower == "h2c":
+			v.add(k, "h2c is never relayed: an upgraded HTTP/2 connection would bypass routing and access rules (RFC 9113 §3.1)")
+		case seenUp[lower]:
+			v.add(k, "duplicate protocol %q", p)
+		}
+		seenUp[lower] = true
 	}
 	for i, m := range r.AllowMethods {
 		if !httpguts.ValidHeaderFieldName(m) || m != strings.ToUpper(m) {

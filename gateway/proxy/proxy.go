@@ -190,9 +190,14 @@ func (u *Upstream) writeHead(bw interface {
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
 	bw.WriteString(u.host(r))
 	bw.WriteString("\r\n")
-	conn := connectionTokens(r.Header)
+	// The client's Connection list is the caller's to apply before it adds
+	// headers of its own (the gateway does so on arrival): applied here, it
+	// could name and remove a header the caller asserts, such as the
+	// authenticated identity. Connection itself is hop-by-hop and dropped;
+	// the forwarding headers below are written after the copy, whatever
+	// the client listed.
 	for k, vv := range r.Header {
-		if hopByHop(k) || rewritten(k) || (conn != nil && listed(conn, k)) {
+		if hopByHop(k) || rewritten(k) {
 			continue
 		}
 		for _, v := range vv {

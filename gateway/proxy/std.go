@@ -35,7 +35,8 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, a *Attempt
 		out.Body = io.NopCloser(body)
 		out.ContentLength = length
 	}
-	conn := connectionTokens(r.Header)
+	// As in writeHead, the client's Connection list was the caller's to
+	// apply: here it could only remove headers the caller asserts.
 	for k, vv := range r.Header {
 		if k == "Te" {
 			// gRPC needs "TE: trailers" end to end; other TE values are hop-by-hop.
@@ -46,7 +47,7 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, a *Attempt
 			}
 			continue
 		}
-		if hopByHop(k) || rewritten(k) || (conn != nil && listed(conn, k)) {
+		if hopByHop(k) || rewritten(k) {
 			continue
 		}
 		out.Header[k] = vv

@@ -53,21 +53,48 @@ func NewTable(routes []*Route) *Table {
 // Routes returns the routes in order.
 func (t *Table) Routes() []*Route { return t.routes }
 
-// Match returns the first route that matches r, or nil.
+// Match returns the first route that matches r, or nil. Paths are
+// compared without their segment parameters (see RoutingPath).
 func (t *Table) Match(r *http.Request) *Route {
+	p := RoutingPath(r.URL.Path)
 	for _, rt := range t.routes {
-		if rt.matches(r) {
+		if rt.matches(r, p) {
 			return rt
 		}
 	}
 	return nil
 }
 
-func (rt *Route) matches(r *http.Request) bool {
+// RoutingPath is the path that routes are matched against: p with the
+// parameters of every segment (";" up to the next "/") removed. Servlet
+// containers and some frameworks read /admin;x and /admin;x/y as /admin
+// and /admin/y, so routing treats ";" as the end of a segment's name and
+// those paths lie under /admin; a backend that takes ";" literally sees a
+// different resource, which a stricter route cannot expose. It allocates
+// only for paths that contain ";".
+func RoutingPath(p string) string {
+	i := strings.IndexByte(p, ';')
+	if i < 0 {
+		return p
+	}
+	b := make([]byte, 0, len(p))
+	for i >= 0 {
+		b = append(b, p[:i]...)
+		j := strings.IndexByte(p[i:], '/')
+		if j < 0 {
+			return string(b)
+		}
+		p = p[i+j:]
+		i = strings.IndexByte(p, ';')
+	}
+	return string(append(b, p...))
+}
+
+func (rt *Route) matches(r *http.Request, path string) bool {
 	if rt.Host != "" && !hostMatches(rt.Host, r.Host) {
 		return false
 	}
-	if !PrefixMatches(rt.PathPrefix, r.URL.Path) {
+	if !PrefixMatches(rt.PathPrefix, path) {
 		return false
 	}
 	if len(rt.Methods) > 0 {
@@ -155,14 +182,14 @@ func (rt *Route) Target(r *http.Request) string {
 		path, query = uri[:i], uri[i:]
 	}
 	prefix := strings.TrimSuffix(rt.PathPrefix, "/")
-	var rest string
-	if strings.HasPrefix(path, prefix) {
-		rest = path[len(prefix):]
-	} else {
+	rest, ok := cutPrefix(path, prefix)
+	if !ok {
 		// The client percent-encoded part of the prefix: work on the
 		// decoded path, re-escaped.
 		dec := r.URL.Path
-		rest = strings.TrimPrefix(dec, prefix)
+		if rest, ok = cutPrefix(dec, prefix); !ok {
+			rest = dec
+		}
 		rest = (&url.URL{Path: rest}).EscapedPath()
 	}
 	if rest == "" || rest[0] != '/' {
@@ -173,4 +200,38 @@ func (rt *Route) Target(r *http.Request) string {
 		return base + rest + query
 	}
 	return rest + query
+}
+
+// cutPrefix removes prefix from path as routing matched it: segment
+// parameters in path are skipped where the prefix has a segment boundary,
+// and the parameters of the prefix's last segment go with it
+// ("/v1;x/users" less "/v1" is "/users").
+func cutPrefix(path, prefix string) (string, bool) {
+	if strings.HasPrefix(path, prefix) && (len(path) == len(prefix) || path[len(prefix)] != ';') {
+		return path[len(prefix):], true
+	}
+	i, j := 0, 0
+	for j < len(prefix) {
+		switch {
+		case i < len(path) && path[i] == prefix[j]:
+			i, j = i+1, j+1
+		case i < len(path) && path[i] == ';' && prefix[j] == '/':
+			i = skipParams(path, i)
+		default:
+			return "", false
+		}
+	}
+	if i < len(path) && path[i] == ';' {
+		i = skipParams(path, i)
+	}
+	return path[i:], true
+}
+
+// skipParams returns the index of the "/" that ends the parameters
+// starting at path[i], or len(path).
+func skipParams(path string, i int) int {
+	if k := strings.IndexByte(path[i:], '/'); k >= 0 {
+		return i + k
+	}
+	return len(path)
 }

@@ -47,6 +47,12 @@ func TestTarget(t *testing.T) {
 		{Route{PathPrefix: "/v1", StripPrefix: true}, "/v1/a%2Fb", "/a%2Fb"},
 		// the client encoded part of the prefix itself
 		{Route{PathPrefix: "/v1", StripPrefix: true}, "/v%31/x", "/x"},
+		// segment parameters: routing matched /v1;x as /v1, so the prefix
+		// goes with its parameters; the rest keeps its own
+		{Route{PathPrefix: "/v1", StripPrefix: true}, "/v1;jsessionid=1/users;y?q", "/users;y?q"},
+		{Route{PathPrefix: "/v1", StripPrefix: true}, "/v1;x", "/"},
+		{Route{PathPrefix: "/api/v1", RewritePrefix: "/in"}, "/api;a/v1;b/users", "/in/users"},
+		{Route{PathPrefix: "/v1", StripPrefix: true}, "/v%31;x/y", "/y"},
 	}
 	for _, c := range cases {
 		r := httptest.NewRequest("GET", c.uri, nil)
@@ -89,6 +95,53 @@ func TestMatchOrderAndConditions(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("%s %s%s: matched %q, want %q", c.method, c.host, c.path, got, c.want)
+		}
+	}
+}
+
+func TestRoutingPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/admin":                  "/admin",
+		"/admin;x":                "/admin",
+		"/admin;x/y":              "/admin/y",
+		"/a;1/b;2/c;3":            "/a/b/c",
+		"/a;x;y/b":                "/a/b",
+		"/;x":                     "/",
+		"/a/b;":                   "/a/b",
+		"/static/app.js;v=2?x":    "/static/app.js",
+		"/no/params/at/all/here/": "/no/params/at/all/here/",
+	} {
+		if got := RoutingPath(in); got != want {
+			t.Errorf("RoutingPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = RoutingPath("/v1/users/42") }); n != 0 {
+		t.Errorf("RoutingPath allocates %v times for a path without parameters", n)
+	}
+}
+
+// A route that denies /admin must also see /admin;x and /admin;x/y.
+func TestMatchIgnoresSegmentParameters(t *testing.T) {
+	tbl := NewTable([]*Route{
+		{Name: "admin", PathPrefix: "/admin"},
+		{Name: "v1users", PathPrefix: "/v1/users"},
+		{Name: "rest", PathPrefix: "/"},
+	})
+	for path, want := range map[string]string{
+		"/admin;x":         "admin",
+		"/admin;x/secret":  "admin",
+		"/v1;a/users;b/7":  "v1users",
+		"/adminx;y":        "rest",
+		"/adm;x/in":        "rest",
+		"/public/admin;x/": "rest",
+	} {
+		r := httptest.NewRequest("GET", "http://h"+path, nil)
+		got := ""
+		if m := tbl.Match(r); m != nil {
+			got = m.Name
+		}
+		if got != want {
+			t.Errorf("%s: matched %q, want %q", path, got, want)
 		}
 	}
 }
