@@ -119,11 +119,17 @@ func (g *Gateway) prepareRoute(rc *config.Route) (routeExtras, error) {
 	if c := rc.Cache; c != nil {
 		rcache := g.caches[rc.Name]
 		if rcache == nil || rcache.cfg != *c {
-			rcache = &routeCache{cfg: *c, cache: cache.New(cache.Config{MaxBytes: c.MaxBytes, MaxObjectBytes: c.MaxObjectBytes, DefaultTTL: c.DefaultTTL}, g.clk)}
+			rcache = &routeCache{cfg: *c, cache: cache.New(cache.Config{MaxBytes: c.MaxBytes, MaxObjectBytes: c.MaxObjectBytes,
+				DefaultTTL: c.DefaultTTL, KeyByIdentity: c.KeyByIdentity}, g.clk)}
 		}
 		x.cache = rcache
 		next := h
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rcache.cache.Serve(w, r, next.ServeHTTP) })
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Auth has run (and may have stripped the credentials): the
+			// exchange says who sent the request, as the client sent it.
+			x := r.Context().Value(exchangeKey{}).(*exchange)
+			rcache.cache.ServeAs(w, r, next.ServeHTTP, cache.Requester{Authenticated: x.authenticated, Subject: x.identity})
+		})
 	}
 	if c := rc.Compress; c != nil {
 		cc := compress.Config{Level: c.Level, MinBytes: c.MinBytes, Types: c.Types}

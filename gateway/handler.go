@@ -69,7 +69,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var identity string
+	// Whether the client sent credentials, read before auth strips them:
+	// the cache must not share a response to an authenticated request.
+	_, authenticated := r.Header["Authorization"]
 	if rr.auth != nil {
+		authenticated = true
 		id, aerr := rr.auth.Authenticate(w, r) // answers 401/403 itself
 		if aerr != nil {
 			g.account(rt, rr, nil, r, start, aerr.Status, 0, traceID, aerr.Error())
@@ -98,7 +102,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer rr.bulkhead.Release()
 
-	x := exchange{g: g, rt: rt, rr: rr, w: w, r: r, client: r.Context(), start: start, traceID: traceID}
+	x := exchange{g: g, rt: rt, rr: rr, w: w, r: r, client: r.Context(), start: start, traceID: traceID,
+		identity: identity, authenticated: authenticated}
 	if rr.pool != nil {
 		x.v = rr.pool.view.Load()
 	}
@@ -189,6 +194,10 @@ type exchange struct {
 	client  context.Context // the client's own context, without the route deadline
 	start   time.Time
 	traceID string
+	// identity is the authenticated subject ("" without auth);
+	// authenticated is true when the client sent credentials at all.
+	identity      string
+	authenticated bool
 
 	hash     uint64
 	hashed   bool

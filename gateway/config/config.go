@@ -190,6 +190,7 @@ type Cache struct {
 	MaxBytes       int64         `yaml:"max_bytes"`        // default 64 MiB
 	MaxObjectBytes int64         `yaml:"max_object_bytes"` // larger responses pass through uncached; default max_bytes/10
 	DefaultTTL     time.Duration `yaml:"default_ttl"`      // freshness for responses without explicit freshness; default 0 (not cached)
+	KeyByIdentity  bool          `yaml:"key_by_identity"`  // the authenticated subject is part of the key; needs auth; default false
 }
 
 // Compress gzips compressible responses.

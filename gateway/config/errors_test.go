@@ -646,3 +646,20 @@ func TestResilienceErrors(t *testing.T) {
 		t.Errorf("max_concurrent: %v", err)
 	}
 }
+
+// Cache and auth settings of a route.
+var edgeCases = []struct{ name, body, want string }{
+	{"cache keyed by identity without auth", "    cache: {key_by_identity: true}\n", "t.yaml:4: routes[0].cache.key_by_identity: needs auth on the route: the key is the authenticated subject"},
+}
+
+func TestEdgeErrors(t *testing.T) {
+	for _, tc := range edgeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := "routes:\n  - name: r\n    pool: p\n" + tc.body + "pools:\n  - name: p\n    backends: [{address: \"127.0.0.1:1\"}]\n"
+			_, err := Parse("t.yaml", []byte(doc))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}

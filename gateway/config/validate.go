@@ -337,6 +337,9 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 			v.add(key+".cache.max_object_bytes", "must be between 0 and max_bytes (%d)", c.MaxBytes)
 		}
 		v.nonNegative(key+".cache.default_ttl", c.DefaultTTL)
+		if c.KeyByIdentity && r.Auth == nil {
+			v.add(key+".cache.key_by_identity", "needs auth on the route: the key is the authenticated subject")
+		}
 	}
 	if c := r.Compress; c != nil {
 		v.between(key+".compress.level", c.Level, 0, 9)
