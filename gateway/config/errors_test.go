@@ -649,6 +649,8 @@ func TestResilienceErrors(t *testing.T) {
 
 // Cache and auth settings of a route.
 var edgeCases = []struct{ name, body, want string }{
+	{"auth failures without rate", "    auth:\n      api_keys: {keys: {a: " + strings.Repeat("0", 64) + "}}\n      max_failures: {burst: 5}\n", "t.yaml:6: routes[0].auth.max_failures.rate: must be a positive number of failures per second, got 0"},
+	{"auth failures zero burst", "    auth:\n      api_keys: {keys: {a: " + strings.Repeat("0", 64) + "}}\n      max_failures: {rate: 1, burst: 0}\n", "t.yaml:6: routes[0].auth.max_failures.burst: must be between 1 and 2147483647, got 0"},
 	{"cache keyed by identity without auth", "    cache: {key_by_identity: true}\n", "t.yaml:4: routes[0].cache.key_by_identity: needs auth on the route: the key is the authenticated subject"},
 }
 

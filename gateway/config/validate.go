@@ -518,6 +518,12 @@ func (v *validator) auth(key string, a *Auth) {
 	if b := a.Basic; b != nil && len(b.Users) == 0 && b.File == "" {
 		v.add(key+".basic", "needs users or file")
 	}
+	if f := a.MaxFailures; f != nil {
+		if !(f.Rate > 0) || math.IsInf(f.Rate, 0) {
+			v.add(key+".max_failures.rate", "must be a positive number of failures per second, got %v", f.Rate)
+		}
+		v.between(key+".max_failures.burst", f.Burst, 1, math.MaxInt32)
+	}
 	if a.ForwardHeader != "" && !httpguts.ValidHeaderFieldName(a.ForwardHeader) {
 		v.add(key+".forward_header", "invalid header name %q", a.ForwardHeader)
 	}
