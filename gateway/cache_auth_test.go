@@ -105,3 +105,50 @@ func TestCacheNeverSharesAuthenticatedResponses(t *testing.T) {
 		}
 	}
 }
+
+// A client cannot poison the cached page every other client gets through
+// headers that are not part of the key: the gateway sets X-Forwarded-Host
+// and -Proto itself from the request (Host is keyed), and responses to
+// requests carrying override headers are not stored.
+func TestCacheUnkeyedHeadersThroughGateway(t *testing.T) {
+	be := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		origin := r.Header.Get("X-Forwarded-Proto") + "://" + r.Header.Get("X-Forwarded-Host")
+		if u := r.Header.Get("X-Original-URL"); u != "" {
+			origin = u
+		}
+		if s := r.Header.Get("X-Forwarded-Scheme"); s != "" {
+			origin = s + "://redirect"
+		}
+		io.WriteString(w, `<script src="`+origin+`/app.js">`)
+	}))
+	cfg := parseConfig(t, routeWith("cache: {max_bytes: 1048576}", "", be.addr()))
+	_, gw := startGateway(t, cfg, Options{})
+	c := gw.Client()
+	fetch := func(path string, hdr ...string) string {
+		req, _ := http.NewRequest("GET", gw.URL+path, nil)
+		req.Host = "site.test"
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	clean := `<script src="http://site.test/app.js">`
+	for i, attack := range [][]string{
+		{"X-Forwarded-Host", "evil.test", "X-Forwarded-Proto", "javascript"},
+		{"X-Original-URL", "//evil.test"},
+		{"X-Forwarded-Scheme", "nothttps"},
+	} {
+		path := fmt.Sprint("/page", i)
+		fetch(path, attack...)
+		if got := fetch(path); got != clean {
+			t.Errorf("after a request with %v, a plain client got %q", attack, got)
+		}
+	}
+}
