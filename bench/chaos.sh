@@ -5,9 +5,10 @@
 # zero client-visible errors while at least one backend is healthy.
 #
 # The same scenario runs through the drawbridge gateway (`gateway run` with
-# retries, active health checks and outlier ejection), nginx (default
-# proxy_next_upstream) and haproxy (retries 3 + option redispatch), one after
-# another, each with its own fresh backends.
+# retries, active health checks and outlier ejection), the quick proxy
+# (`gateway proxy --listen --to` and nothing else: its defaults), nginx
+# (default proxy_next_upstream) and haproxy (retries 3 + option redispatch),
+# one after another, each with its own fresh backends.
 #
 # Usage: bash bench/chaos.sh [--quick] [--help]     (works from any cwd)
 set -Eeuo pipefail
@@ -37,7 +38,8 @@ Environment (defaults in brackets):
                      at least two of the three up at any time)
   CONNECTIONS=32     wrk -c (wrk always runs with -t1)
   WRK_TIMEOUT=2s     wrk --timeout (a reply slower than this is an error)
-  TARGETS="gateway nginx haproxy"          which targets, in this order
+  TARGETS="gateway quick nginx haproxy"    which targets, in this order
+                     (quick: `gateway proxy --listen X --to A,B,C`, no other flag)
   GATEWAY_RETRY='{}'  the gateway route's retry block (YAML flow map), e.g.
                      '{budget_ratio: 1.0, budget_min: 100}'
   GATEWAY_OUTLIER='{consecutive_failures: 1, base_ejection: 2s}'
@@ -53,7 +55,7 @@ Environment (defaults in brackets):
   OUT=bench/results/chaos-latest.json      JSON report (relative to repo root)
   DRAWBRIDGE_BIN=    use this drawbridge binary instead of building one
   BACKEND1_PORT BACKEND2_PORT BACKEND3_PORT GATEWAY_PORT GATEWAY_ADMIN_PORT
-  NGINX_PORT HAPROXY_PORT   fixed ports (default: random free ports)
+  QUICK_PORT NGINX_PORT HAPROXY_PORT   fixed ports (default: random free ports)
   READY_TIMEOUT=5    seconds to wait for each listener (and each restart)
   KEEP_TMP=1         keep the temp dir (configs, logs, wrk output)
   NO_INSTALL=1       never apt-get install missing tools, fail instead
@@ -93,7 +95,7 @@ HAPROXY_CHECK="${HAPROXY_CHECK:-1}"
 HAPROXY_RETRY_ON="${HAPROXY_RETRY_ON:-}"
 READY_TIMEOUT="${READY_TIMEOUT:-5}"
 OUT="${OUT:-bench/results/chaos-latest.json}"
-read -r -a targets <<<"${TARGETS:-gateway nginx haproxy}"
+read -r -a targets <<<"${TARGETS:-gateway quick nginx haproxy}"
 [[ "$OUT" == /* ]] || OUT="$repo_root/$OUT"
 
 [[ "$DURATION" =~ ^[1-9][0-9]*$ ]] || die "DURATION must be a whole number of seconds, got '$DURATION'"
@@ -114,8 +116,8 @@ fi
 ((${#targets[@]} > 0)) || die "TARGETS is empty"
 for t in "${targets[@]}"; do
 	case "$t" in
-	gateway | nginx | haproxy) ;;
-	*) die "unknown target '$t' in TARGETS (known: gateway nginx haproxy)" ;;
+	gateway | quick | nginx | haproxy) ;;
+	*) die "unknown target '$t' in TARGETS (known: gateway quick nginx haproxy)" ;;
 	esac
 done
 
@@ -191,6 +193,18 @@ $(cat "$dir/validate.log")"
 	target_pid[gateway]="$(last_pid)"
 	target_log[gateway]="$dir/gateway.log"
 	target_desc[gateway]="gateway run: retry $GATEWAY_RETRY, health_check {interval 1s, timeout 500ms, thresholds 1/1}, outlier $GATEWAY_OUTLIER, GOMAXPROCS=1"
+}
+
+# start_quick: the quick proxy with only --listen and --to, so its defaults
+# (retries, passive ejection, no admin listener) are what is measured.
+start_quick() {
+	pick_port QUICK_PORT
+	start quick "$tmp/quick.log" env GOMAXPROCS=1 "${proxy_pin[@]}" "$drawbridge" gateway proxy \
+		--listen "127.0.0.1:$QUICK_PORT" --to "127.0.0.1:$BACKEND1_PORT,127.0.0.1:$BACKEND2_PORT,127.0.0.1:$BACKEND3_PORT"
+	target_port[quick]="$QUICK_PORT"
+	target_pid[quick]="$(last_pid)"
+	target_log[quick]="$tmp/quick.log"
+	target_desc[quick]="gateway proxy --listen --to (defaults: retry on connect_error/reset/timeout, outlier detection, no admin), GOMAXPROCS=1"
 }
 
 start_nginx() {

@@ -51,14 +51,17 @@ type runtime struct {
 }
 
 type routeRuntime struct {
-	r       *route.Route
-	pool    *Pool
-	m       *routeMetrics
-	retry   *retryPolicy // nil: no retries
-	access  *routeAccess // nil: any method, any client
-	auth    *auth.Authenticator
-	limit   *routeLimit
-	handler http.Handler // static, cache, compress chain; nil = forward directly
+	r      *route.Route
+	pool   *Pool
+	m      *routeMetrics
+	retry  *retryPolicy // nil: no retries
+	access *routeAccess // nil: any method, any client
+	auth   *auth.Authenticator
+	limit  *routeLimit
+	// failures counts failed authentications per client address; nil =
+	// no limit.
+	failures *routeFailures
+	handler  http.Handler // static, cache, compress chain; nil = forward directly
 	// idHeader is the identity header a client must never set itself.
 	idHeader string
 	upgrades []string // protocols a client may switch to (routes[].upgrade)
@@ -74,16 +77,27 @@ type routeLimit struct {
 	cfg     config.RateLimit
 	limiter *ratelimit.Limiter
 	key     ratelimit.KeyFunc
+	// byIdentity: the key is the subject, unknown until the credentials
+	// are checked.
+	byIdentity bool
+}
+
+// routeFailures limits a route's failed authentications per client
+// address; kept across reloads like routeLimit.
+type routeFailures struct {
+	cfg     config.AuthFailures
+	limiter *ratelimit.Limiter
 }
 
 // routeExtras are the per-route pieces built, and checked, before a
 // configuration is committed.
 type routeExtras struct {
-	auth    *auth.Authenticator
-	limit   *routeLimit
-	static  *static.Handler
-	cache   *routeCache
-	handler http.Handler
+	auth     *auth.Authenticator
+	failures *routeFailures
+	limit    *routeLimit
+	static   *static.Handler
+	cache    *routeCache
+	handler  http.Handler
 }
 
 // routeCache is a route's response cache, kept across reloads while its
@@ -112,6 +126,17 @@ func (g *Gateway) prepareRoute(rc *config.Route) (routeExtras, error) {
 			return x, fmt.Errorf("route %q: auth: %w", rc.Name, err)
 		}
 		x.auth = au
+		if f := a.MaxFailures; f != nil {
+			if prev := g.failures[rc.Name]; prev != nil && prev.cfg == *f {
+				x.failures = prev
+			} else {
+				l, err := ratelimit.New(ratelimit.Config{Rate: f.Rate, Burst: f.Burst, Policy: "auth_failures"}, g.clk)
+				if err != nil {
+					return x, fmt.Errorf("route %q: auth.max_failures: %w", rc.Name, err)
+				}
+				x.failures = &routeFailures{cfg: *f, limiter: l}
+			}
+		}
 	}
 	var h http.Handler = forwardHandler
 	if st := rc.Static; st != nil {
@@ -124,11 +149,17 @@ func (g *Gateway) prepareRoute(rc *config.Route) (routeExtras, error) {
 	if c := rc.Cache; c != nil {
 		rcache := g.caches[rc.Name]
 		if rcache == nil || rcache.cfg != *c {
-			rcache = &routeCache{cfg: *c, cache: cache.New(cache.Config{MaxBytes: c.MaxBytes, MaxObjectBytes: c.MaxObjectBytes, DefaultTTL: c.DefaultTTL}, g.clk)}
+			rcache = &routeCache{cfg: *c, cache: cache.New(cache.Config{MaxBytes: c.MaxBytes, MaxObjectBytes: c.MaxObjectBytes,
+				DefaultTTL: c.DefaultTTL, KeyByIdentity: c.KeyByIdentity}, g.clk)}
 		}
 		x.cache = rcache
 		next := h
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { rcache.cache.Serve(w, r, next.ServeHTTP) })
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Auth has run (and may have stripped the credentials): the
+			// exchange says who sent the request, as the client sent it.
+			x := r.Context().Value(exchangeKey{}).(*exchange)
+			rcache.cache.ServeAs(w, r, next.ServeHTTP, cache.Requester{Authenticated: x.authenticated, Subject: x.identity})
+		})
 	}
 	if c := rc.Compress; c != nil {
 		cc := compress.Config{Level: c.Level, MinBytes: c.MinBytes, Types: c.Types}
@@ -159,7 +190,7 @@ func (g *Gateway) prepareRoute(rc *config.Route) (routeExtras, error) {
 			if err != nil {
 				return x, fmt.Errorf("route %q: rate_limit.key: %w", rc.Name, err)
 			}
-			x.limit = &routeLimit{cfg: *rl, limiter: l, key: key}
+			x.limit = &routeLimit{cfg: *rl, limiter: l, key: key, byIdentity: rl.Key == "identity"}
 		}
 	}
 	return x, nil
@@ -234,6 +265,7 @@ type Gateway struct {
 	mu        sync.Mutex // serialises reloads
 	pools     map[string]*Pool
 	limits    map[string]*routeLimit // by route name, reused across reloads
+	failures  map[string]*routeFailures
 	caches    map[string]*routeCache // by route name, reused across reloads
 	statics   []*static.Handler      // open roots of the live configuration
 	poolList  atomic.Pointer[[]*Pool]
@@ -388,7 +420,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	for i, r := range table.Routes() {
 		rc := &cfg.Routes[i]
 		rr := &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry), access: compileAccess(rc),
-			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry, auth: extras[i].auth, limit: extras[i].limit, idHeader: "X-Auth-Subject",
+			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry, auth: extras[i].auth, limit: extras[i].limit, failures: extras[i].failures, idHeader: "X-Auth-Subject",
 			handler: extras[i].handler, upgrades: rc.Upgrade}
 		if extras[i].auth != nil {
 			rr.idHeader = extras[i].auth.ForwardHeader()
@@ -407,10 +439,14 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	g.poolList.Store(&list)
 	g.tlsStore.Store(certs)
 	g.limits = map[string]*routeLimit{}
+	g.failures = map[string]*routeFailures{}
 	g.caches = map[string]*routeCache{}
 	for i, rc := range cfg.Routes {
 		if extras[i].limit != nil {
 			g.limits[rc.Name] = extras[i].limit
+		}
+		if extras[i].failures != nil {
+			g.failures[rc.Name] = extras[i].failures
 		}
 		if extras[i].cache != nil {
 			g.caches[rc.Name] = extras[i].cache

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
@@ -77,9 +78,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var identity string
+	// Whether the client sent credentials, read before auth strips them:
+	// the cache must not share a response to an authenticated request.
+	_, authenticated := r.Header["Authorization"]
+	limited := false // the route's token is taken
 	if rr.auth != nil {
+		authenticated = true
+		var ok bool
+		if limited, ok = g.limitBeforeAuth(w, r, rt, rr, start, traceID); !ok {
+			return
+		}
 		id, aerr := rr.auth.Authenticate(w, r) // answers 401/403 itself
 		if aerr != nil {
+			g.chargeAuthFailure(r, rr, aerr, limited)
 			g.account(rt, rr, nil, r, start, aerr.Status, 0, traceID, aerr.Error())
 			return
 		}
@@ -87,12 +98,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if _, spoofed := r.Header[rr.idHeader]; spoofed {
 		delete(r.Header, rr.idHeader) // only the gateway may assert an identity
 	}
-	if rl := rr.limit; rl != nil {
+	if rl := rr.limit; rl != nil && !limited {
 		d := rl.limiter.Allow(rl.key(r, identity))
 		if !d.Allowed {
-			ratelimit.Reject(w, d)
-			g.metrics.rejected.WithLabelValues("rate_limit").Inc()
-			g.account(rt, rr, nil, r, start, http.StatusTooManyRequests, 0, traceID, "rate limited")
+			g.rateLimited(w, r, rt, rr, start, traceID, d, "rate_limit", "rate limited")
 			return
 		}
 		d.WriteHeaders(w.Header())
@@ -107,7 +116,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer rr.bulkhead.Release()
 
 	x := exchange{g: g, rt: rt, rr: rr, w: w, r: r, client: r.Context(), start: start, traceID: traceID,
-		upgrade: rr.pickUpgrade(hop.upgrade), closeConn: hop.sawUpgrade}
+		upgrade: rr.pickUpgrade(hop.upgrade), closeConn: hop.sawUpgrade, identity: identity, authenticated: authenticated}
 	if rr.pool != nil {
 		x.v = rr.pool.view.Load()
 	}
@@ -143,6 +152,64 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	g.account(rt, rr, x.lastB, r, start, status, cw.n, traceID, x.errMsg)
+}
+
+// limitBeforeAuth applies the limits that must run before the credentials
+// are checked, as nginx's limit_req runs before auth_basic: a guess refused
+// here costs no bcrypt, and failed logins count against the route's limit.
+// It answers 429 itself and reports !ok when the request is refused, and
+// taken when the route's token was charged already.
+func (g *Gateway) limitBeforeAuth(w http.ResponseWriter, r *http.Request, rt *runtime, rr *routeRuntime, start time.Time, traceID string) (taken, ok bool) {
+	if f := rr.failures; f != nil {
+		if d := f.limiter.Peek(ratelimit.ClientIP(r)); !d.Allowed {
+			g.rateLimited(w, r, rt, rr, start, traceID, d, "auth_failures", "too many failed authentications")
+			return false, false
+		}
+	}
+	rl := rr.limit
+	if rl == nil {
+		return false, true
+	}
+	if rl.byIdentity {
+		// No identity yet. Failures are charged to the client address
+		// (the key's own fallback) once they happen; an address whose
+		// bucket is spent is refused now. Successes take from the
+		// subject's bucket, so users behind one address are not limited
+		// together.
+		if d := rl.limiter.Peek(rl.key(r, "")); !d.Allowed {
+			g.rateLimited(w, r, rt, rr, start, traceID, d, "rate_limit", "rate limited")
+			return false, false
+		}
+		return false, true
+	}
+	d := rl.limiter.Allow(rl.key(r, ""))
+	if !d.Allowed {
+		g.rateLimited(w, r, rt, rr, start, traceID, d, "rate_limit", "rate limited")
+		return false, false
+	}
+	d.WriteHeaders(w.Header())
+	return true, true
+}
+
+// chargeAuthFailure counts a refused authentication: against the client's
+// failure budget when wrong credentials were presented (a 401 with a
+// Method; a request without credentials guesses nothing, and browsers send
+// one before every prompt; a 403 had valid ones), and against the route's
+// limit when that is keyed by identity and so was not charged yet.
+func (g *Gateway) chargeAuthFailure(r *http.Request, rr *routeRuntime, aerr *auth.Error, taken bool) {
+	if f := rr.failures; f != nil && aerr.Status == http.StatusUnauthorized && aerr.Method != "" {
+		f.limiter.Allow(ratelimit.ClientIP(r))
+	}
+	if rl := rr.limit; rl != nil && !taken {
+		rl.limiter.Allow(rl.key(r, ""))
+	}
+}
+
+// rateLimited answers and accounts a request refused by a rate limit.
+func (g *Gateway) rateLimited(w http.ResponseWriter, r *http.Request, rt *runtime, rr *routeRuntime, start time.Time, traceID string, d ratelimit.Decision, reason, msg string) {
+	ratelimit.Reject(w, d)
+	g.metrics.rejected.WithLabelValues(reason).Inc()
+	g.account(rt, rr, nil, r, start, http.StatusTooManyRequests, 0, traceID, msg)
 }
 
 type exchangeKey struct{}
@@ -202,6 +269,10 @@ type exchange struct {
 	// closeConn: the request carried an Upgrade header (see ServeHTTP).
 	upgrade   string
 	closeConn bool
+	// identity is the authenticated subject ("" without auth);
+	// authenticated is true when the client sent credentials at all.
+	identity      string
+	authenticated bool
 
 	hash     uint64
 	hashed   bool

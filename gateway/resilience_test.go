@@ -360,6 +360,13 @@ rate_limit: {rate: 1, burst: 2, key: identity}`, sum), "", be.addr()))
 	if r := do("wrong", false); r.StatusCode != 401 {
 		t.Fatalf("wrong key: %d", r.StatusCode)
 	}
+	// The two failures had no identity: they were charged to the client
+	// address, whose burst of 2 is spent, so this address is refused
+	// before its credentials are checked until a token comes back.
+	if r := do("secret-key-1", false); r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("after two failures: %d %v, want 429", r.StatusCode, r.Header)
+	}
+	clk.Advance(2 * time.Second)
 	if r := do("secret-key-1", true); r.StatusCode != 200 || r.Header.Get("RateLimit") == "" {
 		t.Fatalf("good key: %d %v", r.StatusCode, r.Header)
 	}

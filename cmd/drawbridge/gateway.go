@@ -2,10 +2,8 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 
@@ -89,62 +87,23 @@ func newGatewayValidateCmd() *cobra.Command {
 }
 
 func newGatewayProxyCmd() *cobra.Command {
-	var (
-		listen, to, strategy, hashKey, healthPath, admin string
-		accessLog                                        bool
-	)
+	var q config.QuickProxy
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "A quick reverse proxy without a config file",
 		Long: `Start a reverse proxy in front of the given backends without a config file,
-like 'caddy reverse-proxy'. It is the same engine as 'gateway run'.
+like 'caddy reverse-proxy'. It is the same engine as 'gateway run', with the
+defaults a config file for one pool would have: idempotent requests are
+retried on another backend when the connect fails, the connection resets
+before a response or the response times out, and a backend that keeps
+failing is ejected for a while (outlier detection). There is no admin
+listener unless --admin asks for one.
 
   drawbridge gateway proxy --listen :8080 --to 127.0.0.1:9001,127.0.0.1:9002 --strategy least_connections`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var addrs []string
-			for _, a := range strings.Split(to, ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					addrs = append(addrs, a)
-				}
-			}
-			if len(addrs) == 0 {
-				return usageError(fmt.Errorf("--to: at least one HOST:PORT is required"))
-			}
-			for _, a := range addrs {
-				if _, _, err := net.SplitHostPort(a); err != nil {
-					return usageError(fmt.Errorf("--to %q: %v", a, err))
-				}
-			}
-			if !slices.Contains(config.Strategies, strategy) {
-				return usageError(fmt.Errorf("--strategy %q: unknown; one of %s", strategy, strings.Join(config.Strategies, ", ")))
-			}
-			cfg, err := config.Default(addrs)
+			cfg, err := config.Quick(q)
 			if err != nil {
-				return usageError(fmt.Errorf("--to: %w", err))
-			}
-			cfg.Listen = listen
-			cfg.AccessLog.Enabled = accessLog
-			cfg.AccessLog.Path = "stdout"
-			if admin == "" || admin == "off" {
-				cfg.Admin.Enabled = false
-			} else {
-				cfg.Admin.Listen = admin
-			}
-			p := &cfg.Pools[0]
-			p.Strategy = strategy
-			if hashKey != "" {
-				if strategy != config.IPHash && strategy != config.ConsistentHash {
-					return usageError(fmt.Errorf("--hash-key: only for ip_hash or consistent_hash, not %s", strategy))
-				}
-				p.HashKey = hashKey
-			}
-			if healthPath != "" {
-				hc := config.DefaultHealthCheck()
-				hc.Path = healthPath
-				p.HealthCheck = &hc
-			}
-			if err := cfg.Validate(); err != nil {
 				return usageError(err)
 			}
 			ctx, stop := signalContext()
@@ -154,13 +113,13 @@ like 'caddy reverse-proxy'. It is the same engine as 'gateway run'.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&listen, "listen", ":8080", "address to accept clients on")
-	f.StringVar(&to, "to", "", "backends, comma-separated HOST:PORT list")
-	f.StringVar(&strategy, "strategy", config.RoundRobin, "load-balancing strategy: "+strings.Join(config.Strategies, ", "))
-	f.StringVar(&hashKey, "hash-key", "", "hash key for ip_hash/consistent_hash: header:NAME, cookie:NAME, query:NAME, path or ip")
-	f.StringVar(&healthPath, "health-path", "", "enable active health checks of this path")
-	f.StringVar(&admin, "admin", "127.0.0.1:9090", `admin listener (metrics, status); "off" disables`)
-	f.BoolVar(&accessLog, "access-log", false, "write JSON access logs to stdout")
+	f.StringVar(&q.Listen, "listen", ":8080", "address to accept clients on")
+	f.StringVar(&q.To, "to", "", "backends, comma-separated HOST:PORT list")
+	f.StringVar(&q.Strategy, "strategy", config.RoundRobin, "load-balancing strategy: "+strings.Join(config.Strategies, ", "))
+	f.StringVar(&q.HashKey, "hash-key", "", "hash key for ip_hash/consistent_hash: header:NAME, cookie:NAME, query:NAME, path or ip")
+	f.StringVar(&q.HealthPath, "health-path", "", "enable active health checks of this path")
+	f.StringVar(&q.Admin, "admin", "off", `admin listener (metrics, status, pprof): "off", or an address; "127.0.0.1:0" picks a free port and logs it. Off by default so that quick proxies side by side never clash on a fixed port`)
+	f.BoolVar(&q.AccessLog, "access-log", false, "write JSON access logs to stdout")
 	_ = cmd.RegisterFlagCompletionFunc("strategy", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return config.Strategies, cobra.ShellCompDirectiveNoFileComp
 	})

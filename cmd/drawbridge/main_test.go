@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -78,5 +80,29 @@ func TestHelpAndCompletion(t *testing.T) {
 		if err != nil || len(out) == 0 {
 			t.Errorf("%v: %v (output %d bytes)", args, err, len(out))
 		}
+	}
+}
+
+// The quick proxy's flag defaults give the safe config: no fixed admin
+// port (two side by side must both start), retries and passive ejection.
+func TestGatewayProxyFlagDefaults(t *testing.T) {
+	f := newGatewayProxyCmd().Flags()
+	q := config.QuickProxy{To: "127.0.0.1:1,127.0.0.1:2"}
+	for name, dst := range map[string]*string{"listen": &q.Listen, "strategy": &q.Strategy, "admin": &q.Admin, "hash-key": &q.HashKey, "health-path": &q.HealthPath} {
+		fl := f.Lookup(name)
+		if fl == nil {
+			t.Fatalf("no --%s flag", name)
+		}
+		*dst = fl.DefValue
+	}
+	cfg, err := config.Quick(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Admin.Enabled {
+		t.Errorf("--admin defaults to %q: an admin listener on a fixed port", q.Admin)
+	}
+	if cfg.Routes[0].Retry == nil || cfg.Pools[0].Outlier == nil {
+		t.Errorf("defaults without retries or passive ejection: retry %+v, outlier %+v", cfg.Routes[0].Retry, cfg.Pools[0].Outlier)
 	}
 }

@@ -3,10 +3,13 @@ package auth
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func basicReq(user, pass string) *http.Request {
@@ -153,4 +156,44 @@ func TestConcurrentChecks(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestUnknownUserCostsAsMuchAsWrongPassword guards the timing oracle: a
+// wrong user must take as long as a wrong password, or the response time
+// tells an attacker which user names exist. The unknown user is checked
+// against a dummy hash at the highest cost of the configured users.
+func TestUnknownUserCostsAsMuchAsWrongPassword(t *testing.T) {
+	const cost = 8 // slow enough (~15 ms) to dwarf scheduling noise
+	hash := func(pw string, c int) string {
+		h, err := bcrypt.GenerateFromPassword([]byte(pw), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(h)
+	}
+	a, _ := mustNew(t, Config{Basic: &BasicConfig{Users: map[string]string{
+		"alice": hash("pw", cost), "bob": hash("pw", bcrypt.MinCost),
+	}}})
+	if c, err := bcrypt.Cost(a.basic.dummy); err != nil || c != cost {
+		t.Fatalf("dummy hash cost %d (%v), want the highest user cost %d", c, err, cost)
+	}
+	timed := func(user string) time.Duration {
+		start := time.Now()
+		if _, err := a.Check(basicReq(user, "guess")); err == nil {
+			t.Fatalf("%s/guess accepted", user)
+		}
+		return time.Since(start)
+	}
+	const n = 5
+	var known, unknown []time.Duration
+	for range n { // interleaved, so a burst of load hits both alike
+		known = append(known, timed("alice"))
+		unknown = append(unknown, timed("mallory"))
+	}
+	slices.Sort(known)
+	slices.Sort(unknown)
+	k, u := known[n/2], unknown[n/2]
+	if ratio := float64(u) / float64(k); ratio < 0.5 || ratio > 2 {
+		t.Fatalf("median check: unknown user %v, wrong password %v: ratio %.2f, want about 1", u, k, ratio)
+	}
 }

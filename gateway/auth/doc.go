@@ -49,8 +49,12 @@
 // per-Authenticator salt, the user and the password, so neither the password
 // nor an unsalted hash of it is kept in memory. Failures are not cached: each
 // wrong guess pays a full bcrypt, and unknown users are checked against a
-// dummy hash so timing does not reveal which users exist. Because bcrypt is
-// CPU-heavy, put an IP rate limit in front of Basic-protected routes.
+// dummy hash at the highest cost of the configured users, so timing does
+// not reveal which users exist. Because bcrypt is CPU-heavy, the gateway
+// applies a route's rate limit, and its optional per-client limit on
+// failures (auth.max_failures), before it calls Authenticate: a refused
+// guess costs no bcrypt. Error.Method tells wrong credentials (set) from
+// none at all (empty), for such counting.
 //
 // # Forwarding
 //

@@ -22,10 +22,28 @@
 //   - Never stored: no-store, private (also private="field"), Set-Cookie
 //     responses (a shared cache must not hand one client's session to
 //     others), Vary: *, status codes outside the heuristically cacheable set
-//     (200 203 204 300 301 308 404 405 410 414 501), responses to requests
-//     with Authorization unless public, s-maxage or must-revalidate allow it
-//     (RFC 9111 §3.5), responses with trailers (a hit could not replay
-//     them), truncated bodies, and bodies over MaxObjectBytes.
+//     (200 203 204 300 301 308 404 405 410 414 501), responses with
+//     trailers (a hit could not replay them), truncated bodies, and bodies
+//     over MaxObjectBytes.
+//   - Authenticated requests (RFC 9111 §3.5): a response to a request that
+//     carried Authorization, or that the caller says was authenticated
+//     (Requester.Authenticated: a gateway may have removed the credentials
+//     before the cache sees the request, or they were an API key in another
+//     header), is stored only when it says so explicitly with public,
+//     s-maxage or must-revalidate, or when the cache is keyed by identity
+//     (Config.KeyByIdentity) and the request has a Subject. A request with
+//     Cookie is treated the same way (a backend session the cache cannot
+//     see), except that a response whose Vary names Cookie is keyed by it
+//     and may be stored. This is stricter than RFC 9111 and nginx for
+//     cookies and matches Varnish's default.
+//   - Unkeyed request headers that frameworks use to rewrite a request or
+//     build absolute URLs (X-Original-URL, X-Rewrite-URL, X-Forwarded-Scheme,
+//     X-HTTP-Method-Override, a client-sent Forwarded, ...; see
+//     unkeyedHeaders) would let one client poison the entry every other
+//     client gets: a response to a request carrying one is forwarded but not
+//     stored unless its Vary names that header. X-Forwarded-Host and
+//     X-Forwarded-Proto need no such rule: the gateway sets them from the
+//     Host (part of the key) and the connection.
 //   - A response with no freshness but a validator (ETag/Last-Modified), or
 //     with no-cache, is stored and revalidated on every use: the backend is
 //     asked with If-None-Match/If-Modified-Since and a 304 refreshes the
@@ -34,8 +52,10 @@
 //     stale-while-revalidate / stale-if-error yet).
 //   - The key is Host + request URI (scheme is not part of it). Vary: the
 //     values of the request headers the response names are part of the key
-//     (byte-exact after joining repeated lines with ","). Cookie and other
-//     request headers only matter if the backend names them in Vary.
+//     (byte-exact after joining repeated lines with ","). Other request
+//     headers only matter if the backend names them in Vary. With
+//     Config.KeyByIdentity the Requester's Subject is part of the key too,
+//     so an entry is only ever served to the subject it was stored for.
 //   - Conditional client requests get a 304 from fresh entries. On a miss
 //     the client's If-None-Match/If-Modified-Since are not forwarded (so the
 //     full response can be stored); the cache answers them itself.
@@ -56,6 +76,7 @@ package cache
 
 import (
 	"container/list"
+	"encoding/binary"
 	"hash/maphash"
 	"net/http"
 	"strconv"
@@ -83,6 +104,23 @@ type Config struct {
 	// heuristic: such responses are only stored if they carry a validator,
 	// and are then revalidated on every use.
 	DefaultTTL time.Duration
+	// KeyByIdentity makes the authenticated subject (Requester.Subject)
+	// part of the key, as Kong's proxy-cache does with consumers: each
+	// subject gets its own entries, and responses to authenticated requests
+	// may be stored without public or s-maxage.
+	KeyByIdentity bool
+}
+
+// Requester is what the cache must know about who sent a request when the
+// request no longer shows it: the gateway authenticates, and may strip the
+// credentials, before the cache sees the request.
+type Requester struct {
+	// Authenticated is true when the client presented credentials that
+	// were checked, wherever they were (Authorization, an API-key header).
+	Authenticated bool
+	// Subject is the authenticated identity. It is part of the key when
+	// Config.KeyByIdentity is set.
+	Subject string
 }
 
 // Stats is a snapshot of the cache's counters.
@@ -170,6 +208,15 @@ var (
 // (httputil.ReverseProxy panics with http.ErrAbortHandler when a body copy
 // fails) stores nothing, releases coalesced waiters and is re-raised.
 func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, next http.HandlerFunc) {
+	c.ServeAs(w, r, next, Requester{})
+}
+
+// ServeAs is Serve for a request whose sender the caller has established
+// (see Requester); what r itself shows (Authorization, Cookie) counts too.
+func (c *Cache) ServeAs(w http.ResponseWriter, r *http.Request, next http.HandlerFunc, who Requester) {
+	if !c.cfg.KeyByIdentity {
+		who.Subject = "" // not part of the key
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		c.serveUnsafe(w, r, next)
 		return
@@ -185,7 +232,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, next http.HandlerF
 	s := c.shardOf(buf)
 	for attempt := 0; ; attempt++ {
 		s.mu.Lock()
-		e, key := s.lookupLocked(r, buf)
+		e, key := s.lookupLocked(r, buf, who.Subject)
 		now := c.clk.Now()
 		if e != nil && e.fresh(now) {
 			s.lru.MoveToFront(s.elementLocked(e))
@@ -221,7 +268,7 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, next http.HandlerF
 			f = nil // second attempt and someone else leads: fetch alone
 		}
 		s.mu.Unlock()
-		c.fetch(w, r, next, s, e, k, f)
+		c.fetch(w, r, next, s, e, k, f, who)
 		return
 	}
 }
@@ -248,6 +295,19 @@ func appendPrimary(b []byte, r *http.Request) []byte {
 		b = append(b, r.URL.RawQuery...)
 	}
 	return b
+}
+
+// appendVariant appends the secondary key: the subject when the cache is
+// keyed by identity, then the Vary values. The subject is marked and length
+// prefixed, so no subject (a JWT "sub" may hold any byte) can spell another
+// subject's key or an unkeyed one (which starts with NUL or is empty).
+func appendVariant(b []byte, r *http.Request, subject string, vary []string) []byte {
+	if subject != "" {
+		b = append(b, 's')
+		b = binary.AppendUvarint(b, uint64(len(subject)))
+		b = append(b, subject...)
+	}
+	return appendVary(b, r, vary)
 }
 
 // appendVary appends the request's values of the named headers.

@@ -29,6 +29,9 @@ type rig struct {
 	calls atomic.Int64
 	front *httptest.Server
 	last  atomic.Pointer[http.Request] // last request the backend saw
+	// who, if set before the first request, plays the gateway's auth: it
+	// says who sent r (and may strip credentials from it).
+	who func(r *http.Request) Requester
 }
 
 func newRig(t *testing.T, cfg Config, h http.HandlerFunc, opts ...func(*httputil.ReverseProxy)) *rig {
@@ -50,7 +53,11 @@ func newRig(t *testing.T, cfg Config, h http.HandlerFunc, opts ...func(*httputil
 		o(proxy)
 	}
 	rg.front = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rg.c.Serve(w, r, proxy.ServeHTTP)
+		if rg.who == nil {
+			rg.c.Serve(w, r, proxy.ServeHTTP)
+			return
+		}
+		rg.c.ServeAs(w, r, proxy.ServeHTTP, rg.who(r))
 	}))
 	t.Cleanup(rg.front.Close)
 	return rg

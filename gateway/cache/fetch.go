@@ -14,7 +14,7 @@ import (
 // is an entry to revalidate. f, if non-nil, is the flight this request
 // leads; it is completed even if next panics (as httputil.ReverseProxy does
 // on aborted copies), so that waiters never hang.
-func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, next http.HandlerFunc, s *shard, stale *entry, key string, f *flight) {
+func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, next http.HandlerFunc, s *shard, stale *entry, key string, f *flight, who Requester) {
 	if f != nil {
 		defer func() {
 			s.mu.Lock()
@@ -47,7 +47,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, next http.HandlerF
 		}
 	}
 	t := &tee{
-		c: c, w: w, r: r,
+		c: c, w: w, r: r, who: who,
 		hdr:          make(http.Header),
 		revalidating: stale != nil,
 		clientCond:   clientCond,
@@ -61,7 +61,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, next http.HandlerF
 	t.copyTrailers()
 	now := c.clk.Now()
 	if t.suppressed { // 304 to our revalidation
-		e, vary, ok := c.makeEntry(r, stale.status, stale.header, t.hdr, stale.body, t.reqTime, now)
+		e, vary, ok := c.makeEntry(r, who, stale.status, stale.header, t.hdr, stale.body, t.reqTime, now)
 		s.mu.Lock()
 		if ok {
 			s.storeLocked(e, vary)
@@ -96,7 +96,7 @@ func (c *Cache) fetch(w http.ResponseWriter, r *http.Request, next http.HandlerF
 	if cap(body)-len(body) > len(body)/8 {
 		body = slices.Clone(body) // do not keep growth slack for the entry's life
 	}
-	e, vary, ok := c.makeEntry(r, t.status, nil, t.hdr, body, t.reqTime, now)
+	e, vary, ok := c.makeEntry(r, who, t.status, nil, t.hdr, body, t.reqTime, now)
 	if !ok {
 		return
 	}
@@ -118,7 +118,7 @@ var skipStored = map[string]bool{
 // makeEntry builds an entry from a backend response (resp over base, base
 // being the stored headers when refreshing after a 304) and reports whether
 // a shared cache may store it.
-func (c *Cache) makeEntry(r *http.Request, status int, base, resp http.Header, body []byte, reqTime, now time.Time) (*entry, []string, bool) {
+func (c *Cache) makeEntry(r *http.Request, who Requester, status int, base, resp http.Header, body []byte, reqTime, now time.Time) (*entry, []string, bool) {
 	h := make(http.Header, len(base)+len(resp))
 	for k, v := range base {
 		h[k] = v
@@ -157,16 +157,15 @@ func (c *Cache) makeEntry(r *http.Request, status int, base, resp http.Header, b
 	e.lifetime, _ = freshness(h, d, date, c.cfg.DefaultTTL)
 
 	vary, varyOK := varyNames(h["Vary"])
-	_, auth := r.Header["Authorization"]
 	switch {
 	case !heuristicStatus(status), d.noStore, d.private, !varyOK,
 		h["Set-Cookie"] != nil, resp["Trailer"] != nil,
-		auth && !d.public && d.sMaxAge < 0 && !d.mustRevalidate,
+		!sharable(r, who, d, vary),
 		e.lifetime <= 0 && e.etag == "" && e.lastMod == "":
 		return e, nil, false
 	}
 	e.prim = string(appendPrimary(nil, r))
-	e.vkey = string(appendVary(nil, r, vary))
+	e.vkey = string(appendVariant(nil, r, who.Subject, vary))
 	e.size = int64(len(body) + len(e.prim) + len(e.vkey) + entryOverhead)
 	for k, v := range h {
 		e.size += int64(len(k))
@@ -175,6 +174,42 @@ func (c *Cache) makeEntry(r *http.Request, status int, base, resp http.Header, b
 		}
 	}
 	return e, vary, true
+}
+
+// sharable reports whether a response to r may be stored for others to
+// reuse, as far as who sent r is concerned (RFC 9111 §3.5, and the Cookie
+// and unkeyed-header rules of the package doc). vary holds the canonical
+// names the response varies on. who.Subject is set only when the cache is
+// keyed by identity.
+func sharable(r *http.Request, who Requester, d directives, vary []string) bool {
+	for _, name := range unkeyedHeaders {
+		if _, ok := r.Header[name]; ok && !slices.Contains(vary, name) {
+			return false
+		}
+	}
+	if who.Subject != "" || d.public || d.sMaxAge >= 0 || d.mustRevalidate {
+		return true // keyed to this subject, or explicitly shareable
+	}
+	if _, auth := r.Header["Authorization"]; auth || who.Authenticated {
+		return false
+	}
+	if _, cookie := r.Header["Cookie"]; cookie {
+		return slices.Contains(vary, "Cookie")
+	}
+	return true
+}
+
+// unkeyedHeaders are request headers, not part of the key, that common
+// frameworks honour to rewrite the request or to build absolute URLs, the
+// classic cache-poisoning vectors (PortSwigger, "Practical Web Cache
+// Poisoning"). Forwarded is here because the gateway keeps the client's
+// elements ahead of its own; X-Forwarded-Host/-Proto are not, because the
+// gateway replaces them with values derived from the key.
+var unkeyedHeaders = []string{
+	"Forwarded",
+	"X-Original-Url", "X-Rewrite-Url", "X-Original-Host", "X-Host",
+	"X-Forwarded-Scheme", "X-Forwarded-Port", "X-Forwarded-Server", "X-Forwarded-Prefix", "X-Forwarded-Path",
+	"X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
 }
 
 // entryOverhead approximates the fixed memory of an entry (structs, list
@@ -206,7 +241,8 @@ type tee struct {
 	c   *Cache
 	w   http.ResponseWriter
 	r   *http.Request // the client's request
-	hdr http.Header   // the backend's response header
+	who Requester
+	hdr http.Header // the backend's response header
 
 	reqTime      time.Time
 	revalidating bool // the request carries our validators
@@ -252,6 +288,10 @@ func (t *tee) WriteHeader(code int) {
 	// makeEntry makes the full decision at the end.
 	d := parseCacheControl(t.hdr["Cache-Control"])
 	t.store = heuristicStatus(code) && !d.noStore && !d.private && t.hdr["Set-Cookie"] == nil
+	if t.store {
+		vary, ok := varyNames(t.hdr["Vary"])
+		t.store = ok && sharable(t.r, t.who, d, vary)
+	}
 	if cl := t.hdr.Get("Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err != nil || n > t.c.cfg.MaxObjectBytes {
 			t.store = false

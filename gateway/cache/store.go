@@ -49,16 +49,19 @@ type entry struct {
 type flight struct{ done chan struct{} }
 
 // lookupLocked returns the stored variant for r (or nil) and the full key
-// (primary, NUL, vary values), appended to primary. Map lookups index with
+// (primary, NUL, subject if keyed by identity, vary values), appended to
+// primary. Map lookups index with
 // string(bytes), which does not allocate.
-func (s *shard) lookupLocked(r *http.Request, primary []byte) (*entry, []byte) {
+func (s *shard) lookupLocked(r *http.Request, primary []byte, subject string) (*entry, []byte) {
 	n := len(primary)
 	buf := append(primary, 0)
 	p := s.prims[string(buf[:n])]
 	if p == nil {
-		return nil, buf
+		// The flight key still needs the subject: two subjects' misses
+		// must not be coalesced into one fetch.
+		return nil, appendVariant(buf, r, subject, nil)
 	}
-	buf = appendVary(buf, r, p.vary)
+	buf = appendVariant(buf, r, subject, p.vary)
 	el := p.variants[string(buf[n+1:])]
 	if el == nil {
 		return nil, buf

@@ -207,6 +207,7 @@ type Cache struct {
 	MaxBytes       int64         `yaml:"max_bytes"`        // default 64 MiB
 	MaxObjectBytes int64         `yaml:"max_object_bytes"` // larger responses pass through uncached; default max_bytes/10
 	DefaultTTL     time.Duration `yaml:"default_ttl"`      // freshness for responses without explicit freshness; default 0 (not cached)
+	KeyByIdentity  bool          `yaml:"key_by_identity"`  // the authenticated subject is part of the key; needs auth; default false
 }
 
 // Compress gzips compressible responses.
@@ -264,7 +265,19 @@ type Auth struct {
 	ForwardHeader    string   `yaml:"forward_header"`    // the identity is sent to the backend in this header; default X-Auth-Subject
 	StripCredentials bool     `yaml:"strip_credentials"` // remove the credentials before forwarding; default false
 	Realm            string   `yaml:"realm"`             // realm in WWW-Authenticate; default "drawbridge"
+	// MaxFailures limits failed authentications per client address: past
+	// it, requests get 429 before any credential is checked. nil = no limit.
+	MaxFailures *AuthFailures `yaml:"max_failures"`
 }
+
+// AuthFailures is a token bucket of failed authentications per client
+// address (IPv6 per /64): each 401 takes a token.
+type AuthFailures struct {
+	Rate  float64 `yaml:"rate"`  // failures forgiven per second; required
+	Burst int     `yaml:"burst"` // failures allowed in a row; default 10
+}
+
+func (f *AuthFailures) SetDefaults() { f.Burst = 10 }
 
 // APIKeys are stored as hex SHA-256 hashes, never in clear.
 type APIKeys struct {

@@ -674,3 +674,22 @@ func TestResilienceErrors(t *testing.T) {
 		t.Errorf("max_concurrent: %v", err)
 	}
 }
+
+// Cache and auth settings of a route.
+var edgeCases = []struct{ name, body, want string }{
+	{"auth failures without rate", "    auth:\n      api_keys: {keys: {a: " + strings.Repeat("0", 64) + "}}\n      max_failures: {burst: 5}\n", "t.yaml:6: routes[0].auth.max_failures.rate: must be a positive number of failures per second, got 0"},
+	{"auth failures zero burst", "    auth:\n      api_keys: {keys: {a: " + strings.Repeat("0", 64) + "}}\n      max_failures: {rate: 1, burst: 0}\n", "t.yaml:6: routes[0].auth.max_failures.burst: must be between 1 and 2147483647, got 0"},
+	{"cache keyed by identity without auth", "    cache: {key_by_identity: true}\n", "t.yaml:4: routes[0].cache.key_by_identity: needs auth on the route: the key is the authenticated subject"},
+}
+
+func TestEdgeErrors(t *testing.T) {
+	for _, tc := range edgeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := "routes:\n  - name: r\n    pool: p\n" + tc.body + "pools:\n  - name: p\n    backends: [{address: \"127.0.0.1:1\"}]\n"
+			_, err := Parse("t.yaml", []byte(doc))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}

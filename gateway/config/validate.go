@@ -359,6 +359,9 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 			v.add(key+".cache.max_object_bytes", "must be between 0 and max_bytes (%d)", c.MaxBytes)
 		}
 		v.nonNegative(key+".cache.default_ttl", c.DefaultTTL)
+		if c.KeyByIdentity && r.Auth == nil {
+			v.add(key+".cache.key_by_identity", "needs auth on the route: the key is the authenticated subject")
+		}
 	}
 	if c := r.Compress; c != nil {
 		v.between(key+".compress.level", c.Level, 0, 9)
@@ -536,6 +539,12 @@ func (v *validator) auth(key string, a *Auth) {
 	}
 	if b := a.Basic; b != nil && len(b.Users) == 0 && b.File == "" {
 		v.add(key+".basic", "needs users or file")
+	}
+	if f := a.MaxFailures; f != nil {
+		if !(f.Rate > 0) || math.IsInf(f.Rate, 0) {
+			v.add(key+".max_failures.rate", "must be a positive number of failures per second, got %v", f.Rate)
+		}
+		v.between(key+".max_failures.burst", f.Burst, 1, math.MaxInt32)
 	}
 	if a.ForwardHeader != "" && !httpguts.ValidHeaderFieldName(a.ForwardHeader) {
 		v.add(key+".forward_header", "invalid header name %q", a.ForwardHeader)

@@ -117,10 +117,7 @@ func checkPolicyName(s string) error {
 // Allow takes one token from key's bucket and reports the outcome. It does not
 // allocate unless key is new (or longer than 128 bytes).
 func (l *Limiter) Allow(key string) Decision {
-	if len(key) > maxKeyLen {
-		sum := sha256.Sum256([]byte(key))
-		key = "\x00sha256:" + string(sum[:]) // NUL: cannot collide with a header value
-	}
+	key = storedKey(key)
 	now := l.clk.Now()
 	s := &l.shards[maphash.String(l.seed, key)&l.mask]
 	s.mu.Lock()
@@ -129,6 +126,34 @@ func (l *Limiter) Allow(key string) Decision {
 	tokens := e.bucket.TokensAt(now)
 	s.mu.Unlock()
 	return l.decision(ok, tokens)
+}
+
+// Peek reports whether Allow(key) would succeed now, without taking a token
+// and without creating a bucket. It is for limits that charge only some
+// outcomes, such as failed logins, but must refuse before the costly part
+// once the bucket is empty. Peek then Allow is not atomic: concurrent
+// requests that all peek before any is charged can overshoot the burst by
+// the number of such requests in flight.
+func (l *Limiter) Peek(key string) Decision {
+	key = storedKey(key)
+	now := l.clk.Now()
+	s := &l.shards[maphash.String(l.seed, key)&l.mask]
+	tokens := float64(l.burst) // an unknown or idle-expired key has a full bucket
+	s.mu.Lock()
+	if e, ok := s.m[key]; ok && now.Sub(e.seen) <= l.ttl {
+		tokens = e.bucket.TokensAt(now)
+	}
+	s.mu.Unlock()
+	return l.decision(tokens >= 1, tokens)
+}
+
+// storedKey bounds the memory a key costs: longer keys are hashed.
+func storedKey(key string) string {
+	if len(key) > maxKeyLen {
+		sum := sha256.Sum256([]byte(key))
+		key = "\x00sha256:" + string(sum[:]) // NUL: cannot collide with a header value
+	}
+	return key
 }
 
 func (l *Limiter) newBucket() *rate.Limiter { return rate.NewLimiter(l.limit, l.burst) }

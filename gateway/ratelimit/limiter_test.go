@@ -202,3 +202,31 @@ func TestConcurrentExactBurst(t *testing.T) {
 		t.Fatalf("%d allowed, want exactly the burst of 50", allowed.Load())
 	}
 }
+
+func TestPeekTakesNothingAndCreatesNothing(t *testing.T) {
+	l, clk := newLimiter(t, Config{Rate: 1, Burst: 2})
+	for range 5 {
+		if d := l.Peek("a"); !d.Allowed || d.Remaining != 2 {
+			t.Fatalf("peek at an unknown key: %+v, want allowed with 2 left", d)
+		}
+	}
+	if n := l.Len(); n != 0 {
+		t.Fatalf("peeks created %d buckets", n)
+	}
+	l.Allow("a")
+	l.Allow("a")
+	d := l.Peek("a")
+	if d.Allowed || d.RetryAfter != time.Second {
+		t.Fatalf("peek at an empty bucket: %+v, want denied, retry after 1s", d)
+	}
+	clk.Advance(time.Second)
+	if d := l.Peek("a"); !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("peek after a refill: %+v, want allowed with 1 left", d)
+	}
+	long := strings.Repeat("k", 200) // hashed keys are peeked under the same name
+	l.Allow(long)
+	l.Allow(long)
+	if l.Peek(long).Allowed {
+		t.Fatal("peek at a long key did not see its bucket")
+	}
+}
