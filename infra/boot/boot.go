@@ -138,6 +138,7 @@ var gatewayKeys = []struct{ prefix, stackKey string }{
 	{"admin", "adminPort"},
 	{"tls", "tlsCertificateSource"},
 	{"pools[0].discovery.interval", "discoveryInterval"},
+	{"pools[0].health_check", "discoveryInterval"},
 	{"pools[0]", "poolName"},
 	{"routes[0]", "poolName"},
 	{"failover.lease.ttl", "failoverLeaseTtl"},
@@ -238,6 +239,8 @@ func stackError(err error, keys []struct{ prefix, stackKey string }, what string
 
 var funcs = template.FuncMap{
 	"dur": func(d time.Duration) string { return d.String() },
+	// A check must time out before the next one starts.
+	"checkTimeout": func(interval time.Duration) string { return min(time.Second, interval/2).String() },
 }
 
 // The gateway config both gateways install. Per-instance facts (instance
@@ -278,7 +281,7 @@ pools:
     health_check:
       path: /healthz
       interval: {{dur .DiscoveryInterval}}
-      timeout: 1s
+      timeout: {{checkTimeout .DiscoveryInterval}}
 failover:
   mode: aws
   node: auto

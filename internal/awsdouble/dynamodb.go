@@ -3,6 +3,7 @@ package awsdouble
 import (
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"strconv"
@@ -65,6 +66,10 @@ func (d *Double) serveDynamoDB(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.count("dynamodb:" + op)
+	// The SDK checks X-Amz-Crc32 against the body: buffer to compute it.
+	buf := &crcWriter{ResponseWriter: w}
+	defer buf.flush()
+	w = buf
 	body, _ := io.ReadAll(r.Body)
 	var req ddbRequest
 	dec := json.NewDecoder(strings.NewReader(string(body)))
@@ -315,4 +320,20 @@ func (e evaluator) update(expr string, cur, next item) error {
 		next[n] = v
 	}
 	return nil
+}
+
+type crcWriter struct {
+	http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (c *crcWriter) WriteHeader(s int)           { c.status = s }
+func (c *crcWriter) Write(b []byte) (int, error) { c.body = append(c.body, b...); return len(b), nil }
+func (c *crcWriter) flush() {
+	c.ResponseWriter.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(c.body)), 10))
+	if c.status != 0 {
+		c.ResponseWriter.WriteHeader(c.status)
+	}
+	_, _ = c.ResponseWriter.Write(c.body)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -13,6 +14,26 @@ import (
 // PUT /latest/api/token, then GETs that carry it. A GET without a valid
 // token is 401, as with HttpTokens=required (the stack's launch templates).
 func (d *Double) IMDS(instanceID string) http.Handler {
+	return d.imds(func(*http.Request) string { return instanceID })
+}
+
+// IMDSBySource serves every instance from one address, as the hypervisor
+// does: the caller's source IP says which instance is asking.
+func (d *Double) IMDSBySource() http.Handler {
+	return d.imds(func(r *http.Request) string {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, in := range d.instances {
+			if in.PrivateIP == host {
+				return in.ID
+			}
+		}
+		return ""
+	})
+}
+
+func (d *Double) imds(who func(*http.Request) string) http.Handler {
 	var mu sync.Mutex
 	tokens := map[string]bool{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -40,6 +61,7 @@ func (d *Double) IMDS(instanceID string) http.Handler {
 			return
 		}
 		d.count("imds:" + r.URL.Path)
+		instanceID := who(r)
 		d.mu.Lock()
 		in := d.instances[instanceID]
 		var snap Instance
