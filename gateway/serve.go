@@ -356,6 +356,27 @@ func (r *Runner) startFailover(ctx context.Context, g *Gateway, cfg *config.Conf
 	if fc == nil || fc.Mode == config.FailoverNone {
 		return nil, nil
 	}
+	if fc.Mode == config.FailoverAWS && (fc.EIP.InstanceID == config.Auto || fc.Node == config.Auto) {
+		// Both gateways install one file; what differs between them comes
+		// from IMDS. Until it answers this gateway neither serves nor
+		// competes for the lease.
+		id, err := failover.LookupIdentity(ctx, failover.NewIMDS(), g.clk, 2*time.Second, log)
+		if err != nil {
+			return nil, fmt.Errorf("failover: instance identity: %w", err)
+		}
+		resolved := *fc
+		if resolved.EIP.InstanceID == config.Auto {
+			resolved.EIP.InstanceID = id.InstanceID
+		}
+		if resolved.Node == config.Auto {
+			resolved.Node = id.InstanceID
+		}
+		if resolved.Region == "" {
+			resolved.Region = id.Region
+		}
+		fc = &resolved
+		log.Info("failover: this instance", "instance", id.InstanceID, "region", id.Region, "private_ip", id.PrivateIP)
+	}
 	var awsCfg *aws.Config
 	awsConfig := func() (aws.Config, error) {
 		if awsCfg == nil {

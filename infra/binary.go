@@ -1,6 +1,8 @@
 package infra
 
 import (
+	"github.com/drawbridge-dev/drawbridge/infra/boot"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +15,9 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
+
+// Binary is where instances fetch the binary from (infra/boot's type).
+type Binary = boot.Binary
 
 // BinaryOutput says where instances fetch the drawbridge binary: Static holds
 // the release URL and checksum; Bucket/Key are set (as outputs) when the

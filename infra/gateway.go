@@ -4,11 +4,15 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/dynamodb"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/drawbridge-dev/drawbridge/infra/boot"
+	"github.com/drawbridge-dev/drawbridge/infra/plan"
 )
 
 // GatewayFleetArgs are the GatewayFleet component's inputs.
@@ -23,13 +27,12 @@ type GatewayFleetArgs struct {
 	InstanceType    string
 	ImageID         string // an AMI ID or "resolve:ssm:<public parameter>"
 	Binary          BinaryOutput
-	GatewayConfig   string
-	ASGName         string
-	// Autoscaler, when set, runs the autoscaler daemon on the gateways;
-	// LeaseTable is filled in here.
-	Autoscaler *AutoscalerDaemon
-	ARN        ARNs
-	Tags       Tags
+	// Stack is the validated stack config; infra/boot renders from it what
+	// the gateways run (Root resolves drawbridge:gatewayConfigFile).
+	Stack *plan.Config
+	Root  string
+	ARN   ARNs
+	Tags  Tags
 }
 
 // ARNs builds ARNs for this account and region.
@@ -70,8 +73,13 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 			v6 = append(v6, pulumi.String(c.String()))
 		}
 	}
+	// 443 is open only when the gateways have a certificate to serve it.
+	ports := []int{80}
+	if args.Stack.TLSCertificateSource != "" {
+		ports = append(ports, 443)
+	}
 	var ingress ec2.SecurityGroupIngressArray
-	for _, port := range []int{80, 443} {
+	for _, port := range ports {
 		ingress = append(ingress, ec2.SecurityGroupIngressArgs{
 			Description:    pulumi.Sprintf("clients on %d", port),
 			Protocol:       pulumi.String("tcp"),
@@ -89,7 +97,7 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 		CidrBlocks:  pulumi.StringArray{pulumi.String(args.VpcCIDR)},
 	})
 	sg, err := ec2.NewSecurityGroup(ctx, name+"-sg", &ec2.SecurityGroupArgs{
-		Description: pulumi.String("drawbridge gateway: 80/443 from allowed CIDRs, admin from the VPC"),
+		Description: pulumi.String("drawbridge gateway: clients from allowed CIDRs, admin from the VPC"),
 		VpcId:       args.VpcID,
 		Ingress:     ingress,
 		Egress:      allEgress(),
@@ -102,7 +110,7 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 	// The lease decides which gateway is active; a conditional write with an
 	// expiry, so a partitioned active cannot keep it (see gateway failover).
 	lease, err := dynamodb.NewTable(ctx, name+"-lease", &dynamodb.TableArgs{
-		Name:        pulumi.String(args.Name + "-gateway-lease"),
+		Name:        pulumi.String(boot.LeaseTable(args.Stack)),
 		BillingMode: pulumi.String("PAY_PER_REQUEST"),
 		// One item per lease ("pk" = its name): the gateway failover lease
 		// and the autoscaler's share the table (autoscaler/lease's schema).
@@ -136,7 +144,9 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 		return nil, err
 	}
 	doc := pulumi.All(eip.AllocationId, lease.Arn, args.Binary.Bucket, args.Binary.Key).ApplyT(func(xs []any) string {
-		return GatewayPolicy(args.ARN, args.Name, xs[0].(string), xs[1].(string), xs[2].(string), xs[3].(string)).JSON()
+		doc := GatewayPolicy(args.ARN, args.Name, xs[0].(string), xs[1].(string), xs[2].(string), xs[3].(string))
+		doc.Statement = append(doc.Statement, tlsStatements(args.ARN, args.Stack.TLSCertificateSource)...)
+		return doc.JSON()
 	}).(pulumi.StringOutput)
 	pol, err := iam.NewPolicy(ctx, name+"-policy", &iam.PolicyArgs{
 		Description: pulumi.String("drawbridge gateway: move its EIP, read the fleet and backend groups, hold the failover lease"),
@@ -159,23 +169,14 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 		return nil, err
 	}
 
-	userData := pulumi.All(eip.AllocationId, lease.Name, args.Binary.Bucket, args.Binary.Key).ApplyT(func(xs []any) (string, error) {
+	userData := pulumi.All(eip.AllocationId, args.Binary.Bucket, args.Binary.Key).ApplyT(func(xs []any) (string, error) {
 		bin := args.Binary.Static
-		bin.S3Bucket, bin.S3Key = xs[2].(string), xs[3].(string)
-		var asConfig string
-		if args.Autoscaler != nil {
-			a := *args.Autoscaler
-			a.LeaseTable = xs[1].(string)
-			var err error
-			if asConfig, err = RenderAutoscalerConfig(a); err != nil {
-				return "", err
-			}
+		bin.S3Bucket, bin.S3Key = xs[1].(string), xs[2].(string)
+		bundle, err := boot.Render(args.Stack, boot.Deployed{AllocationID: xs[0].(string), BinaryBucket: bin.S3Bucket, BinaryKey: bin.S3Key}, args.Root)
+		if err != nil {
+			return "", err
 		}
-		s, err := RenderGatewayUserData(GatewayUserData{
-			Binary: bin, Region: args.ARN.Region, GatewayConfig: args.GatewayConfig,
-			AllocationID: xs[0].(string), LeaseTable: xs[1].(string),
-			ASGName: args.ASGName, AutoscalerConfig: asConfig,
-		})
+		s, err := boot.RenderUserData(boot.UserData{Region: args.ARN.Region, Binary: bin, TLSSource: args.Stack.TLSCertificateSource, Bundle: bundle})
 		if err != nil {
 			return "", err
 		}
@@ -287,6 +288,24 @@ func GatewayPolicy(a ARNs, fleet, allocationID, leaseTableARN, bucket, key strin
 		})
 	}
 	return PolicyDocument{Statement: st}
+}
+
+// tlsStatements let the gateways read their certificate source at boot.
+func tlsStatements(a ARNs, source string) []Statement {
+	if p, ok := strings.CutPrefix(source, "ssm:"); ok {
+		p = strings.TrimRight(p, "/")
+		return []Statement{{
+			Sid: "FetchTLSCertificate", Effect: "Allow", Action: []string{"ssm:GetParameter"},
+			Resource: []string{fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s/*", a.Partition, a.Region, a.Account, p)},
+		}}
+	}
+	if p, ok := strings.CutPrefix(source, "s3://"); ok {
+		return []Statement{{
+			Sid: "FetchTLSCertificate", Effect: "Allow", Action: []string{"s3:GetObject"},
+			Resource: []string{fmt.Sprintf("arn:%s:s3:::%s/*", a.Partition, strings.TrimRight(p, "/"))},
+		}}
+	}
+	return nil
 }
 
 func allEgress() ec2.SecurityGroupEgressArray {

@@ -14,7 +14,9 @@ import (
 	asconfig "github.com/drawbridge-dev/drawbridge/autoscaler/config"
 	gwconfig "github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/infra"
+	"github.com/drawbridge-dev/drawbridge/infra/boot"
 	"github.com/drawbridge-dev/drawbridge/infra/mocktest"
+	"github.com/drawbridge-dev/drawbridge/infra/plan"
 )
 
 // fakeBuild stands in for go build: a small file, so tests stay fast.
@@ -361,6 +363,39 @@ func TestSecurityGroups(t *testing.T) {
 	}
 }
 
+// TestTLSOnlyWithCertificateSource: 443 is open, listened on and fetched
+// for only when the stack names a certificate source.
+func TestTLSOnlyWithCertificateSource(t *testing.T) {
+	open443 := func(m *mocktest.Mocks) bool {
+		for _, x := range asSlice(sgByName(t, m, "gateway").Inputs["ingress"]) {
+			if asMap(x)["fromPort"] == 443.0 {
+				return true
+			}
+		}
+		return false
+	}
+	if m := mustRun(t, baseConfig()); open443(m) {
+		t.Error("443 open without a certificate source")
+	}
+	cfg := baseConfig()
+	cfg["drawbridge:tlsCertificateSource"] = "ssm:/drawbridge/test/tls"
+	m := mustRun(t, cfg)
+	if !open443(m) {
+		t.Error("443 closed with a certificate source")
+	}
+	ud := userData(t, m)
+	for _, want := range []string{`--name "/drawbridge/test/tls/cert"`, `listen: ":443"`, "cert_file: /etc/drawbridge/tls/cert.pem"} {
+		if !strings.Contains(ud, want) {
+			t.Errorf("user data lacks %q", want)
+		}
+	}
+	if !slices.ContainsFunc(policies(t, m)["gateway-policy"], func(s stmt) bool {
+		return s.Sid == "FetchTLSCertificate" && slices.Equal(s.Resource, []string{"arn:aws:ssm:us-east-1:123456789012:parameter/drawbridge/test/tls/*"})
+	}) {
+		t.Errorf("no scoped ssm:GetParameter for the certificate: %+v", policies(t, m)["gateway-policy"])
+	}
+}
+
 type stmt struct {
 	Sid       string
 	Action    []string
@@ -449,22 +484,17 @@ func userData(t *testing.T, m *mocktest.Mocks) string {
 	return string(b)
 }
 
+// TestGatewayUserData: user data carries exactly the files infra/boot
+// renders for the stack, with the deployed values (the EIP allocation) in
+// place, and starts their units.
 func TestGatewayUserData(t *testing.T) {
 	m := mustRun(t, baseConfig())
 	ud := userData(t, m)
-	gwYAML, err := os.ReadFile("gateway.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, want := range []string{
 		"#!/bin/bash\n",
 		`aws s3 cp --region us-east-1 "s3://binary-artifacts/drawbridge/`,
 		"sha256sum -c -",
 		"install -m 0755 \"$tmp\" /usr/local/bin/drawbridge",
-		strings.TrimRight(string(gwYAML), "\n"),
-		"DRAWBRIDGE_EIP_ALLOCATION_ID=eipalloc-gateway-eip",
-		"DRAWBRIDGE_LEASE_TABLE=drawbridge-test-gateway-lease",
-		"DRAWBRIDGE_ASG_NAME=drawbridge-test-backend",
 		"ExecStart=/usr/local/bin/drawbridge gateway run --config /etc/drawbridge/gateway.yaml",
 		"systemctl enable --now drawbridge-gateway.service",
 		"ExecStart=/usr/local/bin/drawbridge autoscaler run --config /etc/drawbridge/autoscaler.yaml",
@@ -474,17 +504,41 @@ func TestGatewayUserData(t *testing.T) {
 			t.Errorf("user data lacks %q:\n%s", want, ud)
 		}
 	}
-	// The files the script installs are valid for the programs that read them.
-	if _, err := gwconfig.Parse("gateway.yaml", []byte(heredoc(t, ud, "DRAWBRIDGE_GATEWAY_CONFIG"))); err != nil {
-		t.Errorf("installed gateway config: %v", err)
+	if strings.Contains(ud, "EnvironmentFile") || strings.Contains(ud, "127.0.0.1:8080") || strings.Contains(ud, ":443") {
+		t.Errorf("user data still has the unread environment file, the placeholder backend or a TLS listener without a certificate:\n%s", ud)
 	}
-	asText := heredoc(t, ud, "DRAWBRIDGE_AUTOSCALER_CONFIG")
+	// The files the script installs are the rendered ones, and valid for
+	// the programs that read them.
+	pc, err := plan.Load(func(k string) (string, bool) { v, ok := baseConfig()[k]; return v, ok }, "drawbridge", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := boot.Render(pc, boot.Deployed{AllocationID: "eipalloc-gateway-eip", BinaryBucket: "b", BinaryKey: "k"}, "..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range bundle.Files {
+		if got := heredoc(t, ud, boot.Marker(f.Path)); got != strings.TrimRight(f.Content, "\n") {
+			t.Errorf("%s in user data differs from the rendered file:\n%s\n--- rendered:\n%s", f.Path, got, f.Content)
+		}
+	}
+	gw, err := gwconfig.Parse("gateway.yaml", []byte(heredoc(t, ud, boot.Marker(boot.GatewayConfig))))
+	if err != nil {
+		t.Fatalf("installed gateway config: %v", err)
+	}
+	if f := gw.Failover; f == nil || f.Mode != "aws" || f.EIP.AllocationID != "eipalloc-gateway-eip" || f.EIP.InstanceID != "auto" || f.Lease.Table != "drawbridge-test-gateway-lease" {
+		t.Errorf("failover: %+v", gw.Failover)
+	}
+	if d := gw.Pools[0].Discovery; d == nil || d.Type != "asg" || d.ASG != "drawbridge-test-backend" || d.Port != 0 {
+		t.Errorf("discovery: %+v", d)
+	}
+	asText := heredoc(t, ud, boot.Marker(boot.AutoscalerConfig))
 	as, err := asconfig.Parse("autoscaler.yaml", []byte(asText))
 	if err != nil {
 		t.Fatalf("installed autoscaler config: %v\n%s", err, asText)
 	}
-	if g := as.Groups[0]; g.Actuator.ASGName != "drawbridge-test-backend" || as.Lease.Table != "drawbridge-test-gateway-lease" {
-		t.Errorf("autoscaler config: group %+v lease %+v", g.Actuator, as.Lease)
+	if g := as.Groups[0]; g.Actuator.ASGName != "drawbridge-test-backend" || as.Lease.Table != "drawbridge-test-gateway-lease" || g.Metric.URL != "http://127.0.0.1:9090" {
+		t.Errorf("autoscaler config: group %+v lease %+v", g, as.Lease)
 	}
 
 	cfg := baseConfig()
@@ -623,8 +677,10 @@ func TestBadConfigFailsBeforeAnyResource(t *testing.T) {
 		{"min > max", "drawbridge:minSize", map[string]string{"drawbridge:minSize": "9", "drawbridge:maxSize": "3"}},
 		{"unknown NAT", "drawbridge:natStrategy", map[string]string{"drawbridge:natStrategy": "two"}},
 		{"more AZs than the region", "drawbridge:azCount", map[string]string{"drawbridge:azCount": "4"}},
-		{"admin port not in the gateway config", "drawbridge:gatewayConfigFile", map[string]string{"drawbridge:adminPort": "9999"}},
 		{"invalid gateway config", "drawbridge:gatewayConfigFile", map[string]string{"drawbridge:gatewayConfigFile": "Pulumi.yaml"}},
+		{"lease ttl too short for the gateway", "drawbridge:failoverLeaseTtl", map[string]string{"drawbridge:failoverLeaseTtl": "100ms"}},
+		{"pool name the gateway refuses", "drawbridge:poolName", map[string]string{"drawbridge:poolName": "a b"}},
+		{"bad TLS source", "drawbridge:tlsCertificateSource", map[string]string{"drawbridge:tlsCertificateSource": "file:/x"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := baseConfig()

@@ -5,17 +5,14 @@ package infra
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	gwconfig "github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/infra/boot"
 	"github.com/drawbridge-dev/drawbridge/infra/plan"
 )
 
@@ -54,25 +51,10 @@ func Program(opts Options) pulumi.RunFunc {
 				return err
 			}
 		}
-		gwConfigPath := cfg.GatewayConfigFile
-		if !filepath.IsAbs(gwConfigPath) {
-			gwConfigPath = filepath.Join(root, gwConfigPath)
-		}
-		gwConfig, err := os.ReadFile(gwConfigPath)
-		if err != nil {
-			return fmt.Errorf("%s: %w", plan.Key("gatewayConfigFile"), err)
-		}
-		// Check the gateway config now (the instances would crash-loop on a
-		// bad one), and that its admin port is the one the security group
-		// opens and the autoscaler scrapes.
-		gw, err := gwconfig.Parse(gwConfigPath, gwConfig)
-		if err != nil {
-			return fmt.Errorf("%s: %w", plan.Key("gatewayConfigFile"), err)
-		}
-		if gw.Admin.Enabled {
-			if _, port, err := net.SplitHostPort(gw.Admin.Listen); err != nil || port != strconv.Itoa(cfg.AdminPort) {
-				return fmt.Errorf("%s: admin.listen %q in %s does not use drawbridge:adminPort %d", plan.Key("gatewayConfigFile"), gw.Admin.Listen, cfg.GatewayConfigFile, cfg.AdminPort)
-			}
+		// Render what the instances run now: an invalid config fails here,
+		// naming the stack key, instead of crash-looping on the instances.
+		if _, err := boot.Render(cfg, boot.References, root); err != nil {
+			return fmt.Errorf("stack %s config:\n%w", ctx.Stack(), err)
 		}
 		var localBinary string
 		if cfg.BinaryURL == "" {
@@ -92,18 +74,18 @@ func Program(opts Options) pulumi.RunFunc {
 			return fmt.Errorf("reading the AWS partition: %w", err)
 		}
 		arns := ARNs{Partition: part.Partition, Region: cfg.Region, Account: ident.AccountId}
-		return build(ctx, cfg, netPlan, arns, string(gwConfig), localBinary)
+		return build(ctx, cfg, netPlan, arns, root, localBinary)
 	}
 }
 
-func build(ctx *pulumi.Context, cfg *plan.Config, netPlan *plan.Network, arns ARNs, gwConfig, localBinary string) error {
+func build(ctx *pulumi.Context, cfg *plan.Config, netPlan *plan.Network, arns ARNs, root, localBinary string) error {
 	tags := NewTags(cfg.Project, cfg.Environment, cfg.Owner, cfg.Tags)
 	prefix := cfg.Project + "-" + cfg.Environment
 	image := cfg.AMI
 	if image == "" {
 		image = "resolve:ssm:" + amiParameter[cfg.Arch]
 	}
-	groupName := prefix + "-" + cfg.PoolName
+	groupName := boot.GroupName(cfg)
 
 	network, err := NewNetwork(ctx, "network", &NetworkArgs{
 		Name: prefix, Plan: netPlan, NATStrategy: cfg.NATStrategy, FlowLogs: cfg.FlowLogs, Tags: tags,
@@ -117,16 +99,11 @@ func build(ctx *pulumi.Context, cfg *plan.Config, netPlan *plan.Network, arns AR
 	if err != nil {
 		return err
 	}
-	var daemon *AutoscalerDaemon
-	if cfg.AutoscalerPlacement == plan.PlacementGateway {
-		daemon = &AutoscalerDaemon{Region: cfg.Region, Pool: cfg.PoolName, ASGName: groupName, AdminPort: cfg.AdminPort,
-			CapacityPerInstance: cfg.AutoscalerCapacityPerInstance, Min: cfg.MinSize, Max: cfg.MaxSize}
-	}
 	gw, err := NewGatewayFleet(ctx, "gateway", &GatewayFleetArgs{
 		Name: prefix, VpcID: network.VpcID, VpcCIDR: network.VpcCIDR, PublicSubnetIDs: network.PublicSubnetIDs,
 		AZCount: len(netPlan.AZs), AllowedCIDRs: cfg.AllowedCIDRs, AdminPort: cfg.AdminPort,
-		InstanceType: cfg.GatewayInstanceType, ImageID: image, Binary: bin.Binary, GatewayConfig: gwConfig,
-		ASGName: groupName, Autoscaler: daemon, ARN: arns, Tags: tags,
+		InstanceType: cfg.GatewayInstanceType, ImageID: image, Binary: bin.Binary,
+		Stack: cfg, Root: root, ARN: arns, Tags: tags,
 	})
 	if err != nil {
 		return err
@@ -169,19 +146,4 @@ func build(ctx *pulumi.Context, cfg *plan.Config, netPlan *plan.Network, arns AR
 
 // FindRoot walks up from the working directory to the directory holding
 // Pulumi.yaml. (Pulumi may run the program from cmd/infra or from the root.)
-func FindRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no Pulumi.yaml in the working directory or above it")
-		}
-		dir = parent
-	}
-}
+func FindRoot() (string, error) { return boot.FindRoot() }

@@ -64,7 +64,7 @@ func TestStacksBuildWithEngineConfig(t *testing.T) {
 		stack := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml")
 		t.Run(stack, func(t *testing.T) {
 			cfg := engineConfig(t, proj, stack, f)
-			if cfg["drawbridge:gatewayConfigFile"] != "infra/gateway.yaml" {
+			if cfg["drawbridge:discoveryInterval"] != "15s" {
 				t.Fatalf("project defaults not applied: %v", cfg)
 			}
 			if _, err := run(t, stack, cfg); err != nil {

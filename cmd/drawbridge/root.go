@@ -30,6 +30,7 @@ Start with:
 	}
 	root.AddCommand(newVersionCmd(), newDemoCmd(), newBackendCmd(), newGatewayCmd(), newAutoscalerCmd(), newLocalCmd())
 	root.AddCommand(newDeployCmds()...)
+	root.AddCommand(newRenderCmd())
 	return root
 }
 

@@ -38,7 +38,7 @@ type Config struct {
 // lease (with a fencing token) and the shared address.
 type Failover struct {
 	Mode     string        `yaml:"mode"`     // none | local (file lease, VIP) | aws (DynamoDB lease, Elastic IP); default none
-	Node     string        `yaml:"node"`     // this gateway's name, the lease holder id; default the host name
+	Node     string        `yaml:"node"`     // this gateway's name, the lease holder id; default the host name; "auto" (aws mode): the instance id from IMDS
 	Lease    FailoverLease `yaml:"lease"`    //
 	VIP      VIP           `yaml:"vip"`      // local mode: the virtual IP moved with ip addr + gratuitous ARP
 	EIP      EIP           `yaml:"eip"`      // aws mode: the Elastic IP associated with the active
@@ -64,8 +64,12 @@ type VIP struct {
 // EIP is an Elastic IP and the instance it moves to.
 type EIP struct {
 	AllocationID string `yaml:"allocation_id"` // eipalloc-...
-	InstanceID   string `yaml:"instance_id"`   // this gateway's instance, i-...
+	InstanceID   string `yaml:"instance_id"`   // this gateway's instance, i-...; "auto" asks IMDSv2 at start, so both gateways share one file
 }
+
+// Auto is the value of failover.node and failover.eip.instance_id that
+// means "ask the instance metadata service at start".
+const Auto = "auto"
 
 // Failover modes and lease types.
 const (
@@ -81,7 +85,7 @@ type Discovery struct {
 	Type     string        `yaml:"type"`     // static (the backends list) | file | asg; default static
 	File     string        `yaml:"file"`     // file: YAML or JSON list of "host:port" or {address, id, weight}; relative to this file
 	ASG      string        `yaml:"asg"`      // asg: Auto Scaling group name; InService instances' private IPs
-	Port     int           `yaml:"port"`     // asg: the backends' port
+	Port     int           `yaml:"port"`     // asg: the backends' port; 0 = each instance's drawbridge:port tag
 	Interval time.Duration `yaml:"interval"` // asg: poll period; file: re-read period besides change events; default 15s
 	Jitter   float64       `yaml:"jitter"`   // 0..1: each wait is interval +- this fraction, random; default 0.1
 	Region   string        `yaml:"region"`   // asg; default the SDK chain

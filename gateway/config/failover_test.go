@@ -33,13 +33,19 @@ failover:
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := Parse("t.yaml", []byte("routes: [{name: r, pool: p}]\npools: [{name: p, discovery: {type: asg, asg: g}}]\n"+
+		"failover: {mode: aws, node: auto, lease: {table: leases}, eip: {allocation_id: eipalloc-1, instance_id: auto}}\n")); err != nil {
+		t.Fatalf("port from tags and per-instance facts from IMDS: %v", err)
+	}
 	if l := c.Failover.Lease; l.Type != LeaseDynamoDB || l.TTL != 15*time.Second || l.Key != "drawbridge-gateway" {
 		t.Fatalf("aws defaults: %+v", l)
 	}
 
 	for _, tc := range []struct{ yaml, want string }{
 		{"pools: [{name: p, discovery: {type: asg, port: 0}}]", "pools[0].discovery.asg: required with type asg"},
-		{"pools: [{name: p, discovery: {type: asg, asg: g, port: 0}}]", "pools[0].discovery.port"},
+		{"pools: [{name: p, discovery: {type: asg, asg: g, port: 70000}}]", "pools[0].discovery.port"},
+		{"pools: [{name: p, backends: [{address: 127.0.0.1:1}]}]\nfailover: {mode: aws, lease: {table: t}, eip: {allocation_id: eipalloc-1, instance_id: self}}", `failover.eip.instance_id: want i-... or auto (from IMDS), got "self"`},
+		{"pools: [{name: p, backends: [{address: 127.0.0.1:1}]}]\nfailover: {mode: local, node: auto, lease: {path: l}, vip: {address: 10.0.0.1/24, interface: eth0}}", "failover.node: auto (the instance id from IMDS) needs mode aws"},
 		{"pools: [{name: p, discovery: {type: file, jitter: 1.5}}]", "pools[0].discovery.file: required with type file"},
 		{"pools: [{name: p, discovery: {type: dns}}]", `pools[0].discovery.type: want static, file or asg, got "dns"`},
 		{"pools: [{name: p, discovery: {type: static}}]", "pools[0].backends: at least one backend is required"},

@@ -198,6 +198,9 @@ func (v *validator) failover(f *Failover) {
 		v.add("failover.lease.ttl", "must be at least 300ms, got %v", l.TTL)
 	}
 	if f.Mode == FailoverLocal {
+		if f.Node == Auto {
+			v.add("failover.node", "auto (the instance id from IMDS) needs mode aws")
+		}
 		if _, err := netip.ParsePrefix(f.VIP.Address); err != nil {
 			v.add("failover.vip.address", "want an address with prefix length, e.g. 10.0.0.100/24: %v", err)
 		}
@@ -208,8 +211,8 @@ func (v *validator) failover(f *Failover) {
 		if !strings.HasPrefix(f.EIP.AllocationID, "eipalloc-") {
 			v.add("failover.eip.allocation_id", "want eipalloc-..., got %q", f.EIP.AllocationID)
 		}
-		if !strings.HasPrefix(f.EIP.InstanceID, "i-") {
-			v.add("failover.eip.instance_id", "want i-..., got %q", f.EIP.InstanceID)
+		if !strings.HasPrefix(f.EIP.InstanceID, "i-") && f.EIP.InstanceID != Auto {
+			v.add("failover.eip.instance_id", "want i-... or auto (from IMDS), got %q", f.EIP.InstanceID)
 		}
 	}
 }
@@ -225,7 +228,9 @@ func (v *validator) discovery(key string, d *Discovery) {
 		if d.ASG == "" {
 			v.add(key+".asg", "required with type asg")
 		}
-		v.between(key+".port", d.Port, 1, 65535)
+		if d.Port != 0 { // 0: each instance's drawbridge:port tag
+			v.between(key+".port", d.Port, 1, 65535)
+		}
 	default:
 		v.add(key+".type", "want static, file or asg, got %q", d.Type)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
@@ -32,11 +33,14 @@ type EC2API interface {
 // pending, terminating, in standby or failing their ASG health check are
 // left out, so a scale-in drains a backend before the instance goes.
 // When a call fails nothing is published: the last membership stays.
+// With Port 0 each instance's port is its drawbridge:port tag (what the
+// stack's launch template puts on every backend); an instance without a
+// valid one is left out and reported.
 type ASG struct {
 	AutoScaling AutoScalingAPI
 	EC2         EC2API
 	Group       string
-	Port        int
+	Port        int           // 0: the instance's PortTag
 	Interval    time.Duration // between polls
 	Jitter      float64       // each wait is Interval * (1 +- Jitter)
 	Clock       clock.Clock   // default clock.Real
@@ -98,7 +102,6 @@ func (a *ASG) Snapshot(ctx context.Context) ([]upstream.Spec, error) {
 		return specs, nil
 	}
 	ip := ec2.NewDescribeInstancesPaginator(a.EC2, &ec2.DescribeInstancesInput{InstanceIds: ids})
-	port := strconv.Itoa(a.Port)
 	for ip.HasMorePages() {
 		out, err := ip.NextPage(ctx)
 		if err != nil {
@@ -110,11 +113,34 @@ func (a *ASG) Snapshot(ctx context.Context) ([]upstream.Spec, error) {
 				if addr == "" {
 					continue // not yet networked; next poll
 				}
-				specs = append(specs, upstream.Spec{ID: aws.ToString(in.InstanceId), Address: net.JoinHostPort(addr, port), Weight: 1})
+				port := a.Port
+				if port == 0 {
+					if port = tagPort(in.Tags); port == 0 {
+						if a.OnError != nil {
+							a.OnError(fmt.Errorf("asg %s: instance %s has no valid %s tag; left out", a.Group, aws.ToString(in.InstanceId), PortTag))
+						}
+						continue
+					}
+				}
+				specs = append(specs, upstream.Spec{ID: aws.ToString(in.InstanceId), Address: net.JoinHostPort(addr, strconv.Itoa(port)), Weight: 1})
 			}
 		}
 	}
 	return specs, nil
+}
+
+// PortTag names the instance tag that carries a backend's port.
+const PortTag = "drawbridge:port"
+
+func tagPort(tags []ec2types.Tag) int {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == PortTag {
+			if p, err := strconv.Atoi(aws.ToString(t.Value)); err == nil && p > 0 && p < 65536 {
+				return p
+			}
+		}
+	}
+	return 0
 }
 
 // jittered spreads polls so that a fleet of gateways does not hit the

@@ -211,17 +211,29 @@ func (c *Controller) tick(ctx context.Context) {
 	switch {
 	case err != nil:
 		c.mu.Lock()
+		first := c.lastErr == ""
 		c.lastErr = err.Error()
 		c.mu.Unlock()
-		c.cfg.Log.Warn("failover: lease call failed", "error", err.Error())
+		// One line per outage, not one per renewal period: the status page
+		// carries the latest error while it lasts.
+		if first {
+			c.cfg.Log.Warn("failover: cannot reach the lease; passive until it answers, retrying every renewal period", "error", err.Error())
+		}
 		// The watchdog steps down when the validity runs out.
 	case held:
 		c.mu.Lock()
+		recovered := c.lastErr != ""
 		c.lastErr = ""
 		c.mu.Unlock()
+		if recovered {
+			c.cfg.Log.Info("failover: lease reachable again")
+		}
 		c.holding(ctx, start, token)
 	default:
 		c.mu.Lock()
+		if c.lastErr != "" {
+			c.cfg.Log.Info("failover: lease reachable again")
+		}
 		c.lastErr, c.token = "", token
 		active := c.role == Active
 		c.mu.Unlock()

@@ -96,6 +96,12 @@ type Config struct {
 
 	AutoscalerPlacement           string
 	AutoscalerCapacityPerInstance int // requests/s one backend serves (the daemon's target tracking)
+
+	// What the gateway instances run (infra/boot renders it).
+	FailoverLeaseTTL     time.Duration // the gateways' (and autoscalers') DynamoDB lease; bounds the failover gap
+	DiscoveryInterval    time.Duration // how often the gateways poll the ASG for backends
+	AutoscalerInterval   time.Duration // the autoscaler's decision period
+	TLSCertificateSource string        // "" (443 closed) | ssm:/prefix | s3://bucket/prefix
 }
 
 // Key returns the fully qualified config key, as it appears in the stack file.
@@ -136,7 +142,7 @@ func Load(get Getter, project, stack string) (*Config, error) {
 	c.GatewayInstanceType = r.str(Key("gatewayInstanceType"), "t3.small")
 	c.BinaryURL = r.str(Key("binaryUrl"), "")
 	c.BinarySHA256 = r.str(Key("binarySha256"), "")
-	c.GatewayConfigFile = r.str(Key("gatewayConfigFile"), "infra/gateway.yaml")
+	c.GatewayConfigFile = r.str(Key("gatewayConfigFile"), "")
 
 	c.PoolName = r.str(Key("poolName"), "backend")
 	c.BackendInstanceType = r.str(Key("backendInstanceType"), "t3.small")
@@ -157,6 +163,10 @@ func Load(get Getter, project, stack string) (*Config, error) {
 	r.json(Key("schedules"), &c.Schedules)
 	c.AutoscalerPlacement = r.str(Key("autoscalerPlacement"), PlacementGateway)
 	c.AutoscalerCapacityPerInstance = r.int(Key("autoscalerCapacityPerInstance"), 100)
+	c.FailoverLeaseTTL = r.duration(Key("failoverLeaseTtl"), 15*time.Second)
+	c.DiscoveryInterval = r.duration(Key("discoveryInterval"), 15*time.Second)
+	c.AutoscalerInterval = r.duration(Key("autoscalerInterval"), 60*time.Second)
+	c.TLSCertificateSource = r.str(Key("tlsCertificateSource"), "")
 
 	// "[]" (a project default) and an absent key mean the same.
 	if len(c.AvailabilityZones) == 0 {
@@ -201,6 +211,21 @@ func (c *Config) Validate() error {
 	}
 	if c.AutoscalerCapacityPerInstance < 1 {
 		fail(Key("autoscalerCapacityPerInstance"), "must be at least 1 request/s, got %d", c.AutoscalerCapacityPerInstance)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"failoverLeaseTtl", c.FailoverLeaseTTL}, {"discoveryInterval", c.DiscoveryInterval}, {"autoscalerInterval", c.AutoscalerInterval}} {
+		if d.v <= 0 {
+			fail(Key(d.key), "must be a positive duration like \"15s\", got %v", d.v)
+		}
+	}
+	if s := c.TLSCertificateSource; s != "" {
+		ssm, isSSM := strings.CutPrefix(s, "ssm:/")
+		bucket, isS3 := strings.CutPrefix(s, "s3://")
+		if !(isSSM && ssm != "") && !(isS3 && bucket != "" && !strings.HasPrefix(bucket, "/")) {
+			fail(Key("tlsCertificateSource"), "%q is neither ssm:/parameter/prefix nor s3://bucket/prefix", s)
+		}
 	}
 	if c.AZCount < 1 {
 		fail(Key("azCount"), "must be at least 1, got %d", c.AZCount)
@@ -500,6 +525,19 @@ func (r *reader) int(key string, def int) int {
 		return def
 	}
 	return n
+}
+
+func (r *reader) duration(key string, def time.Duration) time.Duration {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail(key, "%q is not a duration like \"15s\"", v)
+		return def
+	}
+	return d
 }
 
 func (r *reader) bool(key string, def bool) bool {

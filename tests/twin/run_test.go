@@ -1,0 +1,304 @@
+package twin
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"context"
+
+	"github.com/drawbridge-dev/drawbridge/infra/boot"
+	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
+)
+
+type gatewayInstance struct {
+	ns, id, ip string
+	procs      []*proc
+}
+
+func runTwin(t *testing.T, stack string) {
+	requireTwin(t)
+	bin := drawbridge(t)
+	cfg, err := boot.LoadStack("../..", stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stack's own config with twin-sized timings: the same keys a user
+	// would set, so what runs is still what render produces.
+	cfg.FailoverLeaseTTL = 1500 * time.Millisecond
+	cfg.DiscoveryInterval = 300 * time.Millisecond
+	cfg.AutoscalerInterval = time.Second
+	cfg.HealthCheckGracePeriod = 1
+	cfg.AutoscalerCapacityPerInstance = 20
+	azs := []string{cfg.Region + "a", cfg.Region + "b", cfg.Region + "c"}
+	netPlan, err := cfg.PlanNetwork(azs)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tag := fmt.Sprintf("tw%d%c", os.Getpid()%10000, stack[0])
+	nsName := func(n string) string { return tag + n }
+	newNS := func(n string) string {
+		name := nsName(n)
+		_ = exec.Command("ip", "netns", "del", name).Run()
+		ip(t, "netns", "add", name)
+		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
+		ip(t, "-n", name, "link", "set", "lo", "up")
+		return name
+	}
+	rtr, inet := newNS("rtr"), newNS("inet")
+	if out, err := exec.Command("ip", "netns", "exec", rtr, "sysctl", "-qw", "net.ipv4.ip_forward=1").CombinedOutput(); err != nil {
+		t.Fatalf("ip_forward: %v %s", err, out)
+	}
+	ip(t, "link", "add", "eth0", "netns", inet, "type", "veth", "peer", "name", "inet", "netns", rtr)
+	ip(t, "-n", rtr, "addr", "add", "203.0.113.1/30", "dev", "inet")
+	ip(t, "-n", inet, "addr", "add", "203.0.113.2/30", "dev", "eth0")
+	ip(t, "-n", rtr, "link", "set", "inet", "up")
+	ip(t, "-n", inet, "link", "set", "eth0", "up")
+	// The internet knows only the EIP.
+	ip(t, "-n", inet, "route", "add", eip+"/32", "via", "203.0.113.1")
+	for i := range netPlan.AZs {
+		for _, s := range []struct {
+			br string
+			p  string
+		}{{fmt.Sprintf("pub%d", i), netPlan.Public[i].String()}, {fmt.Sprintf("prv%d", i), netPlan.Private[i].String()}} {
+			p := mustPrefix(t, s.p)
+			ip(t, "-n", rtr, "link", "add", s.br, "type", "bridge")
+			ip(t, "-n", rtr, "addr", "add", fmt.Sprintf("%s/%d", host(p, 1), p.Bits()), "dev", s.br)
+			ip(t, "-n", rtr, "link", "set", s.br, "up")
+		}
+	}
+	// attach puts namespace ns on a subnet's bridge at address a.
+	attach := func(ns, br string, p string, a string) {
+		pp := mustPrefix(t, p)
+		peer := "v" + strings.TrimPrefix(ns, tag)
+		ip(t, "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", peer, "netns", rtr)
+		ip(t, "-n", rtr, "link", "set", peer, "master", br)
+		ip(t, "-n", rtr, "link", "set", peer, "up")
+		ip(t, "-n", ns, "addr", "add", fmt.Sprintf("%s/%d", a, pp.Bits()), "dev", "eth0")
+		ip(t, "-n", ns, "link", "set", "eth0", "up")
+		ip(t, "-n", ns, "route", "add", "default", "via", host(pp, 1).String())
+	}
+
+	d := awsdouble.New(cfg.Region)
+	d.LaunchDelay = launchWait
+	t.Cleanup(d.Close)
+	d.AddTable(boot.LeaseTable(cfg))
+	alloc := d.AddAddress(eip)
+	bundle, err := boot.Render(cfg, boot.Deployed{AllocationID: alloc}, "../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := bundle.Write(dir, ""); err != nil {
+		t.Fatal(err)
+	}
+	// The units' command lines, with the install paths under dir.
+	command := func(unit string) []string {
+		args, err := bundle.ExecStart(unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args[0] = bin
+		for i, a := range args {
+			if strings.HasPrefix(a, "/etc/drawbridge/") {
+				args[i] = filepath.Join(dir, a)
+			}
+		}
+		return args
+	}
+	env := []string{"AWS_ENDPOINT_URL=http://" + apiAddr, "AWS_ACCESS_KEY_ID=AKIDTWIN", "AWS_SECRET_ACCESS_KEY=twin"}
+
+	serveIn := func(ns, addr string, h http.Handler) {
+		ln, err := inNS(ns, func() (net.Listener, error) { return net.Listen("tcp", addr) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: h}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Close() })
+	}
+	var gws [2]*gatewayInstance
+	for i := range gws {
+		az := i % len(netPlan.AZs)
+		ns := newNS(fmt.Sprintf("g%d", i))
+		a := host(netPlan.Public[az], 10+i).String()
+		attach(ns, fmt.Sprintf("pub%d", az), netPlan.Public[az].String(), a)
+		ip(t, "-n", ns, "addr", "add", eip+"/32", "dev", "lo")
+		in := d.AddInstance(a, netPlan.AZs[az], map[string]string{"drawbridge:role": "gateway"})
+		gws[i] = &gatewayInstance{ns: ns, id: in.ID, ip: a}
+	}
+	// IMDS and the AWS endpoints live on the router (the hypervisor and the
+	// regional endpoints): reached by routing, IMDS knows the caller by its
+	// source address.
+	for _, local := range []string{"169.254.169.254/32", "169.254.170.10/32"} {
+		ip(t, "-n", rtr, "addr", "add", local, "dev", "lo")
+	}
+	serveIn(rtr, apiAddr, d)
+	serveIn(rtr, imdsAddr, d.IMDSBySource())
+	byID := map[string]*gatewayInstance{gws[0].id: gws[0], gws[1].id: gws[1]}
+	d.Hooks.Associate = func(_, _, inst string) {
+		if g := byID[inst]; g != nil {
+			_ = exec.Command("ip", "-n", rtr, "route", "replace", eip+"/32", "via", g.ip).Run()
+		}
+	}
+	// Backends: one namespace per instance in its AZ's private subnet,
+	// running `drawbridge backend` on the app port.
+	var bmu sync.Mutex
+	backends := map[string]*proc{}
+	nextHost := map[int]int{}
+	launched := 0
+	d.Hooks.Launch = func(in awsdouble.Instance) (string, error) {
+		az := slicesIndex(netPlan.AZs, in.AZ)
+		bmu.Lock()
+		launched++
+		n := launched
+		nextHost[az]++
+		a := host(netPlan.Private[az], 9+nextHost[az]).String()
+		bmu.Unlock()
+		ns := newNS(fmt.Sprintf("b%d", n))
+		attach(ns, fmt.Sprintf("prv%d", az), netPlan.Private[az].String(), a)
+		p := start(t, ns, nil, bin, "backend", "--listen", fmt.Sprintf("%s:%d", a, cfg.AppPort), "--id", in.ID)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c, err := dialer(ns)(context.Background(), "tcp", fmt.Sprintf("%s:%d", a, cfg.AppPort))
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				return "", err
+			}
+			time.Sleep(10 * time.Millisecond) // the process is starting
+		}
+		bmu.Lock()
+		backends[in.ID] = p
+		bmu.Unlock()
+		return a, nil
+	}
+	d.Hooks.Terminate = func(in awsdouble.Instance) {
+		bmu.Lock()
+		p := backends[in.ID]
+		delete(backends, in.ID)
+		bmu.Unlock()
+		if p != nil {
+			p.signal(syscall.SIGTERM) // EC2 shutdown: systemd stops the service
+		}
+	}
+	if err := d.AddGroup(awsdouble.Group{Name: boot.GroupName(cfg), Min: cfg.MinSize, Max: cfg.MaxSize, Desired: cfg.DesiredCapacity, AZs: netPlan.AZs,
+		Tags: map[string]string{"drawbridge:pool": cfg.PoolName, "drawbridge:port": fmt.Sprint(cfg.AppPort)}}); err != nil {
+		t.Fatal(err)
+	}
+
+	boot1 := func(g *gatewayInstance) {
+		g.procs = nil
+		for _, u := range bundle.Units {
+			g.procs = append(g.procs, start(t, g.ns, env, command("/etc/systemd/system/"+u)...))
+		}
+	}
+	crash := func(g *gatewayInstance) {
+		for _, p := range g.procs {
+			p.signal(syscall.SIGKILL)
+		}
+	}
+	boot1(gws[0])
+	waitFor(t, "gateway 0 to take the EIP", 20*time.Second, func() bool { return d.Association(alloc) == gws[0].id })
+	boot1(gws[1])
+
+	capacity := 0.7 * float64(cfg.AutoscalerCapacityPerInstance)
+	low := capacity * float64(max(cfg.MinSize, 1)) * 0.5
+	l := startLoad(inet, low)
+	t.Cleanup(l.halt)
+	waitFor(t, "a 200 through the EIP", 20*time.Second, func() bool { _, ok := l.find(time.Time{}, func(answer) bool { return true }); return ok })
+	// The client cannot reach a backend: no route from the internet side.
+	_, states := d.GroupState(boot.GroupName(cfg))
+	if in := states["InService"]; len(in) > 0 {
+		_, err := dialer(inet)(context.Background(), "tcp", fmt.Sprintf("%s:%d", in[0].PrivateIP, cfg.AppPort))
+		if !errors.Is(err, syscall.ENETUNREACH) {
+			t.Fatalf("the internet side dialling backend %s: %v, want network unreachable", in[0].PrivateIP, err)
+		}
+	}
+
+	// Failover: SIGKILL the active instance's processes under load.
+	as, _ := l.snapshot()
+	last := as[len(as)-1]
+	killed := time.Now()
+	crash(gws[0])
+	bound := 2*cfg.FailoverLeaseTTL + time.Second
+	waitFor(t, "the passive to serve the EIP", 2*bound, func() bool {
+		_, ok := l.find(killed, func(a answer) bool { return a.node == gws[1].id && a.token > last.token })
+		return ok
+	})
+	first, _ := l.find(killed, func(a answer) bool { return a.node == gws[1].id })
+	gap := first.end.Sub(last.end)
+	t.Logf("%s: failover gap %v (lease ttl %v, bound %v); EIP on %s", stack, gap.Round(time.Millisecond), cfg.FailoverLeaseTTL, bound, d.Association(alloc))
+	if gap > bound || d.Association(alloc) != gws[1].id {
+		t.Fatalf("failover gap %v above the bound %v, or EIP not moved", gap, bound)
+	}
+	boot1(gws[0]) // systemd's Restart=always, or a reboot: it comes back passive
+
+	// Settle at low load, then a load step.
+	name := boot.GroupName(cfg)
+	waitFor(t, "the group to settle at low load", 60*time.Second, func() bool {
+		des, st := d.GroupState(name)
+		return len(st["Pending"]) == 0 && len(st["Terminating"]) == 0 && len(st["InService"]) == des
+	})
+	desired0, st := d.GroupState(name)
+	before := map[string]bool{}
+	for _, in := range st["InService"] {
+		before[in.ID] = true
+	}
+	want := min(cfg.MaxSize, desired0+2)
+	stepped := time.Now()
+	l.setRate(capacity * float64(want) * 1.1)
+	_, errsBefore := l.snapshot()
+	waitFor(t, "a request served by a backend launched after the step", 90*time.Second, func() bool {
+		_, ok := l.find(stepped, func(a answer) bool { return a.backend != "" && !before[a.backend] })
+		return ok
+	})
+	a, _ := l.find(stepped, func(a answer) bool { return a.backend != "" && !before[a.backend] })
+	desired1, _ := d.GroupState(name)
+	t.Logf("%s: load step %.0f -> %.0f req/s: desired %d -> %d; first request served by a new backend %v after the step",
+		stack, low, capacity*float64(want)*1.1, desired0, desired1, a.end.Sub(stepped).Round(time.Millisecond))
+
+	// Load falls: scale in, with zero client errors while it drains.
+	waitFor(t, "the scale-out to complete", 60*time.Second, func() bool {
+		des, st := d.GroupState(name)
+		return des > desired0 && len(st["InService"]) == des
+	})
+	_, errsMid := l.snapshot()
+	fell := time.Now()
+	l.setRate(low)
+	waitFor(t, "the group to scale in", 120*time.Second, func() bool {
+		des, st := d.GroupState(name)
+		return des <= desired0 && len(st["Terminating"]) == 0 && len(st["InService"]) == des
+	})
+	_, errsAfter := l.snapshot()
+	t.Logf("%s: scale-in took %v with %d client errors (%d during the step, %d during failover and settle)",
+		stack, time.Since(fell).Round(time.Millisecond), len(errsAfter)-len(errsMid), len(errsMid)-len(errsBefore), len(errsBefore))
+	if n := len(errsAfter) - len(errsMid); n != 0 {
+		t.Errorf("scale-in: %d client errors: %v", n, errsAfter[len(errsMid):])
+	}
+	l.halt()
+	all, _ := l.snapshot()
+	checkFence(t, all)
+	t.Logf("%s: %d answers; AWS calls: %v", stack, len(all), d.Calls())
+}
+
+func slicesIndex(xs []string, x string) int {
+	for i, v := range xs {
+		if v == x {
+			return i
+		}
+	}
+	return 0
+}
