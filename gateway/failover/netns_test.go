@@ -541,6 +541,10 @@ func TestNetnsFrozenActiveIsFenced(t *testing.T) {
 	if err := syscall.Kill(-gw1.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// kill returns once the signal is queued; on a busy machine the
+	// gateway's threads stop later. The request below must reach a
+	// stopped process, or the test measures the scheduler, not fencing.
+	waitStopped(t, gw1.cmd.Process.Pid)
 	// A client that still talks to gw1 directly (its own address): the
 	// kernel accepts the connection and queues the request.
 	stale := make(chan *http.Response, 1)
@@ -585,4 +589,47 @@ func TestNetnsFrozenActiveIsFenced(t *testing.T) {
 	l.stop()
 	l.done.Wait()
 	checkFencing(t, l.snapshot())
+}
+
+// waitStopped waits until every thread of every process in the process
+// group pgid is in the stopped state.
+func waitStopped(t *testing.T, pgid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !groupStopped(pgid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process group %d did not stop within 10s of SIGSTOP", pgid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// groupStopped reads /proc: a stat line is "pid (comm) state ppid pgrp ...".
+func groupStopped(pgid int) bool {
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	found := false
+	for _, p := range procs {
+		f := statFields(p)
+		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		found = true
+		tasks, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "task", "*", "stat"))
+		for _, task := range tasks {
+			if tf := statFields(task); len(tf) == 0 || (tf[0] != "T" && tf[0] != "t") {
+				return false
+			}
+		}
+	}
+	return found
+}
+
+// statFields are the fields of a /proc stat file after the command name.
+func statFields(path string) []string {
+	b, err := os.ReadFile(path)
+	i := strings.LastIndexByte(string(b), ')')
+	if err != nil || i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
 }
