@@ -24,15 +24,8 @@ type refusal struct {
 // rewrite r's path (normalisation) and wraps r.Body with the size and rate
 // limits.
 func (g *Gateway) checkRequest(w http.ResponseWriter, r *http.Request, rt *runtime) *refusal {
-	if r.ProtoMajor == 1 {
-		if v, ok := takeVerdict(r.Context()); ok {
-			switch {
-			case v.ambiguous:
-				return &refusal{http.StatusBadRequest, "ambiguous request framing: Content-Length with Transfer-Encoding\n", true}
-			case v.obsFold:
-				return &refusal{http.StatusBadRequest, "obsolete header line folding\n", true}
-			}
-		}
+	if ref := framingRefusal(r, rt.cfg.Server.MaxHeaders); ref != nil {
+		return ref
 	}
 	srv := &rt.cfg.Server
 	if len(r.RequestURI) > srv.MaxURIBytes {
