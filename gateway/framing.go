@@ -421,14 +421,13 @@ func trimEOL(b []byte) []byte {
 	return b
 }
 
-// isSpace is textproto's trim set.
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
+// trimSpace trims SP and HTAB, as textproto trims header lines. A CR left
+// in a line makes the server refuse the head.
 func trimSpace(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[0]) {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 		b = b[1:]
 	}
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
 		b = b[:len(b)-1]
 	}
 	return b
