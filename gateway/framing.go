@@ -45,7 +45,7 @@ const (
 	maxQueued = 1024
 	// tailSize is how much of the end of a long line the guard keeps: a
 	// request line's version.
-	tailSize = 10
+	tailSize = 16
 )
 
 // h2cPreface opens an HTTP/2 connection with prior knowledge; net/http

@@ -436,3 +436,68 @@ func FuzzFramingGuardVsNetHTTP(f *testing.F) {
 		checkGuardAgrees(t, raw, int(split), 1+int(chunk)%4096)
 	})
 }
+
+// The guard fails closed, but must not refuse what clients really send and
+// net/http accepts: each of these streams is followed to its end, every
+// request judged clean.
+func TestFramingGuardFollowsWhatNetHTTPAccepts(t *testing.T) {
+	get := "GET /n HTTP/1.1\r\nHost: x\r\n\r\n"
+	chunked := "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+	cases := map[string]string{
+		"CRLF after a POST":             "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na\r\n" + get,
+		"two CRLFs after a POST":        "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na\r\n\r\n" + get,
+		"LF line endings":               "GET /a HTTP/1.1\nHost: x\nContent-Length: 2\n\nab" + get,
+		"16 hex digit chunk size":       chunked + "0000000000000003\r\nabc\r\n0\r\n\r\n" + get,
+		"chunk extension and OWS":       chunked + "3;name=\"v\"\r\nabc\r\n2\t \r\nde\r\n0\r\n\r\n" + get,
+		"upper-case hex":                chunked + "A\r\n0123456789\r\n0\r\n\r\n" + get,
+		"trailers":                      chunked + "1\r\na\r\n0\r\nX-Sum: 1\r\nX-B: 2\r\n\r\n" + get,
+		"leading zeros in CL":           "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 0003\r\n\r\nabc" + get,
+		"repeated equal CL":             "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc" + get,
+		"CL with trailing spaces":       "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length:  3 \t\r\n\r\nabc" + get,
+		"HTTP/1.0 keep-alive":           "POST /a HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc" + get,
+		"Upgrade on a plain request":    "GET /a HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n" + get,
+		"70 KiB cookie":                 "GET /a HTTP/1.1\r\nHost: x\r\nCookie: " + strings.Repeat("c", 70<<10) + "\r\n\r\n" + get,
+		"long request target":           "GET /" + strings.Repeat("p", 20<<10) + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" + get,
+		"TE and CL names in other case": "POST /a HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\n\r\na" + "POST /b HTTP/1.1\r\nHost: x\r\ntransfer-encoding: CHUNKED\r\n\r\n0\r\n\r\n" + get,
+	}
+	for name, stream := range cases {
+		t.Run(name, func(t *testing.T) {
+			for _, piece := range []int{1, 5, len(stream)} {
+				g := newGuardConn(nil)
+				for i := 0; i < len(stream); i += piece {
+					g.scan([]byte(stream[i:min(i+piece, len(stream))]))
+				}
+				if g.state != gHead || !g.first || g.lineLen != 0 {
+					t.Fatalf("in pieces of %d: guard state %d, want at the start of a head", piece, g.state)
+				}
+				for i, v := range g.q {
+					if v.kind != vClean {
+						t.Fatalf("in pieces of %d: verdict %d = %+v, want clean (all %+v)", piece, i, v, g.q)
+					}
+				}
+				if len(g.q) < 2 {
+					t.Fatalf("in pieces of %d: %d verdicts, want one per request", piece, len(g.q))
+				}
+			}
+			checkGuardAgrees(t, []byte(stream), len(stream)/3, 4096)
+		})
+	}
+}
+
+// A request line longer than the guard keeps still shows its version: the
+// guard keeps its end.
+func TestFramingGuardLongRequestLineVersion(t *testing.T) {
+	for extra := -12; extra <= 12; extra++ {
+		target := "/" + strings.Repeat("p", maxGuardLine+extra-len("POST / HTTP/1.0\r\n"))
+		stream := "POST " + target + " HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+		for _, piece := range []int{1, 3, 7, 4096, len(stream)} {
+			g := newGuardConn(nil)
+			for i := 0; i < len(stream); i += piece {
+				g.scan([]byte(stream[i:min(i+piece, len(stream))]))
+			}
+			if len(g.q) != 1 || g.q[0].kind != vHTTP10TE {
+				t.Fatalf("line of %d bytes in pieces of %d: verdicts %+v, want HTTP/1.0 with Transfer-Encoding", maxGuardLine+extra, piece, g.q)
+			}
+		}
+	}
+}
