@@ -372,6 +372,9 @@ func (g *guardConn) follow(b []byte) {
 			b = b[i+1:]
 			g.pos += int64(i + 1)
 			g.onLine()
+			if cap(g.line) > 1<<10 {
+				g.line = nil // a long line passed: do not hold its buffer
+			}
 			g.line, g.lineLen, g.tailLen = g.line[:0], 0, 0
 		}
 	}
@@ -453,13 +456,14 @@ func (g *guardConn) headLine(raw []byte, long bool) {
 	}
 	g.head.fields++
 	kv := trimSpace(raw)
-	name, value, ok := bytes.Cut(kv, []byte(":"))
-	if !ok {
+	colon := bytes.IndexByte(kv, ':')
+	if colon < 0 {
 		if long {
 			g.bad = true // no name within what the guard keeps
 		}
 		return // the server refuses a line without a colon
 	}
+	name, value := kv[:colon], kv[colon+1:]
 	cl, te := framingName(name)
 	if !cl && !te {
 		return

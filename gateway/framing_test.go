@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -497,6 +498,28 @@ func TestFramingGuardLongRequestLineVersion(t *testing.T) {
 			}
 			if len(g.q) != 1 || g.q[0].kind != vHTTP10TE {
 				t.Fatalf("line of %d bytes in pieces of %d: verdicts %+v, want HTTP/1.0 with Transfer-Encoding", maxGuardLine+extra, piece, g.q)
+			}
+		}
+	}
+}
+
+// BenchmarkFramingGuard measures the guard on a typical keep-alive
+// connection: a browser-like head, then a small chunked POST.
+func BenchmarkFramingGuard(b *testing.B) {
+	stream := []byte("GET /api/v1/items?page=2 HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/128.0\r\n" +
+		"Accept: application/json\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\nCookie: session=0123456789abcdef0123456789abcdef\r\n" +
+		"Connection: keep-alive\r\n\r\n" +
+		"POST /api/v1/items HTTP/1.1\r\nHost: api.example.com\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+		"10\r\n{\"name\":\"item\"}\n\r\n0\r\n\r\n")
+	g := newGuardConn(nil)
+	ctx := context.WithValue(context.Background(), guardKey{}, g)
+	b.SetBytes(int64(len(stream)))
+	b.ReportAllocs()
+	for b.Loop() {
+		g.scan(stream)
+		for range 2 {
+			if v, ok := takeVerdict(ctx); !ok || v.kind != vClean {
+				b.Fatalf("verdict %+v %v", v, ok)
 			}
 		}
 	}
