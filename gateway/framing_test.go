@@ -524,3 +524,31 @@ func BenchmarkFramingGuard(b *testing.B) {
 		}
 	}
 }
+
+// HTTP/2 requests have no guard (their framing is HTTP/2's); their header
+// fields are counted from the decoded request against the same limit.
+func TestHeaderCountH2C(t *testing.T) {
+	rec := &pathRecorder{}
+	be := startHandlerBackend(t, rec)
+	_, gw := startGateway(t, parseConfig(t, poolConfig("", be)), Options{})
+	c := h2cClient()
+	for _, tc := range []struct {
+		fields, want int
+	}{{100, 200}, {101, 431}} {
+		req, _ := http.NewRequest("GET", gw.URL+"/h", nil)
+		// Host (:authority), and the two the transport would add.
+		req.Header.Set("User-Agent", "t")
+		req.Header.Set("Accept-Encoding", "identity")
+		for i := 3; i < tc.fields; i++ {
+			req.Header.Set(fmt.Sprintf("X-H%d", i), "v")
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.StatusCode != tc.want {
+			t.Errorf("%d fields over %s: %d, want %d over HTTP/2", tc.fields, resp.Proto, resp.StatusCode, tc.want)
+		}
+	}
+}
