@@ -73,6 +73,8 @@ func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httpt
 	srv := g.newServer(cfg)
 	s.Config.Protocols = srv.Protocols
 	s.Config.ConnContext = srv.ConnContext
+	s.Config.ConnState = srv.ConnState
+	s.Config.MaxHeaderBytes = srv.MaxHeaderBytes
 	s.Listener = guardListener{s.Listener}
 	s.Start()
 	t.Cleanup(func() { s.Close(); g.Close() })

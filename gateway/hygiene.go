@@ -27,15 +27,8 @@ type refusal struct {
 // they asked for goes to hop), and wraps r.Body with the size and rate
 // limits.
 func (g *Gateway) checkRequest(w http.ResponseWriter, r *http.Request, rt *runtime, hop *hopInfo) *refusal {
-	if r.ProtoMajor == 1 {
-		if v, ok := takeVerdict(r.Context()); ok {
-			switch {
-			case v.ambiguous:
-				return &refusal{http.StatusBadRequest, "ambiguous request framing: Content-Length with Transfer-Encoding\n", true}
-			case v.obsFold:
-				return &refusal{http.StatusBadRequest, "obsolete header line folding\n", true}
-			}
-		}
+	if ref := framingRefusal(r, rt.cfg.Server.MaxHeaders); ref != nil {
+		return ref
 	}
 	// Connection first: the upgrade decision needs it even for a refusal.
 	if ref := checkHeaders(r, rt, hop); ref != nil {

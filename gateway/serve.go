@@ -194,6 +194,7 @@ func (g *Gateway) newServer(cfg *config.Config) *http.Server {
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		ErrorLog:          log.New(slogWriter{g.log}, "", 0),
 		ConnContext:       guardContext,
+		ConnState:         guardConnState,
 	}
 }
 

@@ -150,7 +150,8 @@ type AccessLog struct {
 type Server struct {
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"` // default 10s
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`        // default 120s
-	MaxHeaderBytes    int           `yaml:"max_header_bytes"`    // default 1 MiB; larger heads get 431
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`    // default 64 KiB; larger heads get 431
+	MaxHeaders        int           `yaml:"max_headers"`         // header fields in a request head, Host included; default 100; more get 431
 	MaxURIBytes       int           `yaml:"max_uri_bytes"`       // default 8192; longer request targets get 414
 	MaxBodyBytes      int64         `yaml:"max_body_bytes"`      // default 0 (no limit); larger bodies get 413
 	MinBodyRate       int64         `yaml:"min_body_rate"`       // bytes/s a request body must keep up after body_grace; default 1024; 0 = off
@@ -472,7 +473,8 @@ func (c *Config) SetDefaults() {
 	c.Server = Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    1 << 20,
+		MaxHeaderBytes:    64 << 10, // Envoy 60 KiB, nginx 8-32 KiB, HAProxy 16 KiB
+		MaxHeaders:        100,      // Envoy's default
 		MaxURIBytes:       8192,
 		MinBodyRate:       1024,
 		BodyGrace:         10 * time.Second,

@@ -35,7 +35,8 @@ func TestDefaultsApplied(t *testing.T) {
 		Server: Server{
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,
-			MaxHeaderBytes:    1 << 20,
+			MaxHeaderBytes:    64 << 10,
+			MaxHeaders:        100,
 			MaxURIBytes:       8192,
 			MinBodyRate:       1024,
 			BodyGrace:         10 * time.Second,
@@ -150,7 +151,7 @@ pools:
 	if c.Listen != ":0" || c.Admin.Enabled || c.ShutdownTimeout != 0 || c.AccessLog.Enabled {
 		t.Errorf("top level = %+v", c)
 	}
-	if c.Server.MaxHeaderBytes != 1<<20 {
+	if c.Server.MaxHeaderBytes != 64<<10 {
 		t.Errorf("null max_header_bytes = %d, want the default", c.Server.MaxHeaderBytes)
 	}
 	if got := c.Routes[0].Match.Host; got != "*.example.com" {

@@ -179,6 +179,14 @@ server:
 server:
   max_header_bytes: 0
 ` + minimal, "t.yaml:2: server.max_header_bytes: must be between 1 and 2147483647, got 0"},
+	{"zero max headers", `
+server:
+  max_headers: 0
+` + minimal, "t.yaml:2: server.max_headers: must be between 1 and 2147483647, got 0"},
+	{"string for max headers", `
+server:
+  max_headers: many
+`, `t.yaml:2: server.max_headers: expected an integer, got "many"`},
 
 	// Routes.
 	{"path prefix with parameters", `

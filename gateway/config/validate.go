@@ -137,6 +137,7 @@ func (c *Config) validate() Errors {
 	v.positive("server.read_header_timeout", c.Server.ReadHeaderTimeout)
 	v.positive("server.idle_timeout", c.Server.IdleTimeout)
 	v.between("server.max_header_bytes", c.Server.MaxHeaderBytes, 1, math.MaxInt32)
+	v.between("server.max_headers", c.Server.MaxHeaders, 1, math.MaxInt32)
 
 	pools := make(map[string]bool, len(c.Pools))
 	for _, p := range c.Pools {
