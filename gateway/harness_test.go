@@ -73,7 +73,8 @@ func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httpt
 	srv := g.newServer(cfg)
 	s.Config.Protocols = srv.Protocols
 	s.Config.ConnContext = srv.ConnContext
-	s.Listener = guardListener{s.Listener}
+	s.Config.HTTP2 = srv.HTTP2
+	s.Listener = clientListener(s.Listener, cfg)
 	s.Start()
 	t.Cleanup(func() { s.Close(); g.Close() })
 	return g, s
