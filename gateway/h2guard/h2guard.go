@@ -90,7 +90,7 @@ type Conn struct {
 	prefaceLeft int    // preface bytes still to come in modeFrames
 	pass        uint32 // bytes of the current frame that pass untouched
 	need        int    // bytes in must hold before scanning resumes
-	held        bool   // in starts with a whole frame to inspect
+	held        int    // length of the frame at the front of buf to inspect, 0 if none
 
 	buf        []byte // bytes read from the client and not yet handed on: buf[rpos:wpos]
 	rpos, wpos int
@@ -181,7 +181,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 				return 0, err
 			}
 		}
-		if c.held {
+		c.need = 0
+		if c.held > 0 {
 			c.release()
 			continue
 		}
@@ -294,7 +295,8 @@ func (c *Conn) scan(b []byte, limit int) int {
 		}
 		fh := parseHeader(b[pos:])
 		if c.inspects(fh) {
-			c.need, c.held = frameHeaderLen+int(fh.length), true
+			c.held = frameHeaderLen + int(fh.length)
+			c.need = c.held
 			return pos
 		}
 		c.passing(fh)
@@ -383,9 +385,9 @@ func (c *Conn) passing(fh frameHeader) {
 // release inspects the held frame at the front of buf and queues it,
 // rewritten where needed, for the server.
 func (c *Conn) release() {
-	f := c.buf[c.rpos : c.rpos+c.need]
-	c.rpos += c.need
-	c.need, c.held = 0, false
+	f := c.buf[c.rpos : c.rpos+c.held]
+	c.rpos += c.held
+	c.held = 0
 	c.out = f
 	fh := parseHeader(f)
 	payload := f[frameHeaderLen:]
