@@ -220,7 +220,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 func (c *Conn) grow(n int) {
 	have := c.wpos - c.rpos
 	if cap(c.buf) < n {
-		nb := make([]byte, max(n, 2*cap(c.buf), 512))
+		// Doubling stops at a whole frame: that is all the guard holds.
+		nb := make([]byte, max(n, min(2*cap(c.buf), frameHeaderLen+MaxFrameSize), 512))
 		copy(nb, c.buf[c.rpos:c.wpos])
 		c.buf = nb
 	} else if c.rpos > 0 {
