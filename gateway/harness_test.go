@@ -75,7 +75,8 @@ func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httpt
 	s.Config.ConnContext = srv.ConnContext
 	s.Config.ConnState = srv.ConnState
 	s.Config.MaxHeaderBytes = srv.MaxHeaderBytes
-	s.Listener = guardListener{s.Listener}
+	s.Config.HTTP2 = srv.HTTP2
+	s.Listener = clientListener(s.Listener, cfg)
 	s.Start()
 	t.Cleanup(func() { s.Close(); g.Close() })
 	return g, s

@@ -27,6 +27,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
+	"github.com/drawbridge-dev/drawbridge/gateway/h2guard"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 )
@@ -89,7 +90,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer disc.stop()
 	disc.apply(cfg)
 	errc := make(chan error, 3)
-	go func() { errc <- srv.Serve(guardListener{ln}) }()
+	go func() { errc <- srv.Serve(clientListener(ln, cfg)) }()
 	ls := Listeners{HTTP: ln.Addr()}
 	closeAll := func() { _ = srv.Close() }
 
@@ -170,11 +171,12 @@ func (g *Gateway) serveTLS(ln net.Listener, cfg *config.Config, srv *http.Server
 	minV, _ := tlsterm.ParseVersion(cfg.TLS.MinVersion) // validated by config
 	tcfg := tlsterm.Config(nil, minV)
 	tcfg.GetCertificate = g.getCertificate
-	h2s := &http2.Server{IdleTimeout: cfg.Server.IdleTimeout, MaxConcurrentStreams: 250}
+	h2s := &http2.Server{IdleTimeout: cfg.Server.IdleTimeout, MaxConcurrentStreams: 250, MaxReadFrameSize: h2guard.MaxFrameSize}
+	gcfg := h2GuardConfig(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	disp := tlsterm.NewDispatcher(ln, tcfg, cfg.TLS.HandshakeTimeout,
 		func(tc *tls.Conn) {
-			h2s.ServeConn(tc, &http2.ServeConnOpts{Context: ctx, BaseConfig: srv, Handler: srv.Handler})
+			h2s.ServeConn(h2guard.Server(tc, gcfg), &http2.ServeConnOpts{Context: ctx, BaseConfig: srv, Handler: srv.Handler})
 		},
 		func(c net.Conn) net.Conn { return newGuardConn(c) })
 	go func() { _ = disp.Run() }()
@@ -182,13 +184,27 @@ func (g *Gateway) serveTLS(ln net.Listener, cfg *config.Config, srv *http.Server
 	return &h2Side{disp: disp, cancel: cancel}
 }
 
+// clientListener wraps the plain listener's connections: the HTTP/2 guard
+// follows h2c ones, the framing guard HTTP/1 ones.
+func clientListener(ln net.Listener, cfg *config.Config) net.Listener {
+	return guardListener{h2guard.Listener{Listener: ln, Config: h2GuardConfig(cfg)}}
+}
+
+// h2GuardConfig gives HTTP/2 clients the header deadline HTTP/1 ones get.
+func h2GuardConfig(cfg *config.Config) h2guard.Config {
+	return h2guard.Config{ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, MaxHeaderBytes: cfg.Server.MaxHeaderBytes}
+}
+
 func (g *Gateway) newServer(cfg *config.Config) *http.Server {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
 	p.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		Handler:           g,
-		Protocols:         p,
+		Handler:   g,
+		Protocols: p,
+		// The frame size the HTTP/2 guard inspects in full (Go's default
+		// is 1 MiB); a larger frame is a connection error.
+		HTTP2:             &http.HTTP2Config{MaxReadFrameSize: h2guard.MaxFrameSize},
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
