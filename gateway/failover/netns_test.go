@@ -466,9 +466,13 @@ func TestNetnsFailover(t *testing.T) {
 		// The host is gone with its process: it no longer answers ARP for
 		// the VIP (keepalived's peer would be powered off or partitioned).
 		_ = exec.Command("ip", "-n", dead.ns, "addr", "del", vip+"/24", "dev", "eth0").Run()
-		a, err := l.waitAnswer(killed, 3*time.Second, func(a answer) bool { return a.node == next.name && a.token > token })
+		// A hard bound per run only catches a takeover that never happens:
+		// one client-observed gap can stretch by a SYN retransmission or a
+		// neighbour-cache delay on a busy host. The gap's distribution is
+		// checked after the runs.
+		a, err := l.waitAnswer(killed, 10*time.Second, func(a answer) bool { return a.node == next.name && a.token > token })
 		if err != nil {
-			t.Fatalf("run %d: %s did not serve the VIP within 3s of killing %s (holders %v)", i+1, next.name, dead.name, tp.vipHolders(t))
+			t.Fatalf("run %d: %s did not serve the VIP within 10s of killing %s (holders %v)", i+1, next.name, dead.name, tp.vipHolders(t))
 		}
 		// The gap the clients saw: last answer before the kill to the
 		// first answer from the new active.
@@ -495,6 +499,18 @@ func TestNetnsFailover(t *testing.T) {
 	t.Logf("failover gap over %d SIGKILLs: median %v, max %v, min %v (lease ttl 1s, renew 333ms); %d answers, %d failed requests",
 		runs, median.Round(time.Millisecond), gaps[len(gaps)-1].Round(time.Millisecond), gaps[0].Round(time.Millisecond), len(l.snapshot()), l.errors)
 	fmt.Printf("FAILOVER GAP median=%v max=%v runs=%d\n", median.Round(time.Millisecond), gaps[len(gaps)-1].Round(time.Millisecond), runs)
+	// The bound: lease TTL (1s) plus detection and takeover, for the
+	// typical run; a few runs may pay a client-side retransmission.
+	const bound = 3 * time.Second
+	slow := 0
+	for _, g := range gaps {
+		if g > bound {
+			slow++
+		}
+	}
+	if median > bound || slow > runs/10 {
+		t.Errorf("failover gap: median %v, %d of %d runs over %v; want the median and at least 90%% of runs within it", median, slow, runs, bound)
+	}
 }
 
 // TestNetnsGracefulHandover: SIGTERM on the active releases the lease and
