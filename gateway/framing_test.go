@@ -114,9 +114,13 @@ func TestFramingGuardHoles(t *testing.T) {
 		{"Upgrade without Connection: upgrade, CL+TE",
 			"POST /smuggled HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 			[]int{400}, nil},
+		// The gateway closes a connection whose requested upgrade did not
+		// happen (canonical.go), so the request behind it is never read;
+		// that the guard would refuse it is checked on the guard alone
+		// (TestFramingGuardAgreesWithNetHTTP).
 		{"Upgrade on a request that is not upgraded, then CL+TE",
 			"GET /first HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n" + clte,
-			[]int{200, 400}, []string{"GET /first"}},
+			[]int{200}, []string{"GET /first"}},
 		{"16 hex digit chunk size, then CL+TE",
 			"POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0000000000000005\r\nhello\r\n0\r\n\r\n" + clte,
 			[]int{200, 400}, []string{"POST /first"}},
