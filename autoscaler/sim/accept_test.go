@@ -35,7 +35,7 @@ func TestAcceptanceSharedTraces(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tr := loadShared(t, name)
 			cpi := 100.0
-			r, _, err := Compare(tr, DefaultSet(cpi), sharedGroup(cpi), Options{})
+			r, _, err := Compare(tr, DefaultSet(cpi), sharedGroup(cpi), CompareOptions{ReactiveTarget: DefaultTargetRatio * cpi})
 			if err != nil {
 				t.Fatal(err)
 			}
