@@ -100,9 +100,17 @@ type Selection struct {
 	Model    Model
 	Forecast []float64
 	// Errors is each candidate's one-step-ahead MAPE over the last holdout
-	// values of the history.
+	// values of the history, and under NamePersistence the MAPE of
+	// repeating the previous value (the no-skill reference).
 	Errors map[string]float64
+	// OneStep is the chosen model's one-step-ahead predictions of the
+	// last holdout values, for sizing buffers from its own errors.
+	OneStep []float64
 }
+
+// NamePersistence names the no-skill reference in Selection.Errors:
+// the next value is the last one.
+const NamePersistence = "persistence"
 
 // Select backtests each candidate on the last holdout values of history
 // (one step ahead, refitting nothing: Holt-Winters keeps the parameters it
@@ -116,16 +124,18 @@ func Select(history []float64, candidates []Model, holdout, horizon int) (Select
 		if len(history) < m.MinHistory()+holdout || len(history) < m.MinHistory()+1 {
 			continue
 		}
-		var fc []float64
+		var fc, one []float64
 		var e float64
 		switch mm := m.(type) {
 		case HoltWinters:
 			fit := mm.Fit(history)
-			e = MAPE(history[len(history)-holdout:], fit.OneStep[len(history)-holdout:])
+			one = fit.OneStep[len(history)-holdout:]
+			e = MAPE(history[len(history)-holdout:], one)
 			fc = fit.Forecast(horizon)
 			m = fit.Model
 		default:
-			e = oneStepMAPE(m, history, holdout)
+			one = oneStep(m, history, holdout)
+			e = MAPE(history[len(history)-holdout:], one)
 			fc = m.Forecast(history, horizon)
 		}
 		if math.IsNaN(e) {
@@ -133,8 +143,11 @@ func Select(history []float64, candidates []Model, holdout, horizon int) (Select
 		}
 		sel.Errors[m.Name()] = e
 		if e < best || sel.Model == nil {
-			best, sel.Model, sel.Forecast = e, m, fc
+			best, sel.Model, sel.Forecast, sel.OneStep = e, m, fc, one
 		}
+	}
+	if n := len(history); n > holdout && holdout > 0 {
+		sel.Errors[NamePersistence] = MAPE(history[n-holdout:], history[n-holdout-1:n-1])
 	}
 	for i, v := range sel.Forecast {
 		sel.Forecast[i] = max(v, 0)
@@ -142,16 +155,56 @@ func Select(history []float64, candidates []Model, holdout, horizon int) (Select
 	return sel, sel.Model != nil
 }
 
-// oneStepMAPE backtests a naive model one step ahead on the last holdout
-// values.
-func oneStepMAPE(m Model, h []float64, holdout int) float64 {
+// oneStep backtests a naive model one step ahead on the last holdout
+// values and returns its predictions.
+func oneStep(m Model, h []float64, holdout int) []float64 {
 	n := len(h)
-	actual := h[n-holdout:]
 	pred := make([]float64, holdout)
 	for i := range pred {
 		pred[i] = m.Forecast(h[:n-holdout+i], 1)[0]
 	}
-	return MAPE(actual, pred)
+	return pred
+}
+
+// Periods returns up to k seasonal periods of xs, in steps, between
+// minLag and maxLag: the lags where the autocorrelation of xs is a local
+// maximum above 0.3, strongest first. Traffic has daily and weekly
+// cycles, and some has shorter ones (bursts every 30 minutes, say):
+// learning them from the data beats assuming day and week.
+func Periods(xs []float64, minLag, maxLag, k int) []int {
+	n := len(xs)
+	maxLag = min(maxLag, n/2)
+	if minLag < 2 || maxLag <= minLag {
+		return nil
+	}
+	mean := 0.0
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(n)
+	v := 0.0
+	for _, x := range xs {
+		v += (x - mean) * (x - mean)
+	}
+	if v == 0 {
+		return nil
+	}
+	acf := make([]float64, maxLag+2)
+	for lag := minLag - 1; lag <= maxLag+1 && lag < n; lag++ {
+		s := 0.0
+		for i := lag; i < n; i++ {
+			s += (xs[i] - mean) * (xs[i-lag] - mean)
+		}
+		acf[lag] = s / v
+	}
+	var peaks []int
+	for lag := minLag; lag <= maxLag; lag++ {
+		if acf[lag] > 0.3 && acf[lag] >= acf[lag-1] && acf[lag] >= acf[lag+1] {
+			peaks = append(peaks, lag)
+		}
+	}
+	sort.SliceStable(peaks, func(i, j int) bool { return acf[peaks[i]] > acf[peaks[j]] })
+	return peaks[:min(k, len(peaks))]
 }
 
 // Percentile returns the p-th percentile (0..100) of xs.

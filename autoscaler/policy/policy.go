@@ -100,6 +100,9 @@ type Forecast struct {
 	// Errors is each candidate model's backtested MAPE (a fraction) on
 	// recent history; the model with the lowest was chosen.
 	Errors map[string]float64 `json:"errors,omitempty"`
+	// Buffer multiplies the forecast: the quantile of the model's own
+	// actual/predicted ratios (Predictive.BufferQuantile), at least 1.
+	Buffer float64 `json:"buffer,omitempty"`
 }
 
 // At returns the forecast load at t and whether t is covered.

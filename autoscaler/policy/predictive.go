@@ -54,6 +54,16 @@ type Predictive struct {
 	// above it: an unreliable forecast (event-driven traffic) would only
 	// buy idle capacity, and the reactive policies cover such load.
 	MaxForecastError float64
+	// BufferQuantile, if positive, sizes a buffer from the policy's own
+	// recent errors: the forecast is raised by the BufferQuantile-th
+	// quantile (0..1) of actual/predicted over the backtest, so that a
+	// noisy forecast buys headroom and an exact one none.
+	BufferQuantile float64
+	// RequireSkill makes the policy abstain while its chosen model's
+	// backtested error is not below persistence's (the last value
+	// repeated): without skill it would only add capacity the reactive
+	// policies already add, later and for less.
+	RequireSkill bool
 }
 
 // Horizon and history limits, as AWS's.
@@ -144,11 +154,32 @@ func (p *Predictive) Refit(now time.Time, history []autoscaler.Sample) *Forecast
 	}
 	perDay := int(24 * time.Hour / res)
 	horizon := int(Horizon / res)
-	sel, ok := forecast.Select(series, forecast.Candidates(p.Forecaster, perDay, n), min(perDay, n/2), horizon)
+	cands := forecast.Candidates(p.Forecaster, perDay, n)
+	if p.Forecaster == forecast.NameAuto || p.Forecaster == "" {
+		// Learn the periods actually in the data, up to a week.
+		for _, lag := range forecast.Periods(series, 2, 7*perDay, 3) {
+			cands = append(cands, forecast.SeasonalNaive{Label: "seasonal_naive_" + (time.Duration(lag) * res).String(), Season: lag})
+		}
+	}
+	holdout := min(perDay, n/2)
+	sel, ok := forecast.Select(series, cands, holdout, horizon)
 	if !ok {
 		return nil
 	}
-	return &Forecast{FittedAt: now, Model: sel.Model.Name(), Start: end, Step: res, Values: sel.Forecast, Errors: sel.Errors}
+	fc := &Forecast{FittedAt: now, Model: sel.Model.Name(), Start: end, Step: res, Values: sel.Forecast, Errors: sel.Errors, Buffer: 1}
+	if p.BufferQuantile > 0 && len(sel.OneStep) > 0 {
+		actual := series[n-len(sel.OneStep):]
+		ratios := make([]float64, 0, len(actual))
+		for i, a := range actual {
+			if pr := sel.OneStep[i]; pr > 0 && !math.IsNaN(pr) {
+				ratios = append(ratios, a/pr)
+			}
+		}
+		if len(ratios) > 0 {
+			fc.Buffer = max(1, forecast.Percentile(ratios, 100*p.BufferQuantile))
+		}
+	}
+	return fc
 }
 
 // forecastFor returns the policy's current forecast, refitting it if it
@@ -197,6 +228,12 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 			return out, maxCap
 		}
 	}
+	if p.RequireSkill {
+		if e, pe := f.Errors[f.Model], f.Errors[forecast.NamePersistence]; !(e < pe) {
+			out.Reason = reasonf(in, "forecast has no skill: %s backtested MAPE %.1f%% >= persistence's %.1f%%", f.Model, 100*e, 100*pe)
+			return out, maxCap
+		}
+	}
 	load, ok := f.At(now)
 	ahead, ok2 := f.At(now.Add(p.SchedulingBuffer))
 	if !ok && !ok2 {
@@ -205,7 +242,7 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 	}
 	// Hold the current step's capacity until it ends, and reach the next
 	// step's SchedulingBuffer before it starts.
-	load = max(load, ahead)
+	load = max(load, ahead) * max(f.Buffer, 1)
 	fcCap := int(math.Ceil(load / p.Target))
 	limit := p.capacityLimit(maxCap, fcCap)
 	if p.Mode == ForecastOnly {

@@ -150,7 +150,7 @@ func TestCompareAndChart(t *testing.T) {
 	}
 	g := Group{Min: 1, Max: 50, CapacityPerInstance: 100, LaunchDelay: 3 * time.Minute}
 	var calls int
-	rep, s, err := Compare(trace(rates...), DefaultSet(100), g, CompareOptions{Options: Options{Record: true, Progress: func(done, total int) { calls++ }},
+	rep, s, err := Compare(trace(rates...), DefaultSet(100, 3*time.Minute), g, CompareOptions{Options: Options{Record: true, Progress: func(done, total int) { calls++ }},
 		ReactiveTarget: 70, Sweep: []float64{0.5, 0.6, 0.7, 0.8}})
 	if err != nil {
 		t.Fatal(err)
@@ -190,10 +190,12 @@ func TestCompareAndChart(t *testing.T) {
 	}
 }
 
+// BenchmarkSimulateWorldCup is the speed target of one run of the
+// default set on the 3-month per-minute trace (< 2 s).
 func BenchmarkSimulateWorldCup(b *testing.B) {
 	tr := loadShared(b, "worldcup98-per-minute.csv")
 	g := sharedGroup(100)
-	set := DefaultSet(100)
+	set := DefaultSet(100, 3*time.Minute)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, _, err := Run(tr, set, g, Options{}); err != nil {
@@ -234,5 +236,19 @@ func TestRunWindow(t *testing.T) {
 	}
 	if _, _, err := Run(tr, set, g, Options{From: tr.End()}); err == nil || !strings.Contains(err.Error(), "holds no interval") {
 		t.Errorf("empty window: %v", err)
+	}
+}
+
+// BenchmarkSweepWorldCup is the speed target for the trade-off
+// curve: 9 reactive targets on the 3-month per-minute trace (< 10 s).
+func BenchmarkSweepWorldCup(b *testing.B) {
+	tr := loadShared(b, "worldcup98-per-minute.csv")
+	g := sharedGroup(100)
+	targets := []float64{0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Sweep(tr, g, targets, Options{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

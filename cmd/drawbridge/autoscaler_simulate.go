@@ -203,7 +203,7 @@ func simulationSetup(cmd *cobra.Command, tr *sim.Trace, cfgPath, group string, c
 			peak = max(peak, tr.Rate(i))
 		}
 		g.Max = 3*int(math.Ceil(peak/cpi)) + 1
-		return sim.DefaultSet(cpi), g, nil
+		return sim.DefaultSet(cpi, launchDelay+warmup), g, nil
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
