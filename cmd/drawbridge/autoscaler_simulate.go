@@ -374,7 +374,7 @@ func ratioStr(a, b float64) string {
 	case a == 0:
 		return "equal (both 0)"
 	}
-	return "worse (reactive's is 0)"
+	return "worse: reactive's is 0, the policy's is not;"
 }
 
 func shares(m map[string]float64) string {
