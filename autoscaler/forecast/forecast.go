@@ -106,6 +106,15 @@ type Selection struct {
 	// OneStep is the chosen model's one-step-ahead predictions of the
 	// last holdout values, for sizing buffers from its own errors.
 	OneStep []float64
+	// OneSteps holds every backtested candidate's one-step predictions
+	// of the last holdout values, and under NamePersistence the previous
+	// values, for callers that rank candidates by another loss.
+	OneSteps map[string][]float64
+	// Forecasts holds every backtested candidate's forecast.
+	Forecasts map[string][]float64
+	// Models holds every backtested candidate (Holt-Winters with its
+	// fitted parameters).
+	Models map[string]Model
 }
 
 // NamePersistence names the no-skill reference in Selection.Errors:
@@ -118,7 +127,8 @@ const NamePersistence = "persistence"
 // horizon values with the one of lowest MAPE. Candidates that need more
 // history than there is are skipped; ok is false if none remains.
 func Select(history []float64, candidates []Model, holdout, horizon int) (Selection, bool) {
-	sel := Selection{Errors: make(map[string]float64, len(candidates))}
+	sel := Selection{Errors: make(map[string]float64, len(candidates)), OneSteps: make(map[string][]float64, len(candidates)+1),
+		Forecasts: make(map[string][]float64, len(candidates)), Models: make(map[string]Model, len(candidates))}
 	best := math.Inf(1)
 	for _, m := range candidates {
 		if len(history) < m.MinHistory()+holdout || len(history) < m.MinHistory()+1 {
@@ -142,15 +152,19 @@ func Select(history []float64, candidates []Model, holdout, horizon int) (Select
 			e = math.Inf(1)
 		}
 		sel.Errors[m.Name()] = e
+		sel.OneSteps[m.Name()], sel.Forecasts[m.Name()], sel.Models[m.Name()] = one, fc, m
 		if e < best || sel.Model == nil {
 			best, sel.Model, sel.Forecast, sel.OneStep = e, m, fc, one
 		}
 	}
 	if n := len(history); n > holdout && holdout > 0 {
 		sel.Errors[NamePersistence] = MAPE(history[n-holdout:], history[n-holdout-1:n-1])
+		sel.OneSteps[NamePersistence] = history[n-holdout-1 : n-1]
 	}
-	for i, v := range sel.Forecast {
-		sel.Forecast[i] = max(v, 0)
+	for _, fc := range sel.Forecasts {
+		for i, v := range fc {
+			fc[i] = max(v, 0)
+		}
 	}
 	return sel, sel.Model != nil
 }
@@ -205,6 +219,93 @@ func Periods(xs []float64, minLag, maxLag, k int) []int {
 	}
 	sort.SliceStable(peaks, func(i, j int) bool { return acf[peaks[i]] > acf[peaks[j]] })
 	return peaks[:min(k, len(peaks))]
+}
+
+// CoverCost scores predictions as a capacity floor: the floor is pred
+// raised by buffer, the q-quantile (0..1) of actual/pred (at least 1),
+// so that it covers a share q of the actual values; cost is the floor's
+// total divided by the actuals' total (1 for a perfect forecast, more
+// the noisier the predictions). Two predictors compared by cost at the
+// same q hold the same coverage, so the cheaper one has more skill where
+// it matters to capacity: unlike MAPE, the quiet hours, whose relative
+// errors are large but cost no instances, weigh by their load.
+// Predictions that are NaN or not positive leave their value uncovered
+// by the floor (they count in neither total).
+func CoverCost(actual, pred []float64, q float64) (buffer, cost float64) {
+	ratios := make([]float64, 0, len(actual))
+	for i, a := range actual[:min(len(actual), len(pred))] {
+		if p := pred[i]; p > 0 && !math.IsNaN(a) {
+			ratios = append(ratios, a/p)
+		}
+	}
+	if len(ratios) == 0 {
+		return math.NaN(), math.Inf(1)
+	}
+	buffer = max(1, Percentile(ratios, 100*q))
+	sumF, sumA := 0.0, 0.0
+	for i, a := range actual[:min(len(actual), len(pred))] {
+		if p := pred[i]; p > 0 && !math.IsNaN(a) {
+			sumF += buffer * p
+			sumA += a
+		}
+	}
+	if !(sumA > 0) {
+		return buffer, math.Inf(1)
+	}
+	return buffer, sumF / sumA
+}
+
+// SubPeriod returns the strongest period of xs with a lag from 2 to
+// maxLag, if it has one that stands out: an autocorrelation peak above
+// 0.5 that rises at least 0.2 above the lowest autocorrelation at a
+// shorter lag. Load that is merely smooth (or held in steps, like an
+// hourly trace replayed per minute) has an autocorrelation that falls
+// with the lag and no such peak; bursts every 30 minutes have one at 30.
+func SubPeriod(xs []float64, maxLag int) (int, bool) {
+	n := len(xs)
+	maxLag = min(maxLag, n/3)
+	if maxLag < 2 {
+		return 0, false
+	}
+	acf := autocorr(xs, maxLag+1)
+	if acf == nil {
+		return 0, false
+	}
+	best, bestV, low := 0, 0.0, acf[1]
+	for lag := 2; lag <= maxLag; lag++ {
+		low = min(low, acf[lag-1])
+		if v := acf[lag]; v > 0.5 && v-low >= 0.2 && v >= acf[lag-1] && v >= acf[lag+1] && v > bestV {
+			best, bestV = lag, v
+		}
+	}
+	return best, best > 0
+}
+
+// autocorr returns the autocorrelation of xs at lags 0..maxLag (nil for
+// a constant series).
+func autocorr(xs []float64, maxLag int) []float64 {
+	n := len(xs)
+	mean := 0.0
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(n)
+	v := 0.0
+	for _, x := range xs {
+		v += (x - mean) * (x - mean)
+	}
+	if !(v > 0) {
+		return nil
+	}
+	acf := make([]float64, maxLag+1)
+	for lag := 0; lag <= maxLag && lag < n; lag++ {
+		s := 0.0
+		for i := lag; i < n; i++ {
+			s += (xs[i] - mean) * (xs[i-lag] - mean)
+		}
+		acf[lag] = s / v
+	}
+	return acf
 }
 
 // Percentile returns the p-th percentile (0..100) of xs.
