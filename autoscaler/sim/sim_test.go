@@ -252,3 +252,23 @@ func BenchmarkSweepWorldCup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSimulateSaskatchewan runs the default set on seven months of
+// hourly counts replayed per minute (5,136 hours, 308k decisions): the
+// predictive policy refits hourly on 14 days of per-minute history, so
+// this guards the refit path (< 2 s, like the 3-month per-minute trace).
+func BenchmarkSimulateSaskatchewan(b *testing.B) {
+	tr := loadShared(b, "saskatchewan-per-hour.csv")
+	peak := 0.0
+	for i := range tr.Len() {
+		peak = max(peak, tr.Rate(i))
+	}
+	g := sharedGroup(peak / 40)
+	set := DefaultSet(peak/40, 3*time.Minute)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := Run(tr, set, g, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
