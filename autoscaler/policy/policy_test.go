@@ -360,3 +360,28 @@ func TestPredictiveNeverScalesInAlone(t *testing.T) {
 		t.Errorf("desired %d (%s), want the forecast floor 2", r.Desired, r.Reason)
 	}
 }
+
+// Before any forecast exists, ColdStartTarget holds the latest load at
+// that target per instance; with a forecast (skilled or not) it no
+// longer applies.
+func TestPredictiveColdStart(t *testing.T) {
+	p := DefaultPredictive(100)
+	p.Forecaster = "seasonal_naive_day"
+	p.ColdStartTarget = 70
+	now := time.Date(2026, 3, 5, 7, 56, 0, 0, time.UTC)
+	in := Input{Group: group(2, 2), Interval: time.Minute, History: hist(now, 300, 350)}
+	var st State
+	got, _ := p.propose(now, &in, &st, 20)
+	if got.Abstain || got.Capacity != 5 || got.ScaleIn {
+		t.Errorf("cold start: %+v, want a floor of 5 (350 at 70)", got)
+	}
+	p.Mode = ForecastOnly
+	if got, _ := p.propose(now, &in, &State{}, 20); !got.Abstain {
+		t.Errorf("forecast only proposed %+v", got)
+	}
+	p.Mode = ForecastAndScale
+	in.History = daily(now, 3, 200, 1000)
+	if got, _ := p.propose(now, &in, &State{}, 20); got.Abstain || got.Capacity != 10 {
+		t.Errorf("with a forecast: %+v, want the forecast's 10", got)
+	}
+}

@@ -65,6 +65,17 @@ type Predictive struct {
 	// already act on; without skill the floor would only add capacity
 	// they add anyway, later and for less.
 	RequireSkill bool
+	// ColdStartTarget, if positive, is the load per instance the policy
+	// holds while it has no forecast at all (the first day or two of
+	// history, before any forecaster can be backtested): it proposes the
+	// capacity that keeps the latest datapoint's load at ColdStartTarget
+	// per instance. Without a forecast there is no evidence for packing
+	// tighter than the reactive baseline, so the set holds the baseline's
+	// headroom until the forecast has been judged; then the forecast
+	// (where it has skill) and the reactive policies take over. It does
+	// not apply while a forecast exists but lacks skill: that is a
+	// judgement on evidence, and the reactive policies cover it.
+	ColdStartTarget float64
 }
 
 // Horizon and history limits, as AWS's.
@@ -342,6 +353,13 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 	out := autoscaler.Proposal{Policy: p.Name, Abstain: true}
 	f := p.forecastFor(now, in, st)
 	if f == nil {
+		if p.ColdStartTarget > 0 && p.Mode != ForecastOnly && len(in.History) > 0 {
+			if v := in.History[len(in.History)-1].Value; !math.IsNaN(v) {
+				c := int(math.Ceil(max(v, 0) / p.ColdStartTarget))
+				return autoscaler.Proposal{Policy: p.Name, Capacity: min(c, maxCap),
+					Reason: reasonf(in, "no forecast yet: load %.4g at cold-start target %.4g -> %d", v, p.ColdStartTarget, c)}, maxCap
+			}
+		}
 		out.Reason = reasonf(in, "no forecast: needs %s of history", MinHistory)
 		return out, maxCap
 	}
