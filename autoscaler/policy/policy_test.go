@@ -385,3 +385,22 @@ func TestPredictiveColdStart(t *testing.T) {
 		t.Errorf("with a forecast: %+v, want the forecast's 10", got)
 	}
 }
+
+// On a step the forecast sees rising, an anchor that did not beat the
+// raw forecast on the backtest's rising steps may not lower the floor.
+func TestPredictiveAnchorOnRise(t *testing.T) {
+	p := DefaultPredictive(200)
+	hour := time.Date(2026, 3, 5, 7, 0, 0, 0, time.UTC)
+	now := hour.Add(56 * time.Minute)
+	for _, tc := range []struct {
+		onRise bool
+		want   int
+	}{{false, 10}, {true, 8}} {
+		st := State{Forecasts: map[string]*Forecast{p.Name: {FittedAt: now, Model: "m", Start: hour, Step: time.Hour,
+			Values: []float64{1000, 2000}, Buffer: 1, Skill: 1, Anchored: true, AnchorOnRise: tc.onRise}}}
+		in := Input{Group: group(2, 2), Interval: time.Minute, History: hist(now, rep(500, 56)...)}
+		if got, _ := p.propose(now, &in, &st, 20); got.Abstain || got.Capacity != tc.want {
+			t.Errorf("AnchorOnRise %v: %+v, want %d", tc.onRise, got, tc.want)
+		}
+	}
+}

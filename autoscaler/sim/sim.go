@@ -373,7 +373,14 @@ const DefaultTargetRatio = 0.7
 //     step of the forecast's resolution ahead (see policy.Forecast.Skill).
 //     There is no absolute error cap: on low-volume traffic Poisson
 //     noise alone puts MAPE above any fixed cap, while a buffered floor
-//     can still beat persistence. As the floor under the target
+//     can still beat persistence. An anchored forecast (level-corrected
+//     by its error on the hour in progress) may not lower the floor on
+//     an hour it sees rising unless anchoring also won on the
+//     backtest's rising hours (policy.Forecast.AnchorOnRise): on
+//     Wikipedia, hours that dipped below their forecast dragged the next
+//     hour's floor down just before it rose (τU 1.00→0.83×, θU
+//     1.44→0.84× reactive's; the other traces unchanged within 0.01%).
+//     As the floor under the target
 //     tracking policy's scale-in, it keeps capacity through a
 //     predictable rise;
 //   - until the predictive policy has a forecast at all (the first day or
