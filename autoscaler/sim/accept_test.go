@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -87,3 +88,47 @@ func TestAcceptanceSharedTraces(t *testing.T) {
 //	saskatchewan  IH 1.052, τU 0.32, θU 0.25 (the 90% buffer on low-volume,
 //	              noisy hours buys 5% more instance-hours than reactive)
 var knownMiss = map[string]bool{"wikipedia-en-2016-01-per-hour.csv": true, "clarknet-per-hour.csv": true, "saskatchewan-per-hour.csv": true}
+
+// TestAcceptanceDelays logs the acceptance comparison at 1-, 3- and
+// 5-minute launch delays, with the reactive curve (40–80%) read at the
+// default's instance-hours and the forecaster used most. It replays
+// every trace 33 times, so it runs only when DRAWBRIDGE_DELAYS is set:
+//
+//	DRAWBRIDGE_DELAYS=1 go test ./autoscaler/sim -run TestAcceptanceDelays -v
+func TestAcceptanceDelays(t *testing.T) {
+	if os.Getenv("DRAWBRIDGE_DELAYS") == "" {
+		t.Skip("set DRAWBRIDGE_DELAYS=1 to run")
+	}
+	for _, d := range []time.Duration{time.Minute, 3 * time.Minute, 5 * time.Minute} {
+		for _, name := range []string{"worldcup98-per-minute.csv", "wikipedia-en-2016-01-per-hour.csv", "clarknet-per-hour.csv", "saskatchewan-per-hour.csv"} {
+			tr := loadShared(t, name)
+			peak := 0.0
+			for i := range tr.Len() {
+				peak = max(peak, tr.Rate(i))
+			}
+			cpi := peak / 40
+			g := sharedGroup(cpi)
+			g.Max = 121
+			g.LaunchDelay = d
+			r, _, err := Compare(tr, DefaultSet(cpi, d), g, CompareOptions{ReactiveTarget: DefaultTargetRatio * cpi,
+				Sweep: []float64{0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, re := r.Policy, r.Reactive
+			top, share := "", 0.0
+			for k, v := range p.Forecasters {
+				if k != "abstain" && (v > share || v == share && k < top) {
+					top, share = k, v
+				}
+			}
+			eq := "no curve"
+			if e := r.EqualCost; e != nil {
+				eq = fmt.Sprintf("at equal cost (reactive@%.0f%%) τU %.2f× θU %.2f×%s", 100*e.Target, e.TauURatio, e.ThetaURatio, e.Clamped)
+			}
+			t.Logf("%s %-34s ÷reactive@70%%: IH %.3f τU %.2f θU %.2f | %s | abstains %.0f%%, most used %s (%.0f%%)", d, name,
+				p.InstanceHours/re.InstanceHours, p.UnderProvisionedTime/re.UnderProvisionedTime, p.UnderProvisionedDemand/re.UnderProvisionedDemand,
+				eq, 100*p.Forecasters["abstain"], top, 100*share)
+		}
+	}
+}
