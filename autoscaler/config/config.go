@@ -136,6 +136,10 @@ type Policy struct {
 	ScaleInDatapoints  int     `yaml:"scale_in_datapoints"`  // 15
 	ScaleInRatio       float64 `yaml:"scale_in_ratio"`       // 0.9
 	Tolerance          float64 `yaml:"tolerance"`            // 0.1
+	// Lookahead: judge and size scale-out by the load projected this far
+	// along its recent rise (about launch delay + warm-up + one
+	// interval; 0 = off).
+	Lookahead time.Duration `yaml:"lookahead"`
 
 	// step
 	Threshold              float64 `yaml:"threshold"`
@@ -156,6 +160,8 @@ type Policy struct {
 	Resolution        time.Duration `yaml:"resolution"`          // 1h
 	Aggregation       string        `yaml:"aggregation"`         // mean | max (mean)
 	MaxForecastError  float64       `yaml:"max_forecast_error"`  // abstain above this backtested MAPE (0 = never)
+	BufferQuantile    float64       `yaml:"buffer_quantile"`     // raise the forecast to cover this share of its backtest (0 = off)
+	RequireSkill      bool          `yaml:"require_skill"`       // abstain unless the forecast beats persistence
 
 	// scheduled
 	Actions []Action `yaml:"actions"`

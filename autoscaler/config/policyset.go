@@ -52,7 +52,7 @@ func (g *Group) PolicySet() policy.Set {
 		case TypeTargetTracking:
 			s.TargetTracking = append(s.TargetTracking, policy.TargetTracking{Name: name, Target: g.Target(p),
 				DisableScaleIn: p.DisableScaleIn, ScaleOutDatapoints: p.ScaleOutDatapoints, ScaleInDatapoints: p.ScaleInDatapoints,
-				ScaleInRatio: p.ScaleInRatio, Tolerance: p.Tolerance})
+				ScaleInRatio: p.ScaleInRatio, Tolerance: p.Tolerance, Lookahead: p.Lookahead})
 		case TypeStep:
 			st := policy.Step{Name: name, Threshold: p.Threshold, Comparison: policy.Comparison(p.Comparison),
 				DatapointsToAlarm: p.DatapointsToAlarm, EvaluationPeriods: p.EvaluationPeriods,
@@ -65,7 +65,8 @@ func (g *Group) PolicySet() policy.Set {
 			s.Predictive = append(s.Predictive, policy.Predictive{Name: name, Target: g.Target(p),
 				Mode: policy.PredictiveMode(p.Mode), SchedulingBuffer: p.SchedulingBuffer,
 				MaxCapacityBreach: policy.BreachBehavior(p.MaxCapacityBreach), MaxCapacityBuffer: p.MaxCapacityBuffer,
-				Forecaster: p.Forecaster, Refresh: p.Refresh, Resolution: p.Resolution, Aggregation: p.Aggregation, MaxForecastError: p.MaxForecastError})
+				Forecaster: p.Forecaster, Refresh: p.Refresh, Resolution: p.Resolution, Aggregation: p.Aggregation, MaxForecastError: p.MaxForecastError,
+				BufferQuantile: p.BufferQuantile, RequireSkill: p.RequireSkill})
 		case TypeScheduled:
 			sc := policy.Scheduled{Name: name}
 			for j := range p.Actions {

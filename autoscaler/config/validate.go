@@ -147,6 +147,9 @@ func (v *validator) policy(key string, p *Policy) {
 		if !(p.Tolerance >= 0 && p.Tolerance < 1) {
 			v.add(key+".tolerance", "must be in [0, 1), got %g", p.Tolerance)
 		}
+		if p.Lookahead < 0 || p.Lookahead > time.Hour {
+			v.add(key+".lookahead", "must be 0..1h, got %s", p.Lookahead)
+		}
 	case TypeStep:
 		v.oneOf(key+".comparison", p.Comparison, string(policy.Greater), string(policy.Less))
 		v.oneOf(key+".adjustment_type", p.AdjustmentType, string(policy.ChangeInCapacity), string(policy.ExactCapacity), string(policy.PercentChangeInCapacity))
@@ -193,6 +196,9 @@ func (v *validator) policy(key string, p *Policy) {
 		v.positive(key+".refresh", p.Refresh)
 		if !(p.MaxForecastError >= 0) {
 			v.add(key+".max_forecast_error", "must not be negative, got %g", p.MaxForecastError)
+		}
+		if !(p.BufferQuantile == 0 || (p.BufferQuantile >= 0.5 && p.BufferQuantile < 1)) {
+			v.add(key+".buffer_quantile", "must be 0 (off) or in [0.5, 1), got %g", p.BufferQuantile)
 		}
 		if p.Resolution <= 0 || (24*time.Hour)%p.Resolution != 0 {
 			v.add(key+".resolution", "must divide a day evenly, got %s", p.Resolution)
@@ -314,6 +320,7 @@ var policyKeys = map[string][]string{
 	"scale_in_datapoints":      {TypeTargetTracking},
 	"scale_in_ratio":           {TypeTargetTracking},
 	"tolerance":                {TypeTargetTracking},
+	"lookahead":                {TypeTargetTracking},
 	"threshold":                {TypeStep},
 	"comparison":               {TypeStep},
 	"datapoints_to_alarm":      {TypeStep},
@@ -330,6 +337,8 @@ var policyKeys = map[string][]string{
 	"resolution":               {TypePredictive},
 	"aggregation":              {TypePredictive},
 	"max_forecast_error":       {TypePredictive},
+	"buffer_quantile":          {TypePredictive},
+	"require_skill":            {TypePredictive},
 	"actions":                  {TypeScheduled},
 }
 

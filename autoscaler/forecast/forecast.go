@@ -100,9 +100,26 @@ type Selection struct {
 	Model    Model
 	Forecast []float64
 	// Errors is each candidate's one-step-ahead MAPE over the last holdout
-	// values of the history.
+	// values of the history, and under NamePersistence the MAPE of
+	// repeating the previous value (the no-skill reference).
 	Errors map[string]float64
+	// OneStep is the chosen model's one-step-ahead predictions of the
+	// last holdout values, for sizing buffers from its own errors.
+	OneStep []float64
+	// OneSteps holds every backtested candidate's one-step predictions
+	// of the last holdout values, and under NamePersistence the previous
+	// values, for callers that rank candidates by another loss.
+	OneSteps map[string][]float64
+	// Forecasts holds every backtested candidate's forecast.
+	Forecasts map[string][]float64
+	// Models holds every backtested candidate (Holt-Winters with its
+	// fitted parameters).
+	Models map[string]Model
 }
+
+// NamePersistence names the no-skill reference in Selection.Errors:
+// the next value is the last one.
+const NamePersistence = "persistence"
 
 // Select backtests each candidate on the last holdout values of history
 // (one step ahead, refitting nothing: Holt-Winters keeps the parameters it
@@ -110,48 +127,185 @@ type Selection struct {
 // horizon values with the one of lowest MAPE. Candidates that need more
 // history than there is are skipped; ok is false if none remains.
 func Select(history []float64, candidates []Model, holdout, horizon int) (Selection, bool) {
-	sel := Selection{Errors: make(map[string]float64, len(candidates))}
+	sel := Selection{Errors: make(map[string]float64, len(candidates)), OneSteps: make(map[string][]float64, len(candidates)+1),
+		Forecasts: make(map[string][]float64, len(candidates)), Models: make(map[string]Model, len(candidates))}
 	best := math.Inf(1)
 	for _, m := range candidates {
 		if len(history) < m.MinHistory()+holdout || len(history) < m.MinHistory()+1 {
 			continue
 		}
-		var fc []float64
+		var fc, one []float64
 		var e float64
 		switch mm := m.(type) {
 		case HoltWinters:
 			fit := mm.Fit(history)
-			e = MAPE(history[len(history)-holdout:], fit.OneStep[len(history)-holdout:])
+			one = fit.OneStep[len(history)-holdout:]
+			e = MAPE(history[len(history)-holdout:], one)
 			fc = fit.Forecast(horizon)
 			m = fit.Model
 		default:
-			e = oneStepMAPE(m, history, holdout)
+			one = oneStep(m, history, holdout)
+			e = MAPE(history[len(history)-holdout:], one)
 			fc = m.Forecast(history, horizon)
 		}
 		if math.IsNaN(e) {
 			e = math.Inf(1)
 		}
 		sel.Errors[m.Name()] = e
+		sel.OneSteps[m.Name()], sel.Forecasts[m.Name()], sel.Models[m.Name()] = one, fc, m
 		if e < best || sel.Model == nil {
-			best, sel.Model, sel.Forecast = e, m, fc
+			best, sel.Model, sel.Forecast, sel.OneStep = e, m, fc, one
 		}
 	}
-	for i, v := range sel.Forecast {
-		sel.Forecast[i] = max(v, 0)
+	if n := len(history); n > holdout && holdout > 0 {
+		sel.Errors[NamePersistence] = MAPE(history[n-holdout:], history[n-holdout-1:n-1])
+		sel.OneSteps[NamePersistence] = history[n-holdout-1 : n-1]
+	}
+	for _, fc := range sel.Forecasts {
+		for i, v := range fc {
+			fc[i] = max(v, 0)
+		}
 	}
 	return sel, sel.Model != nil
 }
 
-// oneStepMAPE backtests a naive model one step ahead on the last holdout
-// values.
-func oneStepMAPE(m Model, h []float64, holdout int) float64 {
+// oneStep backtests a naive model one step ahead on the last holdout
+// values and returns its predictions.
+func oneStep(m Model, h []float64, holdout int) []float64 {
 	n := len(h)
-	actual := h[n-holdout:]
 	pred := make([]float64, holdout)
 	for i := range pred {
 		pred[i] = m.Forecast(h[:n-holdout+i], 1)[0]
 	}
-	return MAPE(actual, pred)
+	return pred
+}
+
+// Periods returns up to k seasonal periods of xs, in steps, between
+// minLag and maxLag: the lags where the autocorrelation of xs is a local
+// maximum above 0.3, strongest first. Traffic has daily and weekly
+// cycles, and some has shorter ones (bursts every 30 minutes, say):
+// learning them from the data beats assuming day and week.
+func Periods(xs []float64, minLag, maxLag, k int) []int {
+	n := len(xs)
+	maxLag = min(maxLag, n/2)
+	if minLag < 2 || maxLag <= minLag {
+		return nil
+	}
+	mean := 0.0
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(n)
+	v := 0.0
+	for _, x := range xs {
+		v += (x - mean) * (x - mean)
+	}
+	if v == 0 {
+		return nil
+	}
+	acf := make([]float64, maxLag+2)
+	for lag := minLag - 1; lag <= maxLag+1 && lag < n; lag++ {
+		s := 0.0
+		for i := lag; i < n; i++ {
+			s += (xs[i] - mean) * (xs[i-lag] - mean)
+		}
+		acf[lag] = s / v
+	}
+	var peaks []int
+	for lag := minLag; lag <= maxLag; lag++ {
+		if acf[lag] > 0.3 && acf[lag] >= acf[lag-1] && acf[lag] >= acf[lag+1] {
+			peaks = append(peaks, lag)
+		}
+	}
+	sort.SliceStable(peaks, func(i, j int) bool { return acf[peaks[i]] > acf[peaks[j]] })
+	return peaks[:min(k, len(peaks))]
+}
+
+// CoverCost scores predictions as a capacity floor: the floor is pred
+// raised by buffer, the q-quantile (0..1) of actual/pred (at least 1),
+// so that it covers a share q of the actual values; cost is the floor's
+// total divided by the actuals' total (1 for a perfect forecast, more
+// the noisier the predictions). Two predictors compared by cost at the
+// same q hold the same coverage, so the cheaper one has more skill where
+// it matters to capacity: unlike MAPE, the quiet hours, whose relative
+// errors are large but cost no instances, weigh by their load.
+// Predictions that are NaN or not positive leave their value uncovered
+// by the floor (they count in neither total).
+func CoverCost(actual, pred []float64, q float64) (buffer, cost float64) {
+	ratios := make([]float64, 0, len(actual))
+	for i, a := range actual[:min(len(actual), len(pred))] {
+		if p := pred[i]; p > 0 && !math.IsNaN(a) {
+			ratios = append(ratios, a/p)
+		}
+	}
+	if len(ratios) == 0 {
+		return math.NaN(), math.Inf(1)
+	}
+	buffer = max(1, Percentile(ratios, 100*q))
+	sumF, sumA := 0.0, 0.0
+	for i, a := range actual[:min(len(actual), len(pred))] {
+		if p := pred[i]; p > 0 && !math.IsNaN(a) {
+			sumF += buffer * p
+			sumA += a
+		}
+	}
+	if !(sumA > 0) {
+		return buffer, math.Inf(1)
+	}
+	return buffer, sumF / sumA
+}
+
+// SubPeriod returns the strongest period of xs with a lag from 2 to
+// maxLag, if it has one that stands out: an autocorrelation peak above
+// 0.5 that rises at least 0.2 above the lowest autocorrelation at a
+// shorter lag. Load that is merely smooth (or held in steps, like an
+// hourly trace replayed per minute) has an autocorrelation that falls
+// with the lag and no such peak; bursts every 30 minutes have one at 30.
+func SubPeriod(xs []float64, maxLag int) (int, bool) {
+	n := len(xs)
+	maxLag = min(maxLag, n/3)
+	if maxLag < 2 {
+		return 0, false
+	}
+	acf := autocorr(xs, maxLag+1)
+	if acf == nil {
+		return 0, false
+	}
+	best, bestV, low := 0, 0.0, acf[1]
+	for lag := 2; lag <= maxLag; lag++ {
+		low = min(low, acf[lag-1])
+		if v := acf[lag]; v > 0.5 && v-low >= 0.2 && v >= acf[lag-1] && v >= acf[lag+1] && v > bestV {
+			best, bestV = lag, v
+		}
+	}
+	return best, best > 0
+}
+
+// autocorr returns the autocorrelation of xs at lags 0..maxLag (nil for
+// a constant series).
+func autocorr(xs []float64, maxLag int) []float64 {
+	n := len(xs)
+	mean := 0.0
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(n)
+	v := 0.0
+	for _, x := range xs {
+		v += (x - mean) * (x - mean)
+	}
+	if !(v > 0) {
+		return nil
+	}
+	acf := make([]float64, maxLag+1)
+	for lag := 0; lag <= maxLag && lag < n; lag++ {
+		s := 0.0
+		for i := lag; i < n; i++ {
+			s += (xs[i] - mean) * (xs[i-lag] - mean)
+		}
+		acf[lag] = s / v
+	}
+	return acf
 }
 
 // Percentile returns the p-th percentile (0..100) of xs.

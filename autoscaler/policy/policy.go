@@ -100,6 +100,34 @@ type Forecast struct {
 	// Errors is each candidate model's backtested MAPE (a fraction) on
 	// recent history; the model with the lowest was chosen.
 	Errors map[string]float64 `json:"errors,omitempty"`
+	// Buffer multiplies the forecast: the quantile of the model's own
+	// actual/predicted ratios (Predictive.BufferQuantile), at least 1.
+	Buffer float64 `json:"buffer,omitempty"`
+	// Skill compares the forecast with persistence (the previous step's
+	// value repeated, which is what a reactive policy knows) on the same
+	// backtest, one step of the forecast's resolution ahead, at the
+	// forecast's own resolution: 1 − loss/persistence's loss, positive
+	// when the forecast does better. The loss is the cost of a floor
+	// covering the backtest at Predictive.BufferQuantile
+	// (forecast.CoverCost) when that is set, else MAPE. Judging at one
+	// step of the data's resolution matters: on hourly data replayed per
+	// minute, persistence one minute ahead is exact within the hour and
+	// no forecaster would ever beat it, yet capacity for the next hour
+	// must be launched before that hour's load is seen.
+	Skill float64 `json:"skill"`
+	// Anchored forecasts are used level-corrected: Values plus the error
+	// of the forecast on the latest step with load (LastFit is the
+	// one-step prediction of the step before Start). The backtest picks
+	// anchored or not, as for the model, by the same loss.
+	Anchored bool    `json:"anchored,omitempty"`
+	LastFit  float64 `json:"last_fit,omitempty"`
+	// AnchorOnRise is set when the anchored forecast also beats the raw
+	// one on the backtest's rising steps alone (load above the previous
+	// step's), judged by the same loss. Without it, on a step the
+	// forecast sees rising, the anchor may raise the floor but not lower
+	// it below the raw forecast: a skill earned on falls and flats
+	// should not release capacity where load must be met ahead.
+	AnchorOnRise bool `json:"anchor_on_rise,omitempty"`
 }
 
 // At returns the forecast load at t and whether t is covered.

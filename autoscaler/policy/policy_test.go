@@ -360,3 +360,47 @@ func TestPredictiveNeverScalesInAlone(t *testing.T) {
 		t.Errorf("desired %d (%s), want the forecast floor 2", r.Desired, r.Reason)
 	}
 }
+
+// Before any forecast exists, ColdStartTarget holds the latest load at
+// that target per instance; with a forecast (skilled or not) it no
+// longer applies.
+func TestPredictiveColdStart(t *testing.T) {
+	p := DefaultPredictive(100)
+	p.Forecaster = "seasonal_naive_day"
+	p.ColdStartTarget = 70
+	now := time.Date(2026, 3, 5, 7, 56, 0, 0, time.UTC)
+	in := Input{Group: group(2, 2), Interval: time.Minute, History: hist(now, 300, 350)}
+	var st State
+	got, _ := p.propose(now, &in, &st, 20)
+	if got.Abstain || got.Capacity != 5 || got.ScaleIn {
+		t.Errorf("cold start: %+v, want a floor of 5 (350 at 70)", got)
+	}
+	p.Mode = ForecastOnly
+	if got, _ := p.propose(now, &in, &State{}, 20); !got.Abstain {
+		t.Errorf("forecast only proposed %+v", got)
+	}
+	p.Mode = ForecastAndScale
+	in.History = daily(now, 3, 200, 1000)
+	if got, _ := p.propose(now, &in, &State{}, 20); got.Abstain || got.Capacity != 10 {
+		t.Errorf("with a forecast: %+v, want the forecast's 10", got)
+	}
+}
+
+// On a step the forecast sees rising, an anchor that did not beat the
+// raw forecast on the backtest's rising steps may not lower the floor.
+func TestPredictiveAnchorOnRise(t *testing.T) {
+	p := DefaultPredictive(200)
+	hour := time.Date(2026, 3, 5, 7, 0, 0, 0, time.UTC)
+	now := hour.Add(56 * time.Minute)
+	for _, tc := range []struct {
+		onRise bool
+		want   int
+	}{{false, 10}, {true, 8}} {
+		st := State{Forecasts: map[string]*Forecast{p.Name: {FittedAt: now, Model: "m", Start: hour, Step: time.Hour,
+			Values: []float64{1000, 2000}, Buffer: 1, Skill: 1, Anchored: true, AnchorOnRise: tc.onRise}}}
+		in := Input{Group: group(2, 2), Interval: time.Minute, History: hist(now, rep(500, 56)...)}
+		if got, _ := p.propose(now, &in, &st, 20); got.Abstain || got.Capacity != tc.want {
+			t.Errorf("AnchorOnRise %v: %+v, want %d", tc.onRise, got, tc.want)
+		}
+	}
+}

@@ -54,6 +54,28 @@ type Predictive struct {
 	// above it: an unreliable forecast (event-driven traffic) would only
 	// buy idle capacity, and the reactive policies cover such load.
 	MaxForecastError float64
+	// BufferQuantile, if positive, sizes a buffer from the policy's own
+	// recent errors: the forecast is raised by the BufferQuantile-th
+	// quantile (0..1) of actual/predicted over the backtest, so that a
+	// noisy forecast buys headroom and an exact one none.
+	BufferQuantile float64
+	// RequireSkill makes the policy abstain while its forecast has no
+	// skill (Forecast.Skill not positive): no better than persistence,
+	// the last step's load repeated, which is what the reactive policies
+	// already act on; without skill the floor would only add capacity
+	// they add anyway, later and for less.
+	RequireSkill bool
+	// ColdStartTarget, if positive, is the load per instance the policy
+	// holds while it has no forecast at all (the first day or two of
+	// history, before any forecaster can be backtested): it proposes the
+	// capacity that keeps the latest datapoint's load at ColdStartTarget
+	// per instance. Without a forecast there is no evidence for packing
+	// tighter than the reactive baseline, so the set holds the baseline's
+	// headroom until the forecast has been judged; then the forecast
+	// (where it has skill) and the reactive policies take over. It does
+	// not apply while a forecast exists but lacks skill: that is a
+	// judgement on evidence, and the reactive policies cover it.
+	ColdStartTarget float64
 }
 
 // Horizon and history limits, as AWS's.
@@ -80,32 +102,71 @@ func (p *Predictive) Refit(now time.Time, history []autoscaler.Sample) *Forecast
 		res = time.Hour
 	}
 	end := now.Truncate(res) // buckets wholly before end are complete
-	start := end.Add(-MaxHistory)
-	// Find the first sample at or after start (history is sorted).
-	lo, hi := 0, len(history)
+	h := since(history, end.Add(-MaxHistory))
+	if len(h) == 0 || end.Sub(h[0].Time.Truncate(res)) < MinHistory {
+		return nil
+	}
+	if (p.Forecaster == forecast.NameAuto || p.Forecaster == "") && res > SubPeriodStep {
+		// Periods shorter than a step (bursts every 30 minutes under an
+		// hourly forecast) vanish in the step's mean: look for them in
+		// the last SubPeriodWindow at SubPeriodStep, and if the load has
+		// one, forecast at that resolution instead.
+		fEnd := now.Truncate(SubPeriodStep)
+		fine := p.aggregate(since(h, fEnd.Add(-SubPeriodWindow)), fEnd, SubPeriodStep)
+		if lag, ok := forecast.SubPeriod(fine, int(res/SubPeriodStep)-1); ok {
+			q := *p
+			q.Resolution = SubPeriodStep
+			if f := q.fit(now, p.aggregate(h, fEnd, SubPeriodStep), fEnd, SubPeriodStep, []int{lag}); f != nil {
+				return f
+			}
+		}
+	}
+	return p.fit(now, p.aggregate(h, end, res), end, res, nil)
+}
+
+// Sub-resolution period search: the step of the series searched and how
+// much recent history it covers (4 days at 5 minutes: 1,152 values and
+// lags below one forecast step, a few hundred thousand operations a
+// refit).
+const (
+	SubPeriodStep   = 5 * time.Minute
+	SubPeriodWindow = 4 * 24 * time.Hour
+)
+
+// since returns the samples of h at or after start (h is sorted).
+func since(h []autoscaler.Sample, start time.Time) []autoscaler.Sample {
+	lo, hi := 0, len(h)
 	for lo < hi {
 		mid := (lo + hi) / 2
-		if history[mid].Time.Before(start) {
+		if h[mid].Time.Before(start) {
 			lo = mid + 1
 		} else {
 			hi = mid
 		}
 	}
-	h := history[lo:]
-	if len(h) == 0 || end.Sub(h[0].Time.Truncate(res)) < MinHistory {
+	return h[lo:]
+}
+
+// aggregate returns the series of h in steps of res from h's first
+// step up to end (exclusive), by the policy's Aggregation; a step
+// without data repeats the previous step's value (the first ones take
+// the first known), so a scrape outage does not read as a collapse.
+func (p *Predictive) aggregate(h []autoscaler.Sample, end time.Time, res time.Duration) []float64 {
+	if len(h) == 0 {
 		return nil
 	}
 	first := h[0].Time.Truncate(res)
-	n := int(end.Sub(first) / res)
+	n := max(int(end.Sub(first)/res), 0)
 	sums := make([]float64, n)
 	counts := make([]int, n)
 	useMax := p.Aggregation == "max"
-	// Samples are sorted: walk the bucket boundaries along with them
-	// (one comparison per sample; this loop dominates refits).
-	i, next := 0, first.Add(res)
+	// Samples are sorted: walk the bucket boundaries along with them, on
+	// Unix nanoseconds (time.Time comparisons dominated refits).
+	i, next, step := 0, first.Add(res).UnixNano(), int64(res)
 	for _, s := range h {
-		for i < n && !s.Time.Before(next) {
-			i, next = i+1, next.Add(res)
+		t := s.Time.UnixNano()
+		for i < n && t >= next {
+			i, next = i+1, next+step
 		}
 		if i >= n {
 			break
@@ -120,9 +181,6 @@ func (p *Predictive) Refit(now time.Time, history []autoscaler.Sample) *Forecast
 		}
 		counts[i]++
 	}
-	// A step without data repeats the previous step's value (the first
-	// ones take the first known), so a scrape outage does not read as a
-	// collapse in load.
 	series := sums
 	last, known := 0.0, false
 	for i := range series {
@@ -142,13 +200,141 @@ func (p *Predictive) Refit(now time.Time, history []autoscaler.Sample) *Forecast
 		}
 		last, known = series[i], true
 	}
+	return series
+}
+
+// fit selects and runs the forecaster on series (steps of res ending at
+// end), with extra seasonal naive candidates at the lags given.
+func (p *Predictive) fit(now time.Time, series []float64, end time.Time, res time.Duration, extra []int) *Forecast {
+	n := len(series)
 	perDay := int(24 * time.Hour / res)
 	horizon := int(Horizon / res)
-	sel, ok := forecast.Select(series, forecast.Candidates(p.Forecaster, perDay, n), min(perDay, n/2), horizon)
+	cands := forecast.Candidates(p.Forecaster, perDay, n)
+	if p.Forecaster == forecast.NameAuto || p.Forecaster == "" {
+		// Learn the periods actually in the data, up to a week.
+		for _, lag := range append(extra, forecast.Periods(series, 2, 7*perDay, 3)...) {
+			cands = append(cands, forecast.SeasonalNaive{Label: "seasonal_naive_" + (time.Duration(lag) * res).String(), Season: lag})
+		}
+	}
+	holdout := backtestSteps(n, perDay)
+	sel, ok := forecast.Select(series, cands, holdout, horizon)
 	if !ok {
 		return nil
 	}
-	return &Forecast{FittedAt: now, Model: sel.Model.Name(), Start: end, Step: res, Values: sel.Forecast, Errors: sel.Errors}
+	fc := &Forecast{FittedAt: now, Model: sel.Model.Name(), Start: end, Step: res, Values: sel.Forecast, Errors: sel.Errors, Buffer: 1}
+	if p.BufferQuantile > 0 {
+		// Rank by what the floor costs at the coverage asked for, not by
+		// MAPE (see forecast.CoverCost), and judge skill the same way
+		// against persistence (see Forecast.Skill).
+		actual := series[n-holdout:]
+		best, bestCost, anchored := "", math.Inf(1), false
+		var bestOne []float64
+		for name, one := range sel.OneSteps {
+			if name == forecast.NamePersistence {
+				continue
+			}
+			for _, anc := range []bool{false, true} {
+				pred := one
+				if anc {
+					pred = anchor(actual, one)
+				}
+				if _, c := forecast.CoverCost(actual, pred, p.BufferQuantile); c < bestCost || (c == bestCost && (name < best || !anc && anchored)) {
+					best, bestCost, anchored, bestOne = name, c, anc, pred
+				}
+			}
+		}
+		if best != "" {
+			fc.Model, fc.Values, fc.Anchored = sel.Models[best].Name(), sel.Forecasts[best], anchored
+			if one := sel.OneSteps[best]; len(one) > 0 {
+				fc.LastFit = one[len(one)-1]
+			}
+			fc.Buffer, _ = forecast.CoverCost(actual, bestOne, p.BufferQuantile)
+			fc.Buffer = max(fc.Buffer, 1)
+			_, pc := forecast.CoverCost(actual, sel.OneSteps[forecast.NamePersistence], p.BufferQuantile)
+			fc.Skill = 1 - bestCost/pc
+			if anchored {
+				// Judge the anchor apart on the backtest's rising steps
+				// (see Forecast.AnchorOnRise).
+				prev := series[n-holdout-1:]
+				fc.AnchorOnRise = risingCost(prev, bestOne, p.BufferQuantile) < risingCost(prev, sel.OneSteps[best], p.BufferQuantile)
+			}
+		}
+	} else if pe := sel.Errors[forecast.NamePersistence]; pe > 0 {
+		fc.Skill = 1 - sel.Errors[fc.Model]/pe
+	}
+	if math.IsNaN(fc.Skill) {
+		fc.Skill = math.Inf(-1)
+	}
+	return fc
+}
+
+// risingCost is forecast.CoverCost on the rising steps of a backtest
+// only (those whose load is above the previous step's): series holds
+// the step before the backtest and then its actual values, pred the
+// predictions of the backtest.
+func risingCost(series, pred []float64, q float64) float64 {
+	var a, f []float64
+	for i := 1; i < len(series) && i-1 < len(pred); i++ {
+		if series[i] > series[i-1] {
+			a, f = append(a, series[i]), append(f, pred[i-1])
+		}
+	}
+	_, c := forecast.CoverCost(a, f, q)
+	return c
+}
+
+// anchor returns one-step predictions corrected by the previous step's
+// error (pred[i] + actual[i-1] − pred[i-1]): the forecast's shape from
+// its season, its level from the latest load. The first is NaN.
+func anchor(actual, pred []float64) []float64 {
+	out := make([]float64, len(pred))
+	out[0] = math.NaN()
+	for i := 1; i < len(pred); i++ {
+		out[i] = pred[i] + actual[i-1] - pred[i-1]
+	}
+	return out
+}
+
+// anchorOffset is the error of the forecast on the latest step with
+// data (the current one, partial, or the last complete one): the mean
+// of the history's samples in it minus the forecast for it.
+func anchorOffset(f *Forecast, h []autoscaler.Sample) (float64, bool) {
+	if len(h) == 0 {
+		return 0, false
+	}
+	step := h[len(h)-1].Time.Truncate(f.Step)
+	var pred float64
+	switch {
+	case step.Equal(f.Start.Add(-f.Step)):
+		pred = f.LastFit
+	default:
+		v, ok := f.At(step)
+		if !ok {
+			return 0, false
+		}
+		pred = v
+	}
+	sum, k := 0.0, 0
+	for i := len(h) - 1; i >= 0 && !h[i].Time.Before(step); i-- {
+		if !math.IsNaN(h[i].Value) {
+			sum += h[i].Value
+			k++
+		}
+	}
+	if k == 0 || math.IsNaN(pred) {
+		return 0, false
+	}
+	return sum/float64(k) - pred, true
+}
+
+// backtestSteps is how many of the latest n steps (perDay a day) the
+// forecasters are backtested on: a week when there is history for it
+// (a 90th-percentile buffer from one day's 24 hourly errors rests on
+// its 3 worst), never less than a day, never more than half the history,
+// and short enough early on that a weekly model (8 days of need) is
+// backtested as soon as it could be.
+func backtestSteps(n, perDay int) int {
+	return max(min(max(perDay, n-8*perDay), 7*perDay, n/2), 1)
 }
 
 // forecastFor returns the policy's current forecast, refitting it if it
@@ -188,6 +374,13 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 	out := autoscaler.Proposal{Policy: p.Name, Abstain: true}
 	f := p.forecastFor(now, in, st)
 	if f == nil {
+		if p.ColdStartTarget > 0 && p.Mode != ForecastOnly && len(in.History) > 0 {
+			if v := in.History[len(in.History)-1].Value; !math.IsNaN(v) {
+				c := int(math.Ceil(max(v, 0) / p.ColdStartTarget))
+				return autoscaler.Proposal{Policy: p.Name, Capacity: min(c, maxCap),
+					Reason: reasonf(in, "no forecast yet: load %.4g at cold-start target %.4g -> %d", v, p.ColdStartTarget, c)}, maxCap
+			}
+		}
 		out.Reason = reasonf(in, "no forecast: needs %s of history", MinHistory)
 		return out, maxCap
 	}
@@ -197,6 +390,10 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 			return out, maxCap
 		}
 	}
+	if p.RequireSkill && !(f.Skill > 0) {
+		out.Reason = reasonf(in, "forecast has no skill: %s does no better than persistence on recent history (skill %.3g)", f.Model, f.Skill)
+		return out, maxCap
+	}
 	load, ok := f.At(now)
 	ahead, ok2 := f.At(now.Add(p.SchedulingBuffer))
 	if !ok && !ok2 {
@@ -205,7 +402,29 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 	}
 	// Hold the current step's capacity until it ends, and reach the next
 	// step's SchedulingBuffer before it starts.
+	rising := ok && ok2 && ahead > load
 	load = max(load, ahead)
+	raw := load
+	if f.Anchored {
+		// The forecast's level follows the latest load (see anchor):
+		// the step in progress has been seen in part, the one ahead
+		// not at all.
+		off, ok := anchorOffset(f, in.History)
+		if !ok {
+			out.Reason = reasonf(in, "anchored forecast (%s) has no recent load to anchor on", f.Model)
+			return out, maxCap
+		}
+		load += off
+		if rising && !f.AnchorOnRise {
+			// Where the forecast rises, capacity must be in service
+			// before the rise is seen; an anchor that did not beat the
+			// raw forecast on the backtest's rising steps may raise the
+			// floor there but not lower it (an hour that fell short of
+			// its forecast says little about the next one rising).
+			load = max(load, raw)
+		}
+	}
+	load = max(load, 0) * max(f.Buffer, 1)
 	fcCap := int(math.Ceil(load / p.Target))
 	limit := p.capacityLimit(maxCap, fcCap)
 	if p.Mode == ForecastOnly {

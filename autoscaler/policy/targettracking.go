@@ -27,6 +27,27 @@ type TargetTracking struct {
 	// high alarm whose latest metric/target ratio is within 1+Tolerance
 	// does not act.
 	Tolerance float64
+	// Lookahead, if positive, makes the high alarm judge and size by the
+	// load projected this far ahead along its recent rise (the slope of
+	// the last three datapoints, never a fall): instances launched now
+	// serve only after the launch delay, so the load then is what they
+	// must meet. Set it to about the launch delay plus one interval.
+	Lookahead time.Duration
+}
+
+// project returns the load Lookahead ahead of the newest datapoint of
+// vals, extrapolating a rise linearly (a fall is not extrapolated:
+// scale-in stays the slow side's job).
+func (p *TargetTracking) project(vals []float64, interval time.Duration) float64 {
+	last := vals[len(vals)-1]
+	if p.Lookahead <= 0 || len(vals) < 3 {
+		return last
+	}
+	slope := (last - vals[len(vals)-3]) / 2
+	if !(slope > 0) {
+		return last
+	}
+	return last + slope*float64(p.Lookahead)/float64(interval)
 }
 
 // DefaultTargetTracking returns a target tracking policy at target with
@@ -81,16 +102,20 @@ func (p *TargetTracking) propose(now time.Time, in *Input, buf []float64) autosc
 	if p.DisableScaleIn {
 		hold.Abstain = true
 	}
-	if vals, ok := tail(in.History, now, in.Interval, p.ScaleOutDatapoints, buf); ok {
-		above := true
-		for _, v := range vals {
-			if perInstance(v, g.InService) <= p.Target {
+	n := p.ScaleOutDatapoints
+	if p.Lookahead > 0 {
+		n = max(n, 3)
+	}
+	if vals, ok := tail(in.History, now, in.Interval, n, buf); ok {
+		load := p.project(vals, in.Interval)
+		above := perInstance(load, g.InService) > p.Target
+		for _, v := range vals[len(vals)-p.ScaleOutDatapoints:] {
+			if perInstance(v, g.InService) <= p.Target && p.Lookahead <= 0 {
 				above = false
 				break
 			}
 		}
 		if above {
-			load := vals[len(vals)-1]
 			ratio := perInstance(load, g.InService) / p.Target
 			want := int(math.Ceil(load / p.Target))
 			if ratio <= 1+p.Tolerance || want <= cur {

@@ -81,8 +81,9 @@ func trace(rates ...float64) *Trace {
 }
 
 func TestMetricsFormulas(t *testing.T) {
-	var a accumulator
-	// d, s: under by half, over by half, exact, zero demand with supply.
+	a := accumulator{cpi: 100, band: 0.4}
+	// d, s: under by half, 1.5x the oracle (beyond the band), exact,
+	// zero demand with supply.
 	a.add(200, 100, 1, 60)
 	a.add(100, 150, 2, 60)
 	a.add(100, 100, 1, 60)
@@ -98,11 +99,11 @@ func TestMetricsFormulas(t *testing.T) {
 }
 
 func TestOracle(t *testing.T) {
-	m, err := Oracle(trace(50, 150, 150, 0), Group{CapacityPerInstance: 100})
+	m, err := Oracle(trace(50, 150, 150, 0), Group{CapacityPerInstance: 100}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.UnderProvisionedTime != 0 || m.ScalingActions != 2 || math.Abs(m.InstanceHours-5.0/60) > 1e-12 {
+	if m.UnderProvisionedTime != 0 || m.OverProvisionedDemand != 0 || m.ScalingActions != 2 || math.Abs(m.InstanceHours-5.0/60) > 1e-12 {
 		t.Errorf("oracle %+v", m)
 	}
 }
@@ -149,7 +150,8 @@ func TestCompareAndChart(t *testing.T) {
 	}
 	g := Group{Min: 1, Max: 50, CapacityPerInstance: 100, LaunchDelay: 3 * time.Minute}
 	var calls int
-	rep, s, err := Compare(trace(rates...), DefaultSet(100), g, Options{Record: true, Progress: func(done, total int) { calls++ }})
+	rep, s, err := Compare(trace(rates...), DefaultSet(100, 3*time.Minute), g, CompareOptions{Options: Options{Record: true, Progress: func(done, total int) { calls++ }},
+		ReactiveTarget: 70, Sweep: []float64{0.5, 0.6, 0.7, 0.8}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +163,15 @@ func TestCompareAndChart(t *testing.T) {
 		t.Error("no progress reported")
 	}
 	var buf bytes.Buffer
-	if err := WriteSVG(&buf, s, "test <chart>"); err != nil {
+	if len(rep.Curve) != 4 || rep.EqualCost == nil {
+		t.Fatalf("curve %v, equal cost %v", rep.Curve, rep.EqualCost)
+	}
+	for i := 1; i < len(rep.Curve); i++ {
+		if rep.Curve[i].InstanceHours < rep.Curve[i-1].InstanceHours {
+			t.Errorf("curve not sorted by instance-hours: %v", rep.Curve)
+		}
+	}
+	if err := WriteSVG(&buf, s, Chart{Title: "test <chart>", Min: 1, Max: 50, CPI: 100, Curve: rep.Curve, Policy: &rep.Policy}); err != nil {
 		t.Fatal(err)
 	}
 	svg := buf.String()
@@ -173,15 +183,88 @@ func TestCompareAndChart(t *testing.T) {
 			t.Fatalf("chart is not well-formed XML: %v", err)
 		}
 	}
-	if !strings.Contains(svg, "<title>forecast</title>") || !strings.Contains(svg, "test &lt;chart&gt;") {
-		t.Error("chart has no forecast")
+	for _, want := range []string{"<title>forecast</title>", "test &lt;chart&gt;", "<title>group min</title>", "<title>reactive τU (time share)</title>", "<title>policy τU</title>"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("chart lacks %q", want)
+		}
 	}
 }
 
+// BenchmarkSimulateWorldCup is the speed target of one run of the
+// default set on the 3-month per-minute trace (< 2 s).
 func BenchmarkSimulateWorldCup(b *testing.B) {
 	tr := loadShared(b, "worldcup98-per-minute.csv")
 	g := sharedGroup(100)
-	set := DefaultSet(100)
+	set := DefaultSet(100, 3*time.Minute)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := Run(tr, set, g, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestAtEqualCost(t *testing.T) {
+	curve := []CurvePoint{
+		{Target: 0.8, Metrics: Metrics{InstanceHours: 100, UnderProvisionedTime: 0.04, UnderProvisionedDemand: 0.02}},
+		{Target: 0.6, Metrics: Metrics{InstanceHours: 200, UnderProvisionedTime: 0.02, UnderProvisionedDemand: 0}},
+	}
+	ec := AtEqualCost(curve, Metrics{InstanceHours: 150, UnderProvisionedTime: 0.015, UnderProvisionedDemand: 0})
+	if math.Abs(ec.UnderProvisionedTime-0.03) > 1e-12 || math.Abs(ec.Target-0.7) > 1e-12 || math.Abs(ec.TauURatio-0.5) > 1e-12 || ec.ThetaURatio != 0 || ec.Clamped != "" {
+		t.Errorf("midpoint: %+v", ec)
+	}
+	if ec := AtEqualCost(curve, Metrics{InstanceHours: 50, UnderProvisionedTime: 0.01}); ec.Clamped != "below" || ec.UnderProvisionedTime != 0.04 {
+		t.Errorf("below the curve: %+v", ec)
+	}
+	if ec := AtEqualCost(curve, Metrics{InstanceHours: 250, UnderProvisionedDemand: 0.01}); ec.Clamped != "above" || !math.IsInf(ec.ThetaURatio, 1) {
+		t.Errorf("above the curve: %+v", ec)
+	}
+}
+
+func TestRunWindow(t *testing.T) {
+	tr := trace(100, 100, 300, 300, 300, 300, 300, 300)
+	tt := policy.DefaultTargetTracking(100)
+	set := &policy.Set{TargetTracking: []policy.TargetTracking{tt}}
+	g := Group{Min: 1, Max: 10, CapacityPerInstance: 100, LaunchDelay: time.Minute}
+	from := tr.Start.Add(6 * time.Minute)
+	m, s, err := Run(tr, set, g, Options{Record: true, From: from})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Demand) != 2 || !s.Start.Equal(from) || math.Abs(m.InstanceHours-2*3/60.0) > 1e-12 {
+		t.Errorf("window from minute 6: %d intervals from %s, %+v", len(s.Demand), s.Start, m)
+	}
+	if _, _, err := Run(tr, set, g, Options{From: tr.End()}); err == nil || !strings.Contains(err.Error(), "holds no interval") {
+		t.Errorf("empty window: %v", err)
+	}
+}
+
+// BenchmarkSweepWorldCup is the speed target for the trade-off
+// curve: 9 reactive targets on the 3-month per-minute trace (< 10 s).
+func BenchmarkSweepWorldCup(b *testing.B) {
+	tr := loadShared(b, "worldcup98-per-minute.csv")
+	g := sharedGroup(100)
+	targets := []float64{0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Sweep(tr, g, targets, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSimulateSaskatchewan runs the default set on seven months of
+// hourly counts replayed per minute (5,136 hours, 308k decisions): the
+// predictive policy refits hourly on 14 days of per-minute history, so
+// this guards the refit path (< 2 s, like the 3-month per-minute trace).
+func BenchmarkSimulateSaskatchewan(b *testing.B) {
+	tr := loadShared(b, "saskatchewan-per-hour.csv")
+	peak := 0.0
+	for i := range tr.Len() {
+		peak = max(peak, tr.Rate(i))
+	}
+	g := sharedGroup(peak / 40)
+	set := DefaultSet(peak/40, 3*time.Minute)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, _, err := Run(tr, set, g, Options{}); err != nil {
