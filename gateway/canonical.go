@@ -241,6 +241,17 @@ func checkHeaders(r *http.Request, rt *runtime, hop *hopInfo) *refusal {
 	}
 	// Only an h2c upgrade uses it, and that is never relayed.
 	delete(h, "Http2-Settings")
+	if !rt.trustsPeer(r) {
+		// The gateway speaks for the client's address and scheme; only a
+		// trusted proxy in front of it may have spoken before.
+		for _, k := range forwardingHeaders {
+			delete(h, k)
+		}
+	}
+	// IIS, Symfony and Zend take the request path from these, behind the
+	// gateway's routing and access rules: only the request line decides.
+	delete(h, "X-Original-Url")
+	delete(h, "X-Rewrite-Url")
 	if up := h["Upgrade"]; len(up) > 0 && r.ProtoMajor == 1 {
 		hop.sawUpgrade = true
 		if connUpgrade && r.ProtoMinor >= 1 {
@@ -273,6 +284,28 @@ func checkHeaders(r *http.Request, rt *runtime, hop *hopInfo) *refusal {
 		}
 	}
 	return nil
+}
+
+// forwardingHeaders are the client-address and scheme headers a proxy adds.
+var forwardingHeaders = [...]string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port",
+	"X-Forwarded-Scheme", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Forwarded"}
+
+// trustsPeer reports whether r's peer is a configured trusted proxy.
+func (rt *runtime) trustsPeer(r *http.Request) bool {
+	if len(rt.trusted) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && containsAddr(rt.trusted, ap.Addr().Unmap())
+}
+
+// compilePrefixes parses CIDRs that the config has validated.
+func compilePrefixes(cidrs []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, c := range cidrs {
+		out = append(out, netip.MustParsePrefix(c).Masked())
+	}
+	return out
 }
 
 // asserts reports whether k is an underscore spelling of a header the

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -48,6 +49,9 @@ type runtime struct {
 	// asserted are the headers the gateway sets itself (identities,
 	// X-Forwarded-*): their underscore spellings never reach a backend.
 	asserted []string
+	// trusted are the peers whose forwarding headers are extended, not
+	// replaced (server.trusted_proxies).
+	trusted []netip.Prefix
 }
 
 type routeRuntime struct {
@@ -435,7 +439,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	}
 	gen := g.generations.Add(1)
 	g.rt.Store(&runtime{cfg: cfg, table: table, routes: rrs, generation: gen, loadedAt: g.clk.Now(), accessLog: accessLog,
-		maxConcurrent: int64(cfg.MaxConcurrent), asserted: asserted})
+		maxConcurrent: int64(cfg.MaxConcurrent), asserted: asserted, trusted: compilePrefixes(cfg.Server.TrustedProxies)})
 	g.poolList.Store(&list)
 	g.tlsStore.Store(certs)
 	g.limits = map[string]*routeLimit{}

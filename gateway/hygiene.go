@@ -166,9 +166,16 @@ func (a *routeAccess) check(w http.ResponseWriter, r *http.Request) *refusal {
 	if a == nil {
 		return nil
 	}
-	if a.methods != nil && !a.methods[r.Method] {
-		w.Header().Set("Allow", a.allow)
-		return &refusal{http.StatusMethodNotAllowed, "method not allowed\n", false}
+	if a.methods != nil {
+		if !a.methods[r.Method] {
+			w.Header().Set("Allow", a.allow)
+			return &refusal{http.StatusMethodNotAllowed, "method not allowed\n", false}
+		}
+		// Frameworks that honour a method override would run a method
+		// the allowlist refused.
+		for _, k := range methodOverrides {
+			delete(r.Header, k)
+		}
 	}
 	if len(a.allowed) == 0 && len(a.denied) == 0 {
 		return nil
@@ -183,6 +190,10 @@ func (a *routeAccess) check(w http.ResponseWriter, r *http.Request) *refusal {
 	}
 	return nil
 }
+
+// methodOverrides are the headers with which common frameworks let a POST
+// stand for another method.
+var methodOverrides = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
 
 func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
 	for _, p := range ps {

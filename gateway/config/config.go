@@ -163,6 +163,11 @@ type Server struct {
 	// forwards them, except underscore spellings of the headers the
 	// gateway asserts itself (identity, X-Forwarded-*).
 	UnderscoresInHeaders string `yaml:"underscores_in_headers"` // drop | allow; default drop
+	// TrustedProxies are the peers (CIDRs) whose X-Forwarded-*, Forwarded
+	// and X-Real-IP the gateway extends; from anyone else they are
+	// replaced, so a client cannot assert its own address or scheme (as
+	// Traefik's forwardedHeaders and Caddy's trusted_proxies default).
+	TrustedProxies []string `yaml:"trusted_proxies"` // default [] (no peer is trusted)
 }
 
 // Values of server.underscores_in_headers.

@@ -175,6 +175,9 @@ server:
 server:
   underscores_in_headers: keep
 ` + minimal, `t.yaml:2: server.underscores_in_headers: want drop or allow, got "keep"`},
+	{"bad trusted proxy", `server:
+  trusted_proxies: [10.0.0.0/8, nonsense]
+` + minimal, `t.yaml:2: server.trusted_proxies[1]: invalid CIDR "nonsense"`},
 	{"zero max header bytes", `
 server:
   max_header_bytes: 0

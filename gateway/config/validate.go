@@ -126,6 +126,11 @@ func (c *Config) validate() Errors {
 	default:
 		v.add("server.encoded_slashes", "want keep, decode or reject, got %q", c.Server.EncodedSlashes)
 	}
+	for i, p := range c.Server.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			v.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "invalid CIDR %q", p)
+		}
+	}
 	switch c.Server.UnderscoresInHeaders {
 	case UnderscoresDrop, UnderscoresAllow:
 	default:
