@@ -219,7 +219,7 @@ func TestForwardingHeadersCannotBeForged(t *testing.T) {
 		"X-Forwarded-Proto: https\r\nX-Forwarded-Host: admin.test\r\nForwarded: for=203.0.113.9;proto=https\r\n" +
 		"X-Forwarded-Port: 443\r\nTrue-Client-IP: 203.0.113.9\r\n\r\n"
 	for _, tc := range []struct {
-		name, trusted string
+		name, trusted  string
 		xff, forwarded string
 	}{
 		{"untrusted peer", "[]", "127.0.0.1", "for=127.0.0.1;proto=http;host=ok.test"},
