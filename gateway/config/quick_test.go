@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"testing"
 )
 
@@ -36,7 +37,7 @@ func TestQuickIsAsSafeAsAConfigFile(t *testing.T) {
 	}
 	def := new(Config)
 	def.SetDefaults()
-	if cfg.Server != def.Server {
+	if !reflect.DeepEqual(cfg.Server, def.Server) {
 		t.Errorf("server limits differ from a config file's: %+v vs %+v", cfg.Server, def.Server)
 	}
 	if cfg, err := Quick(QuickProxy{To: "127.0.0.1:1", Admin: "127.0.0.1:0"}); err != nil || !cfg.Admin.Enabled || cfg.Admin.Listen != "127.0.0.1:0" {
