@@ -366,3 +366,21 @@ ProtectHome=yes
 [Install]
 WantedBy=multi-user.target
 `
+
+// TerminationDrain is how long a backend leaving on scale-in keeps running
+// after its group takes it out of service: every gateway polls the group
+// (drawbridge:discoveryInterval, +-10% jitter) and stops sending to it within
+// one interval; two leave room for a poll that was already under way, plus
+// a second for requests in flight. The backend group's termination
+// lifecycle hook holds the instance this long (see LifecycleHeartbeat).
+func TerminationDrain(c *plan.Config) time.Duration {
+	return 2*c.DiscoveryInterval + time.Second
+}
+
+// LifecycleHeartbeat is the heartbeat timeout, in seconds, of the backend
+// group's autoscaling:EC2_INSTANCE_TERMINATING hook: TerminationDrain
+// rounded up, within what AWS accepts (30 to 7200 s).
+func LifecycleHeartbeat(c *plan.Config) int {
+	s := int((TerminationDrain(c) + time.Second - 1) / time.Second)
+	return min(max(s, 30), 7200)
+}
