@@ -544,7 +544,7 @@ func TestGatewayUserData(t *testing.T) {
 	if err != nil {
 		t.Fatalf("installed autoscaler config: %v\n%s", err, asText)
 	}
-	if g := as.Groups[0]; g.Actuator.ASGName != "drawbridge-test-backend" || as.Lease.Table != "drawbridge-test-gateway-lease" || g.Metric.URL != "http://127.0.0.1:9090" {
+	if g := as.Groups[0]; g.Actuator.ASGName != "drawbridge-test-backend" || as.Lease.Type != "gateway" || as.Lease.URL != "http://127.0.0.1:9090" || g.Metric.URL != "http://127.0.0.1:9090" {
 		t.Errorf("autoscaler config: group %+v lease %+v", g, as.Lease)
 	}
 

@@ -1,6 +1,7 @@
 package twin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -311,6 +312,27 @@ func runTwin(t *testing.T, stack string) {
 	// joining, not the step, not the scale-in draining.
 	if errs := l.errors(first.end, ended); len(errs) != 0 {
 		t.Errorf("after the failover: %d client errors: %s", len(errs), summarize(errs))
+	}
+	// The autoscaler acts beside the active gateway only: the passive one
+	// sees no traffic and would scale in.
+	if len(bundle.Units) > 1 {
+		for i, g := range gws {
+			c := &http.Client{Transport: &http.Transport{DialContext: dialer(g.ns)}, Timeout: 2 * time.Second}
+			var st struct {
+				Lease struct {
+					Held  bool   `json:"held"`
+					Token uint64 `json:"token"`
+				} `json:"lease"`
+			}
+			resp, err := c.Get("http://127.0.0.1:9091/status")
+			if err == nil {
+				err = json.NewDecoder(resp.Body).Decode(&st)
+				resp.Body.Close()
+			}
+			if err != nil || st.Lease.Held != (i == 1) {
+				t.Errorf("autoscaler on gateway %d (active: %v): lease %+v, err %v", i, i == 1, st.Lease, err)
+			}
+		}
 	}
 	all := l.snapshot()
 	checkFence(t, all)
