@@ -197,10 +197,10 @@ func autoscalerConfig(c *plan.Config, check bool) (string, error) {
 	var out bytes.Buffer
 	if err := autoscalerTemplate.Execute(&out, struct {
 		*plan.Config
-		Group, LeaseTable string
+		Group             string
 		Warmup, Stabilize time.Duration
 		Interval          time.Duration
-	}{c, GroupName(c), LeaseTable(c), time.Duration(c.HealthCheckGracePeriod) * time.Second, 5 * c.AutoscalerInterval, c.AutoscalerInterval}); err != nil {
+	}{c, GroupName(c), time.Duration(c.HealthCheckGracePeriod) * time.Second, 5 * c.AutoscalerInterval, c.AutoscalerInterval}); err != nil {
 		return "", err
 	}
 	if !check {
