@@ -33,6 +33,11 @@ type BackendPoolArgs struct {
 	MinSize, MaxSize       int
 	DesiredCapacity        int
 	HealthCheckGracePeriod int
+	// DrainSeconds is the heartbeat timeout of the group's termination
+	// lifecycle hook: how long an instance leaving on scale-in stays
+	// running in Terminating:Wait, out of the gateways' discovery, before
+	// it is shut down (boot.LifecycleHeartbeat). 0: no hook.
+	DrainSeconds           int
 	WaitForCapacityTimeout string
 	Spot                   *SpotArgs // nil: on-demand only
 	Schedules              []plan.Schedule
@@ -126,6 +131,18 @@ func NewBackendPool(ctx *pulumi.Context, name string, args *BackendPoolArgs, opt
 		EnabledMetrics: pulumi.StringArray{pulumi.String("GroupDesiredCapacity"), pulumi.String("GroupInServiceInstances"),
 			pulumi.String("GroupPendingInstances"), pulumi.String("GroupTerminatingInstances")},
 		Tags: asgTags,
+	}
+	if args.DrainSeconds > 0 {
+		// The gateways discover InService instances only: holding a leaving
+		// instance in Terminating:Wait lets every gateway stop sending to it
+		// before it shuts down (what an ALB's deregistration delay does).
+		// Nobody completes the action; the timeout CONTINUEs.
+		groupArgs.InitialLifecycleHooks = autoscaling.GroupInitialLifecycleHookArray{autoscaling.GroupInitialLifecycleHookArgs{
+			Name:                pulumi.String("drain"),
+			LifecycleTransition: pulumi.String("autoscaling:EC2_INSTANCE_TERMINATING"),
+			HeartbeatTimeout:    pulumi.Int(args.DrainSeconds),
+			DefaultResult:       pulumi.String("CONTINUE"),
+		}}
 	}
 	if args.Spot == nil {
 		groupArgs.LaunchTemplate = autoscaling.GroupLaunchTemplateArgs{Id: lt.ID(), Version: pulumi.String("$Latest")}

@@ -234,6 +234,13 @@ func TestBackendGroupOnlyInPrivateSubnets(t *testing.T) {
 	if !slices.Contains(asg[0].IgnoreChanges, "desiredCapacity") {
 		t.Errorf("desiredCapacity must be ignored on updates (the autoscaler owns it): %v", asg[0].IgnoreChanges)
 	}
+	// Scale-in drains: a termination hook holds a leaving instance while
+	// the gateways' discovery (InService only) stops sending to it.
+	if hooks := asSlice(in["initialLifecycleHooks"]); len(hooks) != 1 ||
+		asMap(hooks[0])["lifecycleTransition"] != "autoscaling:EC2_INSTANCE_TERMINATING" ||
+		asMap(hooks[0])["defaultResult"] != "CONTINUE" || asMap(hooks[0])["heartbeatTimeout"] != 31.0 {
+		t.Errorf("termination lifecycle hook: %v; want one, CONTINUE after 31s (2 x the 15s discovery interval + 1s)", in["initialLifecycleHooks"])
+	}
 	tags := map[string]any{}
 	for _, tg := range asSlice(in["tags"]) {
 		tags[str(asMap(tg)["key"])] = asMap(tg)["value"]
@@ -537,7 +544,7 @@ func TestGatewayUserData(t *testing.T) {
 	if err != nil {
 		t.Fatalf("installed autoscaler config: %v\n%s", err, asText)
 	}
-	if g := as.Groups[0]; g.Actuator.ASGName != "drawbridge-test-backend" || as.Lease.Table != "drawbridge-test-gateway-lease" || g.Metric.URL != "http://127.0.0.1:9090" {
+	if g := as.Groups[0]; g.Actuator.ASGName != "drawbridge-test-backend" || as.Lease.Type != "gateway" || as.Lease.URL != "http://127.0.0.1:9090" || g.Metric.URL != "http://127.0.0.1:9090" {
 		t.Errorf("autoscaler config: group %+v lease %+v", g, as.Lease)
 	}
 

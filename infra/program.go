@@ -115,7 +115,7 @@ func build(ctx *pulumi.Context, cfg *plan.Config, netPlan *plan.Network, arns AR
 		PrivateSubnetIDs: network.PrivateSubnetIDs, GatewaySecurityGroupID: gw.SecurityGroupID,
 		AppPort: cfg.AppPort, ImageID: image, InstanceType: cfg.BackendInstanceType, UserData: cfg.BackendUserData,
 		MinSize: cfg.MinSize, MaxSize: cfg.MaxSize, DesiredCapacity: cfg.DesiredCapacity,
-		HealthCheckGracePeriod: cfg.HealthCheckGracePeriod, WaitForCapacityTimeout: cfg.WaitForCapacityTimeout,
+		HealthCheckGracePeriod: cfg.HealthCheckGracePeriod, DrainSeconds: boot.LifecycleHeartbeat(cfg), WaitForCapacityTimeout: cfg.WaitForCapacityTimeout,
 		Spot: spot, Schedules: cfg.Schedules, Tags: tags,
 	})
 	if err != nil {

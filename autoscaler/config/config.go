@@ -33,13 +33,19 @@ const (
 	LeaseNone     = "none"
 	LeaseFile     = "file"
 	LeaseDynamoDB = "dynamodb"
+	// LeaseGateway follows the local gateway's failover role: the daemon
+	// acts while the gateway at url reports itself active (/status), with
+	// the gateway's fencing token. For an autoscaler placed on the
+	// gateways, so it acts where the traffic (and the metrics) is.
+	LeaseGateway = "gateway"
 )
 
 // Lease elects the acting replica of the daemon.
 type Lease struct {
-	Type   string        `yaml:"type"`   // none | file | dynamodb (none)
+	Type   string        `yaml:"type"`   // none | file | dynamodb | gateway (none)
 	Path   string        `yaml:"path"`   // file lease
 	Table  string        `yaml:"table"`  // dynamodb lease
+	URL    string        `yaml:"url"`    // gateway lease: the local gateway's admin URL
 	TTL    time.Duration `yaml:"ttl"`    // 15s
 	Holder string        `yaml:"holder"` // "" = hostname
 }

@@ -80,6 +80,7 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"duplicate group", base + "  - name: web\n", "a.yaml:8: groups[1].name: duplicate group \"web\""},
 		{"key of another type", base + "        threshold: 5\n", "a.yaml:8: groups[0].policies[0].threshold: applies to step policies, not target_tracking"},
 		{"lease file without path", "lease: {type: file}\n" + base, "a.yaml:1: lease.path: required for a file lease"},
+		{"gateway lease without url", "lease: {type: gateway}\n" + base, "a.yaml:1: lease.url: want the gateway's admin URL, http(s)://HOST:PORT, got \"\""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

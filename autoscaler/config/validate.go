@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -42,7 +43,7 @@ func (c *Config) validate() yamlconf.Errors {
 			v.add("admin.listen", "invalid address %q: %v", c.Admin.Listen, err)
 		}
 	}
-	v.oneOf("lease.type", c.Lease.Type, LeaseNone, LeaseFile, LeaseDynamoDB)
+	v.oneOf("lease.type", c.Lease.Type, LeaseNone, LeaseFile, LeaseDynamoDB, LeaseGateway)
 	switch c.Lease.Type {
 	case LeaseFile:
 		if c.Lease.Path == "" {
@@ -51,6 +52,10 @@ func (c *Config) validate() yamlconf.Errors {
 	case LeaseDynamoDB:
 		if c.Lease.Table == "" {
 			v.add("lease.table", "required for a dynamodb lease")
+		}
+	case LeaseGateway:
+		if u, err := url.Parse(c.Lease.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("lease.url", "want the gateway's admin URL, http(s)://HOST:PORT, got %q", c.Lease.URL)
 		}
 	}
 	v.positive("lease.ttl", c.Lease.TTL)

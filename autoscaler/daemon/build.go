@@ -100,6 +100,8 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, func
 				return fail(fmt.Errorf("lease: %w", err))
 			}
 			opt.Lease = lease.NewDynamoDB(dynamodb.NewFromConfig(c), cfg.Lease.Table, "drawbridge-autoscaler", env.Clock)
+		case config.LeaseGateway:
+			opt.Lease = lease.NewGateway(cfg.Lease.URL, env.HTTPClient)
 		}
 	}
 

@@ -26,4 +26,5 @@ var (
 	_ autoscaler.Lease = None{}
 	_ autoscaler.Lease = (*File)(nil)
 	_ autoscaler.Lease = (*DynamoDB)(nil)
+	_ autoscaler.Lease = (*Gateway)(nil)
 )

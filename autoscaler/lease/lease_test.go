@@ -220,3 +220,48 @@ func TestFileLeaseExclusive(t *testing.T) {
 		t.Fatalf("%d replicas hold the lease, want 1", winners)
 	}
 }
+
+// TestGatewayLeaseFollowsTheRole: the gateway lease is held exactly while
+// the local gateway's /status says active, with the gateway's token; a
+// passive gateway, one without failover, or one that does not answer
+// means standing by.
+func TestGatewayLeaseFollowsTheRole(t *testing.T) {
+	var mu sync.Mutex
+	body := `{"failover":{"node":"i-1","role":"passive","token":3}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/status" {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	set := func(s string) { mu.Lock(); body = s; mu.Unlock() }
+	ctx := context.Background()
+	g := NewGateway(srv.URL+"/", nil)
+
+	if held, tok, err := g.TryAcquire(ctx, "as-1", time.Second); err != nil || held || tok != 3 {
+		t.Fatalf("passive gateway: held %v token %d err %v; want standing by", held, tok, err)
+	}
+	set(`{"failover":{"node":"i-1","role":"active","token":4}}`)
+	if held, tok, err := g.TryAcquire(ctx, "as-1", time.Second); err != nil || !held || tok != 4 {
+		t.Fatalf("active gateway: held %v token %d err %v; want acting with token 4", held, tok, err)
+	}
+	set(`{"pools":[]}`)
+	if held, _, err := g.TryAcquire(ctx, "as-1", time.Second); err == nil || held {
+		t.Fatalf("gateway without failover: held %v err %v; want an error", held, err)
+	}
+	set(`not json`)
+	if held, _, err := g.TryAcquire(ctx, "as-1", time.Second); err == nil || held {
+		t.Fatalf("garbled status: held %v err %v; want an error", held, err)
+	}
+	srv.Close()
+	if held, _, err := g.TryAcquire(ctx, "as-1", time.Second); err == nil || held {
+		t.Fatalf("gateway down: held %v err %v; want an error", held, err)
+	}
+	if err := g.Release(ctx, "as-1"); err != nil {
+		t.Fatal(err)
+	}
+}

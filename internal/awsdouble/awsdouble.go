@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,7 +28,9 @@ type Instance struct {
 	PrivateIP string
 	AZ        string
 	Tags      map[string]string
-	// ASG lifecycle: Pending, InService, Terminating ("" outside a group).
+	// ASG lifecycle: Pending, InService, Terminating:Wait (a termination
+	// lifecycle hook holds it, still running), Terminating ("" outside a
+	// group).
 	Lifecycle string
 	group     string
 	launched  time.Time
@@ -40,6 +43,13 @@ type Group struct {
 	AZs                    []string
 	Tags                   map[string]string // propagated to its instances
 	HealthCheckGracePeriod int
+	// TerminationHook is the heartbeat timeout of an
+	// autoscaling:EC2_INSTANCE_TERMINATING lifecycle hook with default
+	// result CONTINUE; 0 means the group has no such hook. With one, an
+	// instance leaving on scale-in stays running in Terminating:Wait for
+	// this long (nobody completes the action early), so whoever discovers
+	// the group sees it leave before its process stops, as on AWS.
+	TerminationHook time.Duration
 }
 
 // Hooks are the twin's side of the model; any may be nil.
@@ -187,7 +197,7 @@ func (d *Double) members(group string) []*Instance {
 func (d *Double) reconcile(g *Group) {
 	var live []*Instance
 	for _, in := range d.members(g.Name) {
-		if in.Lifecycle != "Terminating" {
+		if !terminating(in.Lifecycle) {
 			live = append(live, in)
 		}
 	}
@@ -206,10 +216,16 @@ func (d *Double) reconcile(g *Group) {
 	for i := len(live) - 1; i >= g.Desired; i-- {
 		in := live[i]
 		in.Lifecycle = "Terminating"
+		if g.TerminationHook > 0 && in.PrivateIP != "" {
+			in.Lifecycle = "Terminating:Wait"
+		}
 		d.wg.Add(1)
-		go d.terminate(in.ID)
+		go d.terminate(in.ID, g.TerminationHook)
 	}
 }
+
+// terminating tells the Terminating* lifecycle states.
+func terminating(state string) bool { return strings.HasPrefix(state, "Terminating") }
 
 func (d *Double) launch(id string) {
 	defer d.wg.Done()
@@ -238,8 +254,19 @@ func (d *Double) launch(id string) {
 	}
 }
 
-func (d *Double) terminate(id string) {
+func (d *Double) terminate(id string, hook time.Duration) {
 	defer d.wg.Done()
+	d.mu.Lock()
+	wait := d.instances[id].Lifecycle == "Terminating:Wait"
+	d.mu.Unlock()
+	if wait {
+		// The hook's heartbeat timeout runs out, then its default result
+		// (CONTINUE) lets the termination proceed.
+		time.Sleep(hook) // the modelled hook timeout, not synchronisation
+		d.mu.Lock()
+		d.instances[id].Lifecycle = "Terminating:Proceed"
+		d.mu.Unlock()
+	}
 	d.mu.Lock()
 	snap := *d.instances[id]
 	d.mu.Unlock()

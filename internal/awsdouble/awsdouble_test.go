@@ -141,3 +141,66 @@ func TestSDKClientsAgainstTheDouble(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestTerminationHookDrains: with a termination lifecycle hook, an
+// instance leaving on scale-in is out of discovery (Terminating:Wait) while
+// its process still runs; the process stops only once the hook's
+// heartbeat timeout has passed.
+func TestTerminationHookDrains(t *testing.T) {
+	const hook = 200 * time.Millisecond
+	d := awsdouble.New("eu-west-1")
+	var mu sync.Mutex
+	n := 0
+	stopped := map[string]time.Time{}
+	d.Hooks.Launch = func(awsdouble.Instance) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return "10.0.0." + string(rune('0'+n)), nil
+	}
+	d.Hooks.Terminate = func(in awsdouble.Instance) { mu.Lock(); stopped[in.ID] = time.Now(); mu.Unlock() }
+	if err := d.AddGroup(awsdouble.Group{Name: "web", Min: 1, Max: 2, Desired: 2, AZs: []string{"eu-west-1a"},
+		Tags: map[string]string{"drawbridge:port": "8080"}, TerminationHook: hook}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	defer d.Close()
+	cfg := sdk(srv.URL)
+	ctx := context.Background()
+	asg := &discovery.ASG{AutoScaling: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), Group: "web"}
+	deadline := time.Now().Add(10 * time.Second)
+	for s, err := asg.Snapshot(ctx); err != nil || len(s) != 2; s, err = asg.Snapshot(ctx) {
+		if time.Now().After(deadline) {
+			t.Fatalf("two backends: %v %v", s, err)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+	}
+	scaled := time.Now()
+	if _, err := autoscaling.NewFromConfig(cfg).SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("web"), DesiredCapacity: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := asg.Snapshot(ctx)
+	_, st := d.GroupState("web")
+	mu.Lock()
+	early := len(stopped)
+	mu.Unlock()
+	if err != nil || len(s) != 1 || len(st["Terminating:Wait"]) != 1 || early != 0 {
+		t.Fatalf("right after scale-in: discovered %v (%v), states %v, %d stopped; want one discovered, one in Terminating:Wait, none stopped", s, err, st, early)
+	}
+	out, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{st["Terminating:Wait"][0].ID}})
+	if err != nil || string(out.Reservations[0].Instances[0].State.Name) != "running" {
+		t.Fatalf("an instance held by the hook is still running in EC2: %v %v", out, err)
+	}
+	d.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	for id, at := range stopped {
+		if at.Sub(scaled) < hook {
+			t.Fatalf("%s stopped %v after the scale-in, before the hook's %v timeout", id, at.Sub(scaled), hook)
+		}
+	}
+	if len(stopped) != 1 {
+		t.Fatalf("stopped %v, want one instance", stopped)
+	}
+}

@@ -213,9 +213,10 @@ func toEC2(in *Instance) ec2Instance {
 	switch in.Lifecycle {
 	case "Pending":
 		e.StateCode, e.StateName, e.PrivateIPAddress = 0, "pending", ""
-	case "Terminating":
+	case "Terminating", "Terminating:Proceed":
 		e.StateCode, e.StateName = 32, "shutting-down"
 	}
+	// Terminating:Wait: a lifecycle hook holds the instance, still running.
 	keys := make([]string, 0, len(in.Tags))
 	for k := range in.Tags {
 		keys = append(keys, k)
