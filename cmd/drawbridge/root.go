@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
-)
 
-// version is set at link time: -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+	"github.com/drawbridge-dev/drawbridge/internal/buildinfo"
+)
 
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
@@ -28,6 +27,11 @@ Start with:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// --version prints the same as `drawbridge version`. The template is
+	// the rendered text: it holds no template actions.
+	info := buildinfo.Get()
+	root.Version = info.Version
+	root.SetVersionTemplate(info.String())
 	root.AddCommand(newVersionCmd(), newDemoCmd(), newBackendCmd(), newGatewayCmd(), newAutoscalerCmd(), newLocalCmd())
 	root.AddCommand(newDeployCmds()...)
 	root.AddCommand(newRenderCmd())
@@ -35,19 +39,28 @@ Start with:
 }
 
 func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the drawbridge version",
-		Args:  cobra.NoArgs,
+		Short: "Print the version, commit, build date and Go version",
+		Long: `Print the version, the commit the binary was built from (with "(modified)"
+if the working tree had uncommitted changes), its date and the Go version.
+Release builds set these at link time (scripts/release.sh); other builds
+read what the Go toolchain embedded from the git checkout.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := version
-			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-				v = bi.Main.Version
+			info := buildinfo.Get()
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(info)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "drawbridge %s\n", v)
+			fmt.Fprint(cmd.OutOrStdout(), info.String())
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
 }
 
 // signalContext ends on SIGINT or SIGTERM.
