@@ -19,6 +19,7 @@ import (
 	"time"
 
 	asconfig "github.com/drawbridge-dev/drawbridge/autoscaler/config"
+	"github.com/drawbridge-dev/drawbridge/deploy/systemd"
 	gwconfig "github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/infra/plan"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
@@ -119,14 +120,14 @@ func render(c *plan.Config, d Deployed, root string, check bool) (*Bundle, error
 	if err != nil {
 		return nil, err
 	}
-	b.Files = append(b.Files, File{GatewayConfig, 0o644, gw}, File{GatewayUnit, 0o644, gatewayUnit})
+	b.Files = append(b.Files, File{GatewayConfig, 0o644, gw}, File{GatewayUnit, 0o644, systemd.GatewayUnit})
 	b.Units = append(b.Units, filepath.Base(GatewayUnit))
 	if c.AutoscalerPlacement == plan.PlacementGateway {
 		as, err := autoscalerConfig(c, check)
 		if err != nil {
 			return nil, err
 		}
-		b.Files = append(b.Files, File{AutoscalerConfig, 0o644, as}, File{AutoscalerUnit, 0o644, autoscalerUnit})
+		b.Files = append(b.Files, File{AutoscalerConfig, 0o644, as}, File{AutoscalerUnit, 0o644, systemd.AutoscalerUnit})
 		b.Units = append(b.Units, filepath.Base(AutoscalerUnit))
 	}
 	return b, nil
@@ -329,46 +330,6 @@ groups:
     policies:
       - type: target_tracking
 `))
-
-const gatewayUnit = `[Unit]
-Description=drawbridge gateway
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-ExecStart=/usr/local/bin/drawbridge gateway run --config /etc/drawbridge/gateway.yaml
-ExecReload=/bin/kill -HUP $MAINPID
-Restart=always
-RestartSec=2
-DynamicUser=yes
-AmbientCapabilities=CAP_NET_BIND_SERVICE
-CapabilityBoundingSet=CAP_NET_BIND_SERVICE
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-LimitNOFILE=1048576
-
-[Install]
-WantedBy=multi-user.target
-`
-
-const autoscalerUnit = `[Unit]
-Description=drawbridge autoscaler
-After=network-online.target drawbridge-gateway.service
-Wants=network-online.target
-
-[Service]
-ExecStart=/usr/local/bin/drawbridge autoscaler run --config /etc/drawbridge/autoscaler.yaml
-Restart=always
-RestartSec=5
-DynamicUser=yes
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-
-[Install]
-WantedBy=multi-user.target
-`
 
 // TerminationDrain is how long a backend leaving on scale-in keeps running
 // after its group takes it out of service: every gateway polls the group

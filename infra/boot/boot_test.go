@@ -85,3 +85,32 @@ func TestUserDataRefusesHeredocEnd(t *testing.T) {
 		t.Fatal("no binary source must be refused")
 	}
 }
+
+// What user data installs for prod is byte for byte deploy/systemd's units.
+func TestProdInstallsTheRepoUnits(t *testing.T) {
+	cfg, err := LoadStack("../..", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(cfg, References, "../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := b.Write(dir, "#!/bin/sh\n"); err != nil {
+		t.Fatal(err)
+	}
+	for unit, repo := range map[string]string{GatewayUnit: "drawbridge-gateway.service", AutoscalerUnit: "drawbridge-autoscaler.service"} {
+		want, err := os.ReadFile(filepath.Join("../../deploy/systemd", repo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, unit))
+		if err != nil {
+			t.Fatalf("prod bundle has no %s: %v", unit, err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s as rendered for prod differs from deploy/systemd/%s:\n%s", unit, repo, got)
+		}
+	}
+}
