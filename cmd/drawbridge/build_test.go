@@ -124,3 +124,33 @@ func TestVersionFromLdflags(t *testing.T) {
 		}
 	}
 }
+
+// The process exit status, not only the error main receives: a typo is 2
+// with the suggestion on stderr, a group alone is its help and 0.
+func TestBinaryUsageExitStatus(t *testing.T) {
+	bin := goBuild(t, "../..", nil, "-trimpath")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"gatewy"}, 2, "drawbridge: unknown command \"gatewy\" for \"drawbridge\"\n\nDid you mean this?\n\tgateway\n"},
+		{[]string{"autoscaler", "simulte"}, 2, "Did you mean this?\n\tsimulate\n"},
+		{[]string{"gateway", "run", "--confg", "x"}, 2, "Did you mean this?\n\t--config\n"},
+		{[]string{"gateway"}, 0, "Available Commands:"},
+	} {
+		var out bytes.Buffer
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("drawbridge %s: exit %d, output %q; want %d and %q", strings.Join(tc.args, " "), code, out.String(), tc.code, tc.want)
+		}
+	}
+}

@@ -10,7 +10,7 @@ import (
 )
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
+	if err := execute(newRoot()); err != nil {
 		code := 1
 		var ee *exitError
 		if errors.As(err, &ee) {

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 )
@@ -18,7 +21,7 @@ func run(t *testing.T, args ...string) (string, error) {
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := execute(root)
 	return out.String(), err
 }
 
@@ -104,5 +107,88 @@ func TestGatewayProxyFlagDefaults(t *testing.T) {
 	}
 	if cfg.Routes[0].Retry == nil || cfg.Pools[0].Outlier == nil {
 		t.Errorf("defaults without retries or passive ejection: retry %+v, outlier %+v", cfg.Routes[0].Retry, cfg.Pools[0].Outlier)
+	}
+}
+
+// Every command group, at every level, answers a mistyped subcommand with
+// exit 2 and the subcommand it was probably meant to be.
+func TestMistypedSubcommandAtEveryLevel(t *testing.T) {
+	root := newRoot()
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	groups := 0
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		for _, sub := range c.Commands() {
+			if !sub.IsAvailableCommand() {
+				continue // hidden, and help: cobra suggests neither
+			}
+			if c.HasSubCommands() {
+				typo := append(slices.Clone(path), sub.Name()+"x")
+				out, err := run(t, typo...)
+				if exitCode(err) != 2 || !strings.Contains(err.Error(), "Did you mean this?\n\t"+sub.Name()) {
+					t.Errorf("%v: exit %d, error %v (output %q); want 2 suggesting %q", typo, exitCode(err), err, out, sub.Name())
+				}
+			}
+			walk(sub, append(slices.Clone(path), sub.Name()))
+		}
+		if c.HasSubCommands() {
+			groups++
+		}
+	}
+	walk(root, nil)
+	if groups < 4 { // root, gateway, autoscaler, completion at least
+		t.Fatalf("found %d command groups; the walk missed some", groups)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"gatewy"}, "gateway"},
+		{[]string{"gateway", "rn"}, "run"},
+		{[]string{"gateway", "valdate", "--config", "x.yaml"}, "validate"}, // not "unknown flag --config"
+		{[]string{"gatewy", "run", "--config", "x.yaml"}, "gateway"},
+		{[]string{"autoscaler", "simulte"}, "simulate"},
+		{[]string{"autoscaler", "exlpain"}, "explain"},
+		{[]string{"help", "gatewy"}, "gateway"},
+		{[]string{"help", "gateway", "rn"}, "run"},
+	} {
+		_, err := run(t, tc.args...)
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), "Did you mean this?\n\t"+tc.want) {
+			t.Errorf("%v: exit %d, error %v; want 2 suggesting %q", tc.args, exitCode(err), err, tc.want)
+		}
+	}
+}
+
+// Cobra's own usage errors (flags, argument counts, required flags) exit
+// 2 like the commands' input checks.
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"gateway", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"gateway", "run", "--confg", "x.yaml"}, "Did you mean this?\n\t--config"},
+		{[]string{"gateway", "proxy", "--to", "127.0.0.1:1", "--stratgy=random"}, "Did you mean this?\n\t--strategy"},
+		{[]string{"gateway", "proxy", "-Z"}, "unknown shorthand flag"},
+		{[]string{"gateway", "proxy"}, `required flag(s) "to" not set`},
+		{[]string{"version", "extra"}, `unknown command "extra"`},
+		{[]string{"gateway", "validate", "a.yaml"}, `unknown command "a.yaml"`},
+		{[]string{"autoscaler", "run", "--once=maybe"}, "invalid argument"},
+		{[]string{"nothing-like-it"}, `unknown command "nothing-like-it" for "drawbridge"`},
+	} {
+		_, err := run(t, tc.args...)
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: exit %d, error %v; want 2 and %q", tc.args, exitCode(err), err, tc.want)
+		}
+	}
+	// A group alone shows its help; that is not an error.
+	for _, args := range [][]string{{}, {"gateway"}, {"autoscaler"}, {"help", "gateway"}} {
+		out, err := run(t, args...)
+		if err != nil || !strings.Contains(out, "Available Commands:") {
+			t.Errorf("%v: %v, output %q; want the group's help and exit 0", args, err, out)
+		}
 	}
 }
