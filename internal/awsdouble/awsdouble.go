@@ -10,6 +10,12 @@
 // ones, through callbacks that start and stop real processes. An Elastic
 // IP association calls back too, so a twin can route the address to the
 // instance that holds it.
+//
+// For unit tests: groups can start with instances as found (Group.Instances,
+// AttachInstance, DetachInstance); PutMetric fills the CloudWatch store
+// that GetMetricData aggregates; FailNext injects AWS errors (throttling,
+// 5xx, AccessDenied) in each service's own error shape; Calls and Forms
+// tell what reached the double.
 package awsdouble
 
 import (
