@@ -313,3 +313,37 @@ func TestCloudWatchGetMetricData(t *testing.T) {
 		t.Fatalf("CBOR client: %v; want UnsupportedProtocol naming metric.protocol: query", err)
 	}
 }
+
+// TestFailNextShapes: injected errors reach the SDK clients with their
+// codes, in each service's own shape, queued in order, until Recover.
+func TestFailNextShapes(t *testing.T) {
+	d := awsdouble.New("eu-west-1")
+	d.AddTable("leases")
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	defer d.Close()
+	ctx := context.Background()
+	cfg := sdk(srv.URL)
+	l := lease.NewDynamoDB(dynamodb.NewFromConfig(cfg), "leases", "k", clock.NewFake(time.Unix(1000, 0)))
+	d.FailNext("dynamodb:UpdateItem", "AccessDeniedException", 1)
+	if _, _, err := l.TryAcquire(ctx, "a", time.Second); err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Fatalf("dynamodb: %v", err)
+	}
+	if held, _, err := l.TryAcquire(ctx, "a", time.Second); err != nil || !held {
+		t.Fatalf("dynamodb after the one failure: %v %v", held, err)
+	}
+	e := ec2.NewFromConfig(cfg)
+	d.FailNext("ec2:DescribeInstances", "UnauthorizedOperation", -1)
+	for range 2 {
+		if _, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); apiCode(err) != "UnauthorizedOperation" {
+			t.Fatalf("ec2: %v", err)
+		}
+	}
+	d.Recover("ec2:DescribeInstances")
+	if _, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
+		t.Fatalf("ec2 after Recover: %v", err)
+	}
+	if n := d.Calls()["ec2:DescribeInstances"]; n != 3 {
+		t.Fatalf("%d DescribeInstances calls, want 3", n)
+	}
+}
