@@ -3,11 +3,9 @@ package actuator
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,78 +15,33 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/awsclient"
+	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
 )
 
-// fakeASG speaks the Auto Scaling query protocol (form-encoded requests,
-// XML answers in the 2011-01-01 namespace), so the real SDK client runs
-// unmodified against it. Like emulators, it accepts out-of-range desired
-// capacities: the test checks that none reach it.
-type fakeASG struct {
-	mu        sync.Mutex
-	name      string
-	min, max  int
-	desired   int
-	states    []string
-	failNext  []int // status codes to answer before serving (429/503 ...)
-	calls     []string
-	setValues []int
+// newDouble is the AWS double (region us-east-1) with one group of the
+// given instances, in the lifecycle states given, as found.
+func newDouble(t *testing.T, name string, min, max, desired int, states ...string) *awsdouble.Double {
+	t.Helper()
+	d := awsdouble.New("us-east-1")
+	t.Cleanup(d.Close)
+	instances := make([]awsdouble.Instance, 0, len(states))
+	for _, s := range states {
+		instances = append(instances, awsdouble.Instance{Lifecycle: s, AZ: "us-east-1a"})
+	}
+	if err := d.AddGroup(awsdouble.Group{Name: name, Min: min, Max: max, Desired: desired, AZs: []string{"us-east-1a"}, Instances: instances}); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
-const asgNS = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
-
-func (f *fakeASG) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), 400)
-		return
+// setValues are the DesiredCapacity values that reached the double.
+func setValues(d *awsdouble.Double) []int {
+	var out []int
+	for _, f := range d.Forms("autoscaling:SetDesiredCapacity") {
+		n, _ := strconv.Atoi(f.Get("DesiredCapacity"))
+		out = append(out, n)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	action := r.PostForm.Get("Action")
-	f.calls = append(f.calls, action)
-	if r.PostForm.Get("Version") != "2011-01-01" {
-		queryError(w, 400, "InvalidAction", "bad version")
-		return
-	}
-	if len(f.failNext) > 0 {
-		code := f.failNext[0]
-		f.failNext = f.failNext[1:]
-		if code == 400 {
-			queryError(w, 400, "Throttling", "Rate exceeded")
-		} else {
-			queryError(w, code, "InternalFailure", "try again")
-		}
-		return
-	}
-	w.Header().Set("Content-Type", "text/xml")
-	switch action {
-	case "DescribeAutoScalingGroups":
-		var b strings.Builder
-		if r.PostForm.Get("AutoScalingGroupNames.member.1") == f.name {
-			fmt.Fprintf(&b, "<member><AutoScalingGroupName>%s</AutoScalingGroupName><MinSize>%d</MinSize><MaxSize>%d</MaxSize><DesiredCapacity>%d</DesiredCapacity><Instances>", f.name, f.min, f.max, f.desired)
-			for i, s := range f.states {
-				fmt.Fprintf(&b, "<member><InstanceId>i-%d</InstanceId><LifecycleState>%s</LifecycleState><HealthStatus>Healthy</HealthStatus></member>", i, s)
-			}
-			b.WriteString("</Instances></member>")
-		}
-		fmt.Fprintf(w, `<DescribeAutoScalingGroupsResponse xmlns="%s"><DescribeAutoScalingGroupsResult><AutoScalingGroups>%s</AutoScalingGroups></DescribeAutoScalingGroupsResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></DescribeAutoScalingGroupsResponse>`, asgNS, b.String())
-	case "SetDesiredCapacity":
-		if r.PostForm.Get("AutoScalingGroupName") != f.name {
-			queryError(w, 400, "ValidationError", "AutoScalingGroup name not found")
-			return
-		}
-		n, _ := strconv.Atoi(r.PostForm.Get("DesiredCapacity"))
-		f.desired = n
-		f.setValues = append(f.setValues, n)
-		fmt.Fprintf(w, `<SetDesiredCapacityResponse xmlns="%s"><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></SetDesiredCapacityResponse>`, asgNS)
-	default:
-		queryError(w, 400, "InvalidAction", action)
-	}
-}
-
-func queryError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>e1</RequestId></ErrorResponse>`, asgNS, code, msg)
+	return out
 }
 
 func newASGClient(t *testing.T, url string) *autoscaling.Client {
@@ -109,7 +62,7 @@ func TestAWSActuator(t *testing.T) {
 		min, max    int
 		desired     int
 		states      []string
-		failNext    []int
+		failNext    []string // error codes of the next DescribeAutoScalingGroups calls
 		ask         int
 		wantState   autoscaler.GroupState
 		wantSet     []int
@@ -137,21 +90,24 @@ func TestAWSActuator(t *testing.T) {
 		},
 		{
 			name: "throttling then 503 are retried", min: 1, max: 5, desired: 1,
-			failNext:  []int{400, 503},
+			failNext:  []string{"Throttling", "ServiceUnavailable"},
 			ask:       3,
 			wantState: autoscaler.GroupState{Name: "web", Min: 1, Max: 5, Desired: 1},
 			wantSet:   []int{3}, wantDescrib: 3,
 		},
 		{
 			name: "persistent throttling gives up with an error", min: 1, max: 5, desired: 1,
-			failNext: []int{400, 400, 400, 400},
+			failNext: []string{"Throttling", "Throttling", "Throttling", "Throttling"},
 			wantErr:  true, wantDescrib: 4,
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeASG{name: "web-asg", min: tc.min, max: tc.max, desired: tc.desired, states: tc.states, failNext: tc.failNext}
-			srv := httptest.NewServer(f)
+			d := newDouble(t, "web-asg", tc.min, tc.max, tc.desired, tc.states...)
+			for _, code := range tc.failNext {
+				d.FailNext("autoscaling:DescribeAutoScalingGroups", code, 1)
+			}
+			srv := httptest.NewServer(d)
 			defer srv.Close()
 			a := NewAWS(newASGClient(t, srv.URL), map[string]string{"web": "web-asg"})
 			ctx := context.Background()
@@ -171,21 +127,14 @@ func TestAWSActuator(t *testing.T) {
 					t.Fatalf("SetDesired: %v", err)
 				}
 			}
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			n := 0
-			for _, c := range f.calls {
-				if c == "DescribeAutoScalingGroups" {
-					n++
-				}
+			if n := d.Calls()["autoscaling:DescribeAutoScalingGroups"]; n != tc.wantDescrib {
+				t.Errorf("DescribeAutoScalingGroups calls = %d, want %d (%v)", n, tc.wantDescrib, d.Calls())
 			}
-			if n != tc.wantDescrib {
-				t.Errorf("DescribeAutoScalingGroups calls = %d, want %d (%v)", n, tc.wantDescrib, f.calls)
+			set := setValues(d)
+			if fmt.Sprint(set) != fmt.Sprint(tc.wantSet) {
+				t.Errorf("SetDesiredCapacity values = %v, want %v", set, tc.wantSet)
 			}
-			if fmt.Sprint(f.setValues) != fmt.Sprint(tc.wantSet) {
-				t.Errorf("SetDesiredCapacity values = %v, want %v", f.setValues, tc.wantSet)
-			}
-			for _, v := range f.setValues {
+			for _, v := range set {
 				if v < tc.min || v > tc.max {
 					t.Errorf("out-of-range desired %d reached the server", v)
 				}
@@ -195,7 +144,7 @@ func TestAWSActuator(t *testing.T) {
 }
 
 func TestAWSActuatorUnknownGroup(t *testing.T) {
-	srv := httptest.NewServer(&fakeASG{name: "other", min: 1, max: 2})
+	srv := httptest.NewServer(newDouble(t, "other", 1, 2, 1))
 	defer srv.Close()
 	a := NewAWS(newASGClient(t, srv.URL), nil)
 	if _, err := a.Describe(context.Background(), "web"); err == nil || !strings.Contains(err.Error(), "not found") {
@@ -209,8 +158,12 @@ func TestAWSActuatorUnknownGroup(t *testing.T) {
 // The endpoint override of the shared config (as AWS_ENDPOINT_URL or the
 // config's aws.endpoint would set it) reaches the Auto Scaling client.
 func TestAWSActuatorEndpointFromConfig(t *testing.T) {
-	f := &fakeASG{name: "web", min: 1, max: 3, desired: 2}
-	srv := httptest.NewServer(f)
+	d := awsdouble.New("eu-west-1")
+	defer d.Close()
+	if err := d.AddGroup(awsdouble.Group{Name: "web", Min: 1, Max: 3, Desired: 2, AZs: []string{"eu-west-1a"}}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(d)
 	defer srv.Close()
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET")

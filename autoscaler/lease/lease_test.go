@@ -2,13 +2,11 @@ package lease
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -19,105 +17,8 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
 )
-
-// fakeDynamo speaks the DynamoDB JSON 1.0 protocol (X-Amz-Target
-// DynamoDB_20120810.*) for one table of lease items. It evaluates the
-// lease's condition expressions and rejects any other, so a change of the
-// lease's writes shows up here.
-type fakeDynamo struct {
-	mu    sync.Mutex
-	items map[string]map[string]map[string]string // pk -> attr -> {"S"|"N": v}
-	calls int
-}
-
-type av = map[string]string
-
-type ddbReq struct {
-	TableName                 string
-	Key                       map[string]av
-	UpdateExpression          string
-	ConditionExpression       string
-	ExpressionAttributeNames  map[string]string
-	ExpressionAttributeValues map[string]av
-	ReturnValues              string
-}
-
-func (f *fakeDynamo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.0" {
-		ddbError(w, "ValidationException", "content type "+ct)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	var req ddbReq
-	if err := json.Unmarshal(body, &req); err != nil || req.TableName != "leases" {
-		ddbError(w, "ResourceNotFoundException", "table")
-		return
-	}
-	pk := req.Key["pk"]["S"]
-	item := f.items[pk]
-	val := func(k string) string {
-		v := req.ExpressionAttributeValues[k]
-		return v["S"] + v["N"]
-	}
-	num := func(m map[string]av, k string) int64 {
-		n, _ := strconv.ParseInt(m[k]["N"], 10, 64)
-		return n
-	}
-	switch r.Header.Get("X-Amz-Target") {
-	case "DynamoDB_20120810.GetItem":
-		json.NewEncoder(w).Encode(map[string]any{"Item": item})
-	case "DynamoDB_20120810.UpdateItem":
-		var ok bool
-		switch req.ConditionExpression {
-		case "#holder = :me":
-			ok = item != nil && item["holder"]["S"] == val(":me")
-		case "attribute_not_exists(pk) OR expires_at < :now":
-			now, _ := strconv.ParseInt(val(":now"), 10, 64)
-			ok = item == nil || num(item, "expires_at") < now
-		default:
-			ddbError(w, "ValidationException", "unexpected condition "+req.ConditionExpression)
-			return
-		}
-		if !ok {
-			ddbError(w, "ConditionalCheckFailedException", "The conditional request failed")
-			return
-		}
-		if item == nil {
-			item = map[string]av{"pk": {"S": pk}}
-			f.items[pk] = item
-		}
-		switch req.UpdateExpression {
-		case "SET expires_at = :exp":
-			item["expires_at"] = av{"N": val(":exp")}
-		case "SET expires_at = :zero":
-			item["expires_at"] = av{"N": "0"}
-		case "SET #holder = :me, expires_at = :exp, #token = if_not_exists(#token, :zero) + :one":
-			item["holder"] = av{"S": val(":me")}
-			item["expires_at"] = av{"N": val(":exp")}
-			item["token"] = av{"N": strconv.FormatInt(num(item, "token")+1, 10)}
-		default:
-			ddbError(w, "ValidationException", "unexpected update "+req.UpdateExpression)
-			return
-		}
-		out := map[string]any{}
-		if req.ReturnValues == "ALL_NEW" {
-			out["Attributes"] = item
-		}
-		json.NewEncoder(w).Encode(out)
-	default:
-		ddbError(w, "UnknownOperationException", r.Header.Get("X-Amz-Target"))
-	}
-}
-
-func ddbError(w http.ResponseWriter, typ, msg string) {
-	w.WriteHeader(http.StatusBadRequest)
-	fmt.Fprintf(w, `{"__type":"com.amazonaws.dynamodb.v20120810#%s","message":%q}`, typ, msg)
-}
 
 // TestLeaseHandover runs the same script against both leases: A holds, B
 // stands by, A stops renewing, B takes over after expiry with a higher
@@ -133,7 +34,9 @@ func TestLeaseHandover(t *testing.T) {
 			return NewFile(p, clk), NewFile(p, clk)
 		}},
 		{"dynamodb", func(t *testing.T, clk clock.Clock) (autoscaler.Lease, autoscaler.Lease) {
-			srv := httptest.NewServer(&fakeDynamo{items: map[string]map[string]map[string]string{}})
+			d := awsdouble.New("us-east-1")
+			d.AddTable("leases")
+			srv := httptest.NewServer(d)
 			t.Cleanup(srv.Close)
 			client := func() *dynamodb.Client {
 				return dynamodb.New(dynamodb.Options{

@@ -16,6 +16,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -167,35 +168,16 @@ func TestPrometheusQueryRange(t *testing.T) {
 	}
 }
 
-// fakeCloudWatch answers GetMetricData in the query protocol (the one
-// emulators speak), in two pages to exercise NextToken.
-func fakeCloudWatch(t *testing.T, forms *[]map[string]string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			t.Error(err)
-		}
-		f := map[string]string{}
-		for k := range r.PostForm {
-			f[k] = r.PostForm.Get(k)
-		}
-		*forms = append(*forms, f)
-		if f["Action"] != "GetMetricData" || f["Version"] != "2010-08-01" {
-			w.WriteHeader(400)
-			fmt.Fprintf(w, `<ErrorResponse><Error><Code>InvalidAction</Code><Message>%s</Message></Error></ErrorResponse>`, f["Action"])
-			return
-		}
-		w.Header().Set("Content-Type", "text/xml")
-		ts, vals, next := "<member>2026-01-01T00:01:00Z</member>", "<member>120</member>", "<NextToken>p2</NextToken>"
-		if f["NextToken"] == "p2" {
-			ts, vals, next = "<member>2026-01-01T00:00:00Z</member><member>2026-01-01T00:02:00Z</member>", "<member>60</member><member>180</member>", ""
-		}
-		fmt.Fprintf(w, `<GetMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><GetMetricDataResult><MetricDataResults><member><Id>load</Id><Label>RequestCount</Label><StatusCode>Complete</StatusCode><Timestamps>%s</Timestamps><Values>%s</Values></member></MetricDataResults>%s</GetMetricDataResult><ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></GetMetricDataResponse>`, ts, vals, next)
-	})
-}
-
 func TestCloudWatchQueryProtocol(t *testing.T) {
-	var forms []map[string]string
-	srv := httptest.NewServer(fakeCloudWatch(t, &forms))
+	d := awsdouble.New("us-east-1")
+	d.CloudWatchPageSize = 1 // one datapoint a page: exercises NextToken
+	dims := map[string]string{"LoadBalancer": "app/x/1", "AvailabilityZone": "a"}
+	for i, v := range []float64{60, 120, 180} {
+		d.PutMetric("AWS/ApplicationELB", "RequestCount", dims, t0.Add(time.Duration(i)*time.Minute), v)
+	}
+	d.PutMetric("AWS/ApplicationELB", "RequestCount", map[string]string{"LoadBalancer": "app/x/1"}, t0, 1e6) // another dimension set
+	d.PutMetric("AWS/ApplicationELB", "RequestCount", dims, t0.Add(3*time.Minute), 1e6)                      // at EndTime: outside
+	srv := httptest.NewServer(d)
 	defer srv.Close()
 	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
@@ -209,10 +191,12 @@ func TestCloudWatchQueryProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []autoscaler.Sample{{Time: t0, Value: 60}, {Time: t0.Add(time.Minute), Value: 120}, {Time: t0.Add(2 * time.Minute), Value: 180}}
+	// Sums per 120 s period (90 s rounded up to whole minutes).
+	want := []autoscaler.Sample{{Time: t0, Value: 180}, {Time: t0.Add(2 * time.Minute), Value: 180}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("samples = %v, want %v", got, want)
 	}
+	forms := d.Forms("monitoring:GetMetricData")
 	if len(forms) != 2 {
 		t.Fatalf("%d requests, want 2 (paginated)", len(forms))
 	}
@@ -226,17 +210,16 @@ func TestCloudWatchQueryProtocol(t *testing.T) {
 		"MetricDataQueries.member.1.MetricStat.Stat":                             "Sum",
 		"StartTime": "2026-01-01T00:00:00Z",
 	} {
-		if f[k] != v {
-			t.Errorf("form %s = %q, want %q", k, f[k], v)
+		if f.Get(k) != v {
+			t.Errorf("form %s = %q, want %q", k, f.Get(k), v)
 		}
 	}
 }
 
 func TestCloudWatchErrorsAreReported(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(403)
-		fmt.Fprint(w, `<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>`)
-	}))
+	d := awsdouble.New("us-east-1")
+	d.FailNext("monitoring:GetMetricData", "AccessDenied", 1)
+	srv := httptest.NewServer(d)
 	defer srv.Close()
 	client := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}, WithQueryProtocol)

@@ -2,8 +2,6 @@ package discovery
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -19,77 +17,8 @@ import (
 	"github.com/drawbridge-dev/drawbridge/autoscaler/awsclient"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
 )
-
-// fakeAWS speaks the query protocols (form-encoded Action=..., XML
-// answers) of the two operations discovery uses: Auto Scaling's
-// DescribeAutoScalingGroups and EC2's DescribeInstances. It checks the
-// parameters the SDK sends, so a change in what discovery asks for shows.
-type fakeAWS struct {
-	mu        sync.Mutex
-	group     string
-	instances []fakeInstance
-	fail      int // answer this many next calls with a server error
-	throttle  int // answer this many next calls with Throttling
-	calls     map[string]int
-}
-
-type fakeInstance struct{ id, state, health, ip string }
-
-func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := r.ParseForm(); err != nil || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256") {
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	action := r.PostForm.Get("Action")
-	f.calls[action]++
-	w.Header().Set("Content-Type", "text/xml")
-	if f.throttle > 0 {
-		f.throttle--
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprint(w, `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>`)
-		return
-	}
-	if f.fail > 0 {
-		f.fail--
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprint(w, `<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>down</Message></Error><RequestId>r</RequestId></ErrorResponse>`)
-		return
-	}
-	switch action {
-	case "DescribeAutoScalingGroups":
-		var b strings.Builder
-		if name := r.PostForm.Get("AutoScalingGroupNames.member.1"); name == f.group {
-			fmt.Fprintf(&b, "<member><AutoScalingGroupName>%s</AutoScalingGroupName><Instances>", name)
-			for _, in := range f.instances {
-				fmt.Fprintf(&b, "<member><InstanceId>%s</InstanceId><LifecycleState>%s</LifecycleState><HealthStatus>%s</HealthStatus></member>", in.id, in.state, in.health)
-			}
-			b.WriteString("</Instances></member>")
-		}
-		fmt.Fprintf(w, `<DescribeAutoScalingGroupsResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><DescribeAutoScalingGroupsResult><AutoScalingGroups>%s</AutoScalingGroups></DescribeAutoScalingGroupsResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeAutoScalingGroupsResponse>`, b.String())
-	case "DescribeInstances":
-		var b strings.Builder
-		for _, in := range f.instances {
-			for k, v := range r.PostForm {
-				if strings.HasPrefix(k, "InstanceId.") && v[0] == in.id {
-					fmt.Fprintf(&b, "<item><instanceId>%s</instanceId><privateIpAddress>%s</privateIpAddress></item>", in.id, in.ip)
-				}
-			}
-		}
-		fmt.Fprintf(w, `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><reservationSet><item><reservationId>r-1</reservationId><instancesSet>%s</instancesSet></item></reservationSet></DescribeInstancesResponse>`, b.String())
-	default:
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, `<ErrorResponse><Error><Code>InvalidAction</Code><Message>%s</Message></Error></ErrorResponse>`, action)
-	}
-}
-
-func (f *fakeAWS) set(fn func(*fakeAWS)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fn(f)
-}
 
 // awsConfig points the SDK at srv with the project's retryer, so the
 // back-off on throttling and 5xx is the one production uses.
@@ -104,22 +33,37 @@ func awsConfig(srv *httptest.Server) aws.Config {
 	}
 }
 
-func newASG(t *testing.T, f *fakeAWS) *ASG {
-	srv := httptest.NewServer(f)
+// newDouble is the AWS double with group "web" of the given instances
+// (their lifecycle states, health and addresses as given).
+func newDouble(t *testing.T, instances ...awsdouble.Instance) *awsdouble.Double {
+	d := awsdouble.New("us-east-1")
+	t.Cleanup(d.Close)
+	if err := d.AddGroup(awsdouble.Group{Name: "web", Min: 0, Max: 10, Desired: len(instances), AZs: []string{"us-east-1a"}, Instances: instances}); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func inst(id, state, health, ip string) awsdouble.Instance {
+	return awsdouble.Instance{ID: id, Lifecycle: state, Health: health, PrivateIP: ip, AZ: "us-east-1a"}
+}
+
+func newASG(t *testing.T, d *awsdouble.Double) *ASG {
+	srv := httptest.NewServer(d)
 	t.Cleanup(srv.Close)
 	cfg := awsConfig(srv)
 	return &ASG{AutoScaling: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), Group: "web", Port: 8080, Interval: 15 * time.Second, Jitter: 0.1}
 }
 
 func TestASGSnapshotWireProtocol(t *testing.T) {
-	f := &fakeAWS{group: "web", calls: map[string]int{}, instances: []fakeInstance{
-		{"i-1", "InService", "Healthy", "10.0.1.1"},
-		{"i-2", "Pending", "Healthy", "10.0.1.2"},
-		{"i-3", "InService", "Unhealthy", "10.0.1.3"},
-		{"i-4", "InService", "Healthy", "10.0.1.4"},
-		{"i-5", "Terminating:Wait", "Healthy", "10.0.1.5"},
-	}}
-	a := newASG(t, f)
+	d := newDouble(t,
+		inst("i-1", "InService", "Healthy", "10.0.1.1"),
+		inst("i-2", "Pending", "Healthy", "10.0.1.2"),
+		inst("i-3", "InService", "Unhealthy", "10.0.1.3"),
+		inst("i-4", "InService", "Healthy", "10.0.1.4"),
+		inst("i-5", "Terminating:Wait", "Healthy", "10.0.1.5"),
+	)
+	a := newASG(t, d)
 	got, err := a.Snapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -130,11 +74,14 @@ func TestASGSnapshotWireProtocol(t *testing.T) {
 	}
 
 	// Throttling and 5xx are retried with back-off by the shared retryer.
-	f.set(func(f *fakeAWS) { f.throttle, f.fail, f.calls = 1, 1, map[string]int{} })
+	const describe = "autoscaling:DescribeAutoScalingGroups"
+	before := d.Calls()[describe]
+	d.FailNext(describe, "Throttling", 1)
+	d.FailNext(describe, "ServiceUnavailable", 1)
 	if got, err = a.Snapshot(context.Background()); err != nil || len(got) != 2 {
 		t.Fatalf("after retries: %v, %v", got, err)
 	}
-	if n := f.calls["DescribeAutoScalingGroups"]; n != 3 {
+	if n := d.Calls()[describe] - before; n != 3 {
 		t.Fatalf("DescribeAutoScalingGroups called %d times, want 3 (2 retried errors)", n)
 	}
 
@@ -181,8 +128,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // scale-out is applied on the next poll, an API outage keeps the last
 // membership, and recovery applies the newest one.
 func TestASGWatchKeepsLastOnFailure(t *testing.T) {
-	f := &fakeAWS{group: "web", calls: map[string]int{}, instances: []fakeInstance{{"i-1", "InService", "Healthy", "10.0.1.1"}}}
-	a := newASG(t, f)
+	d := newDouble(t, inst("i-1", "InService", "Healthy", "10.0.1.1"))
+	a := newASG(t, d)
 	clk := clock.NewFake(time.Unix(0, 0))
 	a.Clock = clk
 	var errs sync.Map
@@ -198,20 +145,21 @@ func TestASGWatchKeepsLastOnFailure(t *testing.T) {
 		eventually(t, "the poller to wait", func() bool { return clk.Waiters() > 0 })
 		clk.Advance(17 * time.Second)
 	}
-	f.set(func(f *fakeAWS) {
-		f.instances = append(f.instances, fakeInstance{"i-2", "InService", "Healthy", "10.0.1.2"})
-	})
+	if _, err := d.AttachInstance("web", inst("i-2", "InService", "Healthy", "10.0.1.2")); err != nil {
+		t.Fatal(err)
+	}
 	poll()
 	eventually(t, "scale-out applied", func() bool { _, s := sink.last(); return len(s) == 2 })
 
-	f.set(func(f *fakeAWS) { f.fail = 1000 })
+	d.FailNext("autoscaling:DescribeAutoScalingGroups", "ServiceUnavailable", -1)
 	poll()
 	eventually(t, "a failed poll", func() bool { n := 0; errs.Range(func(any, any) bool { n++; return true }); return n > 0 })
 	if n, s := sink.last(); n != 2 || len(s) != 2 {
 		t.Fatalf("outage changed the membership: %d sets, last %v", n, s)
 	}
 
-	f.set(func(f *fakeAWS) { f.fail = 0; f.instances = f.instances[1:] })
+	d.Recover("autoscaling:DescribeAutoScalingGroups")
+	d.DetachInstance("i-1")
 	poll()
 	eventually(t, "scale-in applied", func() bool { _, s := sink.last(); return len(s) == 1 && s[0].ID == "i-2" })
 	cancel()

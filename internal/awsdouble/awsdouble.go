@@ -10,11 +10,18 @@
 // ones, through callbacks that start and stop real processes. An Elastic
 // IP association calls back too, so a twin can route the address to the
 // instance that holds it.
+//
+// For unit tests: groups can start with instances as found (Group.Instances,
+// AttachInstance, DetachInstance); PutMetric fills the CloudWatch store
+// that GetMetricData aggregates; FailNext injects AWS errors (throttling,
+// 5xx, AccessDenied) in each service's own error shape; Calls and Forms
+// tell what reached the double.
 package awsdouble
 
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -32,8 +39,10 @@ type Instance struct {
 	// lifecycle hook holds it, still running), Terminating ("" outside a
 	// group).
 	Lifecycle string
-	group     string
-	launched  time.Time
+	// Health is the group's health status: "" or Healthy, Unhealthy.
+	Health   string
+	group    string
+	launched time.Time
 }
 
 // Group is an Auto Scaling group.
@@ -50,6 +59,11 @@ type Group struct {
 	// this long (nobody completes the action early), so whoever discovers
 	// the group sees it leave before its process stops, as on AWS.
 	TerminationHook time.Duration
+	// Instances, when non-nil, are the group's members as found (ids,
+	// lifecycle states, health and addresses as given): AddGroup then
+	// launches nothing, the next capacity change reconciles. It sets the
+	// scene of a group caught mid-activity.
+	Instances []Instance
 }
 
 // Hooks are the twin's side of the model; any may be nil.
@@ -76,8 +90,19 @@ type Double struct {
 	addresses map[string]*address // by allocation id
 	tables    map[string]map[string]item
 	calls     map[string]int
-	wg        sync.WaitGroup
-	closed    bool
+	failures  map[string][]failure    // by "service:Action"
+	forms     map[string][]url.Values // query-protocol requests by "service:Action"
+	metrics   map[string][]datapoint  // by metric key
+	// CloudWatchPageSize bounds the datapoints of one GetMetricData page
+	// (0: AWS's 100,800); smaller pages exercise a client's NextToken.
+	CloudWatchPageSize int
+	wg                 sync.WaitGroup
+	closed             bool
+}
+
+type failure struct {
+	code  string
+	times int // < 0: until Recover
 }
 
 type address struct {
@@ -87,7 +112,8 @@ type address struct {
 // New returns an empty account in region.
 func New(region string) *Double {
 	return &Double{Region: region, instances: map[string]*Instance{}, groups: map[string]*Group{},
-		addresses: map[string]*address{}, tables: map[string]map[string]item{}, calls: map[string]int{}}
+		addresses: map[string]*address{}, tables: map[string]map[string]item{}, calls: map[string]int{},
+		failures: map[string][]failure{}, forms: map[string][]url.Values{}, metrics: map[string][]datapoint{}}
 }
 
 // Close waits for launches and terminations in progress.
@@ -136,9 +162,145 @@ func (d *Double) AddGroup(g Group) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	gg := g
+	gg.Instances = nil
 	d.groups[g.Name] = &gg
-	d.reconcile(&gg)
+	if g.Instances == nil {
+		d.reconcile(&gg)
+		return nil
+	}
+	for _, in := range g.Instances {
+		d.attach(g.Name, in)
+	}
 	return nil
+}
+
+// attach adds in to a group as given. d.mu is held.
+func (d *Double) attach(group string, in Instance) Instance {
+	nin := in
+	if nin.ID == "" {
+		nin.ID = d.id("i")
+	}
+	if nin.Lifecycle == "" {
+		nin.Lifecycle = "InService"
+	}
+	nin.group, nin.launched = group, time.Now()
+	nin.Tags = map[string]string{"aws:autoscaling:groupName": group}
+	for k, v := range in.Tags {
+		nin.Tags[k] = v
+	}
+	d.instances[nin.ID] = &nin
+	return nin
+}
+
+// AttachInstance adds a running instance to a group in the state given
+// (InService by default) and raises desired capacity by one, as
+// AttachInstances does.
+func (d *Double) AttachInstance(group string, in Instance) (Instance, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g := d.groups[group]
+	if g == nil {
+		return Instance{}, fmt.Errorf("no group %s", group)
+	}
+	if g.Desired+1 > g.Max {
+		return Instance{}, fmt.Errorf("group %s: attaching exceeds max %d", group, g.Max)
+	}
+	g.Desired++
+	return d.attach(group, in), nil
+}
+
+// DetachInstance removes an instance from its group and from EC2 at once,
+// lowering desired capacity by one (DetachInstances with
+// ShouldDecrementDesiredCapacity, then the instance terminated).
+func (d *Double) DetachInstance(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	in := d.instances[id]
+	if in == nil {
+		return
+	}
+	if g := d.groups[in.group]; g != nil && g.Desired > 0 {
+		g.Desired--
+	}
+	delete(d.instances, id)
+}
+
+// FailNext makes the next times calls of action ("ec2:AssociateAddress",
+// "autoscaling:DescribeAutoScalingGroups", "dynamodb:UpdateItem",
+// "monitoring:GetMetricData") fail with the AWS error code, in the
+// service's own error shape and the status AWS gives that code (Throttling
+// 400, RequestLimitExceeded and ServiceUnavailable 503, InternalFailure
+// 500, AccessDenied 403). times < 0 fails every call until Recover. Calls
+// queue: FailNext(a, "Throttling", 1) then FailNext(a, "ServiceUnavailable",
+// 1) fails the next two calls in that order.
+func (d *Double) FailNext(action, code string, times int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.failures[action] = append(d.failures[action], failure{code, times})
+}
+
+// Recover drops the failures queued for action.
+func (d *Double) Recover(action string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.failures, action)
+}
+
+// Forms returns the parameters of the query-protocol requests served for
+// action ("service:Action"), oldest first.
+func (d *Double) Forms(action string) []url.Values {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]url.Values, 0, len(d.forms[action]))
+	for _, f := range d.forms[action] {
+		c := url.Values{}
+		for k, v := range f {
+			c[k] = append([]string(nil), v...)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// failStatus is the HTTP status AWS answers an error code with.
+func failStatus(code string) int {
+	switch code {
+	case "RequestLimitExceeded", "ServiceUnavailable", "Unavailable":
+		return http.StatusServiceUnavailable
+	case "InternalFailure", "InternalError", "InternalServerError":
+		return http.StatusInternalServerError
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure":
+		return http.StatusForbidden
+	}
+	return http.StatusBadRequest
+}
+
+// call counts a call of key and, if a failure is queued for it, returns
+// its code (the caller answers it in the service's shape).
+func (d *Double) call(key string, f url.Values) (code string, fail bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls[key]++
+	if f != nil {
+		d.forms[key] = append(d.forms[key], f)
+	}
+	q := d.failures[key]
+	if len(q) == 0 {
+		return "", false
+	}
+	code = q[0].code
+	if q[0].times > 0 {
+		q[0].times--
+	}
+	if q[0].times == 0 {
+		q = q[1:]
+	}
+	if len(q) == 0 {
+		delete(d.failures, key)
+	} else {
+		d.failures[key] = q
+	}
+	return code, true
 }
 
 // Association returns the instance an Elastic IP is associated with.
@@ -202,7 +364,11 @@ func (d *Double) reconcile(g *Group) {
 		}
 	}
 	for n := len(live); n < g.Desired; n++ {
-		in := &Instance{ID: d.id("i"), AZ: g.AZs[n%len(g.AZs)], Lifecycle: "Pending", group: g.Name, launched: time.Now(), Tags: map[string]string{}}
+		az := d.Region + "a"
+		if len(g.AZs) > 0 {
+			az = g.AZs[n%len(g.AZs)]
+		}
+		in := &Instance{ID: d.id("i"), AZ: az, Lifecycle: "Pending", group: g.Name, launched: time.Now(), Tags: map[string]string{}}
 		for k, v := range g.Tags {
 			in.Tags[k] = v
 		}

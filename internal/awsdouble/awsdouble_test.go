@@ -3,6 +3,7 @@ package awsdouble_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -15,10 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/metrics"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
@@ -202,5 +206,144 @@ func TestTerminationHookDrains(t *testing.T) {
 	}
 	if len(stopped) != 1 {
 		t.Fatalf("stopped %v, want one instance", stopped)
+	}
+}
+
+// TestCloudWatchGetMetricData reads the metric store with the real SDK
+// client over the query protocol: exact dimension match, aggregation per
+// period and statistic, pagination, validation, injected failures, and a
+// clear error for a CBOR client.
+func TestCloudWatchGetMetricData(t *testing.T) {
+	d := awsdouble.New("eu-west-1")
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	dims := map[string]string{"LoadBalancer": "app/x/1", "AvailabilityZone": "a"}
+	for i, v := range []float64{10, 20, 30, 40, 50} { // at 0, 30, 60, 90, 120 s
+		d.PutMetric("AWS/ApplicationELB", "RequestCount", dims, t0.Add(time.Duration(i)*30*time.Second), v)
+	}
+	d.PutMetric("AWS/ApplicationELB", "RequestCount", map[string]string{"LoadBalancer": "app/x/1"}, t0, 1000) // other dimension set
+	d.PutMetric("AWS/ApplicationELB", "RequestCount", dims, t0.Add(3*time.Minute), 1000)                      // after EndTime
+
+	client, err := metrics.NewCloudWatchClient(sdk(srv.URL), metrics.ProtocolQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := func(stat string, period int32, scan cwtypes.ScanBy) *cloudwatch.GetMetricDataInput {
+		return &cloudwatch.GetMetricDataInput{StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(3 * time.Minute)), ScanBy: scan,
+			MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("load"), MetricStat: &cwtypes.MetricStat{
+				Metric: &cwtypes.Metric{Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("RequestCount"),
+					Dimensions: []cwtypes.Dimension{{Name: aws.String("AvailabilityZone"), Value: aws.String("a")}, {Name: aws.String("LoadBalancer"), Value: aws.String("app/x/1")}}},
+				Period: aws.Int32(period), Stat: aws.String(stat)}}}}
+	}
+	series := func(out *cloudwatch.GetMetricDataOutput) string {
+		var b strings.Builder
+		for _, r := range out.MetricDataResults {
+			for i, ts := range r.Timestamps {
+				fmt.Fprintf(&b, "%s=%g ", ts.UTC().Format("15:04"), r.Values[i])
+			}
+		}
+		return strings.TrimSpace(b.String())
+	}
+	for _, tc := range []struct {
+		stat   string
+		period int32
+		scan   cwtypes.ScanBy
+		want   string
+	}{
+		{"Sum", 60, cwtypes.ScanByTimestampAscending, "00:00=30 00:01=70 00:02=50"},
+		{"Sum", 60, "", "00:02=50 00:01=70 00:00=30"}, // descending by default
+		{"Average", 120, cwtypes.ScanByTimestampAscending, "00:00=25 00:02=50"},
+		{"Maximum", 180, cwtypes.ScanByTimestampAscending, "00:00=50"},
+		{"SampleCount", 120, cwtypes.ScanByTimestampAscending, "00:00=4 00:02=1"},
+		{"p50", 180, cwtypes.ScanByTimestampAscending, "00:00=30"},
+	} {
+		out, err := client.GetMetricData(ctx, in(tc.stat, tc.period, tc.scan))
+		if err != nil || series(out) != tc.want || out.MetricDataResults[0].StatusCode != cwtypes.StatusCodeComplete {
+			t.Errorf("%s/%d %s: %q (%v), want %q", tc.stat, tc.period, tc.scan, series(out), err, tc.want)
+		}
+	}
+
+	d.CloudWatchPageSize = 2
+	var pages []string
+	q := in("Sum", 60, cwtypes.ScanByTimestampAscending)
+	for {
+		out, err := client.GetMetricData(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, series(out)+"/"+string(out.MetricDataResults[0].StatusCode))
+		if out.NextToken == nil {
+			break
+		}
+		q.NextToken = out.NextToken
+	}
+	if got := strings.Join(pages, " | "); got != "00:00=30 00:01=70/PartialData | 00:02=50/Complete" {
+		t.Fatalf("pages: %s", got)
+	}
+
+	bad := in("Sum", 90, "")
+	if _, err := client.GetMetricData(ctx, bad); apiCode(err) != "InvalidParameterValueException" { // the SDK names the modelled query error InvalidParameterValue so
+		t.Errorf("period 90: %v", err)
+	}
+	bad = in("Sum", 60, "")
+	bad.MetricDataQueries[0].Id = aws.String("Load")
+	if _, err := client.GetMetricData(ctx, bad); apiCode(err) != "ValidationException" { // query code ValidationError
+		t.Errorf("upper-case id: %v", err)
+	}
+	if _, err := client.GetMetricStatistics(ctx, &cloudwatch.GetMetricStatisticsInput{Namespace: aws.String("n"), MetricName: aws.String("m"),
+		StartTime: aws.Time(t0), EndTime: aws.Time(t0.Add(time.Minute)), Period: aws.Int32(60), Statistics: []cwtypes.Statistic{cwtypes.StatisticSum}}); apiCode(err) != "InvalidAction" {
+		t.Errorf("unmodelled action: %v", err)
+	}
+	d.FailNext("monitoring:GetMetricData", "AccessDenied", 1)
+	if _, err := client.GetMetricData(ctx, in("Sum", 60, "")); apiCode(err) != "AccessDenied" {
+		t.Errorf("injected AccessDenied: %v", err)
+	}
+	if f := d.Forms("monitoring:GetMetricData"); len(f) == 0 || f[0].Get("MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member.1.Name") != "AvailabilityZone" {
+		t.Errorf("recorded forms: %v", f)
+	}
+
+	cborClient, err := metrics.NewCloudWatchClient(sdk(srv.URL), metrics.ProtocolCBOR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cborClient.GetMetricData(ctx, in("Sum", 60, ""))
+	if apiCode(err) != "UnsupportedProtocol" || !strings.Contains(err.Error(), "metric.protocol: query") {
+		t.Fatalf("CBOR client: %v; want UnsupportedProtocol naming metric.protocol: query", err)
+	}
+}
+
+// TestFailNextShapes: injected errors reach the SDK clients with their
+// codes, in each service's own shape, queued in order, until Recover.
+func TestFailNextShapes(t *testing.T) {
+	d := awsdouble.New("eu-west-1")
+	d.AddTable("leases")
+	srv := httptest.NewServer(d)
+	defer srv.Close()
+	defer d.Close()
+	ctx := context.Background()
+	cfg := sdk(srv.URL)
+	l := lease.NewDynamoDB(dynamodb.NewFromConfig(cfg), "leases", "k", clock.NewFake(time.Unix(1000, 0)))
+	d.FailNext("dynamodb:UpdateItem", "AccessDeniedException", 1)
+	if _, _, err := l.TryAcquire(ctx, "a", time.Second); err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Fatalf("dynamodb: %v", err)
+	}
+	if held, _, err := l.TryAcquire(ctx, "a", time.Second); err != nil || !held {
+		t.Fatalf("dynamodb after the one failure: %v %v", held, err)
+	}
+	e := ec2.NewFromConfig(cfg)
+	d.FailNext("ec2:DescribeInstances", "UnauthorizedOperation", -1)
+	for range 2 {
+		if _, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); apiCode(err) != "UnauthorizedOperation" {
+			t.Fatalf("ec2: %v", err)
+		}
+	}
+	d.Recover("ec2:DescribeInstances")
+	if _, err := e.DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
+		t.Fatalf("ec2 after Recover: %v", err)
+	}
+	if n := d.Calls()["ec2:DescribeInstances"]; n != 3 {
+		t.Fatalf("%d DescribeInstances calls, want 3", n)
 	}
 }

@@ -65,11 +65,16 @@ func (d *Double) serveDynamoDB(w http.ResponseWriter, r *http.Request) {
 		ddbError(w, "UnknownOperationException", "missing or unknown X-Amz-Target / content type")
 		return
 	}
-	d.count("dynamodb:" + op)
 	// The SDK checks X-Amz-Crc32 against the body: buffer to compute it.
 	buf := &crcWriter{ResponseWriter: w}
 	defer buf.flush()
 	w = buf
+	if code, fail := d.call("dynamodb:"+op, nil); fail {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(failStatus(code))
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#" + code, "message": "injected by the double"})
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	var req ddbRequest
 	dec := json.NewDecoder(strings.NewReader(string(body)))

@@ -100,7 +100,7 @@ func queryError(w http.ResponseWriter, code, msg string, status int) {
 		Code    string   `xml:"Error>Code"`
 		Message string   `xml:"Error>Message"`
 		ReqID   string   `xml:"RequestId"`
-	}{Type: "Sender", Code: code, Message: msg, ReqID: "req-double"})
+	}{Type: map[bool]string{true: "Receiver", false: "Sender"}[status >= 500], Code: code, Message: msg, ReqID: "req-double"})
 }
 
 type ec2Tag struct {
@@ -123,7 +123,10 @@ func (d *Double) serveEC2(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := f.Get("Action")
-	d.count("ec2:" + action)
+	if code, fail := d.call("ec2:"+action, f); fail {
+		ec2Error(w, code, "injected by the double", failStatus(code))
+		return
+	}
 	switch action {
 	case "DescribeInstances":
 		if k, ok := known(f, "InstanceId.", "MaxResults", "NextToken"); !ok {
@@ -208,6 +211,13 @@ func (d *Double) serveEC2(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func health(h string) string {
+	if h == "" {
+		return "Healthy"
+	}
+	return h
+}
+
 func toEC2(in *Instance) ec2Instance {
 	e := ec2Instance{InstanceID: in.ID, PrivateIPAddress: in.PrivateIP, AZ: in.AZ, StateCode: 16, StateName: "running"}
 	switch in.Lifecycle {
@@ -234,7 +244,10 @@ func (d *Double) serveAutoScaling(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action := f.Get("Action")
-	d.count("autoscaling:" + action)
+	if code, fail := d.call("autoscaling:"+action, f); fail {
+		queryError(w, code, "injected by the double", failStatus(code))
+		return
+	}
 	switch action {
 	case "DescribeAutoScalingGroups":
 		if k, ok := known(f, "AutoScalingGroupNames.member.", "MaxRecords", "NextToken"); !ok {
@@ -273,7 +286,7 @@ func (d *Double) serveAutoScaling(w http.ResponseWriter, r *http.Request) {
 			}
 			og := group{Name: g.Name, Min: g.Min, Max: g.Max, Desired: g.Desired, AZs: g.AZs}
 			for _, in := range d.members(n) {
-				og.Instances = append(og.Instances, asInstance{in.ID, in.AZ, in.Lifecycle, "Healthy", false})
+				og.Instances = append(og.Instances, asInstance{in.ID, in.AZ, in.Lifecycle, health(in.Health), false})
 			}
 			out = append(out, og)
 		}
@@ -321,20 +334,4 @@ func (d *Double) serveAutoScaling(w http.ResponseWriter, r *http.Request) {
 	default:
 		queryError(w, "InvalidAction", fmt.Sprintf("Could not find operation %s for version 2011-01-01", action), http.StatusBadRequest)
 	}
-}
-
-// serveCloudWatch answers the query protocol (what `metric.protocol: query`
-// speaks). No metric store is modelled yet: every action is refused in
-// CloudWatch's own error shape, so a caller learns it at once.
-func (d *Double) serveCloudWatch(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Smithy-Protocol") != "" {
-		queryError(w, "UnsupportedProtocol", "this endpoint speaks the query protocol only (set metric.protocol: query)", http.StatusBadRequest)
-		return
-	}
-	f, ok := form(w, r, "2010-08-01", false)
-	if !ok {
-		return
-	}
-	d.count("monitoring:" + f.Get("Action"))
-	queryError(w, "InvalidAction", fmt.Sprintf("Could not find operation %s for version 2010-08-01", f.Get("Action")), http.StatusBadRequest)
 }
