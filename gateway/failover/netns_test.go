@@ -318,6 +318,7 @@ type load struct {
 	mu      sync.Mutex
 	answers []answer
 	errors  int
+	lastErr string // the latest failure, for a failing test's message
 	stop    context.CancelFunc
 	done    sync.WaitGroup
 }
@@ -341,6 +342,7 @@ func startLoad(d *nsDialer, workers int) *load {
 				if err != nil {
 					l.mu.Lock()
 					l.errors++
+					l.lastErr = err.Error()
 					l.mu.Unlock()
 					continue
 				}
@@ -350,6 +352,7 @@ func startLoad(d *nsDialer, workers int) *load {
 				if resp.StatusCode != http.StatusOK {
 					l.mu.Lock()
 					l.errors++
+					l.lastErr = fmt.Sprintf("status %d from %s", resp.StatusCode, resp.Header.Get("X-Drawbridge-Node"))
 					l.mu.Unlock()
 					continue
 				}
@@ -472,7 +475,10 @@ func TestNetnsFailover(t *testing.T) {
 		// checked after the runs.
 		a, err := l.waitAnswer(killed, 10*time.Second, func(a answer) bool { return a.node == next.name && a.token > token })
 		if err != nil {
-			t.Fatalf("run %d: %s did not serve the VIP within 10s of killing %s (holders %v)", i+1, next.name, dead.name, tp.vipHolders(t))
+			l.mu.Lock()
+			last := l.lastErr
+			l.mu.Unlock()
+			t.Fatalf("run %d: %s did not serve the VIP within 10s of killing %s (holders %v; last client error: %s)", i+1, next.name, dead.name, tp.vipHolders(t), last)
 		}
 		// The gap the clients saw: last answer before the kill to the
 		// first answer from the new active.
