@@ -387,7 +387,9 @@ func (x *exchange) serve() {
 		}
 		reserved := false
 		x.attempt.Intercept = nil
-		if x.canRetry && try < pol.maxRetries {
+		// Only a policy that retries on statuses looks at responses (the
+		// closure would otherwise cost an allocation per request for nothing).
+		if x.canRetry && try < pol.maxRetries && len(pol.statuses) > 0 {
 			x.attempt.Intercept = func(status int, h http.Header) bool {
 				if !pol.statuses[status] {
 					return false

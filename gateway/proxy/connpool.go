@@ -5,7 +5,6 @@ import (
 	"context"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -19,12 +18,9 @@ type conn struct {
 	lastUsed time.Time
 	reused   bool
 
-	// For the idle check (idleReadable): the socket's raw access and a
-	// callback made once per connection, so a check allocates nothing.
-	rc      syscall.RawConn
-	peekFn  func(fd uintptr) bool
-	peekN   int
-	peekErr error
+	// For the idle check (idleReadable): the socket's descriptor (-1: no
+	// check on this platform or transport) and a byte to peek into.
+	fd      int
 	peekBuf [1]byte
 }
 

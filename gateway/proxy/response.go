@@ -91,6 +91,7 @@ func readResponseHead(br *bufio.Reader, h http.Header, method, upgrade string) (
 	}
 	var (
 		connTokens []string
+		keepAlive  bool // Connection listed keep-alive
 		declared   []string
 		total      int
 		lines      int
@@ -142,11 +143,20 @@ func readResponseHead(br *bufio.Reader, h http.Header, method, upgrade string) (
 			resp.chunked = true
 			continue
 		case "Connection":
-			for _, tok := range bytes.Split(val, []byte(",")) {
-				tok = bytes.TrimSpace(tok)
-				if bytes.EqualFold(tok, []byte("close")) {
+			// Walked in place: "Connection: keep-alive" on every response
+			// from most backends would otherwise cost a split and a slice.
+			for rest := val; len(rest) > 0; {
+				var tok []byte
+				tok, rest, _ = bytes.Cut(rest, []byte(","))
+				switch tok = bytes.TrimSpace(tok); {
+				case bytes.EqualFold(tok, []byte("close")):
 					resp.close = true
-				} else if len(tok) > 0 {
+				case bytes.EqualFold(tok, []byte("keep-alive")):
+					// Keep-Alive is hop-by-hop and dropped anyway; only an
+					// HTTP/1.0 response needs to have said it.
+					keepAlive = true
+				case len(tok) == 0:
+				default:
 					connTokens = append(connTokens, canonicalKey(tok))
 				}
 			}
@@ -183,7 +193,7 @@ func readResponseHead(br *bufio.Reader, h http.Header, method, upgrade string) (
 		resp.noBody = true
 		return resp, nil
 	}
-	if resp.http10 && !listed(connTokens, "Keep-Alive") {
+	if resp.http10 && !keepAlive {
 		resp.close = true // HTTP/1.0 closes unless it says otherwise (RFC 9112 §9.3)
 	}
 	if len(declared) > 0 && resp.chunked {
