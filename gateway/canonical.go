@@ -172,6 +172,9 @@ func canonicalHost(h string) (string, bool) {
 			}
 		}
 	}
+	if name == "" {
+		return "", false // ":80": a port without a host
+	}
 	changed := false
 	if name[0] != '[' {
 		for i := 0; i < len(name); i++ {

@@ -255,3 +255,22 @@ func TestForwardingHeadersCannotBeForged(t *testing.T) {
 		})
 	}
 }
+
+// Hosts the fuzzer found: each must be answered 400, never reach a backend
+// and never panic the handler.
+func TestOddHostsRefused(t *testing.T) {
+	rec := &recorder{}
+	be := startHandlerBackend(t, rec)
+	_, gw := startGateway(t, parseConfig(t, poolConfig("", be)), Options{})
+	for _, host := range []string{":0", ":80", ".", "..", ".:80", "[::1", "[]:80"} {
+		statuses := sendRaw(t, gw.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: "+host+"\r\n\r\n")
+		if len(statuses) != 1 || statuses[0] != http.StatusBadRequest {
+			t.Errorf("Host %q: answers %v, want [400]", host, statuses)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.reqs) != 0 {
+		t.Errorf("backend saw %d requests", len(rec.reqs))
+	}
+}
