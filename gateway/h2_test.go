@@ -121,9 +121,10 @@ func (h *h2Raw) closed() bool {
 	}
 }
 
-// h2Listeners starts a gateway with both listeners and returns their
-// addresses by name; extra is YAML under server:.
-func h2Listeners(t *testing.T, be *testBackend, server string) map[string]string {
+// h2Listeners starts a gateway with both listeners (h2c on the plain one,
+// TLS for a.test) in front of be and returns their addresses by name;
+// server is YAML under server:.
+func h2Listeners(t *testing.T, be interface{ addr() string }, server string) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
 	writeCert(t, dir, "a.test", 1)

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,19 +33,7 @@ func TestH2Spec(t *testing.T) {
 		// Some cases need a body of 5 bytes or more to test flow control.
 		_, _ = io.WriteString(w, "h2spec conformance\n")
 	}))
-	dir := t.TempDir()
-	writeCert(t, dir, "a.test", 1)
-	path := filepath.Join(dir, "gateway.yaml")
-	writeConfig(t, path, fmt.Sprintf(`listen: 127.0.0.1:0
-admin: {enabled: false}
-access_log: {enabled: false}
-tls:
-	listen: 127.0.0.1:0
-	certificates: [{cert_file: a.test.crt, key_file: a.test.key}]
-routes: [{name: all, pool: p}]
-pools: [{name: p, backends: [{address: %s}]}]
-`, be.addr()))
-	rn := runGateway(t, path, nil)
+	ls := h2Listeners(t, be, "")
 
 	// h2spec keeps its output indent in package state: run the two one
 	// after the other, never in parallel.
@@ -54,7 +41,7 @@ pools: [{name: p, backends: [{address: %s}]}]
 		name string
 		addr string
 		tls  bool
-	}{{"h2c", rn.addr, false}, {"tls", rn.https, true}} {
+	}{{"h2c", ls["h2c"], false}, {"tls", ls["tls"], true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			passed, failed := runH2Spec(t, tc.addr, tc.tls)
 			if len(failed) > 0 || (passed != h2specCases && os.Getenv("H2SPEC_SECTIONS") == "") {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -495,21 +494,9 @@ func TestH2ToH1InjectionOverH2C(t *testing.T) {
 
 func TestH2ToH1InjectionOverTLS(t *testing.T) {
 	be := startRawBackend(t, false)
-	dir := t.TempDir()
-	writeCert(t, dir, "a.test", 1)
-	path := filepath.Join(dir, "gateway.yaml")
-	writeConfig(t, path, fmt.Sprintf(`listen: 127.0.0.1:0
-admin: {enabled: false}
-access_log: {enabled: false}
-tls:
-	listen: 127.0.0.1:0
-	certificates: [{cert_file: a.test.crt, key_file: a.test.key}]
-routes: [{name: all, pool: p}]
-pools: [{name: p, backends: [{address: %s}]}]
-`, be.addr()))
-	rn := runGateway(t, path, nil)
+	ls := h2Listeners(t, be, "")
 	h2ToH1(t, func() net.Conn {
-		c, err := tls.Dial("tcp", rn.https, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test", NextProtos: []string{"h2"}})
+		c, err := tls.Dial("tcp", ls["tls"], &tls.Config{InsecureSkipVerify: true, ServerName: "a.test", NextProtos: []string{"h2"}})
 		if err != nil {
 			t.Fatal(err)
 		}
