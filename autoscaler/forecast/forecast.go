@@ -191,25 +191,9 @@ func Periods(xs []float64, minLag, maxLag, k int) []int {
 	if minLag < 2 || maxLag <= minLag {
 		return nil
 	}
-	mean := 0.0
-	for _, x := range xs {
-		mean += x
-	}
-	mean /= float64(n)
-	v := 0.0
-	for _, x := range xs {
-		v += (x - mean) * (x - mean)
-	}
-	if v == 0 {
+	acf := autocorr(xs, minLag-1, maxLag+1)
+	if acf == nil {
 		return nil
-	}
-	acf := make([]float64, maxLag+2)
-	for lag := minLag - 1; lag <= maxLag+1 && lag < n; lag++ {
-		s := 0.0
-		for i := lag; i < n; i++ {
-			s += (xs[i] - mean) * (xs[i-lag] - mean)
-		}
-		acf[lag] = s / v
 	}
 	var peaks []int
 	for lag := minLag; lag <= maxLag; lag++ {
@@ -267,7 +251,7 @@ func SubPeriod(xs []float64, maxLag int) (int, bool) {
 	if maxLag < 2 {
 		return 0, false
 	}
-	acf := autocorr(xs, maxLag+1)
+	acf := autocorr(xs, 1, maxLag+1)
 	if acf == nil {
 		return 0, false
 	}
@@ -281,9 +265,10 @@ func SubPeriod(xs []float64, maxLag int) (int, bool) {
 	return best, best > 0
 }
 
-// autocorr returns the autocorrelation of xs at lags 0..maxLag (nil for
-// a constant series).
-func autocorr(xs []float64, maxLag int) []float64 {
+// autocorr returns the autocorrelation of xs at lags minLag..maxLag,
+// indexed by lag (lags below minLag are left 0: each lag costs a pass over
+// xs); nil for a constant series.
+func autocorr(xs []float64, minLag, maxLag int) []float64 {
 	n := len(xs)
 	mean := 0.0
 	for _, x := range xs {
@@ -298,7 +283,7 @@ func autocorr(xs []float64, maxLag int) []float64 {
 		return nil
 	}
 	acf := make([]float64, maxLag+1)
-	for lag := 0; lag <= maxLag && lag < n; lag++ {
+	for lag := minLag; lag <= maxLag && lag < n; lag++ {
 		s := 0.0
 		for i := lag; i < n; i++ {
 			s += (xs[i] - mean) * (xs[i-lag] - mean)
