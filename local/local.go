@@ -7,9 +7,11 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -56,6 +58,9 @@ type Options struct {
 	// Log receives the gateway's, autoscaler's and actuator's operational
 	// logs; nil discards them (the terminal shows the live summary).
 	Log *slog.Logger
+	// BackendOutput receives the backend processes' own output; nil
+	// discards it, so that it does not interleave with the live summary.
+	BackendOutput io.Writer
 }
 
 func (o *Options) setDefaults() {
@@ -142,7 +147,8 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 
 	sink := newReadySink()
 	s.act, err = actuator.NewLocal(actuator.LocalOptions{Group: Group, Min: opt.Min, Max: opt.Max,
-		Command: opt.BackendCommand, Env: opt.BackendEnv, Sink: sink, StopTimeout: 3 * time.Second, Log: opt.Log})
+		Command: opt.BackendCommand, Env: opt.BackendEnv, Sink: sink, StopTimeout: 3 * time.Second, Log: opt.Log,
+		Output: cmp.Or[io.Writer](opt.BackendOutput, io.Discard)})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -40,6 +41,8 @@ type LocalOptions struct {
 	// StopTimeout bounds the wait after SIGTERM before SIGKILL (default 5 s).
 	StopTimeout time.Duration
 	Log         *slog.Logger
+	// Output receives the backends' stdout and stderr; default os.Stderr.
+	Output io.Writer
 }
 
 // Local runs a group as `drawbridge backend` processes on this machine.
@@ -197,7 +200,11 @@ func (l *Local) startLocked() (*localProc, error) {
 	args := append(append([]string{}, l.opt.Command[1:]...), "--listen", addr, "--id", id)
 	cmd := exec.Command(l.opt.Command[0], args...)
 	cmd.Env = append(os.Environ(), l.opt.Env...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	out := l.opt.Output
+	if out == nil {
+		out = os.Stderr
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("local actuator: start %s: %w", l.opt.Command[0], err)
