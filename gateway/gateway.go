@@ -525,6 +525,7 @@ func settingsFromConfig(pc *config.Pool) (poolSettings, error) {
 		cc := &health.CheckConfig{
 			Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
 			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
+			PanicThreshold: hc.PanicThreshold,
 		}
 		for _, r := range hc.ExpectedStatus {
 			cc.ExpectedStatus = append(cc.ExpectedStatus, health.StatusRange{Min: r.Min, Max: r.Max})

@@ -409,6 +409,11 @@ type HealthCheck struct {
 	ExpectedStatus     StatusRanges  `yaml:"expected_status"`     // e.g. "200" or "200-299,304"; default "200-399"
 	HealthyThreshold   int           `yaml:"healthy_threshold"`   // passes to become healthy; default 2
 	UnhealthyThreshold int           `yaml:"unhealthy_threshold"` // failures to become unhealthy; default 3
+	// PanicThreshold (percent, 0..100; 0 off): below this share of
+	// backends passing checks, the checks keep no backend out (Envoy's
+	// healthy_panic_threshold), so a checker that cannot get through does
+	// not take the whole pool down. Default 50, as Envoy's.
+	PanicThreshold int `yaml:"panic_threshold"`
 }
 
 // Outlier configures passive ejection of backends that keep failing.
@@ -548,6 +553,7 @@ func (h *HealthCheck) SetDefaults() {
 	h.ExpectedStatus = StatusRanges{{200, 399}}
 	h.HealthyThreshold = 2
 	h.UnhealthyThreshold = 3
+	h.PanicThreshold = 50
 }
 
 func (o *Outlier) SetDefaults() {

@@ -88,6 +88,7 @@ pools:
 		ExpectedStatus:     StatusRanges{{200, 399}},
 		HealthyThreshold:   2,
 		UnhealthyThreshold: 3,
+		PanicThreshold:     50,
 	}); !reflect.DeepEqual(*p.HealthCheck, want) {
 		t.Errorf("health_check = %+v, want %+v", *p.HealthCheck, want)
 	}

@@ -457,6 +457,7 @@ func (v *validator) pool(key string, p *Pool) {
 		}
 		v.between(k+".healthy_threshold", h.HealthyThreshold, 1, 1000)
 		v.between(k+".unhealthy_threshold", h.UnhealthyThreshold, 1, 1000)
+		v.between(k+".panic_threshold", h.PanicThreshold, 0, 100)
 	}
 	if o := p.Outlier; o != nil {
 		k := key + ".outlier"
