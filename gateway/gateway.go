@@ -27,6 +27,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
+	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
@@ -55,22 +56,14 @@ type runtime struct {
 }
 
 type routeRuntime struct {
-	r      *route.Route
-	pool   *Pool
-	m      *routeMetrics
-	retry  *retryPolicy // nil: no retries
-	access *routeAccess // nil: any method, any client
-	auth   *auth.Authenticator
-	limit  *routeLimit
-	// failures counts failed authentications per client address; nil =
-	// no limit.
-	failures *routeFailures
-	handler  http.Handler // static, cache, compress chain; nil = forward directly
+	r     *route.Route
+	pool  *Pool
+	m     *routeMetrics
+	retry *retryPolicy     // nil: no retries
+	chain pipeline.Handler // the route's stages, ending in the forward
 	// idHeader is the identity header a client must never set itself.
 	idHeader string
-	upgrades []string // protocols a client may switch to (routes[].upgrade)
-	bulkhead *resilience.Bulkhead
-	overall  time.Duration // whole request incl. retries; 0 = none
+	upgrades []string      // protocols a client may switch to (routes[].upgrade)
 	perTry   time.Duration // 0 = the pool's response_header timeout
 }
 
@@ -96,12 +89,11 @@ type routeFailures struct {
 // routeExtras are the per-route pieces built, and checked, before a
 // configuration is committed.
 type routeExtras struct {
-	auth     *auth.Authenticator
+	rr       *routeRuntime
+	stages   pipeline.Route
 	failures *routeFailures
 	limit    *routeLimit
-	static   *static.Handler
 	cache    *routeCache
-	handler  http.Handler
 }
 
 // routeCache is a route's response cache, kept across reloads while its
@@ -111,93 +103,119 @@ type routeCache struct {
 	cache *cache.Cache
 }
 
-func (g *Gateway) prepareRoute(rc *config.Route) (routeExtras, error) {
-	var x routeExtras
+// prepareRoute builds a route's stages and compiles its chain; the route
+// runtime it ends in is filled in when the configuration commits. pooled:
+// the route's pool exists.
+func (g *Gateway) prepareRoute(rc *config.Route, pooled bool) (x routeExtras, err error) {
+	x.stages.Access = pipeline.AccessConfig{Methods: rc.AllowMethods, AllowCIDRs: rc.AllowCIDRs, DenyCIDRs: rc.DenyCIDRs}
+	x.stages.IdentityHeader = "X-Auth-Subject"
 	if a := rc.Auth; a != nil {
-		ac := auth.Config{AllowSubjects: a.AllowSubjects, ForwardHeader: a.ForwardHeader, StripCredentials: a.StripCredentials, Realm: a.Realm}
-		if k := a.APIKeys; k != nil {
-			ac.APIKeys = &auth.APIKeyConfig{Header: k.Header, Bearer: k.Bearer, Keys: k.Keys, File: k.File}
-		}
-		if j := a.JWT; j != nil {
-			ac.JWT = &auth.JWTConfig{Algorithms: j.Algorithms, Secret: j.Secret, KeyFile: j.KeyFile, JWKSFile: j.JWKSFile,
-				Issuer: j.Issuer, Audience: j.Audience, Skew: j.Skew}
-		}
-		if b := a.Basic; b != nil {
-			ac.Basic = &auth.BasicConfig{Users: b.Users, File: b.File}
-		}
-		au, err := auth.New(ac, g.clk)
-		if err != nil {
-			return x, fmt.Errorf("route %q: auth: %w", rc.Name, err)
-		}
-		x.auth = au
-		if f := a.MaxFailures; f != nil {
-			if prev := g.failures[rc.Name]; prev != nil && prev.cfg == *f {
-				x.failures = prev
-			} else {
-				l, err := ratelimit.New(ratelimit.Config{Rate: f.Rate, Burst: f.Burst, Policy: "auth_failures"}, g.clk)
-				if err != nil {
-					return x, fmt.Errorf("route %q: auth.max_failures: %w", rc.Name, err)
-				}
-				x.failures = &routeFailures{cfg: *f, limiter: l}
-			}
+		if err := g.prepareAuth(rc.Name, a, &x); err != nil {
+			return x, err
 		}
 	}
-	var h http.Handler = forwardHandler
 	if st := rc.Static; st != nil {
 		sh, err := static.New(static.Config{Root: st.Root, Index: st.Index, Precompressed: st.Precompressed, Browse: st.Browse})
 		if err != nil {
 			return x, fmt.Errorf("route %q: static: %w", rc.Name, err)
 		}
-		x.static, h = sh, sh
+		x.stages.Static = sh
 	}
+	defer func() {
+		if err != nil && x.stages.Static != nil {
+			_ = x.stages.Static.Close()
+		}
+	}()
 	if c := rc.Cache; c != nil {
 		rcache := g.caches[rc.Name]
 		if rcache == nil || rcache.cfg != *c {
 			rcache = &routeCache{cfg: *c, cache: cache.New(cache.Config{MaxBytes: c.MaxBytes, MaxObjectBytes: c.MaxObjectBytes,
 				DefaultTTL: c.DefaultTTL, KeyByIdentity: c.KeyByIdentity}, g.clk)}
 		}
-		x.cache = rcache
-		next := h
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// Auth has run (and may have stripped the credentials): the
-			// exchange says who sent the request, as the client sent it.
-			x := r.Context().Value(exchangeKey{}).(*exchange)
-			rcache.cache.ServeAs(w, r, next.ServeHTTP, cache.Requester{Authenticated: x.authenticated, Subject: x.identity})
-		})
+		x.cache, x.stages.Cache = rcache, rcache.cache
 	}
 	if c := rc.Compress; c != nil {
 		cc := compress.Config{Level: c.Level, MinBytes: c.MinBytes, Types: c.Types}
 		if err := cc.Validate(); err != nil {
-			if x.static != nil {
-				_ = x.static.Close()
-			}
 			return x, fmt.Errorf("route %q: compress: %w", rc.Name, err)
 		}
-		h = compress.Middleware(cc, h)
-	}
-	if rc.Static != nil || rc.Cache != nil || rc.Compress != nil {
-		x.handler = h
+		x.stages.Compress = compress.New(cc)
 	}
 	if rl := rc.RateLimit; rl != nil {
-		if prev := g.limits[rc.Name]; prev != nil && prev.cfg == *rl {
-			x.limit = prev
-		} else {
-			burst := rl.Burst
-			if burst == 0 {
-				burst = max(1, int(rl.Rate))
-			}
-			l, err := ratelimit.New(ratelimit.Config{Rate: rl.Rate, Burst: burst, MaxKeys: rl.MaxKeys, IdleTTL: rl.IdleTTL, Policy: rc.Name}, g.clk)
-			if err != nil {
-				return x, fmt.Errorf("route %q: rate_limit: %w", rc.Name, err)
-			}
-			key, err := ratelimit.ParseKey(rl.Key)
-			if err != nil {
-				return x, fmt.Errorf("route %q: rate_limit.key: %w", rc.Name, err)
-			}
-			x.limit = &routeLimit{cfg: *rl, limiter: l, key: key, byIdentity: rl.Key == "identity"}
+		if x.limit, err = g.prepareLimit(rc.Name, rl); err != nil {
+			return x, err
 		}
+		x.stages.RateLimit, x.stages.RateKey, x.stages.ByIdentity = x.limit.limiter, x.limit.key, x.limit.byIdentity
+	}
+	if c := rc.Concurrency; c != nil {
+		x.stages.Bulkhead = resilience.NewBulkhead(c.Max, c.QueueSize, c.QueueTimeout, g.clk)
+	}
+	x.stages.Timeout = rc.Timeouts.Overall
+	x.rr = &routeRuntime{}
+	rr := x.rr
+	if !pooled && (rc.StripPrefix || rc.RewritePrefix != "") {
+		// Files are looked up by the request path, so the route's prefix
+		// rewrite applies to the path itself.
+		x.stages.Target = func(r *http.Request) string { return rr.r.Target(r) }
+	}
+	if rr.chain, err = pipeline.Build(x.stages, forward{g: g, rr: rr}); err != nil {
+		return x, fmt.Errorf("route %q: %w", rc.Name, err)
 	}
 	return x, nil
+}
+
+// prepareAuth builds a route's authenticator and its failure limit.
+func (g *Gateway) prepareAuth(name string, a *config.Auth, x *routeExtras) error {
+	ac := auth.Config{AllowSubjects: a.AllowSubjects, ForwardHeader: a.ForwardHeader, StripCredentials: a.StripCredentials, Realm: a.Realm}
+	if k := a.APIKeys; k != nil {
+		ac.APIKeys = &auth.APIKeyConfig{Header: k.Header, Bearer: k.Bearer, Keys: k.Keys, File: k.File}
+	}
+	if j := a.JWT; j != nil {
+		ac.JWT = &auth.JWTConfig{Algorithms: j.Algorithms, Secret: j.Secret, KeyFile: j.KeyFile, JWKSFile: j.JWKSFile,
+			Issuer: j.Issuer, Audience: j.Audience, Skew: j.Skew}
+	}
+	if b := a.Basic; b != nil {
+		ac.Basic = &auth.BasicConfig{Users: b.Users, File: b.File}
+	}
+	au, err := auth.New(ac, g.clk)
+	if err != nil {
+		return fmt.Errorf("route %q: auth: %w", name, err)
+	}
+	x.stages.Auth, x.stages.IdentityHeader = au, au.ForwardHeader()
+	if f := a.MaxFailures; f != nil {
+		if prev := g.failures[name]; prev != nil && prev.cfg == *f {
+			x.failures = prev
+		} else {
+			l, err := ratelimit.New(ratelimit.Config{Rate: f.Rate, Burst: f.Burst, Policy: "auth_failures"}, g.clk)
+			if err != nil {
+				return fmt.Errorf("route %q: auth.max_failures: %w", name, err)
+			}
+			x.failures = &routeFailures{cfg: *f, limiter: l}
+		}
+		x.stages.FailureLimit = x.failures.limiter
+	}
+	return nil
+}
+
+// prepareLimit builds a route's rate limit, or keeps the live one while
+// its settings stay the same.
+func (g *Gateway) prepareLimit(name string, rl *config.RateLimit) (*routeLimit, error) {
+	if prev := g.limits[name]; prev != nil && prev.cfg == *rl {
+		return prev, nil
+	}
+	burst := rl.Burst
+	if burst == 0 {
+		burst = max(1, int(rl.Rate))
+	}
+	l, err := ratelimit.New(ratelimit.Config{Rate: rl.Rate, Burst: burst, MaxKeys: rl.MaxKeys, IdleTTL: rl.IdleTTL, Policy: name}, g.clk)
+	if err != nil {
+		return nil, fmt.Errorf("route %q: rate_limit: %w", name, err)
+	}
+	key, err := ratelimit.ParseKey(rl.Key)
+	if err != nil {
+		return nil, fmt.Errorf("route %q: rate_limit.key: %w", name, err)
+	}
+	return &routeLimit{cfg: *rl, limiter: l, key: key, byIdentity: rl.Key == "identity"}, nil
 }
 
 // retryPolicy is a route's compiled retry config.
@@ -352,13 +370,14 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	extras := make([]routeExtras, len(cfg.Routes))
 	closeStatics := func() {
 		for _, x := range extras {
-			if x.static != nil {
-				_ = x.static.Close()
+			if x.stages.Static != nil {
+				_ = x.stages.Static.Close()
 			}
 		}
 	}
 	for i := range cfg.Routes {
-		x, err := g.prepareRoute(&cfg.Routes[i])
+		_, pooled := prepared[cfg.Routes[i].Pool]
+		x, err := g.prepareRoute(&cfg.Routes[i], pooled)
 		if err != nil {
 			closeStatics()
 			return err
@@ -423,17 +442,12 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	asserted := []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"}
 	for i, r := range table.Routes() {
 		rc := &cfg.Routes[i]
-		rr := &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry), access: compileAccess(rc),
-			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry, auth: extras[i].auth, limit: extras[i].limit, failures: extras[i].failures, idHeader: "X-Auth-Subject",
-			handler: extras[i].handler, upgrades: rc.Upgrade}
-		if extras[i].auth != nil {
-			rr.idHeader = extras[i].auth.ForwardHeader()
-		}
+		rr := extras[i].rr
+		chain := rr.chain
+		*rr = routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry), chain: chain,
+			perTry: rc.Timeouts.PerTry, idHeader: extras[i].stages.IdentityHeader, upgrades: rc.Upgrade}
 		if !slices.Contains(asserted, rr.idHeader) {
 			asserted = append(asserted, rr.idHeader)
-		}
-		if c := rc.Concurrency; c != nil {
-			rr.bulkhead = resilience.NewBulkhead(c.Max, c.QueueSize, c.QueueTimeout, g.clk)
 		}
 		rrs[i] = rr
 	}
@@ -464,8 +478,8 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	}
 	g.statics = g.statics[:0]
 	for _, x := range extras {
-		if x.static != nil {
-			g.statics = append(g.statics, x.static)
+		if x.stages.Static != nil {
+			g.statics = append(g.statics, x.stages.Static)
 		}
 	}
 	for name, p := range g.pools {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 )
 
 // refusal is a request the gateway answers itself, before routing or
@@ -133,67 +133,9 @@ func requestURI(r *http.Request) string {
 	return u
 }
 
-// routeAccess compiles a route's method allowlist and CIDR lists.
-type routeAccess struct {
-	methods map[string]bool
-	allow   string // value of the Allow header on 405
-	allowed []netip.Prefix
-	denied  []netip.Prefix
-}
-
-func compileAccess(rc *config.Route) *routeAccess {
-	if len(rc.AllowMethods) == 0 && len(rc.AllowCIDRs) == 0 && len(rc.DenyCIDRs) == 0 {
-		return nil
-	}
-	a := &routeAccess{}
-	if len(rc.AllowMethods) > 0 {
-		a.methods = map[string]bool{}
-		for _, m := range rc.AllowMethods {
-			a.methods[m] = true
-		}
-		a.allow = strings.Join(rc.AllowMethods, ", ")
-	}
-	for _, c := range rc.AllowCIDRs {
-		a.allowed = append(a.allowed, netip.MustParsePrefix(c).Masked()) // validated by config
-	}
-	for _, c := range rc.DenyCIDRs {
-		a.denied = append(a.denied, netip.MustParsePrefix(c).Masked())
-	}
-	return a
-}
-
-func (a *routeAccess) check(w http.ResponseWriter, r *http.Request) *refusal {
-	if a == nil {
-		return nil
-	}
-	if a.methods != nil {
-		if !a.methods[r.Method] {
-			w.Header().Set("Allow", a.allow)
-			return &refusal{http.StatusMethodNotAllowed, "method not allowed\n", false}
-		}
-		// Frameworks that honour a method override would run a method
-		// the allowlist refused.
-		for _, k := range methodOverrides {
-			delete(r.Header, k)
-		}
-	}
-	if len(a.allowed) == 0 && len(a.denied) == 0 {
-		return nil
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return &refusal{http.StatusForbidden, "forbidden\n", false}
-	}
-	ip := ap.Addr().Unmap()
-	if len(a.allowed) > 0 && !containsAddr(a.allowed, ip) || containsAddr(a.denied, ip) {
-		return &refusal{http.StatusForbidden, "forbidden\n", false}
-	}
-	return nil
-}
-
 // methodOverrides are the headers with which common frameworks let a POST
-// stand for another method.
-var methodOverrides = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+// stand for another method (the access stage removes them).
+var methodOverrides = pipeline.MethodOverrides
 
 func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
 	for _, p := range ps {
