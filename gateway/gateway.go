@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -27,6 +26,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
+	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
@@ -47,12 +47,8 @@ type runtime struct {
 	accessLog  *slog.Logger // nil when off
 	// maxConcurrent sheds load beyond this many requests; 0 = no limit.
 	maxConcurrent int64
-	// asserted are the headers the gateway sets itself (identities,
-	// X-Forwarded-*): their underscore spellings never reach a backend.
-	asserted []string
-	// trusted are the peers whose forwarding headers are extended, not
-	// replaced (server.trusted_proxies).
-	trusted []netip.Prefix
+	// rules are the request hygiene rules of the server section.
+	rules *hygiene.Rules
 }
 
 type routeRuntime struct {
@@ -453,7 +449,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	}
 	gen := g.generations.Add(1)
 	g.rt.Store(&runtime{cfg: cfg, table: table, routes: rrs, generation: gen, loadedAt: g.clk.Now(), accessLog: accessLog,
-		maxConcurrent: int64(cfg.MaxConcurrent), asserted: asserted, trusted: compilePrefixes(cfg.Server.TrustedProxies)})
+		maxConcurrent: int64(cfg.MaxConcurrent), rules: hygiene.NewRules(cfg.Server, asserted)})
 	g.poolList.Store(&list)
 	g.tlsStore.Store(certs)
 	g.limits = map[string]*routeLimit{}

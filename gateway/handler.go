@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
@@ -45,17 +46,16 @@ var requests = sync.Pool{New: func() any { return new(pipeline.Request) }}
 // serve admits q and runs its route's chain; *rr is the route, once known.
 func (g *Gateway) serve(rt *runtime, q *pipeline.Request, rr **routeRuntime) error {
 	w, r := q.W, q.R
-	restoreTLS(r)
-	var hop hopInfo
-	ref := g.checkRequest(w, r, rt, &hop)
-	if hop.sawUpgrade {
+	var hop hygiene.Hop
+	ref := rt.rules.Check(w, r, &hop)
+	if hop.SawUpgrade {
 		// The framing guard stopped following this connection at the
 		// Upgrade header: unless the protocol switch happens, it carries
 		// no further request. The forward lifts this for an upgrade it relays.
 		w.Header().Set("Connection", "close")
 	}
 	if ref != nil {
-		return pipeline.Refuse(w, ref.status, ref.msg, strings.TrimSpace(ref.msg), ref.close)
+		return pipeline.Refuse(w, ref.Status, ref.Msg, strings.TrimSpace(ref.Msg), ref.Close)
 	}
 	if t := rt.cfg.TLS; t != nil && t.RedirectHTTP && r.TLS == nil {
 		port := ""
@@ -87,7 +87,7 @@ func (g *Gateway) serve(rt *runtime, q *pipeline.Request, rr **routeRuntime) err
 	// Whether the client sent credentials, read before auth strips them:
 	// the cache must not share a response to an authenticated request.
 	_, q.Authenticated = r.Header["Authorization"]
-	q.Upgrade, q.CloseConn = (*rr).pickUpgrade(hop.upgrade), hop.sawUpgrade
+	q.Upgrade, q.CloseConn = hygiene.PickUpgrade((*rr).upgrades, hop.Upgrade), hop.SawUpgrade
 	return (*rr).chain.Serve(q)
 }
 
@@ -221,7 +221,7 @@ func bodyStatus(err error) int {
 	switch {
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, errTooSlow):
+	case errors.Is(err, hygiene.ErrTooSlow):
 		return http.StatusRequestTimeout
 	}
 	return http.StatusBadRequest
