@@ -112,7 +112,7 @@ func TestFramingGuardHoles(t *testing.T) {
 			"POST /smuggled HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 			[]int{400}, nil},
 		// The gateway closes a connection whose requested upgrade did not
-		// happen (canonical.go), so the request behind it is never read;
+		// happen (gateway/hygiene/canonical.go), so the request behind it is never read;
 		// that the guard would refuse it is checked on the guard alone
 		// (TestFramingGuardAgreesWithNetHTTP).
 		{"Upgrade on a request that is not upgraded, then CL+TE",

@@ -85,7 +85,7 @@ type servedRequest struct {
 
 // serveThroughGuard serves raw as one client connection to a real net/http
 // server configured like the gateway's, with the guard in front and a
-// handler that refuses as checkRequest does. It returns what the handler
+// handler that refuses as Rules.Check does. It returns what the handler
 // saw and whether the server answered in HTTP/2.
 func serveThroughGuard(t *testing.T, raw []byte, chunk int) ([]servedRequest, bool) {
 	var mu sync.Mutex
