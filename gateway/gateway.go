@@ -19,17 +19,13 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
-	"github.com/drawbridge-dev/drawbridge/gateway/cache"
-	"github.com/drawbridge-dev/drawbridge/gateway/compress"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
-	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
@@ -63,90 +59,20 @@ type routeRuntime struct {
 	perTry   time.Duration // 0 = the pool's response_header timeout
 }
 
-// routeLimit is a route's rate limiter and how it keys requests. It is
-// kept across reloads while its settings stay the same, so a reload does
-// not refill every bucket.
-type routeLimit struct {
-	cfg     config.RateLimit
-	limiter *ratelimit.Limiter
-	key     ratelimit.KeyFunc
-	// byIdentity: the key is the subject, unknown until the credentials
-	// are checked.
-	byIdentity bool
-}
-
-// routeFailures limits a route's failed authentications per client
-// address; kept across reloads like routeLimit.
-type routeFailures struct {
-	cfg     config.AuthFailures
-	limiter *ratelimit.Limiter
-}
-
 // routeExtras are the per-route pieces built, and checked, before a
 // configuration is committed.
 type routeExtras struct {
-	rr       *routeRuntime
-	stages   pipeline.Route
-	failures *routeFailures
-	limit    *routeLimit
-	cache    *routeCache
-}
-
-// routeCache is a route's response cache, kept across reloads while its
-// settings stay the same so a reload does not empty it.
-type routeCache struct {
-	cfg   config.Cache
-	cache *cache.Cache
+	rr     *routeRuntime
+	stages pipeline.Route
 }
 
 // prepareRoute builds a route's stages and compiles its chain; the route
 // runtime it ends in is filled in when the configuration commits. pooled:
 // the route's pool exists.
 func (g *Gateway) prepareRoute(rc *config.Route, pooled bool) (x routeExtras, err error) {
-	x.stages.Access = pipeline.AccessConfig{Methods: rc.AllowMethods, AllowCIDRs: rc.AllowCIDRs, DenyCIDRs: rc.DenyCIDRs}
-	x.stages.IdentityHeader = "X-Auth-Subject"
-	if a := rc.Auth; a != nil {
-		if err := g.prepareAuth(rc.Name, a, &x); err != nil {
-			return x, err
-		}
+	if x.stages, err = g.stages.Route(rc); err != nil {
+		return x, err
 	}
-	if st := rc.Static; st != nil {
-		sh, err := static.New(static.Config{Root: st.Root, Index: st.Index, Precompressed: st.Precompressed, Browse: st.Browse})
-		if err != nil {
-			return x, fmt.Errorf("route %q: static: %w", rc.Name, err)
-		}
-		x.stages.Static = sh
-	}
-	defer func() {
-		if err != nil && x.stages.Static != nil {
-			_ = x.stages.Static.Close()
-		}
-	}()
-	if c := rc.Cache; c != nil {
-		rcache := g.caches[rc.Name]
-		if rcache == nil || rcache.cfg != *c {
-			rcache = &routeCache{cfg: *c, cache: cache.New(cache.Config{MaxBytes: c.MaxBytes, MaxObjectBytes: c.MaxObjectBytes,
-				DefaultTTL: c.DefaultTTL, KeyByIdentity: c.KeyByIdentity}, g.clk)}
-		}
-		x.cache, x.stages.Cache = rcache, rcache.cache
-	}
-	if c := rc.Compress; c != nil {
-		cc := compress.Config{Level: c.Level, MinBytes: c.MinBytes, Types: c.Types}
-		if err := cc.Validate(); err != nil {
-			return x, fmt.Errorf("route %q: compress: %w", rc.Name, err)
-		}
-		x.stages.Compress = compress.New(cc)
-	}
-	if rl := rc.RateLimit; rl != nil {
-		if x.limit, err = g.prepareLimit(rc.Name, rl); err != nil {
-			return x, err
-		}
-		x.stages.RateLimit, x.stages.RateKey, x.stages.ByIdentity = x.limit.limiter, x.limit.key, x.limit.byIdentity
-	}
-	if c := rc.Concurrency; c != nil {
-		x.stages.Bulkhead = resilience.NewBulkhead(c.Max, c.QueueSize, c.QueueTimeout, g.clk)
-	}
-	x.stages.Timeout = rc.Timeouts.Overall
 	x.rr = &routeRuntime{}
 	rr := x.rr
 	if !pooled && (rc.StripPrefix || rc.RewritePrefix != "") {
@@ -155,63 +81,12 @@ func (g *Gateway) prepareRoute(rc *config.Route, pooled bool) (x routeExtras, er
 		x.stages.Target = func(r *http.Request) string { return rr.r.Target(r) }
 	}
 	if rr.chain, err = pipeline.Build(x.stages, forward{g: g, rr: rr}); err != nil {
+		if x.stages.Static != nil {
+			_ = x.stages.Static.Close()
+		}
 		return x, fmt.Errorf("route %q: %w", rc.Name, err)
 	}
 	return x, nil
-}
-
-// prepareAuth builds a route's authenticator and its failure limit.
-func (g *Gateway) prepareAuth(name string, a *config.Auth, x *routeExtras) error {
-	ac := auth.Config{AllowSubjects: a.AllowSubjects, ForwardHeader: a.ForwardHeader, StripCredentials: a.StripCredentials, Realm: a.Realm}
-	if k := a.APIKeys; k != nil {
-		ac.APIKeys = &auth.APIKeyConfig{Header: k.Header, Bearer: k.Bearer, Keys: k.Keys, File: k.File}
-	}
-	if j := a.JWT; j != nil {
-		ac.JWT = &auth.JWTConfig{Algorithms: j.Algorithms, Secret: j.Secret, KeyFile: j.KeyFile, JWKSFile: j.JWKSFile,
-			Issuer: j.Issuer, Audience: j.Audience, Skew: j.Skew}
-	}
-	if b := a.Basic; b != nil {
-		ac.Basic = &auth.BasicConfig{Users: b.Users, File: b.File}
-	}
-	au, err := auth.New(ac, g.clk)
-	if err != nil {
-		return fmt.Errorf("route %q: auth: %w", name, err)
-	}
-	x.stages.Auth, x.stages.IdentityHeader = au, au.ForwardHeader()
-	if f := a.MaxFailures; f != nil {
-		if prev := g.failures[name]; prev != nil && prev.cfg == *f {
-			x.failures = prev
-		} else {
-			l, err := ratelimit.New(ratelimit.Config{Rate: f.Rate, Burst: f.Burst, Policy: "auth_failures"}, g.clk)
-			if err != nil {
-				return fmt.Errorf("route %q: auth.max_failures: %w", name, err)
-			}
-			x.failures = &routeFailures{cfg: *f, limiter: l}
-		}
-		x.stages.FailureLimit = x.failures.limiter
-	}
-	return nil
-}
-
-// prepareLimit builds a route's rate limit, or keeps the live one while
-// its settings stay the same.
-func (g *Gateway) prepareLimit(name string, rl *config.RateLimit) (*routeLimit, error) {
-	if prev := g.limits[name]; prev != nil && prev.cfg == *rl {
-		return prev, nil
-	}
-	burst := rl.Burst
-	if burst == 0 {
-		burst = max(1, int(rl.Rate))
-	}
-	l, err := ratelimit.New(ratelimit.Config{Rate: rl.Rate, Burst: burst, MaxKeys: rl.MaxKeys, IdleTTL: rl.IdleTTL, Policy: name}, g.clk)
-	if err != nil {
-		return nil, fmt.Errorf("route %q: rate_limit: %w", name, err)
-	}
-	key, err := ratelimit.ParseKey(rl.Key)
-	if err != nil {
-		return nil, fmt.Errorf("route %q: rate_limit.key: %w", name, err)
-	}
-	return &routeLimit{cfg: *rl, limiter: l, key: key, byIdentity: rl.Key == "identity"}, nil
 }
 
 // retryPolicy is a route's compiled retry config.
@@ -282,10 +157,8 @@ type Gateway struct {
 
 	mu        sync.Mutex // serialises reloads
 	pools     map[string]*Pool
-	limits    map[string]*routeLimit // by route name, reused across reloads
-	failures  map[string]*routeFailures
-	caches    map[string]*routeCache // by route name, reused across reloads
-	statics   []*static.Handler      // open roots of the live configuration
+	stages    *pipeline.Compiler // route stages, with their state kept across reloads
+	statics   []*static.Handler  // open roots of the live configuration
 	poolList  atomic.Pointer[[]*Pool]
 	logCloser io.Closer
 
@@ -308,7 +181,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	g := &Gateway{clk: o.Clock, log: o.Logger, opts: o, pools: map[string]*Pool{}, started: o.Clock.Now()}
+	g := &Gateway{clk: o.Clock, log: o.Logger, opts: o, pools: map[string]*Pool{}, started: o.Clock.Now(), stages: pipeline.NewCompiler(o.Clock)}
 	empty := []*Pool{}
 	g.poolList.Store(&empty)
 	g.metrics = NewMetrics(func() []*Pool { return *g.poolList.Load() })
@@ -343,6 +216,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	defer g.mu.Unlock()
 	defer func() {
 		if err != nil {
+			g.stages.Abort() // the live stages' state stays as it was
 			g.metrics.reloads.WithLabelValues("failure").Inc()
 		} else {
 			g.metrics.reloads.WithLabelValues("success").Inc()
@@ -452,20 +326,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 		maxConcurrent: int64(cfg.MaxConcurrent), rules: hygiene.NewRules(cfg.Server, asserted)})
 	g.poolList.Store(&list)
 	g.tlsStore.Store(certs)
-	g.limits = map[string]*routeLimit{}
-	g.failures = map[string]*routeFailures{}
-	g.caches = map[string]*routeCache{}
-	for i, rc := range cfg.Routes {
-		if extras[i].limit != nil {
-			g.limits[rc.Name] = extras[i].limit
-		}
-		if extras[i].failures != nil {
-			g.failures[rc.Name] = extras[i].failures
-		}
-		if extras[i].cache != nil {
-			g.caches[rc.Name] = extras[i].cache
-		}
-	}
+	g.stages.Commit()
 	// Static handlers of the previous generation hold open directories;
 	// requests still using them finish first (they hold their own file
 	// handles), so closing the roots now is safe.

@@ -30,6 +30,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rr *routeRuntime
 	defer func() {
 		g.record(rt, rr, r, q)
+		*q = pipeline.Request{} // keeps nothing of this request alive
 		requests.Put(q)
 	}()
 	err := g.serve(rt, q, &rr)
