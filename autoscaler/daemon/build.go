@@ -16,13 +16,13 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/actuator"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/awsclient"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/config"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/metrics"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/store"
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
+	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
+	"github.com/drawbridge-dev/drawbridge/internal/discovery"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 // Env is what a configuration does not say: the process's clock, log and
