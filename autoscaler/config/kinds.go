@@ -399,13 +399,31 @@ type ScheduledPolicy struct {
 
 // Build returns the lease the configuration names (nil: none, this
 // replica always acts).
-func (l *Lease) Build(env Env) (autoscaler.Lease, error) { return l.Spec.build(env) }
+func (l *Lease) Build(env Env) (autoscaler.Lease, error) {
+	spec, err := specFor(leaseKinds, l.Type, l.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("type: %w", err)
+	}
+	return spec.build(env)
+}
 
 // Build returns the group's metric source.
-func (m *Metric) Build(group string, env Env) (Source, error) { return m.Spec.build(group, env) }
+func (m *Metric) Build(group string, env Env) (Source, error) {
+	spec, err := specFor(sourceKinds, m.Source, m.Spec)
+	if err != nil {
+		return Source{}, fmt.Errorf("metric.source: %w", err)
+	}
+	return spec.build(group, env)
+}
 
 // Build returns group g's actuator.
-func (a *Actuator) Build(g *Group, env Env) (Built, error) { return a.Spec.build(g, env) }
+func (a *Actuator) Build(g *Group, env Env) (Built, error) {
+	spec, err := specFor(actuatorKinds, a.Type, a.Spec)
+	if err != nil {
+		return Built{}, fmt.Errorf("actuator.type: %w", err)
+	}
+	return spec.build(g, env)
+}
 
 // LeaseKinds, SourceKinds, ActuatorKinds and PolicyKinds list the
 // registered names, for help texts and completion.
@@ -414,19 +432,25 @@ func SourceKinds() []string   { return sourceKinds.Names() }
 func ActuatorKinds() []string { return actuatorKinds.Names() }
 func PolicyKinds() []string   { return policyKinds.Names() }
 
-// specOf returns a union's config: the decoded one, or for a configuration
-// built in Go that left it out, a new one of the kind named.
-func specOf[S any](kinds *yamlconf.Kinds[S], v *validator, key, kind string, spec S) (S, bool) {
+// specFor returns a union's config: the decoded one, or for a
+// configuration built in Go that left it out, a new one of the kind named.
+func specFor[S any](kinds *yamlconf.Kinds[S], kind string, spec S) (S, error) {
 	if any(spec) != nil {
-		if got := kinds.NameOf(spec); got != kind {
-			v.add(key, "%q, but its keys are a %s's", kind, got)
-			return spec, false
-		}
-		return spec, true
+		return spec, nil
 	}
-	s, err := kinds.New(kind)
+	return kinds.New(kind)
+}
+
+// specOf is specFor for validation: it also refuses a config of another
+// kind than the one named, reporting at key.
+func specOf[S any](kinds *yamlconf.Kinds[S], v *validator, key, kind string, spec S) (S, bool) {
+	s, err := specFor(kinds, kind, spec)
 	if err != nil {
 		v.add(key, "%v", err)
+		return s, false
+	}
+	if got := kinds.NameOf(s); got != kind {
+		v.add(key, "%q, but its keys are a %s's", kind, got)
 		return s, false
 	}
 	return s, true

@@ -175,3 +175,19 @@ func TestCheckFillsAndMatchesKinds(t *testing.T) {
 		t.Errorf("mismatched kind: %v", err)
 	}
 }
+
+// Building from a configuration whose kind configs were left out uses the
+// named kind's defaults; an unknown name is an error, not a panic.
+func TestBuildWithoutSpec(t *testing.T) {
+	g := &Group{Name: "web", Min: 1, Max: 2, Actuator: Actuator{Type: ActuatorDryRun}, Metric: Metric{Source: SourceGateway}}
+	if a, err := g.Actuator.Build(g, testEnv()); err != nil || a.Actuator == nil {
+		t.Errorf("actuator: %+v, %v", a, err)
+	}
+	if _, err := g.Metric.Build(g.Name, testEnv()); err == nil || !strings.Contains(err.Error(), "metric.url: required") {
+		t.Errorf("gateway source without url: %v", err)
+	}
+	l := Lease{Type: "zookeeper"}
+	if _, err := l.Build(testEnv()); err == nil || !strings.Contains(err.Error(), `unknown lease type "zookeeper"`) {
+		t.Errorf("unknown lease: %v", err)
+	}
+}

@@ -46,7 +46,8 @@ func (g *Group) PolicySet() policy.Set {
 		MaxScaleInStep:       g.Behavior.MaxScaleInStep,
 	}}
 	for i := range g.Policies {
-		if spec := g.Policies[i].Spec; spec != nil {
+		p := &g.Policies[i]
+		if spec, err := specFor(policyKinds, p.Type, p.Spec); err == nil { // validated
 			spec.add(&s, g, policyName(g, i))
 		}
 	}
