@@ -1,6 +1,7 @@
 package yamlconf
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -135,7 +136,7 @@ func (d *decoder) union(n *yaml.Node, v reflect.Value, key string) {
 		panic(fmt.Sprintf("yamlconf: %v needs a string field tagged %q and one tagged \",spec\"", t, discKey))
 	}
 	pairs := d.pairs(n, key)
-	at := n // the discriminator, or the mapping when it is left out
+	at, before := n, len(d.errs) // the discriminator, or the mapping when it is left out
 	for _, p := range pairs {
 		if p.key.Value == discKey {
 			k := join(key, discKey)
@@ -145,11 +146,14 @@ func (d *decoder) union(n *yaml.Node, v reflect.Value, key string) {
 		}
 	}
 	kind := v.Field(disc).String()
-	cfg, err := kinds.newAny(kind)
-	if err != nil {
-		d.errorf(at, join(key, discKey), "%v", err)
-	} else {
-		v.Field(spec).Set(reflect.ValueOf(cfg))
+	var cfg any
+	err := errors.New("the kind is not a string") // reported by value
+	if len(d.errs) == before {
+		if cfg, err = kinds.newAny(kind); err != nil {
+			d.errorf(at, join(key, discKey), "%v", err)
+		} else {
+			v.Field(spec).Set(reflect.ValueOf(cfg))
+		}
 	}
 	for _, p := range pairs {
 		name := p.key.Value

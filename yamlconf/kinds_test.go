@@ -88,6 +88,7 @@ func TestUnionMisplacedKeyIsAnErrorWhereverWritten(t *testing.T) {
 		{"after the type", "one:\n  type: circle\n  label: x\n", "d.yaml:3: one.label: applies to rect shapes, not circle"},
 		{"the default kind", "one:\n  height: 1\n", "d.yaml:2: one.height: applies to rect shapes, not circle"},
 		{"no kind has it", "one:\n  type: rect\n  depth: 1\n", "d.yaml:3: one.depth: unknown key"},
+		{"a kind that is not a string", "one:\n  type: [rect]\n  width: 1\n", `d.yaml:2: one.type: expected a string, got a list`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var d drawing
