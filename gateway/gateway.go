@@ -376,7 +376,7 @@ func settingsFromConfig(pc *config.Pool) (poolSettings, error) {
 	default:
 		s.proxy.HostMode, s.proxy.HostValue = proxy.HostLiteral, pc.HostHeader
 	}
-	if pc.Strategy == config.IPHash || pc.Strategy == config.ConsistentHash {
+	if strategy, _ := balance.Lookup(pc.Strategy); strategy.Hashed {
 		s.hashKey = pc.HashKey
 		if s.hashKey == "" {
 			s.hashKey = "ip"

@@ -22,15 +22,15 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"golang.org/x/net/http2"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/awsclient"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
-	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/h2guard"
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
+	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
+	"github.com/drawbridge-dev/drawbridge/internal/discovery"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 // Runner runs a gateway as a daemon: client and admin listeners, config

@@ -25,6 +25,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/dashboard"
 	"github.com/drawbridge-dev/drawbridge/gateway"
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
@@ -249,7 +250,7 @@ func gatewayConfig(opt Options, specs []upstream.Spec) (*config.Config, error) {
 	cfg.Routes[0].Retry = &retry
 
 	p := &cfg.Pools[0]
-	p.Name, p.Strategy = Group, config.LeastConnections
+	p.Name, p.Strategy = Group, balance.LeastConnections
 	for i := range p.Backends {
 		p.Backends[i].ID = specs[i].ID // the actuator's ids, so its updates match
 	}

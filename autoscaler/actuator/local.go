@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
-	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
+	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 )
 
 // LocalOptions configure a Local actuator.
@@ -161,7 +161,7 @@ func (l *Local) SetDesired(ctx context.Context, group string, desired int, reaso
 }
 
 // Backends returns the current membership.
-func (l *Local) Backends() []upstream.Spec {
+func (l *Local) Backends() []backend.Spec {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.specsLocked()
@@ -262,10 +262,10 @@ func (l *Local) reapLocked() bool {
 	return changed
 }
 
-func (l *Local) specsLocked() []upstream.Spec {
-	specs := make([]upstream.Spec, 0, len(l.procs))
+func (l *Local) specsLocked() []backend.Spec {
+	specs := make([]backend.Spec, 0, len(l.procs))
 	for _, p := range l.procs {
-		specs = append(specs, upstream.Spec{ID: p.id, Address: p.addr, Weight: 1})
+		specs = append(specs, backend.Spec{ID: p.id, Address: p.addr, Weight: 1})
 	}
 	return specs
 }
