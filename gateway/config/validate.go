@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"maps"
 	"math"
 	"net"
@@ -168,6 +170,9 @@ func (c *Config) validate() Errors {
 	}
 	if f := c.Failover; f != nil {
 		v.failover(f)
+	}
+	for _, p := range telemetry.Check(&c.Tracing, c.Log.Level) {
+		v.add(p.Key, "%s", p.Msg)
 	}
 	return v.errs
 }
