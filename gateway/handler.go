@@ -594,6 +594,7 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 		}
 		mem = b.Ext.Load().(*member)
 		if mem.breaker != nil && !mem.breaker.Allow() {
+			breakerRefused(x.r.Context(), b)
 			x.exclude(b) // half-open with its probes taken
 			continue
 		}
@@ -630,7 +631,7 @@ func (x *exchange) record(b *upstream.Backend, mem *member, res proxy.Result, st
 	if res.Kind != proxy.ErrClientGone && res.Kind != proxy.ErrClientBody {
 		x.rr.pool.report(b, failed)
 		if mem.breaker != nil {
-			mem.breaker.Done(failed)
+			breakerDone(x.r.Context(), mem.breaker, b, failed)
 		}
 		status := res.Status
 		if status == 0 {
@@ -732,6 +733,7 @@ func (g *Gateway) account(rt *runtime, rr *routeRuntime, b *upstream.Backend, r 
 	}
 	m.reqs[classIndex(status)].Inc()
 	m.dur.Observe(dur.Seconds())
+	traceOutcome(r, rr, b, status, errMsg)
 	if rt.accessLog == nil {
 		return
 	}

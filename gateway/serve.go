@@ -77,6 +77,12 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := g.newServer(cfg)
+	stopTracing, err := g.startTracing(srv, cfg, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopTracing()
 	fo, err := r.startFailover(ctx, g, cfg, log)
 	if err != nil {
 		_ = ln.Close()

@@ -1,0 +1,170 @@
+package gateway
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry/otlptest"
+)
+
+// stopGateway stops rn and waits for Run to return, so the spans it
+// buffered have been exported.
+func stopGateway(t *testing.T, rn *running) {
+	rn.cancel()
+	err := <-rn.done
+	rn.done <- err // for runGateway's cleanup
+	if err != nil {
+		t.Errorf("gateway run: %v", err)
+	}
+}
+
+// The Must-show of tracing: a request retried once (the first backend
+// answers 503, the second 200) reaches a real OTLP endpoint as the route's
+// server span with two try spans under it, in the trace the client's
+// traceparent named; each backend saw its own try as the parent.
+func TestTracingExportsRouteAndTrySpans(t *testing.T) {
+	recv := otlptest.Start(t)
+	var mu sync.Mutex
+	seen := map[string][]string{} // backend -> traceparents received
+	backend := func(name string, status int) *testBackend {
+		return startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen[name] = append(seen[name], r.Header.Get("Traceparent"))
+			mu.Unlock()
+			w.WriteHeader(status)
+		}))
+	}
+	failing, ok := backend("failing", 503), backend("ok", 200)
+	yaml := routeWith("retry: {backoff_base: 1ms, backoff_max: 2ms}", "", failing.addr(), ok.addr()) +
+		"tracing: {enabled: true, endpoint: " + recv.URL() + ", service_name: edge}\n"
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(yaml, "\t", "  ")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rn := runGateway(t, path, nil)
+	url := "http://" + rn.addr
+
+	// Round robin starts on either backend: of two requests, at least one
+	// meets the failing backend first and is retried on the other.
+	parents := []string{
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+		"00-1bf7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01",
+	}
+	for _, tp := range parents {
+		req, _ := http.NewRequest("GET", url+"/x", nil)
+		req.Header.Set("Traceparent", tp)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d, want 200 after the retry", resp.StatusCode)
+		}
+	}
+	stopGateway(t, rn) // flushes the batch
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen["failing"]) == 0 {
+		t.Fatal("the failing backend was never tried; the test proves nothing")
+	}
+	clientTP := ""
+	for _, tp := range parents {
+		if tp[3:35] == seen["failing"][0][3:35] {
+			clientTP = tp
+		}
+	}
+	if clientTP == "" {
+		t.Fatalf("the backend's traceparent %q is not in the client's trace", seen["failing"][0])
+	}
+	traceID, clientSpan := clientTP[3:35], clientTP[36:52]
+
+	spans := recv.Wait(t, 10*time.Second, func(ss []otlptest.Span) bool {
+		n := 0
+		for _, s := range ss {
+			if s.TraceID() == traceID {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	var server otlptest.Span
+	var tries []otlptest.Span
+	for _, s := range spans {
+		if s.TraceID() != traceID {
+			continue
+		}
+		if s.Service != "edge" {
+			t.Errorf("span %q from service %q, want edge", s.Name, s.Service)
+		}
+		switch s.Kind {
+		case tracepb.Span_SPAN_KIND_SERVER:
+			server = s
+		case tracepb.Span_SPAN_KIND_CLIENT:
+			tries = append(tries, s)
+		}
+	}
+	if server.Span == nil {
+		t.Fatalf("no server span in trace %s", traceID)
+	}
+	if server.Name != "GET all" || server.Attr("drawbridge.route") != "all" || server.Attr("http.response.status_code") != int64(200) {
+		t.Errorf("server span %q route %v status %v; want \"GET all\", all, 200",
+			server.Name, server.Attr("drawbridge.route"), server.Attr("http.response.status_code"))
+	}
+	if server.ParentID() != clientSpan {
+		t.Errorf("server span's parent %s, want the client's span %s", server.ParentID(), clientSpan)
+	}
+	retried := false
+	for _, e := range server.Events {
+		retried = retried || e.Name == "retry"
+	}
+	if !retried {
+		t.Error("no retry event on the server span")
+	}
+	if len(tries) != 2 {
+		t.Fatalf("%d try spans, want 2", len(tries))
+	}
+	if tries[0].Attr("drawbridge.try").(int64) > tries[1].Attr("drawbridge.try").(int64) {
+		tries[0], tries[1] = tries[1], tries[0]
+	}
+	want := []struct {
+		try    int64
+		addr   string
+		status int64
+		sawTP  string
+	}{
+		{1, failing.addr(), 503, seen["failing"][0]},
+		{2, ok.addr(), 200, ""},
+	}
+	for _, tp := range seen["ok"] {
+		if tp[3:35] == traceID {
+			want[1].sawTP = tp
+		}
+	}
+	for i, s := range tries {
+		w := want[i]
+		if s.ParentID() != server.ID() {
+			t.Errorf("try %d: parent %s, want the server span %s", i+1, s.ParentID(), server.ID())
+		}
+		addr := s.Attr("server.address").(string) + ":" + strconv.FormatInt(s.Attr("server.port").(int64), 10)
+		if s.Attr("drawbridge.try") != w.try || addr != w.addr || s.Attr("http.response.status_code") != w.status {
+			t.Errorf("try span %d: try %v addr %s status %v; want %d %s %d", i+1,
+				s.Attr("drawbridge.try"), addr, s.Attr("http.response.status_code"), w.try, w.addr, w.status)
+		}
+		if want := "00-" + traceID + "-" + s.ID() + "-01"; w.sawTP != want {
+			t.Errorf("try %d: backend saw traceparent %q, want %q (this try as parent)", i+1, w.sawTP, want)
+		}
+	}
+	if tries[0].Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
+		t.Error("the 503 try is not marked as an error")
+	}
+}
