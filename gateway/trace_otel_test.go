@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -167,4 +169,72 @@ func TestTracingExportsRouteAndTrySpans(t *testing.T) {
 	if tries[0].Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
 		t.Error("the 503 try is not marked as an error")
 	}
+}
+
+// Auth and the cache run as children of the route's span; a miss's try is
+// the cache span's child, and a hit makes no try at all.
+func TestTracingAuthAndCacheSpans(t *testing.T) {
+	recv := otlptest.Start(t)
+	be := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		_, _ = w.Write([]byte("cached"))
+	}))
+	route := fmt.Sprintf("auth: {api_keys: {keys: {alice: %x}}}\ncache: {}", sha256.Sum256([]byte("key-alice")))
+	yaml := routeWith(route, "", be.addr()) + "tracing: {enabled: true, endpoint: " + recv.URL() + "}\n"
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rn := runGateway(t, path, nil)
+	traces := []string{"2af7651916cd43dd8448eb211c80319c", "3af7651916cd43dd8448eb211c80319c"}
+	for i, id := range traces {
+		req, _ := http.NewRequest("GET", "http://"+rn.addr+"/doc", nil)
+		req.Header.Set("Traceparent", "00-"+id+"-b7ad6b7169203331-01")
+		req.Header.Set("X-API-Key", "key-alice")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := []string{"MISS", "HIT"}[i]; resp.StatusCode != 200 || resp.Header.Get("X-Cache") != want {
+			t.Fatalf("request %d: %d X-Cache %q, want 200 %s", i, resp.StatusCode, resp.Header.Get("X-Cache"), want)
+		}
+	}
+	stopGateway(t, rn)
+	spans := recv.Wait(t, 10*time.Second, func(ss []otlptest.Span) bool { return len(ss) >= 7 })
+	for i, id := range traces {
+		byName := map[string]otlptest.Span{}
+		for _, s := range spans {
+			if s.TraceID() == id {
+				byName[s.Name] = s
+			}
+		}
+		server, auth, cache, try := byName["GET all"], byName["auth"], byName["cache"], byName["GET"]
+		if server.Span == nil || auth.Span == nil || cache.Span == nil {
+			t.Fatalf("request %d: spans %v, want GET all, auth and cache", i, keys(byName))
+		}
+		if auth.ParentID() != server.ID() || cache.ParentID() != server.ID() {
+			t.Errorf("request %d: auth's parent %s, cache's %s, want the server span %s", i, auth.ParentID(), cache.ParentID(), server.ID())
+		}
+		if auth.Attr("auth.method") != "api_key" || auth.Attr("auth.status") != int64(200) {
+			t.Errorf("request %d: auth span method %v status %v", i, auth.Attr("auth.method"), auth.Attr("auth.status"))
+		}
+		if want := []string{"MISS", "HIT"}[i]; cache.Attr("cache.result") != want {
+			t.Errorf("request %d: cache.result %v, want %s", i, cache.Attr("cache.result"), want)
+		}
+		switch {
+		case i == 0 && (try.Span == nil || try.ParentID() != cache.ID()):
+			t.Errorf("the miss's try span %v is not the cache span's child", try.Span)
+		case i == 1 && try.Span != nil:
+			t.Error("the hit made a try")
+		}
+	}
+}
+
+func keys(m map[string]otlptest.Span) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
