@@ -19,6 +19,7 @@ func newGatewayCmd() *cobra.Command {
 		Short: "Run, validate or quickly start the L7 gateway",
 	}
 	cmd.AddCommand(newGatewayRunCmd(), newGatewayValidateCmd(), newGatewayProxyCmd())
+	addLogLevelFlag(cmd)
 	return cmd
 }
 
@@ -41,6 +42,10 @@ shutdown_timeout.`,
 			if err != nil {
 				return usageError(err)
 			}
+			log, err := levelLogger(cmd, cfg.Log.Level)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			hup := make(chan os.Signal, 1)
@@ -55,7 +60,7 @@ shutdown_timeout.`,
 					}
 				}
 			}()
-			r := &gateway.Runner{ConfigPath: path, Config: cfg, Reload: reload, Options: gateway.Options{Logger: newLogger()}}
+			r := &gateway.Runner{ConfigPath: path, Config: cfg, Reload: reload, Options: gateway.Options{Logger: log}}
 			return r.Run(ctx)
 		},
 	}
@@ -106,9 +111,13 @@ listener unless --admin asks for one.
 			if err != nil {
 				return usageError(err)
 			}
+			log, err := levelLogger(cmd, "")
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
-			r := &gateway.Runner{Config: cfg, Options: gateway.Options{Logger: newLogger()}}
+			r := &gateway.Runner{Config: cfg, Options: gateway.Options{Logger: log}}
 			return r.Run(ctx)
 		},
 	}
