@@ -51,6 +51,14 @@ type Listeners struct {
 	HTTP, HTTPS, Admin net.Addr
 }
 
+// addrOrOff names a listener for the log: its address, or "off".
+func addrOrOff(a net.Addr) string {
+	if a == nil {
+		return "off"
+	}
+	return a.String()
+}
+
 // Run serves until ctx ends, then stops accepting and drains in-flight
 // requests for up to the config's shutdown_timeout.
 func (r *Runner) Run(ctx context.Context) error {
@@ -134,7 +142,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		admin = &http.Server{Handler: g.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- admin.Serve(aln) }()
 	}
-	log.Info("gateway listening", "addr", ln.Addr().String(), "https", fmt.Sprint(ls.HTTPS), "admin", fmt.Sprint(ls.Admin))
+	log.Info("gateway listening", "addr", ln.Addr().String(), "https", addrOrOff(ls.HTTPS), "admin", addrOrOff(ls.Admin))
 	if r.Ready != nil {
 		r.Ready(ls, g)
 	}
