@@ -243,8 +243,9 @@ func (r *Runner) reload(g *Gateway, tcp tcpListeners, log *slog.Logger) {
 	cfg, err := config.Load(r.ConfigPath)
 	if err == nil {
 		old := g.Config()
-		if cfg.Listen != old.Listen || cfg.Admin != old.Admin || !reflect.DeepEqual(cfg.Failover, old.Failover) {
-			log.Warn("listener addresses or failover settings changed; they take effect on restart", "file", r.ConfigPath)
+		if cfg.Listen != old.Listen || cfg.Admin != old.Admin || !reflect.DeepEqual(cfg.Failover, old.Failover) ||
+			!reflect.DeepEqual(cfg.Tracing, old.Tracing) || cfg.Log != old.Log {
+			log.Warn("listener addresses, failover, tracing or log settings changed; they take effect on restart", "file", r.ConfigPath)
 		}
 		if err = g.Apply(cfg); err == nil {
 			tcp.apply(cfg, log)

@@ -53,13 +53,12 @@ func (g *Gateway) startTracing(srv *http.Server, cfg *config.Config, log *slog.L
 }
 
 // traced starts the server span of each request: a child of the client's
-// traceparent when it sent a valid one, a new trace otherwise. The span's
-// context replaces the request's traceparent, so ensureTraceparent (and
-// the access log's trace_id) keep the span's trace.
+// traceparent when it sent a valid one, a new trace otherwise.
+// ensureTraceparent then passes the span's context on (and the access
+// log's trace_id is the span's trace).
 func traced(tracer trace.Tracer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := propagation.HeaderCarrier(r.Header)
-		ctx := telemetry.Propagator.Extract(r.Context(), h)
+		ctx := telemetry.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		if !trace.SpanContextFromContext(ctx).IsValid() {
 			// tracestate belongs to the traceparent it came with, which
 			// was absent or malformed.
@@ -77,7 +76,6 @@ func traced(tracer trace.Tracer, next http.Handler) http.Handler {
 			semconv.NetworkProtocolVersion(strconv.Itoa(r.ProtoMajor)+"."+strconv.Itoa(r.ProtoMinor)),
 		))
 		defer span.End()
-		telemetry.Propagator.Inject(ctx, h)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -136,8 +134,16 @@ func breakerDone(ctx context.Context, br *resilience.Breaker, b *upstream.Backen
 const hexDigits = "0123456789abcdef"
 
 // ensureTraceparent passes a valid W3C traceparent on unchanged, or starts
-// a new trace when it is absent or malformed. It returns the trace id.
+// a new trace when it is absent or malformed; with tracing on, it passes
+// the request span's. It returns the trace id.
 func ensureTraceparent(r *http.Request) string {
+	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+		// Tracing is on: the request's span is the trace (a child of the
+		// client's when it sent one). Written here, after the hygiene
+		// checks, so it never counts against the client's header limit.
+		telemetry.Propagator.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
+		return sc.TraceID().String()
+	}
 	if vv := r.Header["Traceparent"]; len(vv) == 1 && validTraceparent(vv[0]) {
 		return vv[0][3:35]
 	}
