@@ -307,3 +307,45 @@ func TestReloadWarnsTracingTakesRestart(t *testing.T) {
 		return strings.Contains(rn.log.String(), "tracing or log settings changed; they take effect on restart")
 	})
 }
+
+// A try whose failure opens the backend's circuit breaker shows it as an
+// event on the request's span.
+func TestTracingBreakerEvent(t *testing.T) {
+	recv := otlptest.Start(t)
+	bad := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	yaml := poolConfig("circuit_breaker: {failure_ratio: 0.5, min_requests: 1}", bad) +
+		"tracing: {enabled: true, endpoint: " + recv.URL() + "}\n"
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rn := runGateway(t, path, nil)
+	resp, err := http.Get("http://" + rn.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	stopGateway(t, rn)
+	spans := recv.Wait(t, 10*time.Second, func(ss []otlptest.Span) bool { return len(ss) >= 2 })
+	for _, s := range spans {
+		if s.Kind != tracepb.Span_SPAN_KIND_SERVER {
+			continue
+		}
+		for _, e := range s.Events {
+			if e.Name != "breaker" {
+				continue
+			}
+			attrs := otlptest.Span{Span: &tracepb.Span{Attributes: e.Attributes}}
+			if attrs.Attr("from") != "closed" || attrs.Attr("to") != "open" || attrs.Attr("drawbridge.backend") != bad.addr() {
+				t.Fatalf("breaker event %v", e.Attributes)
+			}
+			if s.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR || s.Attr("http.response.status_code") != int64(503) {
+				t.Errorf("server span status %v, code %v; want an error, 503", s.Status, s.Attr("http.response.status_code"))
+			}
+			return
+		}
+	}
+	t.Fatal("no breaker event on the server span")
+}
