@@ -34,10 +34,14 @@ func (s Span) ID() string { return hex.EncodeToString(s.SpanId) }
 // ParentID is the parent span's id in hex, "" for a root.
 func (s Span) ParentID() string { return hex.EncodeToString(s.ParentSpanId) }
 
-// Attr returns the value of attribute key (a string, int64, bool or
-// float64), nil when absent.
-func (s Span) Attr(key string) any {
-	for _, kv := range s.Attributes {
+// Attr returns the value of the span's attribute key (a string, int64,
+// bool or float64), nil when absent.
+func (s Span) Attr(key string) any { return Attr(s.Attributes, key) }
+
+// Attr returns the value of attribute key among kvs, a span's or an
+// event's, nil when absent.
+func Attr(kvs []*commonpb.KeyValue, key string) any {
+	for _, kv := range kvs {
 		if kv.Key != key {
 			continue
 		}
