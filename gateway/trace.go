@@ -39,7 +39,7 @@ var (
 // Traefik's and Envoy's tracing are: changing it takes a restart. stop
 // exports what is buffered; it is a no-op with tracing off.
 func (g *Gateway) startTracing(srv *http.Server, cfg *config.Config, log *slog.Logger) (stop func(), err error) {
-	p, err := telemetry.New(cfg.Tracing, "drawbridge-gateway")
+	p, err := telemetry.New(cfg.Tracing, "drawbridge-gateway", log)
 	if err != nil || p == nil {
 		return func() {}, err
 	}

@@ -79,7 +79,7 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, func
 	}
 
 	opt := Options{Interval: cfg.Interval, Clock: env.Clock, Log: env.Log, Registry: env.Registry, LeaseTTL: cfg.Lease.TTL}
-	tp, err := telemetry.New(cfg.Tracing, "drawbridge-autoscaler")
+	tp, err := telemetry.New(cfg.Tracing, "drawbridge-autoscaler", env.Log)
 	if err != nil {
 		return fail(err)
 	}

@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -115,9 +117,10 @@ type Provider struct {
 const Scope = "github.com/drawbridge-dev/drawbridge"
 
 // New builds the provider for c, or returns nil when tracing is off.
-// defaultService names the service when c does not. Nothing is dialled
-// here: the exporter connects when the first batch leaves.
-func New(c Config, defaultService string) (*Provider, error) {
+// defaultService names the service when c does not; log receives export
+// failures. Nothing is dialled here: the exporter connects when the first
+// batch leaves.
+func New(c Config, defaultService string, log *slog.Logger) (*Provider, error) {
 	if !c.Enabled {
 		return nil, nil
 	}
@@ -142,7 +145,7 @@ func New(c Config, defaultService string) (*Provider, error) {
 	// operator filters on.
 	res := resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName(name))
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exp),
+		sdktrace.WithBatcher(&loggedExporter{SpanExporter: exp, log: log, endpoint: u}),
 		sdktrace.WithResource(res),
 		// A client that sent a sampled traceparent is followed either way,
 		// so one trace is whole across services.
@@ -193,4 +196,35 @@ func Child(ctx context.Context, name string, opts ...trace.SpanStartOption) (con
 		return ctx, noSpan
 	}
 	return parent.TracerProvider().Tracer(Scope).Start(ctx, name, opts...)
+}
+
+// loggedExporter reports failed exports in the process's own log, once
+// when exports start failing and once when they work again. Left to the
+// SDK, each failed batch would be a plain-text line from its global error
+// handler among the JSON ones.
+type loggedExporter struct {
+	sdktrace.SpanExporter
+	log      *slog.Logger
+	endpoint string
+
+	mu      sync.Mutex
+	failing bool
+	dropped int
+}
+
+func (e *loggedExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := e.SpanExporter.ExportSpans(ctx, spans)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case err != nil && !e.failing:
+		e.failing, e.dropped = true, len(spans)
+		e.log.Warn("tracing: export failed; spans are dropped until it works again", "endpoint", e.endpoint, "error", err.Error())
+	case err != nil:
+		e.dropped += len(spans)
+	case e.failing:
+		e.failing = false
+		e.log.Info("tracing: export works again", "endpoint", e.endpoint, "spans_dropped", e.dropped)
+	}
+	return nil // reported above; the batch is gone either way
 }
