@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -241,52 +242,64 @@ func keys(m map[string]otlptest.Span) []string {
 
 // A client without a usable traceparent starts a trace at the gateway: the
 // backend receives that trace (not a second random one), and a tracestate
-// that came with a malformed traceparent is dropped.
+// that came with a malformed traceparent is dropped. Both ways of talking
+// to backends (HTTP/1.1 and h2c) carry the try's traceparent.
 func TestTracingStartsTraceForClientWithout(t *testing.T) {
-	recv := otlptest.Start(t)
-	got := make(chan http.Header, 2)
-	be := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got <- r.Header.Clone()
-	}))
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(poolConfig("", be)+"tracing: {enabled: true, endpoint: "+recv.URL()+"}\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	rn := runGateway(t, path, nil)
-	for _, tp := range []string{"", "00-nothex-b7ad6b7169203331-01"} {
-		req, _ := http.NewRequest("GET", "http://"+rn.addr+"/", nil)
-		if tp != "" {
-			req.Header.Set("Traceparent", tp)
-			req.Header.Set("Tracestate", "vendor=stale")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-	}
-	stopGateway(t, rn)
-	spans := recv.Wait(t, 10*time.Second, func(ss []otlptest.Span) bool { return len(ss) >= 4 })
-	for i := 0; i < 2; i++ {
-		h := <-got
-		tp := h.Get("Traceparent")
-		if !validTraceparent(tp) || h.Get("Tracestate") != "" {
-			t.Fatalf("request %d: backend got traceparent %q tracestate %q", i, tp, h.Get("Tracestate"))
-		}
-		var server, try *otlptest.Span
-		for j := range spans {
-			if s := &spans[j]; s.TraceID() == tp[3:35] {
-				switch s.Kind {
-				case tracepb.Span_SPAN_KIND_SERVER:
-					server = s
-				case tracepb.Span_SPAN_KIND_CLIENT:
-					try = s
+	for _, proto := range []string{"http1", "h2c"} {
+		t.Run(proto, func(t *testing.T) {
+			recv := otlptest.Start(t)
+			got := make(chan http.Header, 2)
+			be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got <- r.Header.Clone()
+			}))
+			if proto == "h2c" {
+				be.Config.Protocols = new(http.Protocols)
+				be.Config.Protocols.SetUnencryptedHTTP2(true)
+			}
+			be.Start()
+			t.Cleanup(be.Close)
+			yaml := poolConfigAddrs("protocol: "+proto, be.Listener.Addr().String()) + "tracing: {enabled: true, endpoint: " + recv.URL() + "}\n"
+			path := filepath.Join(t.TempDir(), "gateway.yaml")
+			if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rn := runGateway(t, path, nil)
+			for _, tp := range []string{"", "00-nothex-b7ad6b7169203331-01"} {
+				req, _ := http.NewRequest("GET", "http://"+rn.addr+"/", nil)
+				if tp != "" {
+					req.Header.Set("Traceparent", tp)
+					req.Header.Set("Tracestate", "vendor=stale")
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			stopGateway(t, rn)
+			spans := recv.Wait(t, 10*time.Second, func(ss []otlptest.Span) bool { return len(ss) >= 4 })
+			for i := 0; i < 2; i++ {
+				h := <-got
+				tp := h.Get("Traceparent")
+				if !validTraceparent(tp) || h.Get("Tracestate") != "" {
+					t.Fatalf("request %d: backend got traceparent %q tracestate %q", i, tp, h.Get("Tracestate"))
+				}
+				var server, try *otlptest.Span
+				for j := range spans {
+					if s := &spans[j]; s.TraceID() == tp[3:35] {
+						switch s.Kind {
+						case tracepb.Span_SPAN_KIND_SERVER:
+							server = s
+						case tracepb.Span_SPAN_KIND_CLIENT:
+							try = s
+						}
+					}
+				}
+				if server == nil || try == nil || server.ParentID() != "" || try.ParentID() != server.ID() || tp[36:52] != try.ID() {
+					t.Fatalf("request %d: the backend's traceparent %s does not name a try span under a root server span", i, tp)
 				}
 			}
-		}
-		if server == nil || try == nil || server.ParentID() != "" || try.ParentID() != server.ID() || tp[36:52] != try.ID() {
-			t.Fatalf("request %d: the backend's traceparent %s does not name a try span under a root server span", i, tp)
-		}
+		})
 	}
 }
 
