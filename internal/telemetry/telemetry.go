@@ -23,8 +23,8 @@ import (
 )
 
 // ProtocolHTTP is OTLP over HTTP with protobuf bodies, the one exporter
-// protocol built in (gRPC would bring the gRPC stack into the binary; every
-// collector serves both).
+// protocol built in: every collector serves it beside gRPC, and the HTTP
+// exporter is the lighter dependency.
 const ProtocolHTTP = "http/protobuf"
 
 // DefaultEndpoint is the collector's standard OTLP/HTTP address.
