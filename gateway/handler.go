@@ -453,6 +453,7 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 		}
 		mem = b.Ext.Load().(*member)
 		if mem.breaker != nil && !mem.breaker.Allow() {
+			breakerRefused(x.r.Context(), b)
 			x.exclude(b) // half-open with its probes taken
 			continue
 		}
@@ -490,7 +491,7 @@ func (x *exchange) record(b *upstream.Backend, mem *member, res proxy.Result, en
 	if res.Kind != proxy.ErrClientGone && res.Kind != proxy.ErrClientBody {
 		x.rr.pool.report(b, failed)
 		if mem.breaker != nil {
-			mem.breaker.Done(failed)
+			breakerDone(x.r.Context(), mem.breaker, b, failed)
 		}
 		status := res.Status
 		if status == 0 {
@@ -580,6 +581,7 @@ func (g *Gateway) record(rt *runtime, rr *routeRuntime, r *http.Request, q *pipe
 	}
 	m.reqs[classIndex(status)].Inc()
 	m.dur.Observe(dur.Seconds())
+	traceOutcome(r, rr, q.Backend, status, q.Reason)
 	if rt.accessLog == nil {
 		return
 	}

@@ -52,6 +52,14 @@ type Listeners struct {
 	HTTP, HTTPS, Admin net.Addr
 }
 
+// addrOrOff names a listener for the log: its address, or "off".
+func addrOrOff(a net.Addr) string {
+	if a == nil {
+		return "off"
+	}
+	return a.String()
+}
+
 // Run serves until ctx ends, then stops accepting and drains in-flight
 // requests for up to the config's shutdown_timeout.
 func (r *Runner) Run(ctx context.Context) error {
@@ -78,6 +86,12 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := g.newServer(cfg)
+	stopTracing, err := g.startTracing(srv, cfg, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopTracing()
 	fo, err := r.startFailover(ctx, g, cfg, log)
 	if err != nil {
 		_ = ln.Close()
@@ -129,7 +143,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		admin = &http.Server{Handler: g.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- admin.Serve(aln) }()
 	}
-	log.Info("gateway listening", "addr", ln.Addr().String(), "https", fmt.Sprint(ls.HTTPS), "admin", fmt.Sprint(ls.Admin))
+	log.Info("gateway listening", "addr", ln.Addr().String(), "https", addrOrOff(ls.HTTPS), "admin", addrOrOff(ls.Admin))
 	if r.Ready != nil {
 		r.Ready(ls, g)
 	}
@@ -230,8 +244,9 @@ func (r *Runner) reload(g *Gateway, tcp tcpListeners, log *slog.Logger) {
 	cfg, err := config.Load(r.ConfigPath)
 	if err == nil {
 		old := g.Config()
-		if cfg.Listen != old.Listen || cfg.Admin != old.Admin || !reflect.DeepEqual(cfg.Failover, old.Failover) {
-			log.Warn("listener addresses or failover settings changed; they take effect on restart", "file", r.ConfigPath)
+		if cfg.Listen != old.Listen || cfg.Admin != old.Admin || !reflect.DeepEqual(cfg.Failover, old.Failover) ||
+			!reflect.DeepEqual(cfg.Tracing, old.Tracing) || cfg.Log != old.Log {
+			log.Warn("listener addresses, failover, tracing or log settings changed; they take effect on restart", "file", r.ConfigPath)
 		}
 		if err = g.Apply(cfg); err == nil {
 			tcp.apply(cfg, log)

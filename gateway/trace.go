@@ -1,15 +1,149 @@
 package gateway
 
 import (
+	"context"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
+	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 )
+
+// OpenTelemetry tracing of the request path. With tracing on, every request
+// gets a server span (named by its route once routed), auth and the cache
+// add child spans where they run, and each try to a backend is a client
+// span (gateway/proxy) whose context the backend receives as traceparent.
+// With tracing off none of this runs: the wrapper is not installed and the
+// hooks below find no recording span.
+
+// Attribute keys of drawbridge's own, beside the semantic conventions.
+var (
+	routeKey   = attribute.Key("drawbridge.route")
+	poolKey    = attribute.Key("drawbridge.pool")
+	backendKey = attribute.Key("drawbridge.backend")
+)
+
+// startTracing builds the tracer provider of cfg's tracing block and wraps
+// srv's handler in the server span. The block is read at start, as
+// Traefik's and Envoy's tracing are: changing it takes a restart. stop
+// exports what is buffered; it is a no-op with tracing off.
+func (g *Gateway) startTracing(srv *http.Server, cfg *config.Config, log *slog.Logger) (stop func(), err error) {
+	p, err := telemetry.New(cfg.Tracing, "drawbridge-gateway", log)
+	if err != nil || p == nil {
+		return func() {}, err
+	}
+	srv.Handler = traced(p.Tracer(), srv.Handler)
+	log.Info("tracing on", "endpoint", cfg.Tracing.Endpoint, "sample_ratio", cfg.Tracing.SampleRatio)
+	return func() {
+		if err := p.ShutdownWithin(5 * time.Second); err != nil {
+			log.Warn("tracing", "error", err.Error())
+		}
+	}, nil
+}
+
+// traced starts the server span of each request: a child of the client's
+// traceparent when it sent a valid one, a new trace otherwise.
+// ensureTraceparent then passes the span's context on (and the access
+// log's trace_id is the span's trace).
+func traced(tracer trace.Tracer, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := telemetry.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		if !trace.SpanContextFromContext(ctx).IsValid() {
+			// tracestate belongs to the traceparent it came with, which
+			// was absent or malformed.
+			delete(r.Header, "Tracestate")
+		}
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+			semconv.HTTPRequestMethodKey.String(r.Method),
+			semconv.URLPath(r.URL.Path),
+			semconv.URLScheme(scheme),
+			semconv.ClientAddress(stripHostPort(r.RemoteAddr)),
+			semconv.NetworkProtocolVersion(strconv.Itoa(r.ProtoMajor)+"."+strconv.Itoa(r.ProtoMinor)),
+		))
+		defer span.End()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// traceOutcome names the request's server span after its route and
+// records the answer; account calls it once per request.
+func traceOutcome(r *http.Request, rr *routeRuntime, b *upstream.Backend, status int, errMsg string) {
+	span := trace.SpanFromContext(r.Context())
+	if !span.IsRecording() {
+		return
+	}
+	if rr != nil {
+		span.SetName(r.Method + " " + rr.r.Name)
+		span.SetAttributes(routeKey.String(rr.r.Name), semconv.HTTPRoute(rr.r.PathPrefix))
+		if rr.r.Pool != "" {
+			span.SetAttributes(poolKey.String(rr.r.Pool))
+		}
+	}
+	if b != nil {
+		span.SetAttributes(backendKey.String(b.ID()))
+	}
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	// 4xx answers are the client's doing, not a failure of the gateway
+	// (the semantic conventions for server spans).
+	if status >= 500 {
+		span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+		span.SetStatus(codes.Error, errMsg)
+	}
+}
+
+// breakerRefused notes on the request's span that b's circuit breaker
+// turned the request away.
+func breakerRefused(ctx context.Context, b *upstream.Backend) {
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.AddEvent("breaker_refused", trace.WithAttributes(backendKey.String(b.ID())))
+	}
+}
+
+// breakerDone reports a try's outcome to b's breaker and notes on the
+// request's span when that outcome moved the breaker (opened it, or closed
+// it after a probe).
+func breakerDone(ctx context.Context, br *resilience.Breaker, b *upstream.Backend, failed bool) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		br.Done(failed)
+		return
+	}
+	from := br.State()
+	br.Done(failed)
+	if to := br.State(); to != from {
+		span.AddEvent("breaker", trace.WithAttributes(backendKey.String(b.ID()),
+			attribute.String("from", from.String()), attribute.String("to", to.String())))
+	}
+}
 
 const hexDigits = "0123456789abcdef"
 
 // ensureTraceparent passes a valid W3C traceparent on unchanged, or starts
-// a new trace when it is absent or malformed. It returns the trace id.
+// a new trace when it is absent or malformed; with tracing on, it passes
+// the request span's. It returns the trace id.
 func ensureTraceparent(r *http.Request) string {
+	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+		// Tracing is on: the request's span is the trace (a child of the
+		// client's when it sent one). Written here, after the hygiene
+		// checks, so it never counts against the client's header limit.
+		telemetry.Propagator.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
+		return sc.TraceID().String()
+	}
 	if vv := r.Header["Traceparent"]; len(vv) == 1 && validTraceparent(vv[0]) {
 		return vv[0][3:35]
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
@@ -20,6 +21,17 @@ type Config struct {
 	Lease    Lease         `yaml:"lease"`
 	AWS      AWS           `yaml:"aws"`
 	Groups   []Group       `yaml:"groups"`
+	Tracing  Tracing       `yaml:"tracing"` // OpenTelemetry spans over OTLP, one per decision round; off by default
+	Log      Log           `yaml:"log"`     // the daemon's log
+}
+
+// Tracing is the tracing block, the same as the gateway's.
+type Tracing = telemetry.Config
+
+// Log is the daemon's log. --log-level and DRAWBRIDGE_LOG_LEVEL, when set,
+// take precedence over level.
+type Log struct {
+	Level string `yaml:"level"` // debug | info | warn | error; default info
 }
 
 // Admin is the daemon's admin HTTP endpoint.
@@ -119,6 +131,8 @@ func (c *Config) SetDefaults() {
 	c.Interval = 60 * time.Second
 	c.Admin = Admin{Listen: "127.0.0.1:9091", Enabled: true}
 	c.Lease.SetDefaults()
+	c.Tracing.SetDefaults()
+	c.Log.Level = "info"
 }
 
 func (l *Lease) SetDefaults() { l.Type, l.TTL, l.Spec = LeaseNone, 15*time.Second, new(NoLease) }

@@ -84,6 +84,9 @@ func TestErrorsNameFileLineAndKey(t *testing.T) {
 		{"key of another type", base + "        threshold: 5\n", "a.yaml:8: groups[0].policies[0].threshold: applies to step policies, not target_tracking"},
 		{"lease file without path", "lease: {type: file}\n" + base, "a.yaml:1: lease.path: required for a file lease"},
 		{"gateway lease without url", "lease: {type: gateway}\n" + base, "a.yaml:1: lease.url: want the gateway's admin URL, http(s)://HOST:PORT, got \"\""},
+		{"tracing endpoint", "tracing: {enabled: true, endpoint: \"collector:4318\"}\n" + base, "a.yaml:1: tracing.endpoint: want an http:// or https:// URL"},
+		{"tracing ratio", "tracing:\n  sample_ratio: -1\n" + base, "a.yaml:2: tracing.sample_ratio: want a number from 0 to 1, got -1"},
+		{"log level", "log: {level: chatty}\n" + base, "a.yaml:1: log.level: want debug, info, warn or error, got \"chatty\""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

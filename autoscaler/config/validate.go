@@ -8,6 +8,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler/forecast"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
@@ -45,6 +46,9 @@ func (c *Config) validate() yamlconf.Errors {
 		spec.check(&v, "lease")
 	}
 	v.positive("lease.ttl", c.Lease.TTL)
+	for _, p := range telemetry.Check(&c.Tracing, c.Log.Level) {
+		v.add(p.Key, "%s", p.Msg)
+	}
 	if len(c.Groups) == 0 {
 		v.add("groups", "at least one group is required")
 	}

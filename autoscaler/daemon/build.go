@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
 	"github.com/drawbridge-dev/drawbridge/internal/discovery"
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 )
 
 // Env is what a configuration does not say: the process's clock, log and
@@ -70,6 +72,15 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, func
 	}
 
 	opt := Options{Interval: cfg.Interval, Clock: env.Clock, Log: env.Log, Registry: env.Registry, LeaseTTL: cfg.Lease.TTL}
+	tp, err := telemetry.New(cfg.Tracing, "drawbridge-autoscaler", env.Log)
+	if err != nil {
+		return fail(err)
+	}
+	if tp != nil {
+		opt.Tracer = tp.Tracer()
+		// Last to close: the rounds' spans are exported on the way out.
+		closers = append(closers, func() error { return tp.ShutdownWithin(5 * time.Second) })
+	}
 	if cfg.StateDir != "" {
 		st, err := store.Open(cfg.StateDir)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/actuator"
@@ -63,6 +64,8 @@ type Options struct {
 	Backfill time.Duration
 	// Registerer receives the daemon's metrics; nil makes a private registry.
 	Registry *prometheus.Registry
+	// Tracer, when set, records a span per decision round (trace.go).
+	Tracer trace.Tracer
 }
 
 // Daemon runs the control loop.
@@ -263,8 +266,8 @@ func (d *Daemon) renewLease(ctx context.Context) {
 	d.metrics.leaseToken.Set(float64(token))
 }
 
-// round runs one decision for g at now.
-func (d *Daemon) round(ctx context.Context, g *group, now time.Time) Round {
+// decide runs one decision for g at now.
+func (d *Daemon) decide(ctx context.Context, g *group, now time.Time) Round {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r := Round{Time: now}

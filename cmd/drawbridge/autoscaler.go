@@ -8,5 +8,6 @@ func newAutoscalerCmd() *cobra.Command {
 		Short: "Run the autoscaler daemon, explain its decisions, or backtest policies on a trace",
 	}
 	cmd.AddCommand(newAutoscalerRunCmd(), newAutoscalerExplainCmd(), newAutoscalerSimulateCmd())
+	addLogLevelFlag(cmd)
 	return cmd
 }

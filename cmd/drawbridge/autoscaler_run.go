@@ -45,9 +45,12 @@ AWS endpoints follow aws.endpoint or the standard AWS_ENDPOINT_URL variables.`,
 			if err != nil {
 				return err
 			}
+			log, err := levelLogger(cmd, cfg.Log.Level)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
-			log := newLogger()
 			d, closeFn, err := daemon.FromConfig(ctx, cfg, daemon.Env{Clock: clock.Real{}, Log: log, Registry: prometheus.NewRegistry()})
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
@@ -133,9 +136,13 @@ A gateway source needs two scrapes for a rate: they are --scrape-window apart.`,
 			if window < 0 {
 				return usageError(fmt.Errorf("--scrape-window: must not be negative, got %s", window))
 			}
+			log, err := levelLogger(cmd, cfg.Log.Level)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
-			d, closeFn, err := daemon.FromConfig(ctx, cfg, daemon.Env{Clock: clock.Real{}, Log: newLogger(), NoLease: true})
+			d, closeFn, err := daemon.FromConfig(ctx, cfg, daemon.Env{Clock: clock.Real{}, Log: log, NoLease: true})
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}

@@ -20,6 +20,7 @@ func newGatewayCmd() *cobra.Command {
 		Short: "Run, validate or quickly start the L7 gateway",
 	}
 	cmd.AddCommand(newGatewayRunCmd(), newGatewayValidateCmd(), newGatewayProxyCmd())
+	addLogLevelFlag(cmd)
 	return cmd
 }
 
@@ -42,6 +43,10 @@ shutdown_timeout.`,
 			if err != nil {
 				return usageError(err)
 			}
+			log, err := levelLogger(cmd, cfg.Log.Level)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			hup := make(chan os.Signal, 1)
@@ -56,7 +61,7 @@ shutdown_timeout.`,
 					}
 				}
 			}()
-			r := &gateway.Runner{ConfigPath: path, Config: cfg, Reload: reload, Options: gateway.Options{Logger: newLogger()}}
+			r := &gateway.Runner{ConfigPath: path, Config: cfg, Reload: reload, Options: gateway.Options{Logger: log}}
 			return r.Run(ctx)
 		},
 	}
@@ -107,9 +112,13 @@ listener unless --admin asks for one.
 			if err != nil {
 				return usageError(err)
 			}
+			log, err := levelLogger(cmd, "")
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
-			r := &gateway.Runner{Config: cfg, Options: gateway.Options{Logger: newLogger()}}
+			r := &gateway.Runner{Config: cfg, Options: gateway.Options{Logger: log}}
 			return r.Run(ctx)
 		},
 	}

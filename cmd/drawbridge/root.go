@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drawbridge-dev/drawbridge/internal/buildinfo"
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 )
 
 func newRoot() *cobra.Command {
@@ -71,4 +72,25 @@ func signalContext() (context.Context, context.CancelFunc) {
 // newLogger is the operational log: JSON lines on stderr.
 func newLogger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+}
+
+// levelLogger is newLogger at the level of --log-level, else
+// DRAWBRIDGE_LOG_LEVEL, else the config file's log.level (configLevel; ""
+// when the command has no file), else info. A bad value is a usage error
+// naming where it came from.
+func levelLogger(cmd *cobra.Command, configLevel string) (*slog.Logger, error) {
+	flag := ""
+	if f := cmd.Flag("log-level"); f != nil { // inherited from gateway or autoscaler
+		flag = f.Value.String()
+	}
+	level, err := telemetry.ResolveLevel(flag, os.Getenv(telemetry.LevelEnv), configLevel)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+// addLogLevelFlag gives cmd and its subcommands --log-level.
+func addLogLevelFlag(cmd *cobra.Command) {
+	cmd.PersistentFlags().String("log-level", "", "log level: debug, info, warn or error (over "+telemetry.LevelEnv+" and the config's log.level; default info)")
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 )
 
 // Identity is who a request authenticated as.
@@ -93,7 +95,10 @@ func (a *Authenticator) identify(r *http.Request) (Identity, error) {
 // and returns why (Status tells which, for logs and metrics); the caller
 // must not write anything else.
 func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Identity, *Error) {
+	_, span := telemetry.Child(r.Context(), "auth")
+	defer span.End()
 	id, err := a.Check(r)
+	traceOutcome(span, id, err)
 	if err != nil {
 		e := err.(*Error)
 		a.refuse(w, e)

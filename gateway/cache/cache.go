@@ -84,6 +84,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 )
 
 // Config bounds the cache.
@@ -214,6 +215,11 @@ func (c *Cache) Serve(w http.ResponseWriter, r *http.Request, next http.HandlerF
 // ServeAs is Serve for a request whose sender the caller has established
 // (see Requester); what r itself shows (Authorization, Cookie) counts too.
 func (c *Cache) ServeAs(w http.ResponseWriter, r *http.Request, next http.HandlerFunc, who Requester) {
+	if ctx, span := telemetry.Child(r.Context(), "cache"); span.IsRecording() {
+		// The tries of a miss are the cache span's children.
+		defer traceResult(span, w.Header())
+		r = r.WithContext(ctx)
+	}
 	if !c.cfg.KeyByIdentity {
 		who.Subject = "" // not part of the key
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
@@ -33,6 +34,17 @@ type Config struct {
 	Routes          []Route       `yaml:"routes"`           // matched in order, first match wins; at least one
 	Pools           []Pool        `yaml:"pools"`            // at least one; names unique
 	Failover        *Failover     `yaml:"failover"`         // active-passive high availability; nil = single node
+	Tracing         Tracing       `yaml:"tracing"`          // OpenTelemetry spans over OTLP; off by default
+	Log             Log           `yaml:"log"`              // the operational log (not the access log)
+}
+
+// Tracing is the tracing block, shared with the autoscaler's file.
+type Tracing = telemetry.Config
+
+// Log is the operational log. --log-level and DRAWBRIDGE_LOG_LEVEL, when
+// set, take precedence over level.
+type Log struct {
+	Level string `yaml:"level"` // debug | info | warn | error; default info
 }
 
 // Failover makes two gateways one active-passive pair: the active holds a
@@ -462,6 +474,8 @@ func (c *Config) SetDefaults() {
 	c.Admin = Admin{Enabled: true, Listen: "127.0.0.1:9090"}
 	c.ShutdownTimeout = 30 * time.Second
 	c.AccessLog = AccessLog{Enabled: true, Path: "stdout"}
+	c.Tracing.SetDefaults()
+	c.Log.Level = "info"
 	c.Server = Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,

@@ -59,6 +59,8 @@ func TestDefaultsApplied(t *testing.T) {
 			},
 			MaxIdleConnsPerBackend: 64,
 		}},
+		Tracing: Tracing{Endpoint: "http://localhost:4318", Protocol: "http/protobuf", SampleRatio: 1, Timeout: 10 * time.Second},
+		Log:     Log{Level: "info"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)

@@ -704,3 +704,25 @@ func TestEdgeErrors(t *testing.T) {
 		})
 	}
 }
+
+// The tracing and log blocks' errors name the key, with its line.
+func TestTracingAndLogErrors(t *testing.T) {
+	base := "routes:\n  - name: r\n    pool: p\npools:\n  - name: p\n    backends: [{address: \"127.0.0.1:1\"}]\n"
+	for _, tc := range []struct{ name, body, want string }{
+		{"endpoint without scheme", "tracing:\n  enabled: true\n  endpoint: collector:4318\n",
+			`t.yaml:9: tracing.endpoint: want an http:// or https:// URL such as http://localhost:4318, got "collector:4318"`},
+		{"grpc", "tracing: {protocol: grpc}\n",
+			"t.yaml:7: tracing.protocol: grpc is not built in: use http/protobuf (the collector's port 4318)"},
+		{"ratio above 1", "tracing:\n  sample_ratio: 1.5\n",
+			"t.yaml:8: tracing.sample_ratio: want a number from 0 to 1, got 1.5"},
+		{"log level", "log: {level: verbose}\n",
+			`t.yaml:7: log.level: want debug, info, warn or error, got "verbose"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(base+tc.body))
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 )
 
 // check fills the defaults that depend on other fields, then validates.
@@ -172,6 +173,9 @@ func (c *Config) validate() Errors {
 	}
 	if f := c.Failover; f != nil {
 		v.failover(f)
+	}
+	for _, p := range telemetry.Check(&c.Tracing, c.Log.Level) {
+		v.add(p.Key, "%s", p.Msg)
 	}
 	return v.errs
 }

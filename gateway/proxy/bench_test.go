@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // discardWriter is a ResponseWriter that costs nothing, so the benchmark
@@ -93,5 +95,27 @@ func BenchmarkPoolGetPut(b *testing.B) {
 			b.Fatalf("not reused: %v", err)
 		}
 		p.put(c, now)
+	}
+}
+
+// BenchmarkForwardTraced is BenchmarkForwardKeepAlive under a recording
+// span: what a try span and its traceparent cost when tracing is on (the
+// spans go to no exporter, so export is not counted).
+func BenchmarkForwardTraced(b *testing.B) {
+	u := NewUpstream(startFixedBackend(b), Options{})
+	defer u.Close()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	ctx, span := tp.Tracer("bench").Start(context.Background(), "request")
+	defer span.End()
+	r := httptest.NewRequest("GET", "/bench", nil).WithContext(ctx)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		clear(w.h)
+		a := Attempt{URI: "/bench"}
+		if res := u.Forward(w, r, &a); res.Err != nil || res.Status != 200 {
+			b.Fatalf("%+v", res)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // HostMode says which Host header the backend sees.
@@ -86,6 +88,10 @@ type Attempt struct {
 	// closed if its backend leaves; it returns the function to call when
 	// the tunnel ends.
 	OnTunnel func(io.Closer) (done func())
+	// Tries counts the tries made with this Attempt: Forward adds one
+	// before each, so a caller that reuses one Attempt across a request's
+	// retries reads the try number here (and the trace shows it).
+	Tries int
 }
 
 func (a *Attempt) headerTimeout(def time.Duration) time.Duration {
@@ -150,6 +156,14 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // Unless Result.HeadersSent, nothing was written to w and the caller
 // answers the error or retries.
 func (u *Upstream) Forward(w http.ResponseWriter, r *http.Request, a *Attempt) Result {
+	a.Tries++
+	if trace.SpanFromContext(r.Context()).IsRecording() {
+		return u.forwardTraced(w, r, a)
+	}
+	return u.forward(w, r, a)
+}
+
+func (u *Upstream) forward(w http.ResponseWriter, r *http.Request, a *Attempt) Result {
 	if u.h2 != nil {
 		return u.forwardStd(w, r, a)
 	}
