@@ -238,6 +238,7 @@ func (r *Runner) reload(g *Gateway, tcp tcpListeners, log *slog.Logger) {
 	} else {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
 	}
+	g.noteReload(r.ConfigPath, err)
 	if err != nil {
 		// The message carries FILE:LINE: key: what is wrong.
 		log.Error("config reload refused; the previous configuration keeps serving", "error", err.Error())
