@@ -60,14 +60,14 @@ type RoutePoint struct {
 // Reload is the configuration's reload status.
 type Reload struct {
 	Generation uint64    `json:"generation"`
-	LoadedAt   time.Time `json:"loaded_at"`      // when the serving configuration was applied
-	File       string    `json:"file,omitempty"` // "" when there is no config file
-	Attempts   uint64    `json:"attempts"`       // reloads tried since start
-	Failures   uint64    `json:"failures"`       // of which refused
-	LastResult string    `json:"last_result"`    // "success", "failure", or "" before any reload
-	LastAt     time.Time `json:"last_at"`        // zero before any reload
-	LastError  string    `json:"last_error"`     // the latest refusal, kept after a later success
-	ErrorAt    time.Time `json:"last_error_at"`  // zero when none
+	LoadedAt   time.Time `json:"loaded_at"`              // when the serving configuration was applied
+	File       string    `json:"file,omitempty"`         // "" when there is no config file
+	Attempts   uint64    `json:"attempts"`               // reloads tried since start
+	Failures   uint64    `json:"failures"`               // of which refused
+	LastResult string    `json:"last_result,omitempty"`  // "success", "failure", or "" before any reload
+	LastAt     time.Time `json:"last_at,omitzero"`       // zero before any reload
+	LastError  string    `json:"last_error,omitempty"`   // the latest refusal, kept after a later success
+	ErrorAt    time.Time `json:"last_error_at,omitzero"` // zero when none
 }
 
 // URLs are where local mode serves.

@@ -229,14 +229,21 @@ type adminState struct {
 	stop    chan struct{}
 }
 
+// setConfigFile names the file the configuration is loaded and reloaded
+// from ("" when it is built in memory, as by gateway proxy).
+func (g *Gateway) setConfigFile(path string) {
+	g.admin.mu.Lock()
+	g.admin.reload.File = path
+	g.admin.mu.Unlock()
+}
+
 // noteReload records the outcome of a reload (SIGHUP or a file change);
 // err is why it was refused, nil when it took effect.
-func (g *Gateway) noteReload(file string, err error) {
+func (g *Gateway) noteReload(err error) {
 	a := &g.admin
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := g.clk.Now()
-	a.reload.File = file
 	a.reload.Attempts++
 	a.reload.LastAt = now
 	a.reload.LastResult = "success"

@@ -365,7 +365,7 @@ func TestReloadStatusKeepsLastError(t *testing.T) {
 	writeConfig(t, path, runnerConfig(bs[0].addr()))
 	reload := make(chan struct{}, 1)
 	rn := runGateway(t, path, reload)
-	if r := rn.g.ReloadStatus(); r.Attempts != 0 || r.LastResult != "" || r.Generation != 1 {
+	if r := rn.g.ReloadStatus(); r.Attempts != 0 || r.LastResult != "" || r.Generation != 1 || r.File != path {
 		t.Fatalf("before any reload: %+v", r)
 	}
 

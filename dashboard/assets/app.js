@@ -189,7 +189,9 @@ function niceCeil(v) {
 }
 
 function renderGatewayKPIs(s) {
-  $("urls").innerHTML = `<span>listening on ${esc(s.listen)}</span><a href="/status">/status</a><a href="/metrics">/metrics</a>` +
+  // A configured port 0 was picked at start: the address is in the log.
+  const listen = s.listen && !s.listen.endsWith(":0") ? `<span>listening on ${esc(s.listen)}</span>` : "";
+  $("urls").innerHTML = `${listen}<a href="/status">/status</a><a href="/metrics">/metrics</a>` +
     `<span class="muted">up ${fmt((Date.parse(s.time) - Date.parse(s.started)) / 1000)} s</span>`;
   // The last five seconds: one-second points alone jitter too much to read.
   let rps = 0, errs = 0, p99 = 0, slowest = "";
@@ -228,20 +230,24 @@ function renderRoutes(s) {
     const last = r.series.length ? r.series[r.series.length - 1] : null;
     return `<tr class="route" data-name="${esc(r.name)}" data-points="${r.series.length}">
       <td>${esc(r.name)}</td><td class="muted">${esc(r.match)}${r.pool ? " → " + esc(r.pool) : ""}</td>
-      <td class="num">${last ? fmt(last.rps, 1) : "–"}</td><td>${spark(r.series, (p) => p.rps, "spark-rps", now)}</td>
-      <td class="num">${last ? fmt(100 * last.error_rate, 1) + " %" : "–"}</td><td>${spark(r.series, (p) => p.error_rate, "spark-err", now, 1)}</td>
+      <td class="num">${last ? fmt(last.rps, 1) : "–"}</td><td class="spark-cell">${spark(r.series, (p) => p.rps, "spark-rps", now)}</td>
+      <td class="num">${last ? fmt(100 * last.error_rate, 1) + " %" : "–"}</td><td class="spark-cell">${spark(r.series, (p) => p.error_rate, "spark-err", now, 0.05)}</td>
       <td class="num">${last && last.rps ? fmt(last.p50_ms, 2) + " ms" : "–"}</td>
-      <td class="num">${last && last.rps ? fmt(last.p99_ms, 2) + " ms" : "–"}</td><td>${spark(r.series, (p) => p.p99_ms, "spark-p99", now)}</td></tr>`;
+      <td class="num">${last && last.rps ? fmt(last.p99_ms, 2) + " ms" : "–"}</td><td class="spark-cell">${spark(r.series, (p) => p.p99_ms, "spark-p99", now)}</td></tr>`;
   }).join("");
 }
 
-// spark draws values over the last five minutes as an inline SVG line;
-// floor is the least top of the scale (1 for a ratio).
+// spark draws values over time as an inline SVG line;
+// floor is the least top of the scale, so that a few errors in a
+// thousand stay a low line rather than filling the box.
 function spark(pts, f, cls, now, floor = 0) {
-  const W = 140, H = 26, t0 = now - SPARK_MS;
+  const W = 140, H = 26;
+  // Five minutes, or since the first point (at least one) when younger.
+  const first = pts.length ? pts[0].t : now;
+  const t0 = Math.max(now - SPARK_MS, Math.min(first, now - 60000)), span = Math.max(now - t0, 1);
   const shown = pts.filter((p) => p.t >= t0);
   const top = Math.max(floor, ...shown.map(f)) || 1;
-  const xy = shown.map((p) => `${(((p.t - t0) / SPARK_MS) * W).toFixed(1)},${(H - 1 - (f(p) / top) * (H - 2)).toFixed(1)}`).join(" ");
+  const xy = shown.map((p) => `${(((p.t - t0) / span) * W).toFixed(1)},${(H - 1 - (f(p) / top) * (H - 2)).toFixed(1)}`).join(" ");
   return `<svg class="spark" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" aria-hidden="true"><polyline class="${cls}" points="${xy}"></polyline></svg>`;
 }
 
