@@ -243,7 +243,21 @@ func TestGatewayProxyDashboardInBrowser(t *testing.T) {
 		t.Errorf("backend not shown as serving with a drain button")
 	}
 
-	adminPost(t, gp.admin, "/pools/default/backends/"+be+"/drain")
+	drained := func() bool { return dashState(t, gp.admin).Pools[0].Backends[0].Drained }
+	var page *chromium.Session
+	if chromium.HaveDriver() {
+		// The page's own button: its request must pass the admin API's
+		// cross-origin and loopback guards as a browser sends it.
+		page = chromium.NewSession(t)
+		page.Navigate("http://" + gp.admin + "/")
+		waitUntil(t, 20*time.Second, "the drain button to drain the backend", func() bool {
+			_ = page.Click(`button.act[data-action="drain"]`) // re-rendered each second: retried
+			return drained()
+		})
+	} else {
+		t.Log("chromedriver not installed: draining through the API, not the page's button")
+		adminPost(t, gp.admin, "/pools/default/backends/"+be+"/drain")
+	}
 	dom = chromium.Run(t, "http://"+gp.admin+"/", "", 1280, 900)
 	if !strings.Contains(dom, ">drained<") || !strings.Contains(dom, `data-action="undrain"`) {
 		t.Errorf("drained backend not shown as drained with an undrain button")
@@ -255,6 +269,18 @@ func TestGatewayProxyDashboardInBrowser(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("request with the only backend drained: %d, want 503", resp.StatusCode)
+	}
+
+	if page != nil {
+		waitUntil(t, 20*time.Second, "the undrain button to restore the backend", func() bool {
+			_ = page.Click(`button.act[data-action="undrain"]`)
+			return !drained()
+		})
+		if resp, err := http.Get("http://" + gp.addr + "/"); err != nil {
+			t.Fatal(err)
+		} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+			t.Errorf("request after undrain: %d, want 200", resp.StatusCode)
+		}
 	}
 }
 
