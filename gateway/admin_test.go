@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/dashboard"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 )
@@ -392,4 +394,29 @@ func TestReloadStatusKeepsLastError(t *testing.T) {
 	if !strings.Contains(body, `"last_result": "success"`) || !strings.Contains(body, "bogus_key") {
 		t.Errorf("/status lacks the reload status: %s", body)
 	}
+}
+
+func TestSamplerTicksWithTheClockAndStopsOnClose(t *testing.T) {
+	bs := startBackends(t, 1)
+	clk := clock.NewFake(time.Unix(1_000_000, 0))
+	g, err := New(parseConfig(t, poolConfig("", bs...)), Options{Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := clk.Waiters()
+	if before != 0 {
+		t.Fatalf("%d timers before the admin handler; the test expects none", before)
+	}
+	g.AdminHandler()
+	g.AdminHandler() // a second admin handler shares the one sampler
+	if n := clk.Waiters(); n != before+1 {
+		t.Fatalf("%d timers after AdminHandler, want %d: one sampler ticker", n, before+1)
+	}
+	for i := 1; i <= 3; i++ {
+		clk.Advance(sampleInterval)
+		waitFor(t, fmt.Sprintf("sample %d", i), func() bool { return len(g.admin.samplerOrNil().routeSeries()["all"]) == i })
+	}
+	g.Close()
+	// Close stops every timer of the gateway (none but the sampler's here).
+	waitFor(t, "the sampler's ticker stopped by Close", func() bool { return clk.Waiters() == 0 })
 }
