@@ -108,7 +108,7 @@ failing is ejected for a while (outlier detection). There is no admin
 listener unless --admin asks for one; with it, / on the admin address is
 the dashboard (pools, backends with drain/undrain, per-route traffic).
 Drain and undrain are accepted from loopback, or with the token in
-$`+gateway.AdminTokenEnv+` as a bearer token.
+$` + gateway.AdminTokenEnv + ` as a bearer token.
 
   drawbridge gateway proxy --listen :8080 --to 127.0.0.1:9001,127.0.0.1:9002 --strategy least_connections`,
 		Args: cobra.NoArgs,
