@@ -79,7 +79,7 @@ Stop with Ctrl-C (or --duration).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "gateway address")
-	f.StringVar(&admin, "admin", "127.0.0.1:9090", "admin address (dashboard, metrics, status, drain API)")
+	f.StringVar(&admin, "admin", "127.0.0.1:9090", "admin address (metrics, status)")
 	f.StringVar(&strategy, "strategy", config.RoundRobin, "load-balancing strategy")
 	f.IntVar(&backends, "backends", 3, "number of example backends")
 	f.DurationVar(&duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
