@@ -1,8 +1,10 @@
-// Package dashboard is the web UI of local mode, served on the gateway's
-// admin listener: pools and backends, autoscaler groups, load against
-// capacity and forecast, and the decision log. The page is plain HTML, CSS
-// and JavaScript embedded in the binary (no CDN, no build step); it polls
-// a JSON snapshot, the State, once a second.
+// Package dashboard is the web UI served on the gateway's admin listener.
+// In every mode it shows pools and backends (with drain and undrain),
+// per-route traffic, error rate and latency over time, and the reload
+// status; local mode adds autoscaler groups, load against capacity and
+// forecast, and the decision log. The page is plain HTML, CSS and
+// JavaScript embedded in the binary (no CDN, no build step); it polls a
+// JSON snapshot, the State, once a second.
 package dashboard
 
 import (
@@ -18,6 +20,9 @@ var assets embed.FS
 
 // State is the snapshot the page renders (GET /dashboard/api/state).
 type State struct {
+	// Mode is "local" or "gateway": local mode has the load generator and
+	// the autoscaler, the gateway alone has neither.
+	Mode      string     `json:"mode"`
 	Time      time.Time  `json:"time"`
 	Started   time.Time  `json:"started"`
 	URLs      URLs       `json:"urls"`
@@ -27,6 +32,42 @@ type State struct {
 	Series    []Point    `json:"series"`   // one point per second, oldest first
 	Forecast  []Forecast `json:"forecast"` // may extend past now
 	Decisions []Decision `json:"decisions"`
+	Routes    []Route    `json:"routes"`
+	Reload    *Reload    `json:"reload,omitempty"`
+	// Listen is the gateway's client address as configured (":8080").
+	Listen string `json:"listen,omitempty"`
+}
+
+// Route is one route's traffic as the gateway counted it.
+type Route struct {
+	Name  string `json:"name"`
+	Match string `json:"match"` // host and path prefix, as configured
+	Pool  string `json:"pool"`
+	// Series is one point per sampling interval, oldest first; the last
+	// point is the route's current rate.
+	Series []RoutePoint `json:"series"`
+}
+
+// RoutePoint is a route's traffic over one sampling interval.
+type RoutePoint struct {
+	T         int64   `json:"t"` // Unix milliseconds at the interval's end
+	RPS       float64 `json:"rps"`
+	ErrorRate float64 `json:"error_rate"` // share of responses that were 5xx, 0..1
+	P50MS     float64 `json:"p50_ms"`     // 0 when the interval had no request
+	P99MS     float64 `json:"p99_ms"`
+}
+
+// Reload is the configuration's reload status.
+type Reload struct {
+	Generation uint64    `json:"generation"`
+	LoadedAt   time.Time `json:"loaded_at"`              // when the serving configuration was applied
+	File       string    `json:"file,omitempty"`         // "" when there is no config file
+	Attempts   uint64    `json:"attempts"`               // reloads tried since start
+	Failures   uint64    `json:"failures"`               // of which refused
+	LastResult string    `json:"last_result,omitempty"`  // "success", "failure", or "" before any reload
+	LastAt     time.Time `json:"last_at,omitzero"`       // zero before any reload
+	LastError  string    `json:"last_error,omitempty"`   // the latest refusal, kept after a later success
+	ErrorAt    time.Time `json:"last_error_at,omitzero"` // zero when none
 }
 
 // URLs are where local mode serves.
@@ -69,6 +110,8 @@ type Backend struct {
 	Failures  uint64  `json:"failures"`
 	RPS       float64 `json:"rps"`
 	LatencyMS float64 `json:"latency_ms"`
+	// Drained is set by the admin API: the backend takes no new requests.
+	Drained bool `json:"drained"`
 }
 
 // Group is an autoscaler group.
@@ -129,6 +172,11 @@ func Handler(state func() State) http.Handler {
 		// The page is tiny and changes with the binary: never serve a
 		// stale one after an upgrade.
 		w.Header().Set("Cache-Control", "no-cache")
+		// Its drain buttons change state: no other site may frame it and
+		// trick a click (clickjacking), and it loads nothing from elsewhere.
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
 	})
 	return mux

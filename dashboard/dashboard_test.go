@@ -36,6 +36,11 @@ func TestHandlerServesPageAssetsAndState(t *testing.T) {
 			t.Errorf("GET %s: %d, body lacks %q", path, resp.StatusCode, want)
 		}
 	}
+	// The page has buttons that change state: no other site may frame it.
+	if resp, _ := get(t, h, "/dashboard/"); resp.Header.Get("X-Frame-Options") != "DENY" ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("page may be framed: X-Frame-Options %q, CSP %q", resp.Header.Get("X-Frame-Options"), resp.Header.Get("Content-Security-Policy"))
+	}
 	// Offline by design: nothing may be loaded from another origin.
 	for _, path := range []string{"/dashboard/", "/dashboard/app.js", "/dashboard/style.css"} {
 		if _, body := get(t, h, path); strings.Contains(body, "https://") || strings.Contains(body, "@import") {

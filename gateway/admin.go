@@ -1,19 +1,40 @@
 package gateway
 
 import (
+	"crypto/subtle"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/drawbridge-dev/drawbridge/dashboard"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
+	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
 
-// AdminHandler serves /metrics, /healthz, /readyz and /status.
+// AdminTokenEnv is the environment variable the commands read the admin
+// API token from (Options.AdminToken): an environment variable or a
+// systemd EnvironmentFile keeps the secret out of config files and
+// process listings.
+const AdminTokenEnv = "DRAWBRIDGE_ADMIN_TOKEN"
+
+// AdminHandler serves /metrics, /healthz, /readyz, /status, the dashboard
+// (/ redirects to /dashboard/) and the drain API:
+//
+//	POST /pools/{pool}/backends/{backend}/drain
+//	POST /pools/{pool}/backends/{backend}/undrain
+//
+// Reads are open to whoever reaches the admin listener (loopback by
+// default), as Prometheus scrapes /metrics from another host. Changes are
+// guarded by guardChanges.
 func (g *Gateway) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.Registry, promhttp.HandlerOpts{}))
@@ -28,20 +49,265 @@ func (g *Gateway) AdminHandler() http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(g.Status())
+		writeJSON(w, http.StatusOK, g.Status())
 	})
 	// Profiling, as Caddy and Envoy offer on their admin endpoints; the admin
 	// listener is loopback-only unless configured otherwise.
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+
+	guard := guardChanges(g.opts.AdminToken)
+	for verb, on := range map[string]bool{"drain": true, "undrain": false} {
+		mux.Handle("POST /pools/{pool}/backends/{backend}/"+verb, guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			g.serveDrain(w, r, on)
+		})))
+	}
+
+	g.admin.startSampler(g)
+	if _, ok := g.opts.AdminRoutes["GET /dashboard/"]; !ok { // local mode mounts its own
+		mux.Handle("GET /dashboard/", dashboard.Handler(g.DashboardState))
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/dashboard/", http.StatusFound)
+	})
 	for pattern, h := range g.opts.AdminRoutes {
 		mux.Handle(pattern, h)
 	}
 	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// guardChanges protects the admin API's state-changing endpoints, in the
+// spirit of Caddy's admin API (localhost, origin enforcement):
+//
+//   - Cross-site requests from a browser are refused (403): Sec-Fetch-Site
+//     must be same-origin or none, or the Origin must match the Host. A web
+//     page the operator happens to visit cannot drain backends.
+//   - With a token configured, "Authorization: Bearer TOKEN" admits a client
+//     from anywhere; a wrong token is refused (401) even from loopback.
+//   - Without a token header, only loopback clients that name the admin
+//     listener by a loopback Host (localhost, 127.0.0.0/8, ::1) are admitted.
+//     The Host check defeats DNS rebinding, where a remote page's name
+//     resolves to 127.0.0.1 and its requests are same-origin to itself.
+//
+// The remote address is the socket's: no forwarding header is trusted. A
+// proxy on the same host that forwards remote clients to the admin
+// listener makes them loopback clients; put the token in front of such
+// setups instead.
+func guardChanges(token string) func(http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "cross-origin request refused: the admin API accepts changes only from its own pages and non-browser clients", http.StatusForbidden)
+	}))
+	return func(next http.Handler) http.Handler {
+		return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if code, why := adminAuthorize(r, token); code != 0 {
+				if code == http.StatusUnauthorized {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="drawbridge admin"`)
+				}
+				http.Error(w, why, code)
+				return
+			}
+			next.ServeHTTP(w, r)
+		}))
+	}
+}
+
+// adminAuthorize returns 0 when r may change state, else the status and
+// the reason to answer with.
+func adminAuthorize(r *http.Request, token string) (int, string) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		presented, ok := strings.CutPrefix(h, "Bearer ")
+		if ok && token != "" && subtle.ConstantTimeCompare([]byte(presented), []byte(token)) == 1 {
+			return 0, ""
+		}
+		return http.StatusUnauthorized, "invalid admin token"
+	}
+	if isLoopbackAddr(r.RemoteAddr) && isLoopbackHost(r.Host) {
+		return 0, ""
+	}
+	if token != "" {
+		return http.StatusUnauthorized, "admin token required (Authorization: Bearer ...)"
+	}
+	return http.StatusForbidden, "admin changes are accepted from loopback only; set " + AdminTokenEnv + " to admit remote clients with a token"
+}
+
+func isLoopbackAddr(hostport string) bool {
+	ap, err := netip.ParseAddrPort(hostport)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
+}
+
+// isLoopbackHost reports whether a Host header names this machine by a
+// loopback name or address.
+func isLoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
+// serveDrain drains (on) or undrains a backend: a drained backend takes
+// no new requests and finishes those in flight, as one removed by a
+// reload does; undrained, it ramps up again through slow start. The state
+// survives reloads while the backend stays in its pool.
+func (g *Gateway) serveDrain(w http.ResponseWriter, r *http.Request, on bool) {
+	name, id := r.PathValue("pool"), r.PathValue("backend")
+	p := g.Pool(name)
+	if p == nil {
+		http.Error(w, "no pool "+name, http.StatusNotFound)
+		return
+	}
+	if !p.setDrained(id, on, r.RemoteAddr) {
+		http.Error(w, "pool "+name+" has no backend "+id, http.StatusNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, p.status(g.clk.Now()))
+}
+
+// setDrained sets backend id's drain state; false when the pool has no
+// such backend.
+func (p *Pool) setDrained(id string, on bool, by string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.view.Load().lookup(id)
+	if b == nil {
+		return false
+	}
+	if p.drained == nil {
+		p.drained = map[string]bool{}
+	}
+	if on {
+		p.drained[id] = true
+	} else {
+		delete(p.drained, id)
+	}
+	if !b.SetFlag(upstream.FlagDraining, on) {
+		return true
+	}
+	if on {
+		p.log.Info("backend drained through the admin API", "backend", id, "inflight", b.Inflight(), "by", by)
+	} else {
+		b.StartSlowStart(p.clk.Now().UnixNano(), p.settings.slowStart)
+		p.log.Info("backend undrained through the admin API", "backend", id, "by", by)
+	}
+	return true
+}
+
+// keepDrains carries admin drains over to a new membership (the caller
+// holds p.mu): a backend rebuilt by a reload (a new weight) stays
+// drained, and the drain of a backend that left is forgotten.
+func (p *Pool) keepDrains(byID map[string]*upstream.Backend) {
+	for id := range p.drained {
+		if b, ok := byID[id]; ok {
+			b.SetFlag(upstream.FlagDraining, true)
+		} else {
+			delete(p.drained, id)
+		}
+	}
+}
+
+// adminState is what the admin listener shows beyond the request path's
+// own state: the reload history and the per-route samples.
+type adminState struct {
+	mu      sync.Mutex
+	reload  dashboard.Reload
+	sampler *routeSampler
+	stop    chan struct{}
+}
+
+// setConfigFile names the file the configuration is loaded and reloaded
+// from ("" when it is built in memory, as by gateway proxy).
+func (g *Gateway) setConfigFile(path string) {
+	g.admin.mu.Lock()
+	g.admin.reload.File = path
+	g.admin.mu.Unlock()
+}
+
+// noteReload records the outcome of a reload (SIGHUP or a file change);
+// err is why it was refused, nil when it took effect.
+func (g *Gateway) noteReload(err error) {
+	a := &g.admin
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := g.clk.Now()
+	a.reload.Attempts++
+	a.reload.LastAt = now
+	a.reload.LastResult = "success"
+	if err != nil {
+		a.reload.Failures++
+		a.reload.LastResult = "failure"
+		a.reload.LastError = err.Error()
+		a.reload.ErrorAt = now
+	}
+}
+
+// ReloadStatus is the configuration's generation and reload history.
+func (g *Gateway) ReloadStatus() dashboard.Reload {
+	g.admin.mu.Lock()
+	r := g.admin.reload
+	g.admin.mu.Unlock()
+	rt := g.rt.Load()
+	r.Generation, r.LoadedAt = rt.generation, rt.loadedAt
+	return r
+}
+
+// DashboardPools is the pools and backends as the dashboard shows them.
+func (g *Gateway) DashboardPools() []dashboard.Pool {
+	out := []dashboard.Pool{}
+	var rps map[[2]string]float64
+	if s := g.admin.samplerOrNil(); s != nil {
+		rps = s.backendRates()
+	}
+	for _, p := range g.Status().Pools {
+		dp := dashboard.Pool{Name: p.Name, Strategy: p.Strategy, Available: p.Available, Backends: []dashboard.Backend{}}
+		for _, b := range p.Backends {
+			dp.Backends = append(dp.Backends, dashboard.Backend{ID: b.ID, Address: b.Address, Available: b.Available,
+				Healthy: b.Healthy, Ejected: b.Ejected, Circuit: b.Circuit, Inflight: b.Inflight, Requests: b.Requests,
+				Failures: b.Failures, LatencyMS: round2(b.LatencyMS), Drained: b.Drained, RPS: rps[[2]string{p.Name, b.ID}]})
+		}
+		out = append(out, dp)
+	}
+	return out
+}
+
+// DashboardRoutes is each route of the serving configuration with its
+// sampled traffic; requests that matched no route come last, when any.
+func (g *Gateway) DashboardRoutes() []dashboard.Route {
+	var series map[string][]dashboard.RoutePoint
+	if s := g.admin.samplerOrNil(); s != nil {
+		series = s.routeSeries()
+	}
+	out := []dashboard.Route{}
+	for _, rr := range g.rt.Load().routes {
+		r := rr.r
+		out = append(out, dashboard.Route{Name: r.Name, Match: r.Host + r.PathPrefix, Pool: r.Pool,
+			Series: append([]dashboard.RoutePoint{}, series[r.Name]...)})
+	}
+	if pts := series[""]; hasTraffic(pts) {
+		out = append(out, dashboard.Route{Name: "(no route)", Match: "matched no route: 404", Series: pts})
+	}
+	return out
+}
+
+// DashboardState is the dashboard's snapshot in gateway mode.
+func (g *Gateway) DashboardState() dashboard.State {
+	return dashboard.State{Mode: "gateway", Time: g.clk.Now(), Started: g.started, Listen: g.Config().Listen,
+		Pools: g.DashboardPools(), Routes: g.DashboardRoutes(), Reload: new(g.ReloadStatus()),
+		Groups: []dashboard.Group{}, Series: []dashboard.Point{}, Forecast: []dashboard.Forecast{}, Decisions: []dashboard.Decision{}}
 }
 
 // Status is the JSON document served at /status.
@@ -57,6 +323,7 @@ type Status struct {
 	// Failover is the active-passive state: role, lease holder, fencing
 	// token and the last transition with its reason; nil when off.
 	Failover *failover.Status `json:"failover,omitempty"`
+	Reload   dashboard.Reload `json:"reload"`
 }
 
 type routeStatus struct {
@@ -74,7 +341,7 @@ func (g *Gateway) Status() Status {
 	st := Status{
 		Generation: rt.generation, LoadedAt: rt.loadedAt, Uptime: now.Sub(g.started).Seconds(),
 		Inflight: g.Inflight(), Draining: g.Draining(),
-		Routes: []routeStatus{}, Pools: []poolStatus{},
+		Routes: []routeStatus{}, Pools: []poolStatus{}, Reload: g.ReloadStatus(),
 	}
 	for _, rr := range rt.routes {
 		st.Routes = append(st.Routes, routeStatus{Name: rr.r.Name, Host: rr.r.Host, PathPrefix: rr.r.PathPrefix, Methods: rr.r.Methods, Pool: rr.r.Pool})

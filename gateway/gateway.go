@@ -144,6 +144,9 @@ type Options struct {
 	// AdminRoutes are extra handlers served on the admin listener, by
 	// ServeMux pattern (local mode mounts its dashboard here).
 	AdminRoutes map[string]http.Handler
+	// AdminToken, when set, admits admin API changes (drain) from
+	// non-loopback clients that present it as a bearer token.
+	AdminToken string
 }
 
 // Gateway serves client requests.
@@ -171,6 +174,7 @@ type Gateway struct {
 	draining    atomic.Bool
 	generations atomic.Uint64
 	started     time.Time
+	admin       adminState // reload history and dashboard samples (admin.go)
 }
 
 // New builds a gateway from cfg.
@@ -437,6 +441,7 @@ func (g *Gateway) Inflight() int64 { return g.inflight.Load() }
 func (g *Gateway) Close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.admin.stopSampler()
 	for _, p := range g.pools {
 		p.close()
 	}

@@ -100,6 +100,7 @@ type Pool struct {
 	settings poolSettings
 	checker  *health.Checker
 	outlier  *health.Outlier
+	drained  map[string]bool // backend ids drained through the admin API
 }
 
 // Name is the pool's configured name.
@@ -236,6 +237,7 @@ func (p *Pool) commit(pp *preparedPool) {
 		p.outlier.Update(members)
 	}
 
+	p.keepDrains(byID) // before the view is live: a drained backend never serves
 	bal := pp.bal
 	if bal == nil {
 		bal = old.bal
@@ -360,7 +362,7 @@ func (p *Pool) status(now time.Time) poolStatus {
 		bs := backendStatus{
 			ID: b.ID(), Address: b.Addr(), Weight: b.Weight(),
 			Available: b.Available(), Healthy: !b.HasFlag(upstream.FlagUnhealthy),
-			Ejected: b.HasFlag(upstream.FlagEjected), Circuit: circuitState(b), Inflight: b.Inflight(),
+			Ejected: b.HasFlag(upstream.FlagEjected), Drained: b.HasFlag(upstream.FlagDraining), Circuit: circuitState(b), Inflight: b.Inflight(),
 			Requests: b.Requests.Load(), Failures: b.Failures.Load(),
 			LatencyMS:       b.LatencyCost(now.UnixNano()) / 1e6,
 			SlowStartFactor: b.SlowStartFactor(now.UnixNano()),
@@ -392,6 +394,7 @@ type backendStatus struct {
 	Available       bool    `json:"available"`
 	Healthy         bool    `json:"healthy"`
 	Ejected         bool    `json:"ejected"`
+	Drained         bool    `json:"drained"`
 	Circuit         string  `json:"circuit,omitempty"` // closed, open, half_open; "" when off
 	Inflight        int64   `json:"inflight"`
 	Requests        uint64  `json:"requests"`

@@ -80,6 +80,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	defer g.Close()
+	g.setConfigFile(r.ConfigPath)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -254,6 +255,7 @@ func (r *Runner) reload(g *Gateway, tcp tcpListeners, log *slog.Logger) {
 	} else {
 		g.metrics.reloads.WithLabelValues("failure").Inc()
 	}
+	g.noteReload(err)
 	if err != nil {
 		// The message carries FILE:LINE: key: what is wrong.
 		log.Error("config reload refused; the previous configuration keeps serving", "error", err.Error())

@@ -1,44 +1,16 @@
 package local
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/chromium"
 )
-
-// chromiumPath is where Debian's chromium package installs the browser
-// (.ci/run installs it when missing).
-const chromiumPath = "/usr/bin/chromium"
-
-// runChromium loads url in headless Chromium and returns the DOM after
-// the page's scripts ran for a few seconds of virtual time. With
-// screenshot set it saves a 1280×800 PNG instead of the DOM.
-func runChromium(t *testing.T, url, screenshot string) string {
-	t.Helper()
-	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-		"--user-data-dir=" + t.TempDir(), "--window-size=1280,800", "--virtual-time-budget=3000"}
-	if screenshot != "" {
-		args = append(args, "--screenshot="+screenshot)
-	} else {
-		args = append(args, "--dump-dom")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chromiumPath, append(args, url)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.String())
-	}
-	return string(out)
-}
 
 var (
 	backendRow   = regexp.MustCompile(`<tr class="backend" data-id="([^"]+)"`)
@@ -83,9 +55,7 @@ func parsePage(t *testing.T, dom string) page {
 // from live data, and a later load shows newer values. It saves a
 // screenshot (to $DRAWBRIDGE_SCREENSHOT when set, e.g. docs/dashboard.png).
 func TestDashboardInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skip("chromium not installed (apt-get install chromium chromium-driver; .ci/run does)")
-	}
+	chromium.SkipIfMissing(t)
 	if testing.Short() {
 		t.Skip("runs local mode and a browser; skipped with -short")
 	}
@@ -100,7 +70,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		return len(st.Series) >= 5 && len(st.Groups) == 1 && st.Groups[0].Desired >= 2
 	})
 
-	first := parsePage(t, runChromium(t, url, ""))
+	first := parsePage(t, chromium.Run(t, url, "", 1280, 800))
 	t.Logf("first load: %+v", first)
 	if len(first.backends) < 2 {
 		t.Errorf("backends table: %d rows (%v), want >= 2", len(first.backends), first.backends)
@@ -114,7 +84,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	before := s.State().Load.Requests
 	waitFor(t, 10*time.Second, "more requests served", func() bool { return s.State().Load.Requests > before+200 })
-	second := parsePage(t, runChromium(t, url, ""))
+	second := parsePage(t, chromium.Run(t, url, "", 1280, 800))
 	t.Logf("second load: %+v", second)
 	if second.requests <= first.requests {
 		t.Errorf("requests shown went from %d to %d; want the count to grow", first.requests, second.requests)
@@ -127,16 +97,6 @@ func TestDashboardInBrowser(t *testing.T) {
 	if shot == "" {
 		shot = filepath.Join(t.TempDir(), "dashboard.png")
 	}
-	runChromium(t, url, shot)
-	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10_000 {
-		t.Fatalf("screenshot %s: %v (size %d)", shot, err, sizeOf(fi))
-	}
+	chromium.Run(t, url, shot, 1280, 800)
 	t.Logf("screenshot: %s", shot)
-}
-
-func sizeOf(fi os.FileInfo) int64 {
-	if fi == nil {
-		return 0
-	}
-	return fi.Size()
 }

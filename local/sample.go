@@ -152,19 +152,13 @@ func (s *Stack) State() dashboard.State {
 	s.mu.Lock()
 	gw, urls := s.gw, s.urls
 	s.mu.Unlock()
-	st := dashboard.State{Time: time.Now(), Started: s.started, URLs: urls,
+	st := dashboard.State{Mode: "local", Time: time.Now(), Started: s.started, URLs: urls, Routes: []dashboard.Route{},
 		Pools: []dashboard.Pool{}, Groups: []dashboard.Group{}, Series: []dashboard.Point{}, Forecast: []dashboard.Forecast{}, Decisions: []dashboard.Decision{}}
 	var gs []dashboard.Pool
 	if gw != nil {
-		for _, p := range gw.Status().Pools {
-			dp := dashboard.Pool{Name: p.Name, Strategy: p.Strategy, Available: p.Available, Backends: []dashboard.Backend{}}
-			for _, b := range p.Backends {
-				dp.Backends = append(dp.Backends, dashboard.Backend{ID: b.ID, Address: b.Address, Available: b.Available,
-					Healthy: b.Healthy, Ejected: b.Ejected, Circuit: b.Circuit, Inflight: b.Inflight, Requests: b.Requests,
-					Failures: b.Failures, LatencyMS: math.Round(b.LatencyMS*100) / 100})
-			}
-			gs = append(gs, dp)
-		}
+		// The gateway's own view: pools with drain state, per-route
+		// traffic and the reload status, as in every other mode.
+		gs, st.Routes, st.Reload = gw.DashboardPools(), gw.DashboardRoutes(), new(gw.ReloadStatus())
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -25,7 +25,8 @@ func newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Run the gateway in front of built-in example backends on loopback",
 		Long: `Start a few example backends on loopback and the gateway in front of them,
-with health checks and the admin listener on. No config file, no cloud account.
+with health checks and the admin listener on: its / is the dashboard. No config
+file, no cloud account.
 Stop with Ctrl-C (or --duration).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,11 +66,14 @@ Stop with Ctrl-C (or --duration).`,
 				return usageError(err)
 			}
 			out := cmd.OutOrStdout()
-			r := &gateway.Runner{Config: cfg, Options: gateway.Options{Logger: newLogger()},
+			r := &gateway.Runner{Config: cfg, Options: gatewayOptions(newLogger()),
 				Ready: func(l gateway.Listeners, _ *gateway.Gateway) {
-					fmt.Fprintf(out, "gateway  http://%s  (%s over %d example backends)\n", l.HTTP, strategy, backends)
-					fmt.Fprintf(out, "status   http://%s/status\nmetrics  http://%s/metrics\n", l.Admin, l.Admin)
-					fmt.Fprintf(out, "try      curl -s http://%s/   (each answer names its backend)\n", l.HTTP)
+					fmt.Fprintf(out, "gateway    http://%s  (%s over %d example backends)\n", l.HTTP, strategy, backends)
+					if l.Admin != nil {
+						fmt.Fprintf(out, "dashboard  http://%s/dashboard/\n", l.Admin)
+						fmt.Fprintf(out, "status     http://%s/status\nmetrics    http://%s/metrics\n", l.Admin, l.Admin)
+					}
+					fmt.Fprintf(out, "try        curl -s http://%s/   (each answer names its backend)\n", l.HTTP)
 				}}
 			return r.Run(ctx)
 		},

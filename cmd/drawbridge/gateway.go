@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -33,7 +35,12 @@ func newGatewayRunCmd() *cobra.Command {
 its default). The config reloads on SIGHUP and when the file changes; an invalid
 new config is refused with FILE:LINE and the key, and the old one keeps serving.
 SIGTERM or SIGINT stop accepting and drain in-flight requests for up to
-shutdown_timeout.`,
+shutdown_timeout.
+
+The admin listener (admin.listen, loopback by default) serves /metrics,
+/status and the dashboard at / ; backends are drained and undrained there
+(POST /pools/POOL/backends/ID/drain or /undrain) from loopback, or from
+elsewhere with the token in $` + gateway.AdminTokenEnv + ` as a bearer token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
@@ -61,7 +68,7 @@ shutdown_timeout.`,
 					}
 				}
 			}()
-			r := &gateway.Runner{ConfigPath: path, Config: cfg, Reload: reload, Options: gateway.Options{Logger: log}}
+			r := &gateway.Runner{ConfigPath: path, Config: cfg, Reload: reload, Options: gatewayOptions(log), Ready: logAdmin(log)}
 			return r.Run(ctx)
 		},
 	}
@@ -103,7 +110,10 @@ defaults a config file for one pool would have: idempotent requests are
 retried on another backend when the connect fails, the connection resets
 before a response or the response times out, and a backend that keeps
 failing is ejected for a while (outlier detection). There is no admin
-listener unless --admin asks for one.
+listener unless --admin asks for one; with it, / on the admin address is
+the dashboard (pools, backends with drain/undrain, per-route traffic).
+Drain and undrain are accepted from loopback, or with the token in
+$` + gateway.AdminTokenEnv + ` as a bearer token.
 
   drawbridge gateway proxy --listen :8080 --to 127.0.0.1:9001,127.0.0.1:9002 --strategy least_connections`,
 		Args: cobra.NoArgs,
@@ -118,7 +128,7 @@ listener unless --admin asks for one.
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			r := &gateway.Runner{Config: cfg, Options: gateway.Options{Logger: log}}
+			r := &gateway.Runner{Config: cfg, Options: gatewayOptions(log), Ready: logAdmin(log)}
 			return r.Run(ctx)
 		},
 	}
@@ -128,11 +138,32 @@ listener unless --admin asks for one.
 	f.StringVar(&q.Strategy, "strategy", balance.RoundRobin, "load-balancing strategy: "+strings.Join(balance.Strategies(), ", "))
 	f.StringVar(&q.HashKey, "hash-key", "", "hash key for ip_hash/consistent_hash: header:NAME, cookie:NAME, query:NAME, path or ip")
 	f.StringVar(&q.HealthPath, "health-path", "", "enable active health checks of this path")
-	f.StringVar(&q.Admin, "admin", "off", `admin listener (metrics, status, pprof): "off", or an address; "127.0.0.1:0" picks a free port and logs it. Off by default so that quick proxies side by side never clash on a fixed port`)
+	f.StringVar(&q.Admin, "admin", "off", `admin listener (dashboard, metrics, status, pprof, drain API): "off", or an address; "127.0.0.1:0" picks a free port and logs it. Off by default so that quick proxies side by side never clash on a fixed port`)
 	f.BoolVar(&q.AccessLog, "access-log", false, "write JSON access logs to stdout")
 	_ = cmd.RegisterFlagCompletionFunc("strategy", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return balance.Strategies(), cobra.ShellCompDirectiveNoFileComp
 	})
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
+}
+
+// gatewayOptions are the options every command that runs a gateway shares.
+func gatewayOptions(log *slog.Logger) gateway.Options {
+	return gateway.Options{Logger: log, AdminToken: os.Getenv(gateway.AdminTokenEnv)}
+}
+
+// logAdmin logs where the dashboard is, and warns when the admin
+// listener is reachable from other hosts.
+func logAdmin(log *slog.Logger) func(gateway.Listeners, *gateway.Gateway) {
+	return func(l gateway.Listeners, _ *gateway.Gateway) {
+		if l.Admin == nil {
+			return
+		}
+		log.Info("dashboard", "url", "http://"+l.Admin.String()+"/dashboard/")
+		if ta, ok := l.Admin.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+			log.Warn("the admin listener is not on loopback: its dashboard, /status, /metrics and pprof are readable by whoever reaches it; "+
+				"drain and undrain still need loopback or the token in $"+gateway.AdminTokenEnv, "admin", l.Admin.String(),
+				"token_set", os.Getenv(gateway.AdminTokenEnv) != "")
+		}
+	}
 }
