@@ -325,6 +325,8 @@ func (d *Daemon) round(ctx context.Context, g *group, now time.Time) Round {
 	d.metrics.decisions.WithLabelValues(g.Name, dir).Inc()
 	d.metrics.desired.WithLabelValues(g.Name).Set(float64(desired))
 	d.metrics.current.WithLabelValues(g.Name).Set(float64(st.Desired))
+	d.metrics.minCap.WithLabelValues(g.Name).Set(float64(res.Min))
+	d.metrics.maxCap.WithLabelValues(g.Name).Set(float64(res.Max))
 	d.metrics.inService.WithLabelValues(g.Name).Set(float64(st.InService))
 	if r.Load != nil {
 		d.metrics.load.WithLabelValues(g.Name).Set(r.Load.Value)
