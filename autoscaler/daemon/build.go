@@ -117,6 +117,7 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, func
 				return fail(fmt.Errorf("group %q: metric.url: %w", gc.Name, err))
 			}
 			g.Source = metrics.NewGateway(u, env.HTTPClient, env.Clock)
+			g.Unit = "requests/s"
 			g.Metric = gc.Metric.Pool
 			if g.Metric == "" {
 				g.Metric = gc.Name
@@ -135,6 +136,7 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, func
 			}
 			g.Source = metrics.NewCloudWatch(client, metrics.CloudWatchMetric{Namespace: gc.Metric.Namespace,
 				MetricName: gc.Metric.MetricName, Dimensions: gc.Metric.Dimensions, Statistic: gc.Metric.Statistic})
+			g.Unit = gc.Metric.Statistic + " of " + gc.Metric.MetricName + " per datapoint"
 			g.Range = true
 		default:
 			return fail(fmt.Errorf("group %q: unknown metric source %q", gc.Name, gc.Metric.Source))

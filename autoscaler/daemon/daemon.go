@@ -36,6 +36,9 @@ type Group struct {
 	Source   autoscaler.MetricSource
 	// Metric is passed as Query.Metric (a pool, a PromQL expression...).
 	Metric string
+	// Unit names what the load counts ("requests/s"), for explain; empty
+	// when the source does not say (a PromQL expression).
+	Unit string
 	// Range reports whether Source answers time ranges (Prometheus,
 	// CloudWatch): the daemon then backfills history after a gap. A
 	// scraping source (the gateway) yields one sample per query.
