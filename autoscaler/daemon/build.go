@@ -135,7 +135,7 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, func
 				return fail(fmt.Errorf("group %q: metric.protocol: %w", gc.Name, err))
 			}
 			g.Source = metrics.NewCloudWatch(client, metrics.CloudWatchMetric{Namespace: gc.Metric.Namespace,
-				MetricName: gc.Metric.MetricName, Dimensions: gc.Metric.Dimensions, Statistic: gc.Metric.Statistic})
+				MetricName: gc.Metric.MetricName, Dimensions: gc.Metric.Dimensions, Statistic: gc.Metric.Statistic, Protocol: gc.Metric.Protocol})
 			g.Unit = gc.Metric.Statistic + " of " + gc.Metric.MetricName + " per datapoint"
 			g.Range = true
 		default:
