@@ -8,9 +8,10 @@ import (
 )
 
 // TestReadmeAutoscalerQuickStart runs the README's `autoscaler simulate`
-// command lines as written, from the repository root, on the traces the
-// repository ships (examples/traces): they must work from a plain clone.
-// Only the /tmp chart paths move to the test's own directory.
+// and `autoscaler validate` command lines as written, from the repository
+// root, on the traces and configs the repository ships: they must work
+// from a plain clone. Only the /tmp chart paths move to the test's own
+// directory.
 func TestReadmeAutoscalerQuickStart(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
@@ -18,13 +19,16 @@ func TestReadmeAutoscalerQuickStart(t *testing.T) {
 	}
 	const prefix = "go run ./cmd/drawbridge "
 	var cmds []string
+	validated := false
 	for _, l := range strings.Split(string(readme), "\n") {
-		if strings.HasPrefix(l, prefix+"autoscaler simulate ") {
-			cmds = append(cmds, strings.TrimPrefix(l, prefix))
+		l, _, _ = strings.Cut(l, "#") // a trailing comment
+		if strings.HasPrefix(l, prefix+"autoscaler simulate ") || strings.HasPrefix(l, prefix+"autoscaler validate ") {
+			cmds = append(cmds, strings.TrimSpace(strings.TrimPrefix(l, prefix)))
+			validated = validated || strings.Contains(l, " validate ")
 		}
 	}
-	if len(cmds) < 2 {
-		t.Fatalf("README.md: found %d autoscaler simulate command lines, want the quick-start's 2", len(cmds))
+	if len(cmds) < 3 || !validated {
+		t.Fatalf("README.md: found %v, want the quick-start's two simulate lines and its validate line", cmds)
 	}
 	tmp := t.TempDir()
 	t.Chdir(filepath.Join("..", ".."))
@@ -40,6 +44,12 @@ func TestReadmeAutoscalerQuickStart(t *testing.T) {
 		out, err := run(t, args...)
 		if err != nil {
 			t.Errorf("README: %s: %v\n%s", c, err, out)
+			continue
+		}
+		if args[1] == "validate" {
+			if !strings.HasSuffix(strings.TrimSpace(out), ": ok") {
+				t.Errorf("README: %s: %q, want FILE: ok", c, out)
+			}
 			continue
 		}
 		if !strings.Contains(out, "reactive@70%") {
