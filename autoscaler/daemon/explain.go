@@ -231,9 +231,12 @@ func (e *Explanation) conditions(g *group, res *policy.Result) []Condition {
 				want, found = p.Capacity, true
 			}
 		}
-		kind := func(v, configured int) string {
+		// A bound that differs from the configured one was set by a
+		// scheduled action (min), or by a schedule or a forecast allowed
+		// to exceed max (max).
+		kind := func(v, configured int, other string) string {
 			if v != configured {
-				return "scheduled"
+				return other
 			}
 			return "configured"
 		}
@@ -241,10 +244,10 @@ func (e *Explanation) conditions(g *group, res *policy.Result) []Condition {
 		case !found:
 		case want < res.Min:
 			limited = Condition{Type: "ScalingLimited", Status: "True", Reason: "TooFewReplicas",
-				Message: fmt.Sprintf("desired %d raised to the %s minimum %d", want, kind(res.Min, g.Min), res.Min)}
+				Message: fmt.Sprintf("desired %d raised to the %s minimum %d", want, kind(res.Min, g.Min, "scheduled"), res.Min)}
 		case want > res.Max:
 			limited = Condition{Type: "ScalingLimited", Status: "True", Reason: "TooManyReplicas",
-				Message: fmt.Sprintf("desired %d capped at the %s maximum %d", want, kind(res.Max, g.Max), res.Max)}
+				Message: fmt.Sprintf("desired %d capped at the %s maximum %d", want, kind(res.Max, g.Max, "scheduled or forecast"), res.Max)}
 		}
 	}
 	return []Condition{able, active, limited}

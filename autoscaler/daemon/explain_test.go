@@ -168,3 +168,16 @@ func TestAge(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainCappedAtMax: a load the maximum cannot serve shows as
+// ScalingLimited TooManyReplicas with the wanted count.
+func TestExplainCappedAtMax(t *testing.T) {
+	clk := clock.NewFake(t0)
+	src := &fakeSource{}
+	src.set(1000) // 100 instances at the target of 10
+	d := newTestDaemon(t, clk, src, newFakeGroup(1), nil, nil, "a", nil)
+	e := explainAfterRounds(t, d, clk, 3)
+	if c := condition(t, e, "ScalingLimited"); c.Status != "True" || c.Reason != "TooManyReplicas" || c.Message != "desired 100 capped at the configured maximum 20" {
+		t.Errorf("ScalingLimited = %+v, want True TooManyReplicas: desired 100 capped at the configured maximum 20", c)
+	}
+}
