@@ -10,6 +10,8 @@ package autoscaler
 import (
 	"context"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 // GroupState is a scalable group as its actuator reports it.
@@ -55,15 +57,10 @@ type Actuator interface {
 	SetDesired(ctx context.Context, group string, desired int, reason string) error
 }
 
-// Lease lets one replica of the daemon act while others stand by.
-type Lease interface {
-	// TryAcquire takes or renews the lease for holder until now+ttl. It
-	// reports whether holder holds it and the fencing token, which grows
-	// every time the lease changes hands.
-	TryAcquire(ctx context.Context, holder string, ttl time.Duration) (held bool, token uint64, err error)
-	// Release gives the lease up if holder holds it.
-	Release(ctx context.Context, holder string) error
-}
+// Lease lets one replica of the daemon act while others stand by. The
+// implementations live in internal/lease, which the gateway's failover
+// shares.
+type Lease = lease.Lease
 
 // Proposal is one policy's recommendation for a group.
 type Proposal struct {

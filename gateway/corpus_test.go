@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 )
 
 // The access-control corpus: requests that try to reach what a route denies
@@ -204,7 +206,7 @@ pools:
 	if len(statuses) != 1 || statuses[0] != 200 {
 		t.Fatalf("answers %v, want [200]", statuses)
 	}
-	for _, k := range methodOverrides {
+	for _, k := range pipeline.MethodOverrides {
 		if v := rec.last(t).Header.Get(k); v != "" {
 			t.Errorf("backend saw %s: %s", k, v)
 		}

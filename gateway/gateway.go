@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -20,15 +19,13 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
-	"github.com/drawbridge-dev/drawbridge/gateway/cache"
-	"github.com/drawbridge-dev/drawbridge/gateway/compress"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
+	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
+	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
-	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
@@ -46,156 +43,48 @@ type runtime struct {
 	accessLog  *slog.Logger // nil when off
 	// maxConcurrent sheds load beyond this many requests; 0 = no limit.
 	maxConcurrent int64
-	// asserted are the headers the gateway sets itself (identities,
-	// X-Forwarded-*): their underscore spellings never reach a backend.
-	asserted []string
-	// trusted are the peers whose forwarding headers are extended, not
-	// replaced (server.trusted_proxies).
-	trusted []netip.Prefix
+	// rules are the request hygiene rules of the server section.
+	rules *hygiene.Rules
 }
 
 type routeRuntime struct {
-	r      *route.Route
-	pool   *Pool
-	m      *routeMetrics
-	retry  *retryPolicy // nil: no retries
-	access *routeAccess // nil: any method, any client
-	auth   *auth.Authenticator
-	limit  *routeLimit
-	// failures counts failed authentications per client address; nil =
-	// no limit.
-	failures *routeFailures
-	handler  http.Handler // static, cache, compress chain; nil = forward directly
+	r     *route.Route
+	pool  *Pool
+	m     *routeMetrics
+	retry *retryPolicy     // nil: no retries
+	chain pipeline.Handler // the route's stages, ending in the forward
 	// idHeader is the identity header a client must never set itself.
 	idHeader string
-	upgrades []string // protocols a client may switch to (routes[].upgrade)
-	bulkhead *resilience.Bulkhead
-	overall  time.Duration // whole request incl. retries; 0 = none
+	upgrades []string      // protocols a client may switch to (routes[].upgrade)
 	perTry   time.Duration // 0 = the pool's response_header timeout
-}
-
-// routeLimit is a route's rate limiter and how it keys requests. It is
-// kept across reloads while its settings stay the same, so a reload does
-// not refill every bucket.
-type routeLimit struct {
-	cfg     config.RateLimit
-	limiter *ratelimit.Limiter
-	key     ratelimit.KeyFunc
-	// byIdentity: the key is the subject, unknown until the credentials
-	// are checked.
-	byIdentity bool
-}
-
-// routeFailures limits a route's failed authentications per client
-// address; kept across reloads like routeLimit.
-type routeFailures struct {
-	cfg     config.AuthFailures
-	limiter *ratelimit.Limiter
 }
 
 // routeExtras are the per-route pieces built, and checked, before a
 // configuration is committed.
 type routeExtras struct {
-	auth     *auth.Authenticator
-	failures *routeFailures
-	limit    *routeLimit
-	static   *static.Handler
-	cache    *routeCache
-	handler  http.Handler
+	rr     *routeRuntime
+	stages pipeline.Route
 }
 
-// routeCache is a route's response cache, kept across reloads while its
-// settings stay the same so a reload does not empty it.
-type routeCache struct {
-	cfg   config.Cache
-	cache *cache.Cache
-}
-
-func (g *Gateway) prepareRoute(rc *config.Route) (routeExtras, error) {
-	var x routeExtras
-	if a := rc.Auth; a != nil {
-		ac := auth.Config{AllowSubjects: a.AllowSubjects, ForwardHeader: a.ForwardHeader, StripCredentials: a.StripCredentials, Realm: a.Realm}
-		if k := a.APIKeys; k != nil {
-			ac.APIKeys = &auth.APIKeyConfig{Header: k.Header, Bearer: k.Bearer, Keys: k.Keys, File: k.File}
-		}
-		if j := a.JWT; j != nil {
-			ac.JWT = &auth.JWTConfig{Algorithms: j.Algorithms, Secret: j.Secret, KeyFile: j.KeyFile, JWKSFile: j.JWKSFile,
-				Issuer: j.Issuer, Audience: j.Audience, Skew: j.Skew}
-		}
-		if b := a.Basic; b != nil {
-			ac.Basic = &auth.BasicConfig{Users: b.Users, File: b.File}
-		}
-		au, err := auth.New(ac, g.clk)
-		if err != nil {
-			return x, fmt.Errorf("route %q: auth: %w", rc.Name, err)
-		}
-		x.auth = au
-		if f := a.MaxFailures; f != nil {
-			if prev := g.failures[rc.Name]; prev != nil && prev.cfg == *f {
-				x.failures = prev
-			} else {
-				l, err := ratelimit.New(ratelimit.Config{Rate: f.Rate, Burst: f.Burst, Policy: "auth_failures"}, g.clk)
-				if err != nil {
-					return x, fmt.Errorf("route %q: auth.max_failures: %w", rc.Name, err)
-				}
-				x.failures = &routeFailures{cfg: *f, limiter: l}
-			}
-		}
+// prepareRoute builds a route's stages and compiles its chain; the route
+// runtime it ends in is filled in when the configuration commits. pooled:
+// the route's pool exists.
+func (g *Gateway) prepareRoute(rc *config.Route, pooled bool) (x routeExtras, err error) {
+	if x.stages, err = g.stages.Route(rc); err != nil {
+		return x, err
 	}
-	var h http.Handler = forwardHandler
-	if st := rc.Static; st != nil {
-		sh, err := static.New(static.Config{Root: st.Root, Index: st.Index, Precompressed: st.Precompressed, Browse: st.Browse})
-		if err != nil {
-			return x, fmt.Errorf("route %q: static: %w", rc.Name, err)
-		}
-		x.static, h = sh, sh
+	x.rr = &routeRuntime{}
+	rr := x.rr
+	if !pooled && (rc.StripPrefix || rc.RewritePrefix != "") {
+		// Files are looked up by the request path, so the route's prefix
+		// rewrite applies to the path itself.
+		x.stages.Target = func(r *http.Request) string { return rr.r.Target(r) }
 	}
-	if c := rc.Cache; c != nil {
-		rcache := g.caches[rc.Name]
-		if rcache == nil || rcache.cfg != *c {
-			rcache = &routeCache{cfg: *c, cache: cache.New(cache.Config{MaxBytes: c.MaxBytes, MaxObjectBytes: c.MaxObjectBytes,
-				DefaultTTL: c.DefaultTTL, KeyByIdentity: c.KeyByIdentity}, g.clk)}
+	if rr.chain, err = pipeline.Build(x.stages, forward{g: g, rr: rr}); err != nil {
+		if x.stages.Static != nil {
+			_ = x.stages.Static.Close()
 		}
-		x.cache = rcache
-		next := h
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// Auth has run (and may have stripped the credentials): the
-			// exchange says who sent the request, as the client sent it.
-			x := r.Context().Value(exchangeKey{}).(*exchange)
-			rcache.cache.ServeAs(w, r, next.ServeHTTP, cache.Requester{Authenticated: x.authenticated, Subject: x.identity})
-		})
-	}
-	if c := rc.Compress; c != nil {
-		cc := compress.Config{Level: c.Level, MinBytes: c.MinBytes, Types: c.Types}
-		if err := cc.Validate(); err != nil {
-			if x.static != nil {
-				_ = x.static.Close()
-			}
-			return x, fmt.Errorf("route %q: compress: %w", rc.Name, err)
-		}
-		h = compress.Middleware(cc, h)
-	}
-	if rc.Static != nil || rc.Cache != nil || rc.Compress != nil {
-		x.handler = h
-	}
-	if rl := rc.RateLimit; rl != nil {
-		if prev := g.limits[rc.Name]; prev != nil && prev.cfg == *rl {
-			x.limit = prev
-		} else {
-			burst := rl.Burst
-			if burst == 0 {
-				burst = max(1, int(rl.Rate))
-			}
-			l, err := ratelimit.New(ratelimit.Config{Rate: rl.Rate, Burst: burst, MaxKeys: rl.MaxKeys, IdleTTL: rl.IdleTTL, Policy: rc.Name}, g.clk)
-			if err != nil {
-				return x, fmt.Errorf("route %q: rate_limit: %w", rc.Name, err)
-			}
-			key, err := ratelimit.ParseKey(rl.Key)
-			if err != nil {
-				return x, fmt.Errorf("route %q: rate_limit.key: %w", rc.Name, err)
-			}
-			x.limit = &routeLimit{cfg: *rl, limiter: l, key: key, byIdentity: rl.Key == "identity"}
-		}
+		return x, fmt.Errorf("route %q: %w", rc.Name, err)
 	}
 	return x, nil
 }
@@ -268,10 +157,8 @@ type Gateway struct {
 
 	mu        sync.Mutex // serialises reloads
 	pools     map[string]*Pool
-	limits    map[string]*routeLimit // by route name, reused across reloads
-	failures  map[string]*routeFailures
-	caches    map[string]*routeCache // by route name, reused across reloads
-	statics   []*static.Handler      // open roots of the live configuration
+	stages    *pipeline.Compiler // route stages, with their state kept across reloads
+	statics   []*static.Handler  // open roots of the live configuration
 	poolList  atomic.Pointer[[]*Pool]
 	logCloser io.Closer
 
@@ -294,7 +181,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	g := &Gateway{clk: o.Clock, log: o.Logger, opts: o, pools: map[string]*Pool{}, started: o.Clock.Now()}
+	g := &Gateway{clk: o.Clock, log: o.Logger, opts: o, pools: map[string]*Pool{}, started: o.Clock.Now(), stages: pipeline.NewCompiler(o.Clock)}
 	empty := []*Pool{}
 	g.poolList.Store(&empty)
 	g.metrics = NewMetrics(func() []*Pool { return *g.poolList.Load() })
@@ -329,6 +216,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	defer g.mu.Unlock()
 	defer func() {
 		if err != nil {
+			g.stages.Abort() // the live stages' state stays as it was
 			g.metrics.reloads.WithLabelValues("failure").Inc()
 		} else {
 			g.metrics.reloads.WithLabelValues("success").Inc()
@@ -352,13 +240,14 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	extras := make([]routeExtras, len(cfg.Routes))
 	closeStatics := func() {
 		for _, x := range extras {
-			if x.static != nil {
-				_ = x.static.Close()
+			if x.stages.Static != nil {
+				_ = x.stages.Static.Close()
 			}
 		}
 	}
 	for i := range cfg.Routes {
-		x, err := g.prepareRoute(&cfg.Routes[i])
+		_, pooled := prepared[cfg.Routes[i].Pool]
+		x, err := g.prepareRoute(&cfg.Routes[i], pooled)
 		if err != nil {
 			closeStatics()
 			return err
@@ -423,39 +312,21 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	asserted := []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"}
 	for i, r := range table.Routes() {
 		rc := &cfg.Routes[i]
-		rr := &routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry), access: compileAccess(rc),
-			overall: rc.Timeouts.Overall, perTry: rc.Timeouts.PerTry, auth: extras[i].auth, limit: extras[i].limit, failures: extras[i].failures, idHeader: "X-Auth-Subject",
-			handler: extras[i].handler, upgrades: rc.Upgrade}
-		if extras[i].auth != nil {
-			rr.idHeader = extras[i].auth.ForwardHeader()
-		}
+		rr := extras[i].rr
+		chain := rr.chain
+		*rr = routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry), chain: chain,
+			perTry: rc.Timeouts.PerTry, idHeader: extras[i].stages.IdentityHeader, upgrades: rc.Upgrade}
 		if !slices.Contains(asserted, rr.idHeader) {
 			asserted = append(asserted, rr.idHeader)
-		}
-		if c := rc.Concurrency; c != nil {
-			rr.bulkhead = resilience.NewBulkhead(c.Max, c.QueueSize, c.QueueTimeout, g.clk)
 		}
 		rrs[i] = rr
 	}
 	gen := g.generations.Add(1)
 	g.rt.Store(&runtime{cfg: cfg, table: table, routes: rrs, generation: gen, loadedAt: g.clk.Now(), accessLog: accessLog,
-		maxConcurrent: int64(cfg.MaxConcurrent), asserted: asserted, trusted: compilePrefixes(cfg.Server.TrustedProxies)})
+		maxConcurrent: int64(cfg.MaxConcurrent), rules: hygiene.NewRules(cfg.Server, asserted)})
 	g.poolList.Store(&list)
 	g.tlsStore.Store(certs)
-	g.limits = map[string]*routeLimit{}
-	g.failures = map[string]*routeFailures{}
-	g.caches = map[string]*routeCache{}
-	for i, rc := range cfg.Routes {
-		if extras[i].limit != nil {
-			g.limits[rc.Name] = extras[i].limit
-		}
-		if extras[i].failures != nil {
-			g.failures[rc.Name] = extras[i].failures
-		}
-		if extras[i].cache != nil {
-			g.caches[rc.Name] = extras[i].cache
-		}
-	}
+	g.stages.Commit()
 	// Static handlers of the previous generation hold open directories;
 	// requests still using them finish first (they hold their own file
 	// handles), so closing the roots now is safe.
@@ -464,8 +335,8 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	}
 	g.statics = g.statics[:0]
 	for _, x := range extras {
-		if x.static != nil {
-			g.statics = append(g.statics, x.static)
+		if x.stages.Static != nil {
+			g.statics = append(g.statics, x.stages.Static)
 		}
 	}
 	for name, p := range g.pools {
@@ -505,7 +376,7 @@ func settingsFromConfig(pc *config.Pool) (poolSettings, error) {
 	default:
 		s.proxy.HostMode, s.proxy.HostValue = proxy.HostLiteral, pc.HostHeader
 	}
-	if pc.Strategy == config.IPHash || pc.Strategy == config.ConsistentHash {
+	if strategy, _ := balance.Lookup(pc.Strategy); strategy.Hashed {
 		s.hashKey = pc.HashKey
 		if s.hashKey == "" {
 			s.hashKey = "ip"
@@ -525,6 +396,7 @@ func settingsFromConfig(pc *config.Pool) (poolSettings, error) {
 		cc := &health.CheckConfig{
 			Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
 			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
+			PanicThreshold: hc.PanicThreshold,
 		}
 		for _, r := range hc.ExpectedStatus {
 			cc.ExpectedStatus = append(cc.ExpectedStatus, health.StatusRange{Min: r.Min, Max: r.Max})

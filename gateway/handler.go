@@ -2,43 +2,61 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
+	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
-	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
 
-// ServeHTTP is the request path: shed, route, bulkhead, then tries of
-// pick-and-forward until one answers or the retry policy gives up.
+// ServeHTTP is the request path: the checks every request passes (hygiene,
+// the HTTPS redirect, load shedding), the route's compiled chain
+// (pipeline.Build documents its order), then one record of the outcome.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := g.clk.Now()
 	rt := g.rt.Load()
-	restoreTLS(r)
-	var hop hopInfo
-	ref := g.checkRequest(w, r, rt, &hop)
-	if hop.sawUpgrade {
+	q := requests.Get().(*pipeline.Request)
+	q.Reset(w, r, g.clk.Now())
+	var rr *routeRuntime
+	defer func() {
+		g.record(rt, rr, r, q)
+		*q = pipeline.Request{} // keeps nothing of this request alive
+		requests.Put(q)
+	}()
+	err := g.serve(rt, q, &rr)
+	q.Settle(err)
+	if e, ok := err.(*pipeline.Error); ok && e.Abort {
+		panic(http.ErrAbortHandler) // recorded first, by the deferred record
+	}
+}
+
+// requests recycles the per-request state: it escapes into the chain's
+// stages, and a request must not cost an allocation for it.
+var requests = sync.Pool{New: func() any { return new(pipeline.Request) }}
+
+// serve admits q and runs its route's chain; *rr is the route, once known.
+func (g *Gateway) serve(rt *runtime, q *pipeline.Request, rr **routeRuntime) error {
+	w, r := q.W, q.R
+	var hop hygiene.Hop
+	ref := rt.rules.Check(w, r, &hop)
+	if hop.SawUpgrade {
 		// The framing guard stopped following this connection at the
 		// Upgrade header: unless the protocol switch happens, it carries
-		// no further request. serve lifts this for an upgrade it relays.
+		// no further request. The forward lifts this for an upgrade it relays.
 		w.Header().Set("Connection", "close")
 	}
 	if ref != nil {
-		g.refuse(w, ref)
-		g.account(rt, nil, nil, r, start, ref.status, 0, "", strings.TrimSpace(ref.msg))
-		return
+		return pipeline.Refuse(w, ref.Status, ref.Msg, strings.TrimSpace(ref.Msg), ref.Close)
 	}
 	if t := rt.cfg.TLS; t != nil && t.RedirectHTTP && r.TLS == nil {
 		port := ""
@@ -48,231 +66,52 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			port = p
 		}
 		http.Redirect(w, r, httpsURL(r, port), http.StatusPermanentRedirect)
-		g.account(rt, nil, nil, r, start, http.StatusPermanentRedirect, 0, "", "")
-		return
+		q.Status = http.StatusPermanentRedirect
+		return nil
 	}
 	if n := g.inflight.Add(1); rt.maxConcurrent > 0 && n > rt.maxConcurrent {
 		g.inflight.Add(-1)
-		g.metrics.rejected.WithLabelValues("gateway_overloaded").Inc()
 		w.Header().Set("Retry-After", "1")
-		g.answer(w, http.StatusServiceUnavailable, "gateway overloaded\n")
-		g.account(rt, nil, nil, r, start, http.StatusServiceUnavailable, 0, "", "load shed")
-		return
+		e := pipeline.Refuse(w, http.StatusServiceUnavailable, "gateway overloaded\n", "load shed", false)
+		e.Rejected = "gateway_overloaded"
+		return e
 	}
 	g.metrics.inflight.Inc()
 	defer func() {
 		g.inflight.Add(-1)
 		g.metrics.inflight.Dec()
 	}()
-	traceID := ensureTraceparent(r)
-
-	rr := rt.lookup(r)
-	if rr == nil {
-		g.answer(w, http.StatusNotFound, "no route for this request\n")
-		g.account(rt, nil, nil, r, start, http.StatusNotFound, 0, traceID, "no route")
-		return
+	q.TraceID = ensureTraceparent(r)
+	if *rr = rt.lookup(r); *rr == nil {
+		return pipeline.Refuse(w, http.StatusNotFound, "no route for this request\n", "no route", false)
 	}
-	if ref := rr.access.check(w, r); ref != nil {
-		g.refuse(w, ref)
-		g.account(rt, rr, nil, r, start, ref.status, 0, traceID, strings.TrimSpace(ref.msg))
-		return
-	}
-	var identity string
 	// Whether the client sent credentials, read before auth strips them:
 	// the cache must not share a response to an authenticated request.
-	_, authenticated := r.Header["Authorization"]
-	limited := false // the route's token is taken
-	if rr.auth != nil {
-		authenticated = true
-		var ok bool
-		if limited, ok = g.limitBeforeAuth(w, r, rt, rr, start, traceID); !ok {
-			return
-		}
-		id, aerr := rr.auth.Authenticate(w, r) // answers 401/403 itself
-		if aerr != nil {
-			g.chargeAuthFailure(r, rr, aerr, limited)
-			g.account(rt, rr, nil, r, start, aerr.Status, 0, traceID, aerr.Error())
-			return
-		}
-		identity = id.Subject
-	} else if _, spoofed := r.Header[rr.idHeader]; spoofed {
-		delete(r.Header, rr.idHeader) // only the gateway may assert an identity
-	}
-	if rl := rr.limit; rl != nil && !limited {
-		d := rl.limiter.Allow(rl.key(r, identity))
-		if !d.Allowed {
-			g.rateLimited(w, r, rt, rr, start, traceID, d, "rate_limit", "rate limited")
-			return
-		}
-		d.WriteHeaders(w.Header())
-	}
-	if err := rr.bulkhead.Acquire(r.Context()); err != nil {
-		g.metrics.rejected.WithLabelValues("route_concurrency").Inc()
-		w.Header().Set("Retry-After", "1")
-		g.answer(w, http.StatusServiceUnavailable, "route at capacity\n")
-		g.account(rt, rr, nil, r, start, http.StatusServiceUnavailable, 0, traceID, err.Error())
-		return
-	}
-	defer rr.bulkhead.Release()
-
-	x := exchange{g: g, rt: rt, rr: rr, w: w, r: r, client: r.Context(), start: start, traceID: traceID,
-		upgrade: rr.pickUpgrade(hop.upgrade), closeConn: hop.sawUpgrade, identity: identity, authenticated: authenticated}
-	if rr.pool != nil {
-		x.v = rr.pool.view.Load()
-	}
-	if rr.overall > 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), rr.overall)
-		defer cancel()
-		x.r = r.WithContext(ctx)
-	}
-	if rr.handler == nil {
-		x.serve()
-		return
-	}
-	// Static files, the cache and compression sit in front of (or instead
-	// of) the forward; the request carries the exchange to the end of the
-	// chain, and the outcome is accounted here, cache hits included.
-	cw := &countingWriter{ResponseWriter: w}
-	x.chained = true
-	cr := x.r.WithContext(context.WithValue(x.r.Context(), exchangeKey{}, &x))
-	if rr.pool == nil && (rr.r.StripPrefix || rr.r.RewritePrefix != "") {
-		// Files are looked up by the request path, so the route's prefix
-		// rewrite applies to the path itself.
-		target := rr.r.Target(cr)
-		p, _, _ := strings.Cut(target, "?")
-		u := *cr.URL
-		if dec, err := url.PathUnescape(p); err == nil {
-			u.Path, u.RawPath = dec, ""
-		}
-		cr.URL = &u
-	}
-	rr.handler.ServeHTTP(cw, cr)
-	status := cw.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	g.account(rt, rr, x.lastB, r, start, status, cw.n, traceID, x.errMsg)
+	_, q.Authenticated = r.Header["Authorization"]
+	q.Upgrade, q.CloseConn = hygiene.PickUpgrade((*rr).upgrades, hop.Upgrade), hop.SawUpgrade
+	return (*rr).chain.Serve(q)
 }
 
-// limitBeforeAuth applies the limits that must run before the credentials
-// are checked, as nginx's limit_req runs before auth_basic: a guess refused
-// here costs no bcrypt, and failed logins count against the route's limit.
-// It answers 429 itself and reports !ok when the request is refused, and
-// taken when the route's token was charged already.
-func (g *Gateway) limitBeforeAuth(w http.ResponseWriter, r *http.Request, rt *runtime, rr *routeRuntime, start time.Time, traceID string) (taken, ok bool) {
-	if f := rr.failures; f != nil {
-		if d := f.limiter.Peek(ratelimit.ClientIP(r)); !d.Allowed {
-			g.rateLimited(w, r, rt, rr, start, traceID, d, "auth_failures", "too many failed authentications")
-			return false, false
-		}
-	}
-	rl := rr.limit
-	if rl == nil {
-		return false, true
-	}
-	if rl.byIdentity {
-		// No identity yet. Failures are charged to the client address
-		// (the key's own fallback) once they happen; an address whose
-		// bucket is spent is refused now. Successes take from the
-		// subject's bucket, so users behind one address are not limited
-		// together.
-		if d := rl.limiter.Peek(rl.key(r, "")); !d.Allowed {
-			g.rateLimited(w, r, rt, rr, start, traceID, d, "rate_limit", "rate limited")
-			return false, false
-		}
-		return false, true
-	}
-	d := rl.limiter.Allow(rl.key(r, ""))
-	if !d.Allowed {
-		g.rateLimited(w, r, rt, rr, start, traceID, d, "rate_limit", "rate limited")
-		return false, false
-	}
-	d.WriteHeaders(w.Header())
-	return true, true
+// forward ends a route's chain: it forwards to the pool, trying backends
+// until one answers or the retry policy gives up.
+type forward struct {
+	g  *Gateway
+	rr *routeRuntime
 }
 
-// chargeAuthFailure counts a refused authentication: against the client's
-// failure budget when wrong credentials were presented (a 401 with a
-// Method; a request without credentials guesses nothing, and browsers send
-// one before every prompt; a 403 had valid ones), and against the route's
-// limit when that is keyed by identity and so was not charged yet.
-func (g *Gateway) chargeAuthFailure(r *http.Request, rr *routeRuntime, aerr *auth.Error, taken bool) {
-	if f := rr.failures; f != nil && aerr.Status == http.StatusUnauthorized && aerr.Method != "" {
-		f.limiter.Allow(ratelimit.ClientIP(r))
-	}
-	if rl := rr.limit; rl != nil && !taken {
-		rl.limiter.Allow(rl.key(r, ""))
-	}
+func (f forward) Serve(q *pipeline.Request) error {
+	x := exchange{g: f.g, rr: f.rr, q: q, w: q.W, r: q.R, v: f.rr.pool.view.Load()}
+	return x.serve()
 }
-
-// rateLimited answers and accounts a request refused by a rate limit.
-func (g *Gateway) rateLimited(w http.ResponseWriter, r *http.Request, rt *runtime, rr *routeRuntime, start time.Time, traceID string, d ratelimit.Decision, reason, msg string) {
-	ratelimit.Reject(w, d)
-	g.metrics.rejected.WithLabelValues(reason).Inc()
-	g.account(rt, rr, nil, r, start, http.StatusTooManyRequests, 0, traceID, msg)
-}
-
-type exchangeKey struct{}
-
-// forwardHandler ends a route's handler chain: it forwards to the pool.
-var forwardHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	x := r.Context().Value(exchangeKey{}).(*exchange)
-	x.w, x.r = w, r
-	x.serve()
-})
-
-// countingWriter records the status and body size of a chained response.
-type countingWriter struct {
-	http.ResponseWriter
-	status int
-	n      int64
-}
-
-func (c *countingWriter) WriteHeader(code int) {
-	if c.status == 0 {
-		c.status = code
-	}
-	c.ResponseWriter.WriteHeader(code)
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
-	n, err := c.ResponseWriter.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func (c *countingWriter) Flush() {
-	if f, ok := c.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the connection (hijack for
-// upgrades, read deadlines).
-func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // exchange is one client request across its tries.
 type exchange struct {
-	g       *Gateway
-	rt      *runtime
-	rr      *routeRuntime
-	v       *poolView
-	w       http.ResponseWriter
-	r       *http.Request
-	client  context.Context // the client's own context, without the route deadline
-	start   time.Time
-	traceID string
-	// upgrade is the protocol to ask the backend to switch to ("" none);
-	// closeConn: the request carried an Upgrade header (see ServeHTTP).
-	upgrade   string
-	closeConn bool
-	// identity is the authenticated subject ("" without auth);
-	// authenticated is true when the client sent credentials at all.
-	identity      string
-	authenticated bool
+	g  *Gateway
+	rr *routeRuntime
+	q  *pipeline.Request
+	v  *poolView
+	w  http.ResponseWriter
+	r  *http.Request
 
 	hash     uint64
 	hashed   bool
@@ -282,20 +121,9 @@ type exchange struct {
 	body     []byte // buffered body for replay; nil when not replayable
 	canRetry bool
 	retries  int
-
-	// chained: the outer handler accounts; serve leaves its result here.
-	chained bool
-	lastB   *upstream.Backend
-	errMsg  string
-}
-
-// account records the request unless a handler chain accounts for it.
-func (x *exchange) account(b *upstream.Backend, status int, bytes int64, errMsg string) {
-	if x.chained {
-		x.lastB, x.errMsg = b, errMsg
-		return
-	}
-	x.g.account(x.rt, x.rr, b, x.r, x.start, status, bytes, x.traceID, errMsg)
+	// holding: a retry-budget reservation for the try about to run.
+	holding  bool
+	tryStart time.Time
 }
 
 func (x *exchange) excluded(b *upstream.Backend) bool {
@@ -314,121 +142,39 @@ func (x *exchange) exclude(b *upstream.Backend) {
 	}
 }
 
-func (x *exchange) serve() {
+// serve runs the tries and answers: the backend's response, or the
+// gateway's own when no try succeeded.
+func (x *exchange) serve() error {
+	if err := x.prepare(); err != nil {
+		return err
+	}
 	pol := x.rr.retry
-	x.attempt = proxy.Attempt{URI: x.rr.r.Target(x.r), Timeout: x.rr.perTry}
-	replay := pol != nil && pol.methods[x.r.Method]
-	var maxBody int64
-	if replay {
-		maxBody = pol.maxBody
-	}
-	replayable, err := x.prepareBody(replay, maxBody)
-	if err != nil {
-		status := http.StatusBadRequest
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			status = http.StatusRequestEntityTooLarge
-		} else if errors.Is(err, errTooSlow) {
-			status = http.StatusRequestTimeout
-		}
-		x.w.Header().Set("Connection", "close")
-		x.g.answer(x.w, status, strings.ToLower(http.StatusText(status))+"\n")
-		x.account(nil, status, 0, err.Error())
-		return
-	}
-	if x.upgrade != "" {
-		x.attempt.Upgrade = x.upgrade
-		replayable = false // a protocol switch is never retried
-		// A 101 carries the backend's head, not the close set for a
-		// request whose upgrade is not relayed; beforeHeaders closes the
-		// connection again if the backend does not switch.
-		x.w.Header().Del("Connection")
-	}
-	x.canRetry = replay && replayable
 	if x.canRetry {
 		pol.budget.Begin()
 		defer pol.budget.End()
 	}
-
-	var (
-		last    proxy.Result
-		lastB   *upstream.Backend
-		status  int
-		errMsg  string
-		holding bool // a retry-budget reservation for the try about to run
-	)
 	defer func() {
-		if holding {
+		if x.holding {
 			pol.budget.RetryDone()
 		}
 	}()
+	var (
+		last  proxy.Result
+		lastB *upstream.Backend
+	)
 	for try := 0; ; try++ {
 		b, mem, pinned, rejected := x.pick(try == 0)
 		if b == nil {
 			if try == 0 {
-				x.w.Header().Set("Retry-After", "1")
-				msg := "no healthy backend"
-				if rejected != nil {
-					msg = "backends at capacity"
-				}
-				x.g.answer(x.w, http.StatusServiceUnavailable, msg+"\n")
-				x.account(nil, http.StatusServiceUnavailable, 0, msg)
-				return
+				return x.unavailable(rejected)
 			}
 			break // no other backend to retry on: answer with the last failure
 		}
-		x.attempt.BeforeHeaders = x.beforeHeaders(b, pinned)
-		if x.attempt.Upgrade != "" {
-			pool, backend := x.rr.pool, b
-			x.attempt.OnTunnel = func(c io.Closer) func() { return pool.trackTunnel(backend, c) }
-		}
-		if x.body != nil {
-			x.attempt.Body, x.attempt.BodyLen = bytes.NewReader(x.body), int64(len(x.body))
-		}
-		reserved := false
-		x.attempt.Intercept = nil
-		// Only a policy that retries on statuses looks at responses (the
-		// closure would otherwise cost an allocation per request for nothing).
-		if x.canRetry && try < pol.maxRetries && len(pol.statuses) > 0 {
-			x.attempt.Intercept = func(status int, h http.Header) bool {
-				if !pol.statuses[status] {
-					return false
-				}
-				if d, ok := resilience.RetryAfter(h, x.g.clk.Now()); ok && d > pol.retryAfterMax {
-					return false // the backend asks for more patience than we have
-				}
-				reserved = pol.budget.TryRetry()
-				return reserved
-			}
-		}
-
-		tryStart := x.g.clk.Now()
-		b.Acquire()
-		last = mem.up.Forward(x.w, x.r, &x.attempt)
-		b.Release()
-		mem.bulk.Release()
+		var reserved bool
+		last, reserved = x.try(b, mem, pinned, try)
 		lastB = b
-		if holding { // this try was the retry the reservation was for
-			pol.budget.RetryDone()
-			holding = false
-		}
-		failed := x.record(b, mem, last, tryStart, x.g.clk.Now())
-		if !failed || last.HeadersSent || last.Kind == proxy.ErrClientGone || last.Kind == proxy.ErrClientBody {
-			break
-		}
-		// A failed try with nothing sent: retry elsewhere if allowed.
-		switch {
-		case last.Discarded:
-			holding = reserved // Intercept reserved it before discarding
-		case !x.canRetry || try >= pol.maxRetries || !pol.kinds[last.Kind]:
-		case last.Kind == proxy.ErrConnect:
-			// The try never reached a backend, so retrying it elsewhere
-			// adds no load to any: no budget needed.
-			holding = false
-		case pol.budget.TryRetry():
-			holding = true
-		}
-		if !last.Discarded && !(x.canRetry && try < pol.maxRetries && pol.kinds[last.Kind] && (last.Kind == proxy.ErrConnect || holding)) {
+		failed := x.record(b, mem, last, x.g.clk.Now())
+		if !x.retry(try, &last, failed, reserved) {
 			break
 		}
 		x.exclude(b)
@@ -438,52 +184,165 @@ func (x *exchange) serve() {
 			break
 		}
 	}
+	x.q.Backend, x.q.Bytes = lastB, last.BytesOut
+	return x.outcome(&last)
+}
 
+// prepare sets up the attempt and reads the start of the body; a body that
+// breaks already is answered here.
+func (x *exchange) prepare() error {
+	pol := x.rr.retry
+	x.attempt = proxy.Attempt{URI: x.rr.r.Target(x.r), Timeout: x.rr.perTry}
+	replay := pol != nil && pol.methods[x.r.Method]
+	var maxBody int64
+	if replay {
+		maxBody = pol.maxBody
+	}
+	replayable, err := x.prepareBody(replay, maxBody)
+	if err != nil {
+		status := bodyStatus(err)
+		return pipeline.Refuse(x.w, status, strings.ToLower(http.StatusText(status))+"\n", err.Error(), true)
+	}
+	if x.q.Upgrade != "" {
+		x.attempt.Upgrade = x.q.Upgrade
+		replayable = false // a protocol switch is never retried
+		// A 101 carries the backend's head, not the close set for a
+		// request whose upgrade is not relayed; beforeHeaders closes the
+		// connection again if the backend does not switch.
+		x.w.Header().Del("Connection")
+	}
+	x.canRetry = replay && replayable
+	return nil
+}
+
+// bodyStatus is the answer to a client body that broke: too large, too
+// slow, or malformed.
+func bodyStatus(err error) int {
+	var tooLarge *http.MaxBytesError
 	switch {
-	case last.Kind == proxy.ErrClientGone && x.client.Err() == nil && x.r.Context().Err() != nil:
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, hygiene.ErrTooSlow):
+		return http.StatusRequestTimeout
+	}
+	return http.StatusBadRequest
+}
+
+// unavailable answers when the first pick found no backend.
+func (x *exchange) unavailable(rejected error) error {
+	x.w.Header().Set("Retry-After", "1")
+	msg := "no healthy backend"
+	if rejected != nil {
+		msg = "backends at capacity"
+	}
+	return pipeline.Refuse(x.w, http.StatusServiceUnavailable, msg+"\n", msg, false)
+}
+
+// try forwards once to b. reserved: the response was discarded for a
+// retry, and the retry budget reserved for it.
+func (x *exchange) try(b *upstream.Backend, mem *member, pinned bool, try int) (res proxy.Result, reserved bool) {
+	pol := x.rr.retry
+	x.attempt.BeforeHeaders = x.beforeHeaders(b, pinned)
+	if x.attempt.Upgrade != "" {
+		pool, backend := x.rr.pool, b
+		x.attempt.OnTunnel = func(c io.Closer) func() { return pool.trackTunnel(backend, c) }
+	}
+	if x.body != nil {
+		x.attempt.Body, x.attempt.BodyLen = bytes.NewReader(x.body), int64(len(x.body))
+	}
+	x.attempt.Intercept = nil
+	// Only a policy that retries on statuses looks at responses (the
+	// closure would otherwise cost an allocation per request for nothing).
+	if x.canRetry && try < pol.maxRetries && len(pol.statuses) > 0 {
+		x.attempt.Intercept = func(status int, h http.Header) bool {
+			if !pol.statuses[status] {
+				return false
+			}
+			if d, ok := resilience.RetryAfter(h, x.g.clk.Now()); ok && d > pol.retryAfterMax {
+				return false // the backend asks for more patience than we have
+			}
+			reserved = pol.budget.TryRetry()
+			return reserved
+		}
+	}
+	x.tryStart = x.g.clk.Now()
+	b.Acquire()
+	res = mem.up.Forward(x.w, x.r, &x.attempt)
+	b.Release()
+	mem.bulk.Release()
+	if x.holding { // this try was the retry the reservation was for
+		pol.budget.RetryDone()
+		x.holding = false
+	}
+	return res, reserved
+}
+
+// retry is the one retry decision: whether a failed try with nothing sent
+// is tried again elsewhere. A retry that adds load to a backend holds a
+// retry-budget reservation (x.holding) until its try ends.
+func (x *exchange) retry(try int, last *proxy.Result, failed, reserved bool) bool {
+	if !failed || last.HeadersSent || last.Kind == proxy.ErrClientGone || last.Kind == proxy.ErrClientBody {
+		return false
+	}
+	pol := x.rr.retry
+	switch {
+	case last.Discarded:
+		x.holding = reserved // Intercept reserved it before discarding
+		return true
+	case !x.canRetry || try >= pol.maxRetries || !pol.kinds[last.Kind]:
+		return false
+	case last.Kind == proxy.ErrConnect:
+		// The try never reached a backend, so retrying it elsewhere adds
+		// no load to any: no budget needed.
+		return true
+	default:
+		x.holding = pol.budget.TryRetry()
+		return x.holding
+	}
+}
+
+// outcome answers what the last try left unanswered and says how the
+// request ended.
+func (x *exchange) outcome(last *proxy.Result) error {
+	var e *pipeline.Error
+	switch {
+	case last.Kind == proxy.ErrClientGone && x.q.Client.Err() == nil && x.r.Context().Err() != nil:
 		// Our route deadline, not the client, ended it.
-		status, errMsg = http.StatusGatewayTimeout, "route timeout exceeded"
+		e = &pipeline.Error{Status: http.StatusGatewayTimeout, Reason: "route timeout exceeded"}
 		if !last.HeadersSent {
-			x.g.answer(x.w, status, "request timed out\n")
+			pipeline.Answer(x.w, e.Status, "request timed out\n")
 		}
 	case last.Kind == proxy.ErrClientBody:
 		// The client's body broke (malformed chunking, over the size
 		// limit, too slow): answer it and close, the framing is suspect.
-		status, errMsg = http.StatusBadRequest, errString(last.Err)
-		var tooLarge *http.MaxBytesError
-		if errors.As(last.Err, &tooLarge) {
-			status = http.StatusRequestEntityTooLarge
-		} else if errors.Is(last.Err, errTooSlow) {
-			status = http.StatusRequestTimeout
-		}
+		e = &pipeline.Error{Status: bodyStatus(last.Err), Reason: errString(last.Err)}
 		if !last.HeadersSent {
 			x.w.Header().Set("Connection", "close")
-			x.g.answer(x.w, status, strings.ToLower(http.StatusText(status))+"\n")
+			pipeline.Answer(x.w, e.Status, strings.ToLower(http.StatusText(e.Status))+"\n")
 		}
 	case last.Kind == proxy.ErrClientGone:
-		status, errMsg = 499, errString(last.Err) // nginx's "client closed request"
+		e = &pipeline.Error{Status: 499, Reason: errString(last.Err)} // nginx's "client closed request"
 	case last.Discarded:
 		// No backend was left to retry a refused response on.
-		status, errMsg = http.StatusBadGateway, "no backend left to retry status "+strconv.Itoa(last.Status)
-		x.g.answer(x.w, status, "backend unavailable\n")
+		e = pipeline.Refuse(x.w, http.StatusBadGateway, "backend unavailable\n", "no backend left to retry status "+strconv.Itoa(last.Status), false)
+	case last.Kind == proxy.ErrTimeout && !last.HeadersSent:
+		e = pipeline.Refuse(x.w, http.StatusGatewayTimeout, "backend timed out\n", errString(last.Err), false)
 	case last.Kind != proxy.ErrNone && !last.HeadersSent:
-		errMsg = errString(last.Err)
-		if last.Kind == proxy.ErrTimeout {
-			status = http.StatusGatewayTimeout
-			x.g.answer(x.w, status, "backend timed out\n")
-		} else {
-			status = http.StatusBadGateway
-			x.g.answer(x.w, status, "backend unavailable\n")
-		}
+		e = pipeline.Refuse(x.w, http.StatusBadGateway, "backend unavailable\n", errString(last.Err), false)
 	default:
-		status, errMsg = last.Status, errString(last.Err)
+		x.q.Status, x.q.Reason = last.Status, errString(last.Err)
 	}
-	x.account(lastB, status, last.BytesOut, errMsg)
 	if last.HeadersSent && last.Err != nil && last.Kind != proxy.ErrClientGone {
-		// The response is half sent: abort the client connection so the
-		// client sees a truncated response rather than a complete-looking one.
-		panic(http.ErrAbortHandler)
+		// The response is half sent: the client must see it truncated.
+		if e == nil {
+			e = &pipeline.Error{Status: last.Status, Reason: x.q.Reason}
+		}
+		e.Abort = true
 	}
+	if e == nil {
+		return nil
+	}
+	return e
 }
 
 // beforeHeaders returns what the gateway adds to a response head: the
@@ -494,9 +353,9 @@ func (x *exchange) serve() {
 func (x *exchange) beforeHeaders(b *upstream.Backend, pinned bool) func(http.Header) {
 	var cookie string
 	if x.v.sticky != nil && !pinned {
-		cookie = x.v.sticky.Cookie(b, x.start).String()
+		cookie = x.v.sticky.Cookie(b, x.q.Start).String()
 	}
-	upgrade := x.attempt.Upgrade != "" || x.closeConn
+	upgrade := x.attempt.Upgrade != "" || x.q.CloseConn
 	if cookie == "" && !upgrade {
 		return nil
 	}
@@ -576,7 +435,7 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 		}
 		if b == nil {
 			pinned = false
-			req := balance.Request{Now: x.start.UnixNano(), Hash: x.hash}
+			req := balance.Request{Now: x.q.Start.UnixNano(), Hash: x.hash}
 			if x.nTried > 0 {
 				req.Exclude = x.excluded
 			}
@@ -616,7 +475,8 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 
 // record accounts one try: latency, outlier detection, breaker, metrics.
 // It reports whether the try failed.
-func (x *exchange) record(b *upstream.Backend, mem *member, res proxy.Result, start, end time.Time) bool {
+func (x *exchange) record(b *upstream.Backend, mem *member, res proxy.Result, end time.Time) bool {
+	start := x.tryStart
 	failed := false
 	switch res.Kind {
 	case proxy.ErrNone:
@@ -703,27 +563,15 @@ func stripHostPort(h string) string {
 	return strings.Trim(h, "[]")
 }
 
-// refuse answers a request the gateway will not serve.
-func (g *Gateway) refuse(w http.ResponseWriter, ref *refusal) {
-	if ref.close {
-		w.Header().Set("Connection", "close")
+// record is the one record of a request, however it ended: route metrics,
+// the refusal counter and the access log line. r is the request as the
+// client sent it (after hygiene), not as a stage rewrote it.
+func (g *Gateway) record(rt *runtime, rr *routeRuntime, r *http.Request, q *pipeline.Request) {
+	if q.Rejected != "" {
+		g.metrics.rejected.WithLabelValues(q.Rejected).Inc()
 	}
-	g.answer(w, ref.status, ref.msg)
-}
-
-// answer writes a short plain-text response of the gateway's own.
-func (g *Gateway) answer(w http.ResponseWriter, status int, body string) {
-	h := w.Header()
-	h["Content-Type"] = []string{"text/plain; charset=utf-8"}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
-}
-
-// account records route metrics and the access log line.
-func (g *Gateway) account(rt *runtime, rr *routeRuntime, b *upstream.Backend, r *http.Request, start time.Time, status int, bytes int64, traceID, errMsg string) {
-	dur := g.clk.Now().Sub(start)
+	status := q.Status
+	dur := g.clk.Now().Sub(q.Start)
 	m := g.notFound
 	routeName, poolName := "", ""
 	if rr != nil {
@@ -736,8 +584,8 @@ func (g *Gateway) account(rt *runtime, rr *routeRuntime, b *upstream.Backend, r 
 		return
 	}
 	backend := ""
-	if b != nil {
-		backend = b.ID()
+	if q.Backend != nil {
+		backend = q.Backend.ID()
 	}
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
@@ -746,15 +594,15 @@ func (g *Gateway) account(rt *runtime, rr *routeRuntime, b *upstream.Backend, r 
 		slog.String("proto", r.Proto),
 		slog.String("client", r.RemoteAddr),
 		slog.Int("status", status),
-		slog.Int64("bytes", bytes),
+		slog.Int64("bytes", q.Bytes),
 		slog.Float64("duration_ms", float64(dur.Microseconds())/1000),
 		slog.String("route", routeName),
 		slog.String("pool", poolName),
 		slog.String("backend", backend),
-		slog.String("trace_id", traceID),
+		slog.String("trace_id", q.TraceID),
 	}
-	if errMsg != "" {
-		attrs = append(attrs, slog.String("error", errMsg))
+	if q.Reason != "" {
+		attrs = append(attrs, slog.String("error", q.Reason))
 	}
 	rt.accessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }

@@ -6,37 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-)
 
-// smuggleCorpus holds requests whose framing is ambiguous or malformed.
-// Each must be answered 400 (or the connection closed) and never reach the
-// backend as a request.
-var smuggleCorpus = []struct{ name, raw string }{
-	{"CL and TE", "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
-	{"TE and CL", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n"},
-	{"differing CLs", "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde"},
-	{"CL list", "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4, 5\r\n\r\nabcde"},
-	{"negative CL", "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"},
-	{"TE not chunked", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"},
-	{"TE chunked twice", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"},
-	{"TE with space before colon", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n"},
-	{"TE obfuscated", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"},
-	{"invalid chunk size", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"},
-	{"chunk size overflow", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff1\r\nhello\r\n0\r\n\r\n"},
-	{"obs-fold", "GET /a HTTP/1.1\r\nHost: x\r\nX-Folded: one\r\n two\r\n\r\n"},
-	{"obs-fold on TE", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n"},
-	{"no Host", "GET /a HTTP/1.1\r\n\r\n"},
-	{"two Hosts", "GET /a HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"},
-	{"bare LF in header value", "GET /a HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n"},
-	{"NUL in header", "GET /a HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n"},
-	{"bad request line", "GET  /a HTTP/1.1\r\nHost: x\r\n\r\n"},
-	{"HTTP/1.1 with absolute garbage", "GET /a HTTP/9.9\r\nHost: x\r\n\r\n"},
-}
+	"github.com/drawbridge-dev/drawbridge/gateway/internal/corpus"
+)
 
 func TestSmugglingCorpusRefused(t *testing.T) {
 	var mu sync.Mutex
@@ -49,8 +25,8 @@ func TestSmugglingCorpusRefused(t *testing.T) {
 	}))
 	_, gw := startGateway(t, parseConfig(t, poolConfig("", be)), Options{})
 	addr := gw.Listener.Addr().String()
-	for _, tc := range smuggleCorpus {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range corpus.Smuggle {
+		t.Run(tc.Name, func(t *testing.T) {
 			mu.Lock()
 			seen = nil
 			mu.Unlock()
@@ -60,7 +36,7 @@ func TestSmugglingCorpusRefused(t *testing.T) {
 			}
 			defer c.Close()
 			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			if _, err := io.WriteString(c, tc.raw); err != nil {
+			if _, err := io.WriteString(c, tc.Raw); err != nil {
 				t.Fatal(err)
 			}
 			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -79,28 +55,6 @@ func TestSmugglingCorpusRefused(t *testing.T) {
 				t.Errorf("backend saw %q", strings.Join(seen, " | "))
 			}
 		})
-	}
-}
-
-func TestFramingGuardFollowsMessageBoundaries(t *testing.T) {
-	g := newGuardConn(nil)
-	lookalike := "POST /x HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
-	stream := "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: " + fmt.Sprint(len(lookalike)) + "\r\n\r\n" + lookalike +
-		"POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\nTrailer: v\r\n\r\n" +
-		"\r\nGET /c HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
-		"GET /d HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\tfolded\r\n\r\n"
-	// Feed it in awkward pieces, as TCP may deliver it.
-	for i := 0; i < len(stream); i += 7 {
-		g.scan([]byte(stream[i:min(i+7, len(stream))]))
-	}
-	want := []verdictKind{vClean, vClean, vAmbiguous, vObsFold}
-	if len(g.q) != len(want) {
-		t.Fatalf("verdicts %+v, want %+v", g.q, want)
-	}
-	for i := range want {
-		if g.q[i].kind != want[i] {
-			t.Fatalf("verdict %d = %+v, want %+v (all: %+v)", i, g.q[i], want[i], g.q)
-		}
 	}
 }
 
@@ -217,34 +171,4 @@ func TestSlowBodyRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("slow body answered %d", resp.StatusCode)
 	}
-}
-
-// FuzzRequestValidation feeds arbitrary bytes, split at an arbitrary
-// point, to the framing guard, and arbitrary paths to normalisation:
-// nothing may panic, cleaned paths stay absolute without dot segments, and
-// a guard that is still following the stream reports a clean request
-// that follows as clean.
-func FuzzRequestValidation(f *testing.F) {
-	for _, tc := range smuggleCorpus {
-		f.Add(tc.raw, uint8(7), "/a/../b")
-	}
-	f.Add("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", uint8(3), "/%2e%2e/x//y/")
-	f.Fuzz(func(t *testing.T, raw string, split uint8, path string) {
-		g := newGuardConn(nil)
-		cut := int(split) % (len(raw) + 1)
-		g.scan([]byte(raw[:cut]))
-		g.scan([]byte(raw[cut:]))
-		if g.state == gHead && g.first && g.lineLen == 0 && g.pre < 0 {
-			before := len(g.q)
-			g.scan([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
-			if len(g.q) != before+1 || g.q[before].kind != vClean {
-				t.Fatalf("clean request after %q judged %+v", raw, g.q[before:])
-			}
-		}
-		r := &http.Request{URL: &url.URL{Path: path}, RequestURI: "/"}
-		normalizePath(r)
-		if p := r.URL.Path; p != "" && p != "*" && (p[0] != '/' || strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") || strings.Contains(p, "//")) {
-			t.Fatalf("normalizePath(%q) = %q", path, p)
-		}
-	})
 }

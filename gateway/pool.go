@@ -213,7 +213,15 @@ func (p *Pool) commit(pp *preparedPool) {
 			p.checker = nil
 		}
 		if s.health != nil {
-			p.checker = health.NewChecker(p.name, *s.health, p.clk, health.WithSlowStart(s.slowStart), onChange)
+			onPanic := health.WithPanicChange(func(panic bool, healthy, total int) {
+				if panic {
+					p.log.Warn("pool in panic: too few backends pass their checks, so none is kept out",
+						"healthy", healthy, "backends", total, "panic_threshold_percent", s.health.PanicThreshold)
+				} else {
+					p.log.Info("pool out of panic: checks keep failing backends out again", "healthy", healthy, "backends", total)
+				}
+			})
+			p.checker = health.NewChecker(p.name, *s.health, p.clk, health.WithSlowStart(s.slowStart), onChange, onPanic)
 		}
 	}
 	if p.checker != nil {

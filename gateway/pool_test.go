@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
+	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 )
 
 // Weighted shares hold end to end over real sockets.

@@ -22,14 +22,15 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"golang.org/x/net/http2"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/awsclient"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
-	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/h2guard"
+	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
+	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
+	"github.com/drawbridge-dev/drawbridge/internal/discovery"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 // Runner runs a gateway as a daemon: client and admin listeners, config
@@ -178,7 +179,7 @@ func (g *Gateway) serveTLS(ln net.Listener, cfg *config.Config, srv *http.Server
 		func(tc *tls.Conn) {
 			h2s.ServeConn(h2guard.Server(tc, gcfg), &http2.ServeConnOpts{Context: ctx, BaseConfig: srv, Handler: srv.Handler})
 		},
-		func(c net.Conn) net.Conn { return newGuardConn(c) })
+		hygiene.Guard)
 	go func() { _ = disp.Run() }()
 	go func() { errc <- srv.Serve(disp.Listener()) }()
 	return &h2Side{disp: disp, cancel: cancel}
@@ -187,7 +188,7 @@ func (g *Gateway) serveTLS(ln net.Listener, cfg *config.Config, srv *http.Server
 // clientListener wraps the plain listener's connections: the HTTP/2 guard
 // follows h2c ones, the framing guard HTTP/1 ones.
 func clientListener(ln net.Listener, cfg *config.Config) net.Listener {
-	return guardListener{h2guard.Listener{Listener: ln, Config: h2GuardConfig(cfg)}}
+	return hygiene.Listener(h2guard.Listener{Listener: ln, Config: h2GuardConfig(cfg)})
 }
 
 // h2GuardConfig gives HTTP/2 clients the header deadline HTTP/1 ones get.
@@ -209,8 +210,8 @@ func (g *Gateway) newServer(cfg *config.Config) *http.Server {
 		IdleTimeout:       cfg.Server.IdleTimeout,
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		ErrorLog:          log.New(slogWriter{g.log}, "", 0),
-		ConnContext:       guardContext,
-		ConnState:         guardConnState,
+		ConnContext:       hygiene.ConnContext,
+		ConnState:         hygiene.ConnState,
 	}
 }
 

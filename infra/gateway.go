@@ -113,7 +113,7 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 		Name:        pulumi.String(boot.LeaseTable(args.Stack)),
 		BillingMode: pulumi.String("PAY_PER_REQUEST"),
 		// One item per lease ("pk" = its name): the gateway failover lease
-		// and the autoscaler's share the table (autoscaler/lease's schema).
+		// and the autoscaler's share the table (internal/lease's schema).
 		HashKey: pulumi.String("pk"),
 		Attributes: dynamodb.TableAttributeArray{
 			dynamodb.TableAttributeArgs{Name: pulumi.String("pk"), Type: pulumi.String("S")},

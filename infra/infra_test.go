@@ -544,7 +544,10 @@ func TestGatewayUserData(t *testing.T) {
 	if err != nil {
 		t.Fatalf("installed autoscaler config: %v\n%s", err, asText)
 	}
-	if g := as.Groups[0]; g.Actuator.ASGName != "drawbridge-test-backend" || as.Lease.Type != "gateway" || as.Lease.URL != "http://127.0.0.1:9090" || g.Metric.URL != "http://127.0.0.1:9090" {
+	act, _ := as.Groups[0].Actuator.Spec.(*asconfig.AWSActuator)
+	src, _ := as.Groups[0].Metric.Spec.(*asconfig.GatewaySource)
+	gl, _ := as.Lease.Spec.(*asconfig.GatewayLease)
+	if g := as.Groups[0]; act == nil || act.ASGName != "drawbridge-test-backend" || as.Lease.Type != "gateway" || gl == nil || gl.URL != "http://127.0.0.1:9090" || src == nil || src.URL != "http://127.0.0.1:9090" {
 		t.Errorf("autoscaler config: group %+v lease %+v", g, as.Lease)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,6 +118,30 @@ func TestCommandDurationJSON(t *testing.T) {
 	}
 	if left := processesOf(t, bin); len(left) > 0 {
 		t.Errorf("processes left after exit: %v", left)
+	}
+	checkLiveLines(t, stderr.String())
+}
+
+// checkLiveLines holds the terminal's live output to two promises: no
+// backend's own log line interleaves with it, and each line's "last"
+// decision is the one that set the capacity it shows.
+func checkLiveLines(t *testing.T, live string) {
+	t.Helper()
+	lastRe := regexp.MustCompile(`capacity (\d+)  last: \w+ \d+→(\d+) by`)
+	withLast := 0
+	for _, line := range strings.Split(live, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "{") {
+			t.Errorf("a backend's log line reached the terminal: %s", line)
+		}
+		if m := lastRe.FindStringSubmatch(line); m != nil {
+			withLast++
+			if m[1] != m[2] {
+				t.Errorf("live line shows capacity %s but its last decision went to %s: %s", m[1], m[2], line)
+			}
+		}
+	}
+	if withLast == 0 {
+		t.Errorf("no live line named a last decision:\n%s", live)
 	}
 }
 

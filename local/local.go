@@ -7,9 +7,11 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -23,6 +25,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/dashboard"
 	"github.com/drawbridge-dev/drawbridge/gateway"
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
@@ -56,6 +59,9 @@ type Options struct {
 	// Log receives the gateway's, autoscaler's and actuator's operational
 	// logs; nil discards them (the terminal shows the live summary).
 	Log *slog.Logger
+	// BackendOutput receives the backend processes' own output; nil
+	// discards it, so that it does not interleave with the live summary.
+	BackendOutput io.Writer
 }
 
 func (o *Options) setDefaults() {
@@ -142,7 +148,8 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 
 	sink := newReadySink()
 	s.act, err = actuator.NewLocal(actuator.LocalOptions{Group: Group, Min: opt.Min, Max: opt.Max,
-		Command: opt.BackendCommand, Env: opt.BackendEnv, Sink: sink, StopTimeout: 3 * time.Second, Log: opt.Log})
+		Command: opt.BackendCommand, Env: opt.BackendEnv, Sink: sink, StopTimeout: 3 * time.Second, Log: opt.Log,
+		Output: cmp.Or[io.Writer](opt.BackendOutput, io.Discard)})
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +250,7 @@ func gatewayConfig(opt Options, specs []upstream.Spec) (*config.Config, error) {
 	cfg.Routes[0].Retry = &retry
 
 	p := &cfg.Pools[0]
-	p.Name, p.Strategy = Group, config.LeastConnections
+	p.Name, p.Strategy = Group, balance.LeastConnections
 	for i := range p.Backends {
 		p.Backends[i].ID = specs[i].ID // the actuator's ids, so its updates match
 	}

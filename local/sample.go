@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/daemon"
 	"math"
 	"strings"
 	"time"
@@ -56,28 +57,8 @@ func (s *Stack) tick(ctx context.Context, now time.Time) {
 		s.capacity = st.Desired
 		s.peak = max(s.peak, st.Desired)
 	}
-	for _, g := range s.d.Status().Groups {
-		for _, d := range g.RecentDecisions {
-			if !d.Time.After(s.lastDecision) {
-				continue
-			}
-			s.lastDecision = d.Time
-			if d.Desired == d.Current {
-				continue
-			}
-			pol, why := carrier(d.Proposals, d.Desired)
-			dir := "out"
-			if d.Desired < d.Current {
-				dir = "in"
-				s.ins++
-			} else {
-				s.outs++
-			}
-			s.acted[pol] = true
-			s.peak = max(s.peak, d.Desired)
-			s.decisions = append(s.decisions, dashboard.Decision{Time: d.Time, Group: d.Group, From: d.Current, To: d.Desired,
-				Direction: dir, Policy: pol, Reason: joinReasons(why, d.Reason)})
-		}
+	if s.d != nil {
+		s.collectDecisionsLocked(s.d.Status().Groups)
 	}
 	if n := len(s.decisions); n > 200 {
 		s.decisions = append(s.decisions[:0], s.decisions[n-200:]...)
@@ -104,6 +85,35 @@ func (s *Stack) tick(ctx context.Context, now time.Time) {
 		Load: round1(s.rps), Capacity: float64(inSvc) * s.opt.Target, Instances: inSvc})
 	if n := len(s.series); n > maxPoints {
 		s.series = append(s.series[:0], s.series[n-maxPoints:]...)
+	}
+}
+
+// collectDecisionsLocked takes the daemon's decisions newer than the last
+// one taken. State calls it too, so the live line's "last" decision is as
+// current as its capacity, which it reads from the daemon at the same time.
+func (s *Stack) collectDecisionsLocked(groups []daemon.GroupStatus) {
+	for _, g := range groups {
+		for _, d := range g.RecentDecisions {
+			if !d.Time.After(s.lastDecision) {
+				continue
+			}
+			s.lastDecision = d.Time
+			if d.Desired == d.Current {
+				continue
+			}
+			pol, why := carrier(d.Proposals, d.Desired)
+			dir := "out"
+			if d.Desired < d.Current {
+				dir = "in"
+				s.ins++
+			} else {
+				s.outs++
+			}
+			s.acted[pol] = true
+			s.peak = max(s.peak, d.Desired)
+			s.decisions = append(s.decisions, dashboard.Decision{Time: d.Time, Group: d.Group, From: d.Current, To: d.Desired,
+				Direction: dir, Policy: pol, Reason: joinReasons(why, d.Reason)})
+		}
 	}
 }
 
@@ -158,6 +168,13 @@ func (s *Stack) State() dashboard.State {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var groups []daemon.GroupStatus
+	if s.d != nil {
+		// One snapshot for both the decisions and the capacity, so the
+		// line never shows a capacity newer than its last decision.
+		groups = s.d.Status().Groups
+		s.collectDecisionsLocked(groups)
+	}
 	for i := range gs {
 		for j := range gs[i].Backends {
 			gs[i].Backends[j].RPS = round1(s.backendRPS[gs[i].Backends[j].ID])
@@ -165,23 +182,21 @@ func (s *Stack) State() dashboard.State {
 		st.Pools = append(st.Pools, gs[i])
 	}
 	st.Load = s.loadLocked()
-	if s.d != nil {
-		for _, g := range s.d.Status().Groups {
-			dg := dashboard.Group{Name: g.Name, Min: s.opt.Min, Max: s.opt.Max, Current: s.capacity, Desired: s.capacity,
-				TargetPerInstance: s.opt.Target, Policies: []string{"target_tracking"}}
-			if r := g.LastRound; r != nil {
-				dg.Current, dg.Desired = r.Decision.Current, r.Decision.Desired
-				dg.InService, dg.Warming = r.Group.InService, r.Group.Warming
-			}
-			for i := len(s.decisions) - 1; i >= 0; i-- {
-				if s.decisions[i].Group == g.Name {
-					d := s.decisions[i]
-					dg.LastDecision = &d
-					break
-				}
-			}
-			st.Groups = append(st.Groups, dg)
+	for _, g := range groups {
+		dg := dashboard.Group{Name: g.Name, Min: s.opt.Min, Max: s.opt.Max, Current: s.capacity, Desired: s.capacity,
+			TargetPerInstance: s.opt.Target, Policies: []string{"target_tracking"}}
+		if r := g.LastRound; r != nil {
+			dg.Current, dg.Desired = r.Decision.Current, r.Decision.Desired
+			dg.InService, dg.Warming = r.Group.InService, r.Group.Warming
 		}
+		for i := len(s.decisions) - 1; i >= 0; i-- {
+			if s.decisions[i].Group == g.Name {
+				d := s.decisions[i]
+				dg.LastDecision = &d
+				break
+			}
+		}
+		st.Groups = append(st.Groups, dg)
 	}
 	st.Series = append(st.Series, s.series...)
 	st.Forecast = s.forecastLocked()

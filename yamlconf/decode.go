@@ -206,6 +206,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, key string) {
 		p := newValue(t.Elem())
 		d.value(n, p.Elem(), key)
 		v.Set(p)
+	case t.Kind() == reflect.Struct && reflect.PointerTo(t).Implements(unionType):
+		if n.Kind != yaml.MappingNode {
+			d.mismatch(n, key, "a mapping")
+			return
+		}
+		d.union(n, v, key)
 	case t.Kind() == reflect.Struct:
 		d.structure(n, v, key)
 	case t.Kind() == reflect.Slice:

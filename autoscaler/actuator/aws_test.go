@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/awsclient"
+	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -16,8 +17,8 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
-	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
+	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 )
 
 // LocalOptions configure a Local actuator.
@@ -40,6 +41,8 @@ type LocalOptions struct {
 	// StopTimeout bounds the wait after SIGTERM before SIGKILL (default 5 s).
 	StopTimeout time.Duration
 	Log         *slog.Logger
+	// Output receives the backends' stdout and stderr; default os.Stderr.
+	Output io.Writer
 }
 
 // Local runs a group as `drawbridge backend` processes on this machine.
@@ -158,7 +161,7 @@ func (l *Local) SetDesired(ctx context.Context, group string, desired int, reaso
 }
 
 // Backends returns the current membership.
-func (l *Local) Backends() []upstream.Spec {
+func (l *Local) Backends() []backend.Spec {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.specsLocked()
@@ -197,7 +200,11 @@ func (l *Local) startLocked() (*localProc, error) {
 	args := append(append([]string{}, l.opt.Command[1:]...), "--listen", addr, "--id", id)
 	cmd := exec.Command(l.opt.Command[0], args...)
 	cmd.Env = append(os.Environ(), l.opt.Env...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	out := l.opt.Output
+	if out == nil {
+		out = os.Stderr
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("local actuator: start %s: %w", l.opt.Command[0], err)
@@ -255,10 +262,10 @@ func (l *Local) reapLocked() bool {
 	return changed
 }
 
-func (l *Local) specsLocked() []upstream.Spec {
-	specs := make([]upstream.Spec, 0, len(l.procs))
+func (l *Local) specsLocked() []backend.Spec {
+	specs := make([]backend.Spec, 0, len(l.procs))
 	for _, p := range l.procs {
-		specs = append(specs, upstream.Spec{ID: p.id, Address: p.addr, Weight: 1})
+		specs = append(specs, backend.Spec{ID: p.id, Address: p.addr, Weight: 1})
 	}
 	return specs
 }

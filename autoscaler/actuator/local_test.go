@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/demobackend"
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 )
 
 // The test binary doubles as the backend: with this variable set it runs
@@ -54,17 +54,17 @@ func runTestBackend(mode string) int {
 
 type sink struct {
 	mu      sync.Mutex
-	history [][]upstream.Spec
+	history [][]backend.Spec
 }
 
-func (s *sink) SetBackends(specs []upstream.Spec) error {
+func (s *sink) SetBackends(specs []backend.Spec) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.history = append(s.history, specs)
 	return nil
 }
 
-func (s *sink) last() []upstream.Spec {
+func (s *sink) last() []backend.Spec {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.history) == 0 {
@@ -118,7 +118,7 @@ func answer(addr string) (string, error) {
 	return resp.Header.Get("X-Backend-Id") + "|" + string(b), err
 }
 
-func ids(specs []upstream.Spec) string {
+func ids(specs []backend.Spec) string {
 	s := ""
 	for _, sp := range specs {
 		s += sp.ID + " "

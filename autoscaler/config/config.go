@@ -28,26 +28,13 @@ type Admin struct {
 	Enabled bool   `yaml:"enabled"` // true
 }
 
-// Lease kinds.
-const (
-	LeaseNone     = "none"
-	LeaseFile     = "file"
-	LeaseDynamoDB = "dynamodb"
-	// LeaseGateway follows the local gateway's failover role: the daemon
-	// acts while the gateway at url reports itself active (/status), with
-	// the gateway's fencing token. For an autoscaler placed on the
-	// gateways, so it acts where the traffic (and the metrics) is.
-	LeaseGateway = "gateway"
-)
-
-// Lease elects the acting replica of the daemon.
+// Lease elects the acting replica of the daemon. Type selects the lease
+// backend (registry leaseKinds); Spec holds that backend's own keys.
 type Lease struct {
 	Type   string        `yaml:"type"`   // none | file | dynamodb | gateway (none)
-	Path   string        `yaml:"path"`   // file lease
-	Table  string        `yaml:"table"`  // dynamodb lease
-	URL    string        `yaml:"url"`    // gateway lease: the local gateway's admin URL
 	TTL    time.Duration `yaml:"ttl"`    // 15s
 	Holder string        `yaml:"holder"` // "" = hostname
+	Spec   LeaseSpec     `yaml:",spec"`
 }
 
 // AWS is the AWS client configuration.
@@ -72,42 +59,20 @@ type Group struct {
 	Behavior            Behavior      `yaml:"behavior"`
 }
 
-// Actuator kinds.
-const (
-	ActuatorDryRun = "dry_run"
-	ActuatorAWS    = "aws"
-	ActuatorLocal  = "local"
-)
-
-// Actuator says how the group's capacity is changed.
+// Actuator says how the group's capacity is changed. Type selects the
+// actuator (registry actuatorKinds); Spec holds its own keys.
 type Actuator struct {
-	Type           string   `yaml:"type"`            // dry_run | aws | local (dry_run)
-	ASGName        string   `yaml:"asg_name"`        // aws: the Auto Scaling group ("" = group name)
-	BackendCommand []string `yaml:"backend_command"` // local: command started per instance
-	BasePort       int      `yaml:"base_port"`       // local: first instance's port
+	Type string       `yaml:"type"` // dry_run | aws | local (dry_run)
+	Spec ActuatorSpec `yaml:",spec"`
 }
-
-// Metric source kinds.
-const (
-	SourceGateway    = "gateway"
-	SourcePrometheus = "prometheus"
-	SourceCloudWatch = "cloudwatch"
-)
 
 // Metric says where the group's load comes from. The load is the group's
 // total (e.g. requests/s); policies divide by in-service instances.
+// Source selects the metric source (registry sourceKinds); Spec holds its
+// own keys.
 type Metric struct {
-	Source     string            `yaml:"source"` // gateway | prometheus | cloudwatch (gateway)
-	URL        string            `yaml:"url"`    // gateway admin or Prometheus base URL
-	Pool       string            `yaml:"pool"`   // gateway pool ("" = group name)
-	Query      string            `yaml:"query"`  // PromQL
-	Namespace  string            `yaml:"namespace"`
-	MetricName string            `yaml:"metric_name"`
-	Dimensions map[string]string `yaml:"dimensions"`
-	Statistic  string            `yaml:"statistic"` // Sum
-	// Protocol is the CloudWatch wire protocol: cbor (the SDK's default,
-	// Smithy RPC v2) or query, for emulators that only speak the older one.
-	Protocol string `yaml:"protocol"`
+	Source string     `yaml:"source"` // gateway | prometheus | cloudwatch (gateway)
+	Spec   SourceSpec `yaml:",spec"`
 }
 
 // Behavior is the combination's stabilization and rate limits.
@@ -117,60 +82,14 @@ type Behavior struct {
 	MaxScaleInStep       int           `yaml:"max_scale_in_step"`      // 0 = unlimited
 }
 
-// Policy types.
-const (
-	TypeTargetTracking = "target_tracking"
-	TypeStep           = "step"
-	TypePredictive     = "predictive"
-	TypeScheduled      = "scheduled"
-)
-
-// Policy is one policy; Type says which of the keys apply (Parse refuses
-// the keys of other types). See policy.TargetTracking, policy.Step,
-// policy.Predictive and policy.Scheduled for the semantics.
+// Policy is one policy. Type selects the policy type (registry
+// policyKinds); Spec holds its own keys, so a key of another type is an
+// error. See policy.TargetTracking, policy.Step, policy.Predictive and
+// policy.Scheduled for the semantics.
 type Policy struct {
-	Type string `yaml:"type"`
-	Name string `yaml:"name"` // "" = the type, suffixed with its index when repeated
-
-	// target_tracking and predictive: load per instance. 0 = 70% of the
-	// group's capacity_per_instance.
-	Target float64 `yaml:"target"`
-
-	// target_tracking
-	DisableScaleIn     bool    `yaml:"disable_scale_in"`
-	ScaleOutDatapoints int     `yaml:"scale_out_datapoints"` // 3
-	ScaleInDatapoints  int     `yaml:"scale_in_datapoints"`  // 15
-	ScaleInRatio       float64 `yaml:"scale_in_ratio"`       // 0.9
-	Tolerance          float64 `yaml:"tolerance"`            // 0.1
-	// Lookahead: judge and size scale-out by the load projected this far
-	// along its recent rise (about launch delay + warm-up + one
-	// interval; 0 = off).
-	Lookahead time.Duration `yaml:"lookahead"`
-
-	// step
-	Threshold              float64 `yaml:"threshold"`
-	Comparison             string  `yaml:"comparison"`          // greater | less (greater)
-	DatapointsToAlarm      int     `yaml:"datapoints_to_alarm"` // M (1)
-	EvaluationPeriods      int     `yaml:"evaluation_periods"`  // N (1)
-	AdjustmentType         string  `yaml:"adjustment_type"`     // ChangeInCapacity
-	Steps                  []Step  `yaml:"steps"`
-	MinAdjustmentMagnitude int     `yaml:"min_adjustment_magnitude"`
-
-	// predictive
-	Mode              string        `yaml:"mode"`                // forecast_and_scale | forecast_only
-	SchedulingBuffer  time.Duration `yaml:"scheduling_buffer"`   // 5m
-	MaxCapacityBreach string        `yaml:"max_capacity_breach"` // honor | increase
-	MaxCapacityBuffer float64       `yaml:"max_capacity_buffer"` // percent (0)
-	Forecaster        string        `yaml:"forecaster"`          // auto
-	Refresh           time.Duration `yaml:"refresh"`             // 1h
-	Resolution        time.Duration `yaml:"resolution"`          // 1h
-	Aggregation       string        `yaml:"aggregation"`         // mean | max (mean)
-	MaxForecastError  float64       `yaml:"max_forecast_error"`  // abstain above this backtested MAPE (0 = never)
-	BufferQuantile    float64       `yaml:"buffer_quantile"`     // raise the forecast to cover this share of its backtest (0 = off)
-	RequireSkill      bool          `yaml:"require_skill"`       // abstain unless the forecast beats persistence
-
-	// scheduled
-	Actions []Action `yaml:"actions"`
+	Type string     `yaml:"type"`
+	Name string     `yaml:"name"` // "" = the type, suffixed with its index when repeated
+	Spec PolicySpec `yaml:",spec"`
 }
 
 // Step is one step of a step policy; bounds are relative to the
@@ -202,7 +121,7 @@ func (c *Config) SetDefaults() {
 	c.Lease.SetDefaults()
 }
 
-func (l *Lease) SetDefaults() { l.Type, l.TTL = LeaseNone, 15*time.Second }
+func (l *Lease) SetDefaults() { l.Type, l.TTL, l.Spec = LeaseNone, 15*time.Second, new(NoLease) }
 
 func (g *Group) SetDefaults() {
 	g.CapacityPerInstance, g.Min, g.Max, g.Warmup = 100, 1, 20, 60*time.Second
@@ -211,18 +130,9 @@ func (g *Group) SetDefaults() {
 	g.Behavior.SetDefaults()
 }
 
-func (a *Actuator) SetDefaults() { a.Type = ActuatorDryRun }
-func (m *Metric) SetDefaults()   { m.Source, m.Statistic = SourceGateway, "Sum" }
+func (a *Actuator) SetDefaults() { a.Type, a.Spec = ActuatorDryRun, new(DryRunActuator) }
+func (m *Metric) SetDefaults()   { m.Source, m.Spec = SourceGateway, new(GatewaySource) }
 func (b *Behavior) SetDefaults() { b.ScaleInStabilization = 300 * time.Second }
-
-// SetDefaults sets the defaults of every type's keys (a type ignores the
-// others').
-func (p *Policy) SetDefaults() {
-	p.ScaleOutDatapoints, p.ScaleInDatapoints, p.ScaleInRatio, p.Tolerance = 3, 15, 0.9, 0.1
-	p.Comparison, p.DatapointsToAlarm, p.EvaluationPeriods, p.AdjustmentType = "greater", 1, 1, "ChangeInCapacity"
-	p.Mode, p.SchedulingBuffer, p.MaxCapacityBreach, p.Forecaster = "forecast_and_scale", 5*time.Minute, "honor", "auto"
-	p.Refresh, p.Resolution, p.Aggregation = time.Hour, time.Hour, "mean"
-}
 
 // Load reads and parses the configuration file at path.
 func Load(path string) (*Config, error) {
@@ -242,7 +152,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := lines.Locate(append(c.validate(), c.misplaced(lines)...)); err != nil {
+	if err := lines.Locate(c.validate()); err != nil {
 		return nil, err
 	}
 	return c, nil

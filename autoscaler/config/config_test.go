@@ -40,7 +40,10 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := c.Groups[0]
-	p := g.Policies[0]
+	p, ok := g.Policies[0].Spec.(*TargetTrackingPolicy)
+	if !ok {
+		t.Fatalf("policy config %T, want *TargetTrackingPolicy", g.Policies[0].Spec)
+	}
 	if c.Interval != 60*time.Second || c.Lease.Type != "none" || c.Lease.TTL != 15*time.Second || !c.Admin.Enabled ||
 		g.Min != 1 || g.Max != 20 || g.CapacityPerInstance != 100 || g.Warmup != time.Minute || g.Actuator.Type != "dry_run" ||
 		g.Metric.Source != "gateway" || g.Behavior.ScaleInStabilization != 300*time.Second ||

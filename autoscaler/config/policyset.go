@@ -29,11 +29,11 @@ func policyName(g *Group, i int) string {
 	return p.Type
 }
 
-// Target returns the policy's target: as written or 70% of the group's
-// capacity per instance.
-func (g *Group) Target(p *Policy) float64 {
-	if p.Target > 0 {
-		return p.Target
+// target returns a policy's target: as written (t > 0) or 70% of the
+// group's capacity per instance.
+func (g *Group) target(t float64) float64 {
+	if t > 0 {
+		return t
 	}
 	return DefaultTargetRatio * g.CapacityPerInstance
 }
@@ -47,37 +47,45 @@ func (g *Group) PolicySet() policy.Set {
 	}}
 	for i := range g.Policies {
 		p := &g.Policies[i]
-		name := policyName(g, i)
-		switch p.Type {
-		case TypeTargetTracking:
-			s.TargetTracking = append(s.TargetTracking, policy.TargetTracking{Name: name, Target: g.Target(p),
-				DisableScaleIn: p.DisableScaleIn, ScaleOutDatapoints: p.ScaleOutDatapoints, ScaleInDatapoints: p.ScaleInDatapoints,
-				ScaleInRatio: p.ScaleInRatio, Tolerance: p.Tolerance, Lookahead: p.Lookahead})
-		case TypeStep:
-			st := policy.Step{Name: name, Threshold: p.Threshold, Comparison: policy.Comparison(p.Comparison),
-				DatapointsToAlarm: p.DatapointsToAlarm, EvaluationPeriods: p.EvaluationPeriods,
-				AdjustmentType: policy.AdjustmentType(p.AdjustmentType), MinAdjustmentMagnitude: p.MinAdjustmentMagnitude}
-			for _, x := range p.Steps {
-				st.Steps = append(st.Steps, policy.StepAdjustment{Lower: x.Lower, Upper: x.Upper, Adjustment: x.Adjustment})
-			}
-			s.Step = append(s.Step, st)
-		case TypePredictive:
-			s.Predictive = append(s.Predictive, policy.Predictive{Name: name, Target: g.Target(p),
-				Mode: policy.PredictiveMode(p.Mode), SchedulingBuffer: p.SchedulingBuffer,
-				MaxCapacityBreach: policy.BreachBehavior(p.MaxCapacityBreach), MaxCapacityBuffer: p.MaxCapacityBuffer,
-				Forecaster: p.Forecaster, Refresh: p.Refresh, Resolution: p.Resolution, Aggregation: p.Aggregation, MaxForecastError: p.MaxForecastError,
-				BufferQuantile: p.BufferQuantile, RequireSkill: p.RequireSkill})
-		case TypeScheduled:
-			sc := policy.Scheduled{Name: name}
-			for j := range p.Actions {
-				a, _ := p.Actions[j].resolve() // validated
-				if a.Name == "" {
-					a.Name = fmt.Sprintf("%s.actions[%d]", name, j)
-				}
-				sc.Actions = append(sc.Actions, a)
-			}
-			s.Scheduled = append(s.Scheduled, sc)
+		if spec, err := specFor(policyKinds, p.Type, p.Spec); err == nil { // validated
+			spec.add(&s, g, policyName(g, i))
 		}
 	}
 	return s
+}
+
+func (p *TargetTrackingPolicy) add(s *policy.Set, g *Group, name string) {
+	s.TargetTracking = append(s.TargetTracking, policy.TargetTracking{Name: name, Target: g.target(p.Target),
+		DisableScaleIn: p.DisableScaleIn, ScaleOutDatapoints: p.ScaleOutDatapoints, ScaleInDatapoints: p.ScaleInDatapoints,
+		ScaleInRatio: p.ScaleInRatio, Tolerance: p.Tolerance, Lookahead: p.Lookahead})
+}
+
+func (p *StepPolicy) add(s *policy.Set, _ *Group, name string) {
+	st := policy.Step{Name: name, Threshold: p.Threshold, Comparison: policy.Comparison(p.Comparison),
+		DatapointsToAlarm: p.DatapointsToAlarm, EvaluationPeriods: p.EvaluationPeriods,
+		AdjustmentType: policy.AdjustmentType(p.AdjustmentType), MinAdjustmentMagnitude: p.MinAdjustmentMagnitude}
+	for _, x := range p.Steps {
+		st.Steps = append(st.Steps, policy.StepAdjustment{Lower: x.Lower, Upper: x.Upper, Adjustment: x.Adjustment})
+	}
+	s.Step = append(s.Step, st)
+}
+
+func (p *PredictivePolicy) add(s *policy.Set, g *Group, name string) {
+	s.Predictive = append(s.Predictive, policy.Predictive{Name: name, Target: g.target(p.Target),
+		Mode: policy.PredictiveMode(p.Mode), SchedulingBuffer: p.SchedulingBuffer,
+		MaxCapacityBreach: policy.BreachBehavior(p.MaxCapacityBreach), MaxCapacityBuffer: p.MaxCapacityBuffer,
+		Forecaster: p.Forecaster, Refresh: p.Refresh, Resolution: p.Resolution, Aggregation: p.Aggregation, MaxForecastError: p.MaxForecastError,
+		BufferQuantile: p.BufferQuantile, RequireSkill: p.RequireSkill})
+}
+
+func (p *ScheduledPolicy) add(s *policy.Set, _ *Group, name string) {
+	sc := policy.Scheduled{Name: name}
+	for j := range p.Actions {
+		a, _ := p.Actions[j].resolve() // validated
+		if a.Name == "" {
+			a.Name = fmt.Sprintf("%s.actions[%d]", name, j)
+		}
+		sc.Actions = append(sc.Actions, a)
+	}
+	s.Scheduled = append(s.Scheduled, sc)
 }

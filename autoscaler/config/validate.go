@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"net/url"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler/forecast"
@@ -43,20 +40,9 @@ func (c *Config) validate() yamlconf.Errors {
 			v.add("admin.listen", "invalid address %q: %v", c.Admin.Listen, err)
 		}
 	}
-	v.oneOf("lease.type", c.Lease.Type, LeaseNone, LeaseFile, LeaseDynamoDB, LeaseGateway)
-	switch c.Lease.Type {
-	case LeaseFile:
-		if c.Lease.Path == "" {
-			v.add("lease.path", "required for a file lease")
-		}
-	case LeaseDynamoDB:
-		if c.Lease.Table == "" {
-			v.add("lease.table", "required for a dynamodb lease")
-		}
-	case LeaseGateway:
-		if u, err := url.Parse(c.Lease.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.add("lease.url", "want the gateway's admin URL, http(s)://HOST:PORT, got %q", c.Lease.URL)
-		}
+	if spec, ok := specOf(leaseKinds, &v, "lease.type", c.Lease.Type, c.Lease.Spec); ok {
+		c.Lease.Spec = spec
+		spec.check(&v, "lease")
 	}
 	v.positive("lease.ttl", c.Lease.TTL)
 	if len(c.Groups) == 0 {
@@ -84,10 +70,11 @@ func (c *Config) validate() yamlconf.Errors {
 // times as if it were new load, and a 90s one would straddle periods.
 func (v *validator) cloudWatchPeriod(interval time.Duration, key string, g *Group) {
 	const period = time.Minute
-	if g.Metric.Source != SourceCloudWatch || interval <= 0 || interval%period == 0 {
+	cw, ok := g.Metric.Spec.(*CloudWatchSource) // set by group, which runs first
+	if !ok || interval <= 0 || interval%period == 0 {
 		return
 	}
-	src := fmt.Sprintf("the cloudwatch metric %s of group %q (%s)", g.Metric.MetricName, g.Name, key)
+	src := fmt.Sprintf("the cloudwatch metric %s of group %q (%s)", cw.MetricName, g.Name, key)
 	if interval < period {
 		v.add("interval", "%s polls %s faster than its 60s datapoint period; use a multiple of 60s", interval, src)
 		return
@@ -96,26 +83,13 @@ func (v *validator) cloudWatchPeriod(interval time.Duration, key string, g *Grou
 }
 
 func (v *validator) group(key string, g *Group) {
-	v.oneOf(key+".actuator.type", g.Actuator.Type, ActuatorDryRun, ActuatorAWS, ActuatorLocal)
-	if g.Actuator.Type == ActuatorLocal && len(g.Actuator.BackendCommand) == 0 {
-		v.add(key+".actuator.backend_command", "required for a local actuator")
+	if spec, ok := specOf(actuatorKinds, v, key+".actuator.type", g.Actuator.Type, g.Actuator.Spec); ok {
+		g.Actuator.Spec = spec
+		spec.check(v, key+".actuator")
 	}
-	if g.Actuator.BasePort < 0 || g.Actuator.BasePort > 65535 {
-		v.add(key+".actuator.base_port", "must be 0..65535, got %d", g.Actuator.BasePort)
-	}
-	v.oneOf(key+".metric.source", g.Metric.Source, SourceGateway, SourcePrometheus, SourceCloudWatch)
-	switch g.Metric.Source {
-	case SourcePrometheus:
-		if g.Metric.Query == "" {
-			v.add(key+".metric.query", "required for a prometheus source")
-		}
-	case SourceCloudWatch:
-		if g.Metric.MetricName == "" {
-			v.add(key+".metric.metric_name", "required for a cloudwatch source")
-		}
-		if p := g.Metric.Protocol; p != "" && p != "cbor" && p != "query" {
-			v.add(key+".metric.protocol", "want cbor or query, got %q", p)
-		}
+	if spec, ok := specOf(sourceKinds, v, key+".metric.source", g.Metric.Source, g.Metric.Spec); ok {
+		g.Metric.Spec = spec
+		spec.check(v, key+".metric")
 	}
 	if !(g.CapacityPerInstance > 0) || math.IsInf(g.CapacityPerInstance, 0) {
 		v.add(key+".capacity_per_instance", "must be positive, got %g", g.CapacityPerInstance)
@@ -155,88 +129,94 @@ func (v *validator) group(key string, g *Group) {
 }
 
 func (v *validator) policy(key string, p *Policy) {
-	switch p.Type {
-	case TypeTargetTracking:
-		v.nonNegative(key+".target", p.Target)
-		if p.ScaleOutDatapoints < 1 || p.ScaleOutDatapoints > 32 {
-			v.add(key+".scale_out_datapoints", "must be 1..32, got %d", p.ScaleOutDatapoints)
+	if spec, ok := specOf(policyKinds, v, key+".type", p.Type, p.Spec); ok {
+		p.Spec = spec
+		spec.check(v, key)
+	}
+}
+
+func (p *TargetTrackingPolicy) check(v *validator, key string) {
+	v.nonNegative(key+".target", p.Target)
+	if p.ScaleOutDatapoints < 1 || p.ScaleOutDatapoints > 32 {
+		v.add(key+".scale_out_datapoints", "must be 1..32, got %d", p.ScaleOutDatapoints)
+	}
+	if p.ScaleInDatapoints < 1 || p.ScaleInDatapoints > 32 {
+		v.add(key+".scale_in_datapoints", "must be 1..32, got %d", p.ScaleInDatapoints)
+	}
+	if !(p.ScaleInRatio > 0 && p.ScaleInRatio <= 1) {
+		v.add(key+".scale_in_ratio", "must be in (0, 1], got %g", p.ScaleInRatio)
+	}
+	if !(p.Tolerance >= 0 && p.Tolerance < 1) {
+		v.add(key+".tolerance", "must be in [0, 1), got %g", p.Tolerance)
+	}
+	if p.Lookahead < 0 || p.Lookahead > time.Hour {
+		v.add(key+".lookahead", "must be 0..1h, got %s", p.Lookahead)
+	}
+}
+
+func (p *StepPolicy) check(v *validator, key string) {
+	v.oneOf(key+".comparison", p.Comparison, string(policy.Greater), string(policy.Less))
+	v.oneOf(key+".adjustment_type", p.AdjustmentType, string(policy.ChangeInCapacity), string(policy.ExactCapacity), string(policy.PercentChangeInCapacity))
+	if p.EvaluationPeriods < 1 {
+		v.add(key+".evaluation_periods", "must be at least 1, got %d", p.EvaluationPeriods)
+	}
+	if p.DatapointsToAlarm < 1 || p.DatapointsToAlarm > p.EvaluationPeriods {
+		v.add(key+".datapoints_to_alarm", "must be 1..evaluation_periods (%d), got %d", p.EvaluationPeriods, p.DatapointsToAlarm)
+	}
+	if len(p.Steps) == 0 {
+		v.add(key+".steps", "at least one step is required")
+	}
+	for i, s := range p.Steps {
+		sk := fmt.Sprintf("%s.steps[%d]", key, i)
+		if s.Lower != nil && s.Upper != nil && *s.Upper <= *s.Lower {
+			v.add(sk+".upper", "must be above lower (%g), got %g", *s.Lower, *s.Upper)
 		}
-		if p.ScaleInDatapoints < 1 || p.ScaleInDatapoints > 32 {
-			v.add(key+".scale_in_datapoints", "must be 1..32, got %d", p.ScaleInDatapoints)
+		if p.AdjustmentType == string(policy.ExactCapacity) && s.Adjustment < 0 {
+			v.add(sk+".adjustment", "an exact capacity must not be negative, got %g", s.Adjustment)
 		}
-		if !(p.ScaleInRatio > 0 && p.ScaleInRatio <= 1) {
-			v.add(key+".scale_in_ratio", "must be in (0, 1], got %g", p.ScaleInRatio)
-		}
-		if !(p.Tolerance >= 0 && p.Tolerance < 1) {
-			v.add(key+".tolerance", "must be in [0, 1), got %g", p.Tolerance)
-		}
-		if p.Lookahead < 0 || p.Lookahead > time.Hour {
-			v.add(key+".lookahead", "must be 0..1h, got %s", p.Lookahead)
-		}
-	case TypeStep:
-		v.oneOf(key+".comparison", p.Comparison, string(policy.Greater), string(policy.Less))
-		v.oneOf(key+".adjustment_type", p.AdjustmentType, string(policy.ChangeInCapacity), string(policy.ExactCapacity), string(policy.PercentChangeInCapacity))
-		if p.EvaluationPeriods < 1 {
-			v.add(key+".evaluation_periods", "must be at least 1, got %d", p.EvaluationPeriods)
-		}
-		if p.DatapointsToAlarm < 1 || p.DatapointsToAlarm > p.EvaluationPeriods {
-			v.add(key+".datapoints_to_alarm", "must be 1..evaluation_periods (%d), got %d", p.EvaluationPeriods, p.DatapointsToAlarm)
-		}
-		if len(p.Steps) == 0 {
-			v.add(key+".steps", "at least one step is required")
-		}
-		for i, s := range p.Steps {
-			sk := fmt.Sprintf("%s.steps[%d]", key, i)
-			if s.Lower != nil && s.Upper != nil && *s.Upper <= *s.Lower {
-				v.add(sk+".upper", "must be above lower (%g), got %g", *s.Lower, *s.Upper)
+	}
+	for i := range p.Steps {
+		for j := i + 1; j < len(p.Steps); j++ {
+			if overlap(p.Steps[i], p.Steps[j]) {
+				v.add(fmt.Sprintf("%s.steps[%d]", key, j), "overlaps steps[%d]", i)
 			}
-			if p.AdjustmentType == string(policy.ExactCapacity) && s.Adjustment < 0 {
-				v.add(sk+".adjustment", "an exact capacity must not be negative, got %g", s.Adjustment)
-			}
 		}
-		for i := range p.Steps {
-			for j := i + 1; j < len(p.Steps); j++ {
-				if overlap(p.Steps[i], p.Steps[j]) {
-					v.add(fmt.Sprintf("%s.steps[%d]", key, j), "overlaps steps[%d]", i)
-				}
-			}
-		}
-		if p.MinAdjustmentMagnitude < 0 {
-			v.add(key+".min_adjustment_magnitude", "must not be negative")
-		}
-	case TypePredictive:
-		v.nonNegative(key+".target", p.Target)
-		v.oneOf(key+".mode", p.Mode, string(policy.ForecastAndScale), string(policy.ForecastOnly))
-		v.oneOf(key+".max_capacity_breach", p.MaxCapacityBreach, string(policy.HonorMaxCapacity), string(policy.IncreaseMaxCapacity))
-		v.oneOf(key+".forecaster", p.Forecaster, forecast.NameAuto, forecast.NameSeasonalNaiveDay, forecast.NameSeasonalNaiveWeek, forecast.NameHoltWinters)
-		v.oneOf(key+".aggregation", p.Aggregation, "mean", "max")
-		if p.SchedulingBuffer < 0 || p.SchedulingBuffer > time.Hour {
-			v.add(key+".scheduling_buffer", "must be 0..1h, got %s", p.SchedulingBuffer)
-		}
-		if p.MaxCapacityBuffer < 0 || p.MaxCapacityBuffer > 100 {
-			v.add(key+".max_capacity_buffer", "must be 0..100 (percent), got %g", p.MaxCapacityBuffer)
-		}
-		v.positive(key+".refresh", p.Refresh)
-		if !(p.MaxForecastError >= 0) {
-			v.add(key+".max_forecast_error", "must not be negative, got %g", p.MaxForecastError)
-		}
-		if !(p.BufferQuantile == 0 || (p.BufferQuantile >= 0.5 && p.BufferQuantile < 1)) {
-			v.add(key+".buffer_quantile", "must be 0 (off) or in [0.5, 1), got %g", p.BufferQuantile)
-		}
-		if p.Resolution <= 0 || (24*time.Hour)%p.Resolution != 0 {
-			v.add(key+".resolution", "must divide a day evenly, got %s", p.Resolution)
-		}
-	case TypeScheduled:
-		if len(p.Actions) == 0 {
-			v.add(key+".actions", "at least one action is required")
-		}
-		for i := range p.Actions {
-			v.action(fmt.Sprintf("%s.actions[%d]", key, i), &p.Actions[i])
-		}
-	case "":
-		v.add(key+".type", "required (target_tracking, step, predictive or scheduled)")
-	default:
-		v.add(key+".type", "unknown policy type %q (want target_tracking, step, predictive or scheduled)", p.Type)
+	}
+	if p.MinAdjustmentMagnitude < 0 {
+		v.add(key+".min_adjustment_magnitude", "must not be negative")
+	}
+}
+
+func (p *PredictivePolicy) check(v *validator, key string) {
+	v.nonNegative(key+".target", p.Target)
+	v.oneOf(key+".mode", p.Mode, string(policy.ForecastAndScale), string(policy.ForecastOnly))
+	v.oneOf(key+".max_capacity_breach", p.MaxCapacityBreach, string(policy.HonorMaxCapacity), string(policy.IncreaseMaxCapacity))
+	v.oneOf(key+".forecaster", p.Forecaster, forecast.NameAuto, forecast.NameSeasonalNaiveDay, forecast.NameSeasonalNaiveWeek, forecast.NameHoltWinters)
+	v.oneOf(key+".aggregation", p.Aggregation, "mean", "max")
+	if p.SchedulingBuffer < 0 || p.SchedulingBuffer > time.Hour {
+		v.add(key+".scheduling_buffer", "must be 0..1h, got %s", p.SchedulingBuffer)
+	}
+	if p.MaxCapacityBuffer < 0 || p.MaxCapacityBuffer > 100 {
+		v.add(key+".max_capacity_buffer", "must be 0..100 (percent), got %g", p.MaxCapacityBuffer)
+	}
+	v.positive(key+".refresh", p.Refresh)
+	if !(p.MaxForecastError >= 0) {
+		v.add(key+".max_forecast_error", "must not be negative, got %g", p.MaxForecastError)
+	}
+	if !(p.BufferQuantile == 0 || (p.BufferQuantile >= 0.5 && p.BufferQuantile < 1)) {
+		v.add(key+".buffer_quantile", "must be 0 (off) or in [0.5, 1), got %g", p.BufferQuantile)
+	}
+	if p.Resolution <= 0 || (24*time.Hour)%p.Resolution != 0 {
+		v.add(key+".resolution", "must divide a day evenly, got %s", p.Resolution)
+	}
+}
+
+func (p *ScheduledPolicy) check(v *validator, key string) {
+	if len(p.Actions) == 0 {
+		v.add(key+".actions", "at least one action is required")
+	}
+	for i := range p.Actions {
+		v.action(fmt.Sprintf("%s.actions[%d]", key, i), &p.Actions[i])
 	}
 }
 
@@ -333,60 +313,3 @@ func (a *Action) resolve() (policy.Action, error) {
 	}
 	return out, nil
 }
-
-// policyKeys maps each type-specific policy key to the types it applies
-// to; keys not listed (type, name) apply to all.
-var policyKeys = map[string][]string{
-	"target":                   {TypeTargetTracking, TypePredictive},
-	"disable_scale_in":         {TypeTargetTracking},
-	"scale_out_datapoints":     {TypeTargetTracking},
-	"scale_in_datapoints":      {TypeTargetTracking},
-	"scale_in_ratio":           {TypeTargetTracking},
-	"tolerance":                {TypeTargetTracking},
-	"lookahead":                {TypeTargetTracking},
-	"threshold":                {TypeStep},
-	"comparison":               {TypeStep},
-	"datapoints_to_alarm":      {TypeStep},
-	"evaluation_periods":       {TypeStep},
-	"adjustment_type":          {TypeStep},
-	"steps":                    {TypeStep},
-	"min_adjustment_magnitude": {TypeStep},
-	"mode":                     {TypePredictive},
-	"scheduling_buffer":        {TypePredictive},
-	"max_capacity_breach":      {TypePredictive},
-	"max_capacity_buffer":      {TypePredictive},
-	"forecaster":               {TypePredictive},
-	"refresh":                  {TypePredictive},
-	"resolution":               {TypePredictive},
-	"aggregation":              {TypePredictive},
-	"max_forecast_error":       {TypePredictive},
-	"buffer_quantile":          {TypePredictive},
-	"require_skill":            {TypePredictive},
-	"actions":                  {TypeScheduled},
-}
-
-// misplaced reports keys written for a policy type they do not apply to
-// (a step threshold under target_tracking would otherwise be silently
-// ignored). A key is known to be written when its line differs from its
-// policy's; one written on the policy's first line (flow style, or as
-// the first key) goes undetected, which only loses the warning.
-func (c *Config) misplaced(lines *yamlconf.Lines) yamlconf.Errors {
-	var v validator
-	for i := range c.Groups {
-		for j, p := range c.Groups[i].Policies {
-			pk := fmt.Sprintf("groups[%d].policies[%d]", i, j)
-			base := lines.Line(pk)
-			for key, types := range policyKeys {
-				if slices.Contains(types, p.Type) || !slices.Contains(allTypes, p.Type) {
-					continue
-				}
-				if lines.Line(pk+"."+key) != base {
-					v.add(pk+"."+key, "applies to %s policies, not %s", strings.Join(types, " and "), p.Type)
-				}
-			}
-		}
-	}
-	return v.errs
-}
-
-var allTypes = []string{TypeTargetTracking, TypeStep, TypePredictive, TypeScheduled}

@@ -20,10 +20,10 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/actuator"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/store"
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 // Group is one scalable group as the daemon runs it.

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/store"
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 var t0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)

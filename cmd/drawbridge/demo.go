@@ -11,6 +11,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/demobackend"
 	"github.com/drawbridge-dev/drawbridge/gateway"
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 )
 
@@ -76,7 +77,7 @@ Stop with Ctrl-C (or --duration).`,
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "gateway address")
 	f.StringVar(&admin, "admin", "127.0.0.1:9090", "admin address (metrics, status)")
-	f.StringVar(&strategy, "strategy", config.RoundRobin, "load-balancing strategy")
+	f.StringVar(&strategy, "strategy", balance.RoundRobin, "load-balancing strategy")
 	f.IntVar(&backends, "backends", 3, "number of example backends")
 	f.DurationVar(&duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
 	return cmd

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drawbridge-dev/drawbridge/gateway"
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 )
 
@@ -124,13 +125,13 @@ listener unless --admin asks for one.
 	f := cmd.Flags()
 	f.StringVar(&q.Listen, "listen", ":8080", "address to accept clients on")
 	f.StringVar(&q.To, "to", "", "backends, comma-separated HOST:PORT list")
-	f.StringVar(&q.Strategy, "strategy", config.RoundRobin, "load-balancing strategy: "+strings.Join(config.Strategies, ", "))
+	f.StringVar(&q.Strategy, "strategy", balance.RoundRobin, "load-balancing strategy: "+strings.Join(balance.Strategies(), ", "))
 	f.StringVar(&q.HashKey, "hash-key", "", "hash key for ip_hash/consistent_hash: header:NAME, cookie:NAME, query:NAME, path or ip")
 	f.StringVar(&q.HealthPath, "health-path", "", "enable active health checks of this path")
 	f.StringVar(&q.Admin, "admin", "off", `admin listener (metrics, status, pprof): "off", or an address; "127.0.0.1:0" picks a free port and logs it. Off by default so that quick proxies side by side never clash on a fixed port`)
 	f.BoolVar(&q.AccessLog, "access-log", false, "write JSON access logs to stdout")
 	_ = cmd.RegisterFlagCompletionFunc("strategy", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return config.Strategies, cobra.ShellCompDirectiveNoFileComp
+		return balance.Strategies(), cobra.ShellCompDirectiveNoFileComp
 	})
 	_ = cmd.MarkFlagRequired("to")
 	return cmd

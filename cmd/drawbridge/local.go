@@ -85,6 +85,7 @@ replaced; with retries and outlier ejection, clients see no error.`,
 				}
 				defer f.Close()
 				opt.Log = slog.New(slog.NewJSONHandler(f, nil))
+				opt.BackendOutput = f // the backends' own lines join the same file
 			}
 
 			ctx, stop := signalContext()
@@ -151,7 +152,7 @@ replaced; with retries and outlier ejection, clients see no error.`,
 	f.DurationVar(&duration, "duration", 0, "stop after this long and print a summary (0: run until Ctrl-C)")
 	f.BoolVar(&asJSON, "json", false, "print the final summary as JSON on stdout (live output goes to stderr)")
 	f.BoolVar(&quiet, "quiet", false, "no live output, only the final summary")
-	f.StringVar(&logPath, "log", "", "append the gateway's, autoscaler's and actuator's JSON logs to this file")
+	f.StringVar(&logPath, "log", "", "append the gateway's, autoscaler's, actuator's and backends' logs to this file (without it, backends' output is discarded)")
 	_ = cmd.MarkFlagFilename("trace", "csv")
 	return cmd
 }

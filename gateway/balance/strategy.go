@@ -45,29 +45,71 @@ func (o Options) validate() (Options, error) {
 	return o, nil
 }
 
-// strategies is the registry, in the order Strategies lists it. The names
-// are a configuration contract: never rename one.
-var strategies = []struct {
-	name string
-	make func(Options) Balancer
-}{
-	{"round_robin", func(Options) Balancer { return new(roundRobin) }},
-	{"weighted_round_robin", func(Options) Balancer { return new(weightedRoundRobin) }},
-	{"least_connections", func(Options) Balancer { return new(leastConnections) }},
-	{"power_of_two", func(Options) Balancer { return new(powerOfTwo) }},
-	{"least_response_time", func(Options) Balancer { return new(leastResponseTime) }},
-	{"ip_hash", func(Options) Balancer { return new(ipHash) }},
-	{"consistent_hash", func(o Options) Balancer { return newConsistentHash(o) }},
-	{"random", func(Options) Balancer { return new(random) }},
+// Strategy names, as written in a pool's or an L4 listener's strategy. They
+// are a configuration contract: never rename one. This registry is the one
+// place they are spelled; configuration validation asks it.
+const (
+	RoundRobin         = "round_robin"
+	WeightedRoundRobin = "weighted_round_robin"
+	LeastConnections   = "least_connections"
+	PowerOfTwo         = "power_of_two"
+	LeastResponseTime  = "least_response_time"
+	IPHash             = "ip_hash"
+	ConsistentHash     = "consistent_hash"
+	Random             = "random"
+)
+
+// Info is what configuration needs to know about a strategy besides its
+// name.
+type Info struct {
+	Name string
+	// Hashed strategies pick by Request.Hash, so a pool's hash_key applies.
+	Hashed bool
+	// Ring strategies read Options (virtual nodes, bounded load); the
+	// others ignore them.
+	Ring bool
+	// PerConnection strategies make sense per TCP connection (L4). Those
+	// that weigh response times do not: a TCP proxy only sees connect times.
+	PerConnection bool
+	make          func(Options) Balancer
+}
+
+// strategies is the registry, in the order Strategies lists it.
+var strategies = []Info{
+	{Name: RoundRobin, PerConnection: true, make: func(Options) Balancer { return new(roundRobin) }},
+	{Name: WeightedRoundRobin, PerConnection: true, make: func(Options) Balancer { return new(weightedRoundRobin) }},
+	{Name: LeastConnections, PerConnection: true, make: func(Options) Balancer { return new(leastConnections) }},
+	{Name: PowerOfTwo, PerConnection: true, make: func(Options) Balancer { return new(powerOfTwo) }},
+	{Name: LeastResponseTime, make: func(Options) Balancer { return new(leastResponseTime) }},
+	{Name: IPHash, Hashed: true, PerConnection: true, make: func(Options) Balancer { return new(ipHash) }},
+	{Name: ConsistentHash, Hashed: true, Ring: true, PerConnection: true, make: func(o Options) Balancer { return newConsistentHash(o) }},
+	{Name: Random, PerConnection: true, make: func(Options) Balancer { return new(random) }},
 }
 
 // Strategies lists the strategy names New accepts.
-func Strategies() []string {
-	names := make([]string, len(strategies))
-	for i, s := range strategies {
-		names[i] = s.name
+func Strategies() []string { return StrategiesWhere(nil) }
+
+// StrategiesWhere lists, in registry order, the names of the strategies
+// for which keep is true (all of them when keep is nil).
+func StrategiesWhere(keep func(Info) bool) []string {
+	var names []string
+	for _, s := range strategies {
+		if keep == nil || keep(s) {
+			names = append(names, s.Name)
+		}
 	}
 	return names
+}
+
+// Lookup returns the named strategy's Info, or an error that names the
+// known ones.
+func Lookup(name string) (Info, error) {
+	for _, s := range strategies {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	return Info{}, fmt.Errorf("unknown strategy %q; want one of %s", name, strings.Join(Strategies(), ", "))
 }
 
 // New returns an empty balancer of the named strategy; call Update to give
@@ -102,12 +144,11 @@ func New(strategy string, opts Options) (Balancer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("balance: strategy %q: %w", strategy, err)
 	}
-	for _, s := range strategies {
-		if s.name == strategy {
-			return s.make(opts), nil
-		}
+	s, err := Lookup(strategy)
+	if err != nil {
+		return nil, fmt.Errorf("balance: %w", err)
 	}
-	return nil, fmt.Errorf("balance: unknown strategy %q (valid: %s)", strategy, strings.Join(Strategies(), ", "))
+	return s.make(opts), nil
 }
 
 // usable reports whether b may take r: available and not excluded.

@@ -382,3 +382,29 @@ func TestConcurrentPickAndUpdate(t *testing.T) {
 		})
 	}
 }
+
+func TestStrategiesUnique(t *testing.T) {
+	s := Strategies()
+	slices.Sort(s)
+	if len(slices.Compact(s)) != len(Strategies()) {
+		t.Errorf("Strategies has duplicates: %v", Strategies())
+	}
+}
+
+// Configuration validation asks Lookup what a strategy takes; the answers
+// must match what the strategies do.
+func TestLookupDescribesStrategies(t *testing.T) {
+	for _, name := range Strategies() {
+		s, err := Lookup(name)
+		if err != nil {
+			t.Fatalf("Lookup(%s): %v", name, err)
+		}
+		if s.Name != name || s.Hashed != hashed[name] || s.Ring != (name == ConsistentHash) || s.PerConnection != (name != LeastResponseTime) {
+			t.Errorf("Lookup(%s) = %+v", name, s)
+		}
+	}
+	_, err := Lookup("round-robin")
+	if err == nil || !strings.Contains(err.Error(), `unknown strategy "round-robin"; want one of round_robin, `) {
+		t.Errorf("Lookup(round-robin): %v", err)
+	}
+}

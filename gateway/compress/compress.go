@@ -58,7 +58,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-type compressor struct {
+// Compressor gzips responses; one serves a route, concurrently.
+type Compressor struct {
 	minBytes int
 	exact    map[string]bool // "application/json"
 	prefixes []string        // "text/"
@@ -70,6 +71,15 @@ type compressor struct {
 // falls back to the default level (check Config.Validate when loading
 // configuration).
 func Middleware(cfg Config, next http.Handler) http.Handler {
+	c := New(cfg)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.Serve(w, r, next.ServeHTTP)
+	})
+}
+
+// New returns a Compressor for cfg. An invalid Level falls back to the
+// default level (check Config.Validate when loading configuration).
+func New(cfg Config) *Compressor {
 	if cfg.Level == 0 || cfg.Validate() != nil {
 		cfg.Level = gzip.DefaultCompression
 	}
@@ -79,7 +89,7 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 	if cfg.Types == nil {
 		cfg.Types = defaultTypes
 	}
-	c := &compressor{minBytes: cfg.MinBytes, exact: make(map[string]bool)}
+	c := &Compressor{minBytes: cfg.MinBytes, exact: make(map[string]bool)}
 	for _, t := range cfg.Types {
 		t = strings.ToLower(strings.TrimSpace(t))
 		if p, ok := strings.CutSuffix(t, "/*"); ok {
@@ -94,26 +104,30 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 		return zw
 	}
 	c.wPool.New = func() any { return new(writer) }
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodHead {
-			next.ServeHTTP(w, r)
-			return
+	return c
+}
+
+// Serve calls next with a writer that compresses what it is given, when
+// the client accepts gzip and the response qualifies.
+func (c *Compressor) Serve(w http.ResponseWriter, r *http.Request, next http.HandlerFunc) {
+	if r.Method == http.MethodHead {
+		next(w, r)
+		return
+	}
+	cw := c.wPool.Get().(*writer)
+	*cw = writer{c: c, w: w, accepts: acceptsGzip(r.Header.Get("Accept-Encoding")), buf: cw.buf[:0]}
+	defer func() {
+		cw.finish()
+		*cw = writer{buf: cw.buf[:0]}
+		if cap(cw.buf) <= 64<<10 {
+			c.wPool.Put(cw)
 		}
-		cw := c.wPool.Get().(*writer)
-		*cw = writer{c: c, w: w, accepts: acceptsGzip(r.Header.Get("Accept-Encoding")), buf: cw.buf[:0]}
-		defer func() {
-			cw.finish()
-			*cw = writer{buf: cw.buf[:0]}
-			if cap(cw.buf) <= 64<<10 {
-				c.wPool.Put(cw)
-			}
-		}()
-		next.ServeHTTP(cw, r)
-	})
+	}()
+	next(cw, r)
 }
 
 // compressible reports whether a Content-Type value is in the configured set.
-func (c *compressor) compressible(ct string) bool {
+func (c *Compressor) compressible(ct string) bool {
 	mt, _, _ := strings.Cut(ct, ";")
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	if c.exact[mt] {

@@ -18,7 +18,7 @@ const (
 
 // writer is the ResponseWriter handed to the wrapped handler.
 type writer struct {
-	c       *compressor
+	c       *Compressor
 	w       http.ResponseWriter
 	accepts bool
 

@@ -9,13 +9,14 @@
 package config
 
 import (
-	"github.com/drawbridge-dev/drawbridge/yamlconf"
-
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
 // Config is the whole gateway configuration. After Load, Parse or Default
@@ -253,7 +254,7 @@ type L4Health struct {
 }
 
 func (l *L4) SetDefaults() {
-	l.Strategy = RoundRobin
+	l.Strategy = balance.RoundRobin
 	l.ConnectTimeout = 2 * time.Second
 	l.ConnectRetries = 2
 	l.DrainTimeout = 30 * time.Second
@@ -364,7 +365,7 @@ type Match struct {
 // Pool is a set of interchangeable backends and how to balance across them.
 type Pool struct {
 	Name         string  `yaml:"name"`          // required, unique; letters, digits, "-", "_", "."
-	Strategy     string  `yaml:"strategy"`      // one of Strategies; default "round_robin"
+	Strategy     string  `yaml:"strategy"`      // a name balance.Strategies lists; default balance.RoundRobin
 	HashKey      string  `yaml:"hash_key"`      // ip_hash/consistent_hash only: header:NAME | cookie:NAME | query:NAME | path | ip; default "ip"
 	VirtualNodes int     `yaml:"virtual_nodes"` // consistent_hash only: ring points per backend, 1..10000; default (or 0) 160
 	BoundedLoad  float64 `yaml:"bounded_load"`  // consistent_hash only: 0 = off, else > 1.0 (e.g. 1.25)
@@ -409,6 +410,11 @@ type HealthCheck struct {
 	ExpectedStatus     StatusRanges  `yaml:"expected_status"`     // e.g. "200" or "200-299,304"; default "200-399"
 	HealthyThreshold   int           `yaml:"healthy_threshold"`   // passes to become healthy; default 2
 	UnhealthyThreshold int           `yaml:"unhealthy_threshold"` // failures to become unhealthy; default 3
+	// PanicThreshold (percent, 0..100; 0 off): below this share of
+	// backends passing checks, the checks keep no backend out (Envoy's
+	// healthy_panic_threshold), so a checker that cannot get through does
+	// not take the whole pool down. Default 50, as Envoy's.
+	PanicThreshold int `yaml:"panic_threshold"`
 }
 
 // Outlier configures passive ejection of backends that keep failing.
@@ -434,25 +440,6 @@ type Timeouts struct {
 	Connect        time.Duration `yaml:"connect"`         // default 2s
 	ResponseHeader time.Duration `yaml:"response_header"` // default 30s; 504 when exceeded
 	IdleConn       time.Duration `yaml:"idle_conn"`       // default 90s
-}
-
-// Strategy names, as written in pools[].strategy.
-const (
-	RoundRobin         = "round_robin"
-	WeightedRoundRobin = "weighted_round_robin"
-	LeastConnections   = "least_connections"
-	PowerOfTwo         = "power_of_two"
-	LeastResponseTime  = "least_response_time"
-	IPHash             = "ip_hash"
-	ConsistentHash     = "consistent_hash"
-	Random             = "random"
-)
-
-// Strategies lists every valid strategy name, so the balancer can check it
-// implements them all. Do not modify.
-var Strategies = []string{
-	RoundRobin, WeightedRoundRobin, LeastConnections, PowerOfTwo,
-	LeastResponseTime, IPHash, ConsistentHash, Random,
 }
 
 // Values of pools[].protocol and the fixed values of pools[].host_header.
@@ -495,7 +482,7 @@ func (r *Route) SetDefaults() {
 }
 
 func (p *Pool) SetDefaults() {
-	p.Strategy = RoundRobin
+	p.Strategy = balance.RoundRobin
 	p.Protocol = ProtocolHTTP1
 	p.HostHeader = HostPreserve
 	p.Timeouts = Timeouts{
@@ -548,6 +535,7 @@ func (h *HealthCheck) SetDefaults() {
 	h.ExpectedStatus = StatusRanges{{200, 399}}
 	h.HealthyThreshold = 2
 	h.UnhealthyThreshold = 3
+	h.PanicThreshold = 50
 }
 
 func (o *Outlier) SetDefaults() {

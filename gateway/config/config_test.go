@@ -4,12 +4,13 @@ import (
 	"encoding"
 	"os"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 )
 
 const examplePath = "../../examples/gateway.yaml"
@@ -88,6 +89,7 @@ pools:
 		ExpectedStatus:     StatusRanges{{200, 399}},
 		HealthyThreshold:   2,
 		UnhealthyThreshold: 3,
+		PanicThreshold:     50,
 	}); !reflect.DeepEqual(*p.HealthCheck, want) {
 		t.Errorf("health_check = %+v, want %+v", *p.HealthCheck, want)
 	}
@@ -189,7 +191,7 @@ pools:
     backends: [{address: "10.0.0.2:80"}]
 `)
 	a, b := c.Pools[0], c.Pools[1]
-	if a.Strategy != LeastConnections || a.Timeouts.Connect != time.Second || a.HealthCheck.Path != "/ping" {
+	if a.Strategy != balance.LeastConnections || a.Timeouts.Connect != time.Second || a.HealthCheck.Path != "/ping" {
 		t.Errorf("pool a = %+v", a)
 	}
 	// The merged mapping replaces timeouts as a whole; unset keys in it
@@ -198,7 +200,7 @@ pools:
 		t.Errorf("a.timeouts.response_header = %v, want the default", a.Timeouts.ResponseHeader)
 	}
 	// Earlier merges win over later ones.
-	if b.Strategy != Random || b.SlowStart != 10*time.Second || b.Timeouts.Connect != time.Second || b.MaxIdleConnsPerBackend != 8 {
+	if b.Strategy != balance.Random || b.SlowStart != 10*time.Second || b.Timeouts.Connect != time.Second || b.MaxIdleConnsPerBackend != 8 {
 		t.Errorf("pool b = %+v", b)
 	}
 	if a.HealthCheck == b.HealthCheck {
@@ -291,7 +293,7 @@ func TestExample(t *testing.T) {
 	if p1.Sticky == nil || p1.HealthCheck == nil || p1.Outlier == nil || p1.SlowStart <= 0 {
 		t.Errorf("pool v1 lacks sticky, health check, outlier or slow start: %+v", p1)
 	}
-	if p2.Strategy != ConsistentHash || p2.BoundedLoad <= 1 || p2.HashKey != "header:X-User" {
+	if p2.Strategy != balance.ConsistentHash || p2.BoundedLoad <= 1 || p2.HashKey != "header:X-User" {
 		t.Errorf("pool v2 = %+v", p2)
 	}
 }
@@ -385,14 +387,6 @@ func TestSplitHashKey(t *testing.T) {
 		if _, _, err := SplitHashKey(bad); err == nil {
 			t.Errorf("SplitHashKey(%q) succeeded", bad)
 		}
-	}
-}
-
-func TestStrategiesUnique(t *testing.T) {
-	s := slices.Clone(Strategies)
-	slices.Sort(s)
-	if len(slices.Compact(s)) != len(Strategies) {
-		t.Errorf("Strategies has duplicates: %v", Strategies)
 	}
 }
 

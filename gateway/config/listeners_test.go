@@ -47,7 +47,7 @@ pools:
 // TestListenerClashQuick: a config built in Go (gateway proxy) is checked
 // too, naming the flag.
 func TestListenerClashQuick(t *testing.T) {
-	_, err := Quick(QuickProxy{Listen: "127.0.0.1:9090", To: "127.0.0.1:9001", Admin: "127.0.0.1:9090", Strategy: RoundRobin})
+	_, err := Quick(QuickProxy{Listen: "127.0.0.1:9090", To: "127.0.0.1:9001", Admin: "127.0.0.1:9090", Strategy: "round_robin"})
 	if err == nil || err.Error() != `--admin: "127.0.0.1:9090" clashes with listen "127.0.0.1:9090": both bind port 9090` {
 		t.Fatalf("quick proxy with admin on the client port: %v", err)
 	}

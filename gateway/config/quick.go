@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strings"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 )
 
 // QuickProxy is what `drawbridge gateway proxy` takes on its command line.
@@ -48,10 +49,11 @@ func Quick(q QuickProxy) (*Config, error) {
 		}
 	}
 	if q.Strategy == "" {
-		q.Strategy = RoundRobin
+		q.Strategy = balance.RoundRobin
 	}
-	if !slices.Contains(Strategies, q.Strategy) {
-		return nil, fmt.Errorf("--strategy %q: unknown; one of %s", q.Strategy, strings.Join(Strategies, ", "))
+	strategy, err := balance.Lookup(q.Strategy)
+	if err != nil {
+		return nil, fmt.Errorf("--strategy %q: unknown; one of %s", q.Strategy, strings.Join(balance.Strategies(), ", "))
 	}
 	cfg, err := Default(addrs)
 	if err != nil {
@@ -76,8 +78,8 @@ func Quick(q QuickProxy) (*Config, error) {
 	p.Outlier = new(Outlier)
 	p.Outlier.SetDefaults()
 	if q.HashKey != "" {
-		if q.Strategy != IPHash && q.Strategy != ConsistentHash {
-			return nil, fmt.Errorf("--hash-key: only for ip_hash or consistent_hash, not %s", q.Strategy)
+		if !strategy.Hashed {
+			return nil, fmt.Errorf("--hash-key: only for %s, not %s", strategiesWhere(func(i balance.Info) bool { return i.Hashed }), q.Strategy)
 		}
 		p.HashKey = q.HashKey
 	}

@@ -3,6 +3,8 @@ package config
 import (
 	"reflect"
 	"testing"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 )
 
 func TestQuickIsAsSafeAsAConfigFile(t *testing.T) {
@@ -32,7 +34,7 @@ func TestQuickIsAsSafeAsAConfigFile(t *testing.T) {
 	if p.Outlier == nil || p.Outlier.ConsecutiveFailures < 1 {
 		t.Errorf("no passive ejection: %+v", p.Outlier)
 	}
-	if len(p.Backends) != 3 || p.Strategy != RoundRobin {
+	if len(p.Backends) != 3 || p.Strategy != balance.RoundRobin {
 		t.Errorf("pool: %d backends, strategy %s", len(p.Backends), p.Strategy)
 	}
 	def := new(Config)
@@ -54,7 +56,7 @@ func TestQuickErrorsNameFlags(t *testing.T) {
 		{QuickProxy{To: "nonsense"}, `--to "nonsense": address nonsense: missing port in address`},
 		{QuickProxy{To: "127.0.0.1:1", Strategy: "fastest"}, `--strategy "fastest": unknown; one of round_robin, weighted_round_robin, least_connections, power_of_two, least_response_time, ip_hash, consistent_hash, random`},
 		{QuickProxy{To: "127.0.0.1:1", HashKey: "header:X"}, "--hash-key: only for ip_hash or consistent_hash, not round_robin"},
-		{QuickProxy{To: "127.0.0.1:1", Strategy: IPHash, HashKey: "nope:x"}, "--hash-key: "},
+		{QuickProxy{To: "127.0.0.1:1", Strategy: balance.IPHash, HashKey: "nope:x"}, "--hash-key: "},
 		{QuickProxy{To: "127.0.0.1:1", Admin: "nowhere"}, "--admin: "},
 		{QuickProxy{To: "127.0.0.1:1", Listen: "nowhere"}, "--listen: "},
 	} {

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"golang.org/x/net/http/httpguts"
 	"maps"
 	"math"
 	"net"
@@ -13,6 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 )
 
 // check fills the defaults that depend on other fields, then validates.
@@ -98,12 +101,13 @@ func (c *Config) derive() {
 	}
 	for i := range c.Pools {
 		p := &c.Pools[i]
-		if p.HashKey == "" && (p.Strategy == IPHash || p.Strategy == ConsistentHash) {
+		strategy, _ := balance.Lookup(p.Strategy)
+		if p.HashKey == "" && strategy.Hashed {
 			p.HashKey = "ip"
 		}
 		// 0 cannot be told apart from unset here; it means the default.
-		if p.VirtualNodes == 0 && p.Strategy == ConsistentHash {
-			p.VirtualNodes = 160
+		if p.VirtualNodes == 0 && strategy.Ring {
+			p.VirtualNodes = balance.DefaultVirtualNodes
 		}
 		for j := range p.Backends {
 			if b := &p.Backends[j]; b.ID == "" {
@@ -450,24 +454,25 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 
 func (v *validator) pool(key string, p *Pool) {
 	v.name(key+".name", p.Name)
-	if !slices.Contains(Strategies, p.Strategy) {
-		v.add(key+".strategy", "unknown strategy %q; want one of %s", p.Strategy, strings.Join(Strategies, ", "))
+	strategy, err := balance.Lookup(p.Strategy)
+	if err != nil {
+		v.add(key+".strategy", "%v", err)
 	}
-	hashed := p.Strategy == IPHash || p.Strategy == ConsistentHash
 	switch {
-	case !hashed && p.HashKey != "":
-		v.add(key+".hash_key", "only valid with strategy ip_hash or consistent_hash")
-	case hashed:
+	case !strategy.Hashed && p.HashKey != "":
+		v.add(key+".hash_key", "only valid with strategy %s", strategiesWhere(func(i balance.Info) bool { return i.Hashed }))
+	case strategy.Hashed:
 		if _, _, err := SplitHashKey(p.HashKey); err != nil {
 			v.add(key+".hash_key", "%v", err)
 		}
 	}
-	if p.Strategy != ConsistentHash {
+	if !strategy.Ring {
+		ring := strategiesWhere(func(i balance.Info) bool { return i.Ring })
 		if p.VirtualNodes != 0 {
-			v.add(key+".virtual_nodes", "only valid with strategy consistent_hash")
+			v.add(key+".virtual_nodes", "only valid with strategy %s", ring)
 		}
 		if p.BoundedLoad != 0 {
-			v.add(key+".bounded_load", "only valid with strategy consistent_hash")
+			v.add(key+".bounded_load", "only valid with strategy %s", ring)
 		}
 	} else {
 		v.between(key+".virtual_nodes", p.VirtualNodes, 1, 10000)
@@ -525,6 +530,7 @@ func (v *validator) pool(key string, p *Pool) {
 		}
 		v.between(k+".healthy_threshold", h.HealthyThreshold, 1, 1000)
 		v.between(k+".unhealthy_threshold", h.UnhealthyThreshold, 1, 1000)
+		v.between(k+".panic_threshold", h.PanicThreshold, 0, 100)
 	}
 	if o := p.Outlier; o != nil {
 		k := key + ".outlier"
@@ -634,11 +640,11 @@ func (v *validator) l4(key string, l *L4, names map[string]string) {
 	v.name(key+".name", l.Name)
 	v.unique(key+".name", l.Name, names, key)
 	v.listenAddr(key+".listen", l.Listen)
-	switch {
-	case l.Strategy == LeastResponseTime:
-		v.add(key+".strategy", "least_response_time does not apply to TCP (connect times measure the network); use least_connections")
-	case !slices.Contains(Strategies, l.Strategy):
-		v.add(key+".strategy", "unknown strategy %q; want one of %s", l.Strategy, strings.Join(Strategies, ", "))
+	switch strategy, err := balance.Lookup(l.Strategy); {
+	case err != nil:
+		v.add(key+".strategy", "%v", err)
+	case !strategy.PerConnection:
+		v.add(key+".strategy", "%s does not apply to TCP (connect times measure the network); use %s", l.Strategy, balance.LeastConnections)
 	}
 	if len(l.Backends) == 0 {
 		v.add(key+".backends", "at least one backend is required")
@@ -786,4 +792,14 @@ func (v *validator) between(key string, n, lo, hi int) {
 	if n < lo || n > hi {
 		v.add(key, "must be between %d and %d, got %d", lo, hi, n)
 	}
+}
+
+// strategiesWhere words the strategies keep selects for a message:
+// "a", "a or b", "a, b or c".
+func strategiesWhere(keep func(balance.Info) bool) string {
+	names := balance.StrategiesWhere(keep)
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }

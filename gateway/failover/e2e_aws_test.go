@@ -18,10 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/awsclient"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
+	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
+	"github.com/drawbridge-dev/drawbridge/internal/discovery"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 // TestE2EAWSEmulator runs discovery, the DynamoDB lease and the Elastic IP

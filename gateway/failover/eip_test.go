@@ -12,10 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/awsclient"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 // TestEIPFollowsLease: the Elastic IP is associated with whichever node

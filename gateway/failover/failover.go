@@ -26,7 +26,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/clock"
 )
 
-// Lease is the mutual-exclusion primitive: autoscaler/lease's File (flock'd
+// Lease is the mutual-exclusion primitive: internal/lease's File (flock'd
 // JSON file, local mode) and DynamoDB (conditional writes, AWS) implement
 // it with the semantics this package relies on: expiry judged by the
 // caller's clock, a token that grows whenever the lease changes hands.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 // flakyLease fails every call while down is set (a DynamoDB outage, a

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 // HolderReader is a Lease that can also say who holds it, so a passive
@@ -20,7 +20,7 @@ type HolderReader interface {
 	Holder(ctx context.Context) (string, error)
 }
 
-// FileLease is autoscaler/lease's File lease plus a read of its holder.
+// FileLease is internal/lease's File lease plus a read of its holder.
 type FileLease struct {
 	*lease.File
 	Path string
@@ -46,7 +46,7 @@ func (f FileLease) Holder(context.Context) (string, error) {
 	return st.Holder, nil
 }
 
-// DynamoDBLease is autoscaler/lease's DynamoDB lease plus a read of its
+// DynamoDBLease is internal/lease's DynamoDB lease plus a read of its
 // holder (the item's "holder" attribute).
 type DynamoDBLease struct {
 	*lease.DynamoDB

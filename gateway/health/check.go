@@ -41,6 +41,13 @@ type CheckConfig struct {
 	UnhealthyThreshold int
 	// Host, when set, is sent as the Host header instead of the address.
 	Host string
+	// PanicThreshold is Envoy's healthy panic threshold, in percent: while
+	// fewer than this share of the members pass their checks, the checks
+	// keep no member out, since a pool that looks mostly dead is more often
+	// a checker that cannot get through (an overloaded host, a slow health
+	// endpoint) than backends that cannot serve, and refusing every request
+	// is the worse failure. 0 turns it off.
+	PanicThreshold int
 }
 
 // Defaults after HAProxy (inter 2s, rise 2, fall 3), with a longer interval
@@ -131,6 +138,7 @@ type Checker struct {
 	targets map[*upstream.Backend]*target
 	started bool // the first Update has run
 	stopped bool
+	panic   bool // below PanicThreshold: no member is kept out
 }
 
 // NewChecker returns a Checker for pool; it probes nothing until Update
@@ -204,6 +212,55 @@ func (c *Checker) Update(members []*upstream.Backend) {
 		}
 	}
 	c.started = true
+	c.applyFlagsLocked()
+}
+
+// applyFlags sets FlagUnhealthy on the members whose checks fail, or on
+// none while the pool is in panic (see CheckConfig.PanicThreshold). It runs
+// after every transition, so the flags follow the latest check states.
+func (c *Checker) applyFlags() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.applyFlagsLocked()
+}
+
+func (c *Checker) applyFlagsLocked() {
+	if c.stopped {
+		return
+	}
+	healthy := make(map[*upstream.Backend]bool, len(c.targets))
+	n := 0
+	for b, t := range c.targets {
+		t.mu.Lock()
+		healthy[b] = t.st.Healthy
+		t.mu.Unlock()
+		if healthy[b] {
+			n++
+		}
+	}
+	was := c.panic
+	c.panic = len(c.targets) > 0 && n*100 < c.cfg.PanicThreshold*len(c.targets)
+	for b, ok := range healthy {
+		b.SetFlag(upstream.FlagUnhealthy, !ok && !c.panic)
+	}
+	if c.panic != was && c.opts.onPanic != nil {
+		c.opts.onPanic(c.panic, n, len(c.targets))
+	}
+}
+
+// Panicking reports whether the pool is below its panic threshold, and the
+// counts it was judged on.
+func (c *Checker) Panicking() (inPanic bool, healthy, total int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.targets {
+		t.mu.Lock()
+		if t.st.Healthy {
+			healthy++
+		}
+		t.mu.Unlock()
+	}
+	return c.panic, healthy, len(c.targets)
 }
 
 // firstDelay spreads the first probes of many members over the jitter
@@ -310,17 +367,24 @@ func (t *target) run() {
 	healthy := t.st.Healthy
 	t.mu.Unlock()
 
+	if changed {
+		t.c.applyFlags()
+	}
+	// The probe counts as done once its outcome is applied, so whoever
+	// waits on Probes sees the flags that follow from it.
+	t.mu.Lock()
+	t.st.Probes++
+	t.mu.Unlock()
 	if changed && t.c.opts.onChange != nil {
 		t.c.opts.onChange(t.b, healthy, reason)
 	}
 }
 
-// record folds one probe result into the state with hysteresis and flips
-// the backend's flag on a transition. t.mu must be held, so that a removal
-// cannot interleave and leave a stale flag behind.
+// record folds one probe result into the state with hysteresis and
+// reports a transition; the caller then applies the flags. t.mu must be
+// held, so that a removal cannot interleave.
 func (t *target) record(err error, now time.Time) (changed bool, reason string) {
 	s, cfg := &t.st, &t.c.cfg
-	s.Probes++
 	s.LastProbe = now
 	if err == nil {
 		s.LastError = ""
@@ -330,10 +394,9 @@ func (t *target) record(err error, now time.Time) (changed bool, reason string) 
 			return false, ""
 		}
 		s.Healthy = true
-		// Ramp first, then admit, so the balancer never sees the recovered
-		// backend at full weight.
+		// Ramp first, then admit (applyFlags), so the balancer never sees
+		// the recovered backend at full weight.
 		t.b.StartSlowStart(now.UnixNano(), t.c.opts.slowStart)
-		t.b.SetFlag(upstream.FlagUnhealthy, false)
 		return true, fmt.Sprintf("%d consecutive checks passed", s.Successes)
 	}
 	s.LastError = err.Error()
@@ -343,7 +406,6 @@ func (t *target) record(err error, now time.Time) (changed bool, reason string) 
 		return false, ""
 	}
 	s.Healthy = false
-	t.b.SetFlag(upstream.FlagUnhealthy, true)
 	return true, fmt.Sprintf("%d consecutive checks failed, last: %s", s.Failures, s.LastError)
 }
 

@@ -20,6 +20,16 @@ import (
 // must not call the Stop of the component that invoked it.
 type ChangeFunc func(b *upstream.Backend, healthy bool, reason string)
 
+// PanicFunc is told when a Checker's pool enters (panic true) or leaves
+// its panic mode, with the counts it was judged on. It runs under the
+// Checker's lock: it must not call the Checker.
+type PanicFunc func(panic bool, healthy, total int)
+
+// WithPanicChange sets the function told about panic mode (Checker only).
+func WithPanicChange(fn PanicFunc) Option {
+	return func(o *options) { o.onPanic = fn }
+}
+
 // DefaultSlowStart is the ramp a backend gets when it comes back from an
 // unhealthy or ejected state, unless WithSlowStart says otherwise.
 const DefaultSlowStart = 30 * time.Second
@@ -31,6 +41,7 @@ type Option func(*options)
 type options struct {
 	slowStart time.Duration
 	onChange  ChangeFunc
+	onPanic   PanicFunc
 	jitter    time.Duration // < 0: one full Interval
 	probe     ProbeFunc     // nil: HTTP GET of CheckConfig.Path
 }

@@ -15,7 +15,7 @@ import (
 // Defaults for the zero fields of Config (HAProxy-like values for a TCP
 // front door).
 const (
-	DefaultStrategy       = "round_robin"
+	DefaultStrategy       = balance.RoundRobin
 	DefaultConnectTimeout = 2 * time.Second
 	DefaultConnectRetries = 2
 	DefaultDrainTimeout   = 30 * time.Second
@@ -130,17 +130,6 @@ func (h HealthConfig) withDefaults() HealthConfig {
 	return h
 }
 
-// l4Strategies are the balance strategies accepted at L4.
-var l4Strategies = map[string]bool{
-	"round_robin":          true,
-	"weighted_round_robin": true,
-	"least_connections":    true,
-	"power_of_two":         true,
-	"random":               true,
-	"ip_hash":              true,
-	"consistent_hash":      true,
-}
-
 // ErrUnsupportedStrategy is returned (wrapped) for a strategy that exists in
 // package balance but has no meaning per TCP connection.
 var ErrUnsupportedStrategy = errors.New("strategy not supported at L4")
@@ -153,15 +142,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Strategy == "" {
 		c.Strategy = DefaultStrategy
 	}
-	if c.Strategy == "least_response_time" {
-		return c, fmt.Errorf("l4 %q: %w: least_response_time needs response times, and a TCP proxy only sees connect times; use least_connections", c.Name, ErrUnsupportedStrategy)
-	}
-	if !l4Strategies[c.Strategy] {
-		// Let balance word the error for names it does not know at all.
-		if _, err := balance.New(c.Strategy, c.Balance); err != nil {
-			return c, fmt.Errorf("l4 %q: %w", c.Name, err)
-		}
-		return c, fmt.Errorf("l4 %q: %w: %s", c.Name, ErrUnsupportedStrategy, c.Strategy)
+	switch strategy, err := balance.Lookup(c.Strategy); {
+	case err != nil:
+		return c, fmt.Errorf("l4 %q: balance: %w", c.Name, err)
+	case !strategy.PerConnection:
+		return c, fmt.Errorf("l4 %q: %w: %s needs response times, and a TCP proxy only sees connect times; use %s", c.Name, ErrUnsupportedStrategy, c.Strategy, balance.LeastConnections)
 	}
 	if c.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {

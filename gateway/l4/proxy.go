@@ -137,7 +137,7 @@ func New(cfg Config, clk clock.Clock, log *slog.Logger) (*Proxy, error) {
 	}
 	var d net.Dialer // Go's defaults: TCP keep-alive on, Nagle off
 	p.dialFn = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
-	if cfg.Strategy == "ip_hash" || cfg.Strategy == "consistent_hash" {
+	if strategy, _ := balance.Lookup(cfg.Strategy); strategy.Hashed {
 		// The HTTP gateway's own "ip" key, so a client maps to the same
 		// backend at L4 and at L7 (the hash is fixed-seed, so across
 		// processes too).

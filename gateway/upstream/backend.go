@@ -8,6 +8,8 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 )
 
 // Flag bits of a backend's state word. A backend takes new requests only
@@ -19,12 +21,10 @@ const (
 	FlagCircuitOpen                    // circuit breaker open (resilience issue)
 )
 
-// Spec is the configuration of one backend.
-type Spec struct {
-	ID      string // stable identity; defaults to Address
-	Address string // host:port
-	Weight  int    // >= 1
-}
+// Spec is the configuration of one backend. It is an alias so that
+// discovery and the local actuator, which live outside gateway/, publish
+// the very type the pools take.
+type Spec = backend.Spec
 
 // InflightTracker is notified whenever a backend's in-flight count changes.
 // Strategies that keep an ordered index (least connections) register one.

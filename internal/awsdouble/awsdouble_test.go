@@ -21,12 +21,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/lease"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/metrics"
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
+	"github.com/drawbridge-dev/drawbridge/internal/discovery"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )

@@ -1,4 +1,5 @@
-// Package lease lets exactly one replica of the autoscaler act at a time.
+// Package lease lets exactly one replica act at a time: one autoscaler of
+// several, or the active gateway of an active-passive pair.
 // A lease has a holder, an expiry and a fencing token that grows every time
 // it changes hands, so a stale holder's late writes can be told apart.
 // Two implementations share these semantics: a DynamoDB item updated with
@@ -10,9 +11,17 @@ package lease
 import (
 	"context"
 	"time"
-
-	"github.com/drawbridge-dev/drawbridge/autoscaler"
 )
+
+// Lease lets one replica act while others stand by.
+type Lease interface {
+	// TryAcquire takes or renews the lease for holder until now+ttl. It
+	// reports whether holder holds it and the fencing token, which grows
+	// every time the lease changes hands.
+	TryAcquire(ctx context.Context, holder string, ttl time.Duration) (held bool, token uint64, err error)
+	// Release gives the lease up if holder holds it.
+	Release(ctx context.Context, holder string) error
+}
 
 // None is the lease of a single replica: always held, token 1.
 type None struct{}
@@ -23,8 +32,8 @@ func (None) TryAcquire(context.Context, string, time.Duration) (bool, uint64, er
 func (None) Release(context.Context, string) error { return nil }
 
 var (
-	_ autoscaler.Lease = None{}
-	_ autoscaler.Lease = (*File)(nil)
-	_ autoscaler.Lease = (*DynamoDB)(nil)
-	_ autoscaler.Lease = (*Gateway)(nil)
+	_ Lease = None{}
+	_ Lease = (*File)(nil)
+	_ Lease = (*DynamoDB)(nil)
+	_ Lease = (*Gateway)(nil)
 )

@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/awsclient"
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 )
 
 // awsConfig points the SDK at srv with the project's retryer, so the
@@ -68,7 +68,7 @@ func TestASGSnapshotWireProtocol(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []upstream.Spec{{ID: "i-1", Address: "10.0.1.1:8080", Weight: 1}, {ID: "i-4", Address: "10.0.1.4:8080", Weight: 1}}
+	want := []backend.Spec{{ID: "i-1", Address: "10.0.1.1:8080", Weight: 1}, {ID: "i-4", Address: "10.0.1.4:8080", Weight: 1}}
 	if !slices.Equal(sorted(got), want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -94,17 +94,17 @@ func TestASGSnapshotWireProtocol(t *testing.T) {
 // recorder is a Sink that remembers every applied membership.
 type recorder struct {
 	mu   sync.Mutex
-	sets [][]upstream.Spec
+	sets [][]backend.Spec
 }
 
-func (r *recorder) SetBackends(s []upstream.Spec) error {
+func (r *recorder) SetBackends(s []backend.Spec) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sets = append(r.sets, s)
 	return nil
 }
 
-func (r *recorder) last() (int, []upstream.Spec) {
+func (r *recorder) last() (int, []backend.Spec) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.sets) == 0 {

@@ -1,4 +1,4 @@
-package gateway
+package hygiene
 
 import (
 	"bytes"
@@ -139,9 +139,16 @@ func (l guardListener) Accept() (net.Conn, error) {
 
 func newGuardConn(c net.Conn) *guardConn { return &guardConn{Conn: c, first: true} }
 
-// guardContext stores the connection's guard for its requests
+// Listener wraps ln's connections in the framing guard. The server that
+// serves them sets ConnContext and ConnState.
+func Listener(ln net.Listener) net.Listener { return guardListener{ln} }
+
+// Guard wraps one connection in the framing guard.
+func Guard(c net.Conn) net.Conn { return newGuardConn(c) }
+
+// ConnContext stores the connection's guard for its requests
 // (http.Server.ConnContext).
-func guardContext(ctx context.Context, c net.Conn) context.Context {
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if g, ok := c.(*guardConn); ok {
 		ctx = context.WithValue(ctx, guardKey{}, g)
 		if tc, ok := g.Conn.(*tls.Conn); ok {
@@ -153,10 +160,10 @@ func guardContext(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// guardConnState stops the guard of a hijacked connection
+// ConnState stops the guard of a hijacked connection
 // (http.Server.ConnState): the handler granted an upgrade, and the bytes
 // that follow are another protocol's.
-func guardConnState(c net.Conn, s http.ConnState) {
+func ConnState(c net.Conn, s http.ConnState) {
 	if s != http.StateHijacked {
 		return
 	}
@@ -208,19 +215,19 @@ func takeVerdict(ctx context.Context) (v verdict, ok bool) {
 // Refusals of framingRefusal; the connection closes after each, since the
 // bytes that follow cannot be trusted to start a request.
 var (
-	refAmbiguous = refusal{http.StatusBadRequest, "ambiguous request framing: Content-Length with Transfer-Encoding\n", true}
-	refObsFold   = refusal{http.StatusBadRequest, "obsolete header line folding\n", true}
-	refHTTP10TE  = refusal{http.StatusBadRequest, "Transfer-Encoding in an HTTP/1.0 request\n", true}
-	refLost      = refusal{http.StatusBadRequest, "request framing the gateway cannot follow\n", true}
-	refTooMany   = refusal{http.StatusRequestHeaderFieldsTooLarge, "too many header fields\n", true}
+	refAmbiguous = Refusal{http.StatusBadRequest, "ambiguous request framing: Content-Length with Transfer-Encoding\n", true}
+	refObsFold   = Refusal{http.StatusBadRequest, "obsolete header line folding\n", true}
+	refHTTP10TE  = Refusal{http.StatusBadRequest, "Transfer-Encoding in an HTTP/1.0 request\n", true}
+	refLost      = Refusal{http.StatusBadRequest, "request framing the gateway cannot follow\n", true}
+	refTooMany   = Refusal{http.StatusRequestHeaderFieldsTooLarge, "too many header fields\n", true}
 )
 
 // framingRefusal judges r by its connection's verdict (HTTP/1) and counts
 // its header fields against maxHeaders (net/http has no such limit; for
 // HTTP/1 the guard counted the lines, for HTTP/2 the decoded fields count).
-func framingRefusal(r *http.Request, maxHeaders int) *refusal {
+func framingRefusal(r *http.Request, maxHeaders int) *Refusal {
 	v, ok := takeVerdict(r.Context())
-	var ref *refusal
+	var ref *Refusal
 	switch v.kind {
 	case vAmbiguous:
 		ref = &refAmbiguous

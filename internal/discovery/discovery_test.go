@@ -7,16 +7,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 )
 
 type recordingSink struct {
 	mu      sync.Mutex
-	applied [][]upstream.Spec
+	applied [][]backend.Spec
 	refuse  bool
 }
 
-func (r *recordingSink) SetBackends(s []upstream.Spec) error {
+func (r *recordingSink) SetBackends(s []backend.Spec) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.refuse {
@@ -35,11 +35,11 @@ func (r *recordingSink) count() int {
 // scripted publishes the given snapshots, waiting for a step signal
 // before each one so the test controls timing without sleeps.
 type scripted struct {
-	snaps [][]upstream.Spec
+	snaps [][]backend.Spec
 	step  chan struct{}
 }
 
-func (s *scripted) Run(ctx context.Context, publish func([]upstream.Spec)) error {
+func (s *scripted) Run(ctx context.Context, publish func([]backend.Spec)) error {
 	for _, snap := range s.snaps {
 		select {
 		case <-s.step:
@@ -52,10 +52,10 @@ func (s *scripted) Run(ctx context.Context, publish func([]upstream.Spec)) error
 	return nil
 }
 
-func spec(ids ...string) []upstream.Spec {
-	var out []upstream.Spec
+func spec(ids ...string) []backend.Spec {
+	var out []backend.Spec
 	for _, id := range ids {
-		out = append(out, upstream.Spec{ID: id, Address: id + ":80", Weight: 1})
+		out = append(out, backend.Spec{ID: id, Address: id + ":80", Weight: 1})
 	}
 	return out
 }
@@ -72,7 +72,7 @@ func waitCount(t *testing.T, s *recordingSink, n int) {
 }
 
 func TestWatchDropsUnchangedSnapshots(t *testing.T) {
-	p := &scripted{snaps: [][]upstream.Spec{spec("a", "b"), spec("b", "a"), spec("a", "b", "c")}, step: make(chan struct{})}
+	p := &scripted{snaps: [][]backend.Spec{spec("a", "b"), spec("b", "a"), spec("a", "b", "c")}, step: make(chan struct{})}
 	sink := &recordingSink{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
@@ -96,7 +96,7 @@ func TestWatchDropsUnchangedSnapshots(t *testing.T) {
 // burst publishes many snapshots at once; only the newest must win.
 type burst struct{ n int }
 
-func (b burst) Run(ctx context.Context, publish func([]upstream.Spec)) error {
+func (b burst) Run(ctx context.Context, publish func([]backend.Spec)) error {
 	for i := 0; i < b.n; i++ {
 		publish(spec(string(rune('a' + i%26))))
 	}

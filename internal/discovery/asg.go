@@ -15,7 +15,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 )
 
 // AutoScalingAPI is the part of the Auto Scaling client ASG uses.
@@ -47,7 +47,7 @@ type ASG struct {
 	OnError     func(error)   // hears failed polls; may be nil
 }
 
-func (a *ASG) Run(ctx context.Context, publish func([]upstream.Spec)) error {
+func (a *ASG) Run(ctx context.Context, publish func([]backend.Spec)) error {
 	clk := a.Clock
 	if clk == nil {
 		clk = clock.Real{}
@@ -72,7 +72,7 @@ func (a *ASG) Run(ctx context.Context, publish func([]upstream.Spec)) error {
 
 // Snapshot reads the group's InService, healthy instances and their
 // private IPs once.
-func (a *ASG) Snapshot(ctx context.Context) ([]upstream.Spec, error) {
+func (a *ASG) Snapshot(ctx context.Context) ([]backend.Spec, error) {
 	var ids []string
 	p := autoscaling.NewDescribeAutoScalingGroupsPaginator(a.AutoScaling, &autoscaling.DescribeAutoScalingGroupsInput{
 		AutoScalingGroupNames: []string{a.Group},
@@ -97,7 +97,7 @@ func (a *ASG) Snapshot(ctx context.Context) ([]upstream.Spec, error) {
 		// the pool.
 		return nil, fmt.Errorf("asg %s: group not found", a.Group)
 	}
-	specs := []upstream.Spec{}
+	specs := []backend.Spec{}
 	if len(ids) == 0 {
 		return specs, nil
 	}
@@ -122,7 +122,7 @@ func (a *ASG) Snapshot(ctx context.Context) ([]upstream.Spec, error) {
 						continue
 					}
 				}
-				specs = append(specs, upstream.Spec{ID: aws.ToString(in.InstanceId), Address: net.JoinHostPort(addr, strconv.Itoa(port)), Weight: 1})
+				specs = append(specs, backend.Spec{ID: aws.ToString(in.InstanceId), Address: net.JoinHostPort(addr, strconv.Itoa(port)), Weight: 1})
 			}
 		}
 	}

@@ -9,21 +9,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 )
 
 func TestFileRead(t *testing.T) {
 	dir := t.TempDir()
 	cases := []struct {
 		name, body string
-		want       []upstream.Spec
+		want       []backend.Spec
 		bad        bool
 	}{
 		{"yaml", "- 10.0.0.1:80\n- {address: 10.0.0.2:80, id: b, weight: 3}\n",
-			[]upstream.Spec{{ID: "10.0.0.1:80", Address: "10.0.0.1:80", Weight: 1}, {ID: "b", Address: "10.0.0.2:80", Weight: 3}}, false},
+			[]backend.Spec{{ID: "10.0.0.1:80", Address: "10.0.0.1:80", Weight: 1}, {ID: "b", Address: "10.0.0.2:80", Weight: 3}}, false},
 		{"json", `["10.0.0.1:80", {"address": "10.0.0.3:81"}]`,
-			[]upstream.Spec{{ID: "10.0.0.1:80", Address: "10.0.0.1:80", Weight: 1}, {ID: "10.0.0.3:81", Address: "10.0.0.3:81", Weight: 1}}, false},
-		{"empty list", "[]", []upstream.Spec{}, false},
+			[]backend.Spec{{ID: "10.0.0.1:80", Address: "10.0.0.1:80", Weight: 1}, {ID: "10.0.0.3:81", Address: "10.0.0.3:81", Weight: 1}}, false},
+		{"empty list", "[]", []backend.Spec{}, false},
 		{"no port", "- 10.0.0.1\n", nil, true},
 		{"duplicate", "- 10.0.0.1:80\n- 10.0.0.1:80\n", nil, true},
 		{"weight", "- {address: 10.0.0.1:80, weight: 5000}\n", nil, true},

@@ -13,7 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 )
 
 // File publishes the backends listed in a YAML or JSON file (JSON is
@@ -29,7 +29,7 @@ type File struct {
 	OnError  func(error) // may be nil
 }
 
-func (f *File) Run(ctx context.Context, publish func([]upstream.Spec)) error {
+func (f *File) Run(ctx context.Context, publish func([]backend.Spec)) error {
 	clk := f.Clock
 	if clk == nil {
 		clk = clock.Real{}
@@ -95,7 +95,7 @@ func (e *fileEntry) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // Read parses the file once.
-func (f *File) Read() ([]upstream.Spec, error) {
+func (f *File) Read() ([]backend.Spec, error) {
 	data, err := os.ReadFile(f.Path)
 	if err != nil {
 		return nil, fmt.Errorf("discovery file: %w", err)
@@ -104,7 +104,7 @@ func (f *File) Read() ([]upstream.Spec, error) {
 	if err := yaml.Unmarshal(data, &entries); err != nil {
 		return nil, fmt.Errorf("discovery file %s: %w", f.Path, err)
 	}
-	specs := make([]upstream.Spec, 0, len(entries))
+	specs := make([]backend.Spec, 0, len(entries))
 	seen := map[string]bool{}
 	for i, e := range entries {
 		host, port, err := net.SplitHostPort(e.Address)
@@ -124,7 +124,7 @@ func (f *File) Read() ([]upstream.Spec, error) {
 			return nil, fmt.Errorf("discovery file %s: entry %d: duplicate id %q", f.Path, i, e.ID)
 		}
 		seen[e.ID] = true
-		specs = append(specs, upstream.Spec{ID: e.ID, Address: e.Address, Weight: e.Weight})
+		specs = append(specs, backend.Spec{ID: e.ID, Address: e.Address, Weight: e.Weight})
 	}
 	return specs, nil
 }

@@ -1,4 +1,9 @@
-package gateway
+// Package hygiene makes each client request the canonical one that
+// routing, the access rules and the backend all see, or refuses it: the
+// framing guard follows HTTP/1 connections byte by byte (framing.go), the
+// canonical checks validate target, Host and headers (canonical.go), and
+// Rules.Check applies them with the server's size, rate and path rules.
+package hygiene
 
 import (
 	"errors"
@@ -11,32 +16,51 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 )
 
-// refusal is a request the gateway answers itself, before routing or
-// before forwarding: status, a short body, and whether the connection must
-// close (after anything that may have desynchronised the framing).
-type refusal struct {
-	status int
-	msg    string
-	close  bool
+// Refusal is a request the gateway answers itself, before routing: status,
+// a short body, and whether the connection must close (after anything
+// that may have desynchronised the framing).
+type Refusal struct {
+	Status int
+	Msg    string
+	Close  bool
 }
 
-// checkRequest applies the connection- and server-level rules and makes r
-// the canonical request (canonical.go) that routing, the access rules and
-// the backend all see. It may rewrite r's target, Host and path
-// (normalisation), removes the client's connection-level headers (what
-// they asked for goes to hop), and wraps r.Body with the size and rate
-// limits.
-func (g *Gateway) checkRequest(w http.ResponseWriter, r *http.Request, rt *runtime, hop *hopInfo) *refusal {
-	if ref := framingRefusal(r, rt.cfg.Server.MaxHeaders); ref != nil {
+// Rules are a configuration's request rules (its server section), ready
+// for Check.
+type Rules struct {
+	srv config.Server
+	// asserted are the headers the gateway sets itself (identities,
+	// X-Forwarded-*): their underscore spellings never reach a backend.
+	asserted []string
+	// trusted are the peers whose forwarding headers are extended, not
+	// replaced (server.trusted_proxies).
+	trusted []netip.Prefix
+}
+
+// NewRules compiles srv (validated by config); asserted are the headers
+// the gateway sets itself.
+func NewRules(srv config.Server, asserted []string) *Rules {
+	return &Rules{srv: srv, asserted: asserted, trusted: compilePrefixes(srv.TrustedProxies)}
+}
+
+// Check applies the connection- and server-level rules and makes r the
+// canonical request (canonical.go) that routing, the access rules and the
+// backend all see. It fills r.TLS for a connection the gateway terminated,
+// may rewrite r's target, Host and path (normalisation), removes the
+// client's connection-level headers (what they asked for goes to hop), and
+// wraps r.Body with the size and rate limits.
+func (rs *Rules) Check(w http.ResponseWriter, r *http.Request, hop *Hop) *Refusal {
+	restoreTLS(r)
+	if ref := framingRefusal(r, rs.srv.MaxHeaders); ref != nil {
 		return ref
 	}
-	// Connection first: the upgrade decision needs it even for a refusal.
-	if ref := checkHeaders(r, rt, hop); ref != nil {
+	// Connection first: the upgrade decision needs it even for a Refusal.
+	if ref := checkHeaders(r, rs, hop); ref != nil {
 		return ref
 	}
-	srv := &rt.cfg.Server
+	srv := &rs.srv
 	if len(r.RequestURI) > srv.MaxURIBytes {
-		return &refusal{http.StatusRequestURITooLong, "request target too long\n", false}
+		return &Refusal{http.StatusRequestURITooLong, "request target too long\n", false}
 	}
 	if ref := checkTarget(r); ref != nil {
 		return ref
@@ -46,7 +70,7 @@ func (g *Gateway) checkRequest(w http.ResponseWriter, r *http.Request, rt *runti
 	}
 	if max := srv.MaxBodyBytes; max > 0 {
 		if r.ContentLength > max {
-			return &refusal{http.StatusRequestEntityTooLarge, "request body too large\n", true}
+			return &Refusal{http.StatusRequestEntityTooLarge, "request body too large\n", true}
 		}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, max)
@@ -58,7 +82,7 @@ func (g *Gateway) checkRequest(w http.ResponseWriter, r *http.Request, rt *runti
 	if strings.Contains(r.URL.RawPath, "%2F") || strings.Contains(r.URL.RawPath, "%2f") {
 		switch srv.EncodedSlashes {
 		case "reject":
-			return &refusal{http.StatusBadRequest, "encoded slash in path\n", false}
+			return &Refusal{http.StatusBadRequest, "encoded slash in path\n", false}
 		case "decode":
 			r.URL.RawPath = ""
 			r.RequestURI = requestURI(r)
@@ -133,68 +157,6 @@ func requestURI(r *http.Request) string {
 	return u
 }
 
-// routeAccess compiles a route's method allowlist and CIDR lists.
-type routeAccess struct {
-	methods map[string]bool
-	allow   string // value of the Allow header on 405
-	allowed []netip.Prefix
-	denied  []netip.Prefix
-}
-
-func compileAccess(rc *config.Route) *routeAccess {
-	if len(rc.AllowMethods) == 0 && len(rc.AllowCIDRs) == 0 && len(rc.DenyCIDRs) == 0 {
-		return nil
-	}
-	a := &routeAccess{}
-	if len(rc.AllowMethods) > 0 {
-		a.methods = map[string]bool{}
-		for _, m := range rc.AllowMethods {
-			a.methods[m] = true
-		}
-		a.allow = strings.Join(rc.AllowMethods, ", ")
-	}
-	for _, c := range rc.AllowCIDRs {
-		a.allowed = append(a.allowed, netip.MustParsePrefix(c).Masked()) // validated by config
-	}
-	for _, c := range rc.DenyCIDRs {
-		a.denied = append(a.denied, netip.MustParsePrefix(c).Masked())
-	}
-	return a
-}
-
-func (a *routeAccess) check(w http.ResponseWriter, r *http.Request) *refusal {
-	if a == nil {
-		return nil
-	}
-	if a.methods != nil {
-		if !a.methods[r.Method] {
-			w.Header().Set("Allow", a.allow)
-			return &refusal{http.StatusMethodNotAllowed, "method not allowed\n", false}
-		}
-		// Frameworks that honour a method override would run a method
-		// the allowlist refused.
-		for _, k := range methodOverrides {
-			delete(r.Header, k)
-		}
-	}
-	if len(a.allowed) == 0 && len(a.denied) == 0 {
-		return nil
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return &refusal{http.StatusForbidden, "forbidden\n", false}
-	}
-	ip := ap.Addr().Unmap()
-	if len(a.allowed) > 0 && !containsAddr(a.allowed, ip) || containsAddr(a.denied, ip) {
-		return &refusal{http.StatusForbidden, "forbidden\n", false}
-	}
-	return nil
-}
-
-// methodOverrides are the headers with which common frameworks let a POST
-// stand for another method.
-var methodOverrides = [...]string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
-
 func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
 	for _, p := range ps {
 		if p.Contains(ip) {
@@ -204,8 +166,8 @@ func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
 	return false
 }
 
-// errTooSlow fails a request body that falls below the minimum rate.
-var errTooSlow = errors.New("request body below the minimum transfer rate")
+// ErrTooSlow fails a request body that falls below the minimum rate.
+var ErrTooSlow = errors.New("request body below the minimum transfer rate")
 
 // minRateReader fails a body that trickles in (slow-body attacks): after
 // the grace period the average rate must stay at or above rate. It works
@@ -233,7 +195,7 @@ func (m *minRateReader) Read(p []byte) (int, error) {
 	n, err := m.body.Read(p)
 	m.n += int64(n)
 	if err != nil && isTimeoutErr(err) {
-		return n, errTooSlow
+		return n, ErrTooSlow
 	}
 	if err != nil || m.total >= 0 && m.n >= m.total {
 		_ = m.rc.SetReadDeadline(time.Time{})

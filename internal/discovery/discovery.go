@@ -11,25 +11,25 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 )
 
 // Provider publishes a pool's full membership whenever it may have changed.
 type Provider interface {
 	// Run calls publish with complete snapshots until ctx ends. publish
 	// never blocks; the slice must not be modified after it is passed.
-	Run(ctx context.Context, publish func([]upstream.Spec)) error
+	Run(ctx context.Context, publish func([]backend.Spec)) error
 }
 
 // Sink applies a membership snapshot (the gateway's Pool.SetBackends).
 type Sink interface {
-	SetBackends([]upstream.Spec) error
+	SetBackends([]backend.Spec) error
 }
 
 // Static is a fixed membership: it publishes once.
-type Static []upstream.Spec
+type Static []backend.Spec
 
-func (s Static) Run(ctx context.Context, publish func([]upstream.Spec)) error {
+func (s Static) Run(ctx context.Context, publish func([]backend.Spec)) error {
 	publish(slices.Clone(s))
 	<-ctx.Done()
 	return nil
@@ -40,8 +40,8 @@ func (s Static) Run(ctx context.Context, publish func([]upstream.Spec)) error {
 // last one applied (order does not matter). onError, if set, hears about
 // snapshots the sink refused; the previous membership then stays.
 func Watch(ctx context.Context, p Provider, sink Sink, onError func(error)) error {
-	latest := make(chan []upstream.Spec, 1)
-	publish := func(s []upstream.Spec) {
+	latest := make(chan []backend.Spec, 1)
+	publish := func(s []backend.Spec) {
 		for {
 			select {
 			case latest <- s:
@@ -57,7 +57,7 @@ func Watch(ctx context.Context, p Provider, sink Sink, onError func(error)) erro
 	errc := make(chan error, 1)
 	go func() { errc <- p.Run(ctx, publish) }()
 
-	var applied []upstream.Spec
+	var applied []backend.Spec
 	first := true
 	for {
 		select {
@@ -81,9 +81,9 @@ func Watch(ctx context.Context, p Provider, sink Sink, onError func(error)) erro
 	}
 }
 
-func sorted(s []upstream.Spec) []upstream.Spec {
+func sorted(s []backend.Spec) []backend.Spec {
 	out := slices.Clone(s)
-	slices.SortFunc(out, func(a, b upstream.Spec) int {
+	slices.SortFunc(out, func(a, b backend.Spec) int {
 		if c := strings.Compare(a.ID, b.ID); c != 0 {
 			return c
 		}

@@ -1,4 +1,4 @@
-package gateway
+package hygiene
 
 import (
 	"net/http"
@@ -33,41 +33,57 @@ import (
 // :method, :path and :authority over almost verbatim, and they would be
 // written into the backend's request line as they came.
 
-func badRequest(msg string) *refusal { return &refusal{http.StatusBadRequest, msg, false} }
+func badRequest(msg string) *Refusal { return &Refusal{http.StatusBadRequest, msg, false} }
 
 // checkTarget validates the method and request target and rewrites an
 // absolute-form target to origin-form.
-func checkTarget(r *http.Request) *refusal {
+func checkTarget(r *http.Request) *Refusal {
 	if !httpguts.ValidHeaderFieldName(r.Method) { // the token rule
 		return badRequest("invalid method\n")
 	}
 	if r.Method == http.MethodConnect {
 		// A reverse proxy has no tunnel to offer (nginx and Envoy refuse it too).
-		return &refusal{http.StatusNotImplemented, "CONNECT is not supported\n", false}
+		return &Refusal{http.StatusNotImplemented, "CONNECT is not supported\n", false}
 	}
+	uri, ref := targetForm(r)
+	if ref != nil {
+		return ref
+	}
+	return checkTargetBytes(uri)
+}
+
+// targetForm checks the form of r's target and rewrites an absolute-form
+// one to origin-form. It returns the target whose bytes are yet to check
+// ("" for "*").
+func targetForm(r *http.Request) (string, *Refusal) {
 	uri := r.RequestURI
 	switch {
 	case len(uri) > 0 && uri[0] == '/':
+		return uri, nil
 	case uri == "*":
 		if r.Method != http.MethodOptions {
-			return badRequest("asterisk-form request target is only for OPTIONS\n")
+			return "", badRequest("asterisk-form request target is only for OPTIONS\n")
 		}
-		return nil
+		return "", nil
 	case r.ProtoMajor == 1 && r.URL.Host != "":
 		if !strings.EqualFold(r.URL.Scheme, "http") && !strings.EqualFold(r.URL.Scheme, "https") {
-			return badRequest("absolute-form request target must be http or https\n")
+			return "", badRequest("absolute-form request target must be http or https\n")
 		}
 		if r.URL.User != nil {
-			return badRequest("userinfo in request target\n") // RFC 9110 §4.2.4
+			return "", badRequest("userinfo in request target\n") // RFC 9110 §4.2.4
 		}
 		uri = originForm(uri)
 		r.RequestURI = uri
 		if r.URL.Path == "" {
 			r.URL.Path = "/" // "http://h?q" asks for "/?q"
 		}
-	default:
-		return badRequest("request target must be an absolute path\n")
+		return uri, nil
 	}
+	return "", badRequest("request target must be an absolute path\n")
+}
+
+// checkTargetBytes refuses bytes no origin-form target may hold.
+func checkTargetBytes(uri string) *Refusal {
 	inQuery := false
 	for i := 0; i < len(uri); i++ {
 		switch c := uri[i]; {
@@ -124,7 +140,7 @@ func unhex(c byte) byte {
 // checkHost validates r.Host and makes it canonical. Over HTTP/2 a Host
 // header may come besides :authority; it must name the same host (RFC
 // 9113 §8.3.1) and is dropped, since the gateway writes Host itself.
-func checkHost(r *http.Request) *refusal {
+func checkHost(r *http.Request) *Refusal {
 	h, ok := canonicalHost(r.Host)
 	if !ok {
 		return badRequest("invalid host\n")
@@ -148,50 +164,14 @@ func canonicalHost(h string) (string, bool) {
 	if h == "" {
 		return h, true // HTTP/1.0 without Host; routes with a host never match it
 	}
-	name, port := h, ""
-	if h[0] == '[' {
-		end := strings.IndexByte(h, ']')
-		if end < 0 {
-			return "", false
-		}
-		a, err := netip.ParseAddr(h[1:end])
-		if err != nil || !a.Is6() || a.Zone() != "" {
-			return "", false
-		}
-		name, port = h[:end+1], h[end+1:]
-	} else if i := strings.IndexByte(h, ':'); i >= 0 {
-		name, port = h[:i], h[i:]
-	}
-	if port != "" {
-		if port[0] != ':' || len(port) < 2 || len(port) > 6 {
-			return "", false
-		}
-		for i := 1; i < len(port); i++ {
-			if port[i] < '0' || port[i] > '9' {
-				return "", false
-			}
-		}
-	}
-	if name == "" {
-		return "", false // ":80": a port without a host
+	name, port, ok := splitHost(h)
+	if !ok || name == "" {
+		return "", false // name "": ":80", a port without a host
 	}
 	changed := false
 	if name[0] != '[' {
-		for i := 0; i < len(name); i++ {
-			switch c := name[i]; {
-			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_':
-			case 'A' <= c && c <= 'Z':
-				changed = true
-			case c == '.':
-				if i == 0 || name[i-1] == '.' {
-					return "", false // empty label
-				}
-			default:
-				return "", false
-			}
-		}
-		if name[len(name)-1] == '.' {
-			name, changed = name[:len(name)-1], true // "admin.test." is "admin.test"
+		if name, changed, ok = canonicalRegName(name); !ok {
+			return "", false
 		}
 	} else if strings.ContainsAny(name, "ABCDEF") {
 		changed = true
@@ -202,16 +182,71 @@ func canonicalHost(h string) (string, bool) {
 	return strings.ToLower(name) + port, true
 }
 
-// hopInfo is what a request's connection-level headers asked for, kept
+// splitHost splits a Host value into its name (an IPv6 literal keeps its
+// brackets) and its port (":N", or ""), and checks both but the name's
+// reg-name or IPv4 form.
+func splitHost(h string) (name, port string, ok bool) {
+	name = h
+	if h[0] == '[' {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return "", "", false
+		}
+		a, err := netip.ParseAddr(h[1:end])
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return "", "", false
+		}
+		name, port = h[:end+1], h[end+1:]
+	} else if i := strings.IndexByte(h, ':'); i >= 0 {
+		name, port = h[:i], h[i:]
+	}
+	if port == "" {
+		return name, port, true
+	}
+	if port[0] != ':' || len(port) < 2 || len(port) > 6 {
+		return "", "", false
+	}
+	for i := 1; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return "", "", false
+		}
+	}
+	return name, port, true
+}
+
+// canonicalRegName checks a non-empty reg-name or IPv4 address and
+// removes one trailing dot. changed: the name has upper-case letters to
+// lower, or lost its dot.
+func canonicalRegName(name string) (_ string, changed, ok bool) {
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_':
+		case 'A' <= c && c <= 'Z':
+			changed = true
+		case c == '.':
+			if i == 0 || name[i-1] == '.' {
+				return "", false, false // empty label
+			}
+		default:
+			return "", false, false
+		}
+	}
+	if name[len(name)-1] == '.' {
+		return name[:len(name)-1], true, true // "admin.test." is "admin.test"
+	}
+	return name, changed, true
+}
+
+// Hop is what a request's connection-level headers asked for, kept
 // after checkHeaders removed them.
-type hopInfo struct {
-	// upgrade holds the Upgrade header's values when an HTTP/1.1 request's
+type Hop struct {
+	// Upgrade holds the Upgrade header's values when an HTTP/1.1 request's
 	// Connection header named "upgrade": the protocols it offers.
-	upgrade []string
-	// sawUpgrade: an HTTP/1 request carried an Upgrade header at all. The
+	Upgrade []string
+	// SawUpgrade: an HTTP/1 request carried an Upgrade header at all. The
 	// framing guard stops following such a connection, so unless the
 	// protocol switch happens the connection closes after the response.
-	sawUpgrade bool
+	SawUpgrade bool
 }
 
 // checkHeaders applies the client's Connection list and the header rules.
@@ -219,7 +254,7 @@ type hopInfo struct {
 // gateway's sets a header, so a client cannot name a header the gateway
 // asserts (X-Auth-Subject) and have it removed on the way out (the
 // CVE-2022-1388 class); Connection itself is removed with it.
-func checkHeaders(r *http.Request, rt *runtime, hop *hopInfo) *refusal {
+func checkHeaders(r *http.Request, rs *Rules, hop *Hop) *Refusal {
 	h := r.Header
 	connUpgrade := false
 	if vv, ok := h["Connection"]; ok {
@@ -246,14 +281,14 @@ func checkHeaders(r *http.Request, rt *runtime, hop *hopInfo) *refusal {
 	delete(h, "Http2-Settings")
 	// The gateway speaks for the client's address and scheme; only a
 	// trusted proxy in front of it may have spoken before.
-	untrusted := !rt.trustsPeer(r)
+	untrusted := !rs.trustsPeer(r)
 	if up := h["Upgrade"]; len(up) > 0 && r.ProtoMajor == 1 {
-		hop.sawUpgrade = true
+		hop.SawUpgrade = true
 		if connUpgrade && r.ProtoMinor >= 1 {
-			hop.upgrade = up
+			hop.Upgrade = up
 		}
 	}
-	dropUnderscores := rt.cfg.Server.UnderscoresInHeaders != config.UnderscoresAllow
+	dropUnderscores := rs.srv.UnderscoresInHeaders != config.UnderscoresAllow
 	// net/http's HTTP/1 server refuses invalid names and values with these
 	// same functions before the handler runs; HTTP/2 fields cross into an
 	// HTTP/1.1 head here, so they are checked again whatever the HTTP/2
@@ -262,7 +297,7 @@ func checkHeaders(r *http.Request, rt *runtime, hop *hopInfo) *refusal {
 	for k, vv := range h {
 		// CGI, WSGI and PHP map "-" and "_" alike: X_Auth_Subject would
 		// reach them as X-Auth-Subject, past the gateway's own.
-		if strings.IndexByte(k, '_') >= 0 && (dropUnderscores || rt.asserts(k)) ||
+		if strings.IndexByte(k, '_') >= 0 && (dropUnderscores || rs.asserts(k)) ||
 			overridesPath(k) || untrusted && forwarding(k) {
 			delete(h, k)
 			continue
@@ -299,12 +334,12 @@ func forwarding(k string) bool {
 func overridesPath(k string) bool { return k == "X-Original-Url" || k == "X-Rewrite-Url" }
 
 // trustsPeer reports whether r's peer is a configured trusted proxy.
-func (rt *runtime) trustsPeer(r *http.Request) bool {
-	if len(rt.trusted) == 0 {
+func (rs *Rules) trustsPeer(r *http.Request) bool {
+	if len(rs.trusted) == 0 {
 		return false
 	}
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	return err == nil && containsAddr(rt.trusted, ap.Addr().Unmap())
+	return err == nil && containsAddr(rs.trusted, ap.Addr().Unmap())
 }
 
 // compilePrefixes parses CIDRs that the config has validated.
@@ -318,8 +353,8 @@ func compilePrefixes(cidrs []string) []netip.Prefix {
 
 // asserts reports whether k is an underscore spelling of a header the
 // gateway sets itself.
-func (rt *runtime) asserts(k string) bool {
-	for _, a := range rt.asserted {
+func (rs *Rules) asserts(k string) bool {
+	for _, a := range rs.asserted {
 		if sameHeaderCGI(k, a) {
 			return true
 		}
@@ -351,12 +386,12 @@ func cgiByte(c byte) byte {
 	return c
 }
 
-// pickUpgrade returns the protocol to ask the backend for: the first one
+// PickUpgrade returns the protocol to ask the backend for: the first one
 // offered that the route allows, never h2c (RFC 9113 §3.1: a switch to
 // HTTP/2 would hand the client a connection to the backend beyond routing
 // and access rules). "" serves the request as a plain one.
-func (rr *routeRuntime) pickUpgrade(offered []string) string {
-	if len(offered) == 0 || len(rr.upgrades) == 0 {
+func PickUpgrade(allowed, offered []string) string {
+	if len(offered) == 0 || len(allowed) == 0 {
 		return ""
 	}
 	for _, v := range offered {
@@ -369,7 +404,7 @@ func (rr *routeRuntime) pickUpgrade(offered []string) string {
 				version != "" && !httpguts.ValidHeaderFieldName(version) {
 				continue
 			}
-			for _, p := range rr.upgrades {
+			for _, p := range allowed {
 				if strings.EqualFold(name, p) {
 					return tok
 				}

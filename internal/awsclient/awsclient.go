@@ -1,5 +1,5 @@
-// Package awsclient builds the aws.Config every AWS client of the
-// autoscaler shares: the standard credential and region chain, an endpoint
+// Package awsclient builds the aws.Config every AWS client of the gateway
+// and the autoscaler shares: the standard credential and region chain, an endpoint
 // override for LocalStack and other emulators, and a retryer that backs off
 // on throttling and 5xx answers.
 package awsclient

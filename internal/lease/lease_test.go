@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
 )
@@ -27,13 +26,13 @@ func TestLeaseHandover(t *testing.T) {
 	const ttl = 15 * time.Second
 	kinds := []struct {
 		name string
-		new  func(t *testing.T, clk clock.Clock) (a, b autoscaler.Lease)
+		new  func(t *testing.T, clk clock.Clock) (a, b Lease)
 	}{
-		{"file", func(t *testing.T, clk clock.Clock) (autoscaler.Lease, autoscaler.Lease) {
+		{"file", func(t *testing.T, clk clock.Clock) (Lease, Lease) {
 			p := filepath.Join(t.TempDir(), "lease.json")
 			return NewFile(p, clk), NewFile(p, clk)
 		}},
-		{"dynamodb", func(t *testing.T, clk clock.Clock) (autoscaler.Lease, autoscaler.Lease) {
+		{"dynamodb", func(t *testing.T, clk clock.Clock) (Lease, Lease) {
 			d := awsdouble.New("us-east-1")
 			d.AddTable("leases")
 			srv := httptest.NewServer(d)
@@ -72,7 +71,7 @@ func TestLeaseHandover(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) {
 			clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 			a, b := k.new(t, clk)
-			replicas := map[string]autoscaler.Lease{"A": a, "B": b}
+			replicas := map[string]Lease{"A": a, "B": b}
 			ctx := context.Background()
 			for i, s := range script {
 				clk.Advance(s.advance)

@@ -1,0 +1,98 @@
+package pipeline
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/auth"
+	"github.com/drawbridge-dev/drawbridge/gateway/cache"
+	"github.com/drawbridge-dev/drawbridge/gateway/compress"
+	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
+	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
+	"github.com/drawbridge-dev/drawbridge/gateway/static"
+)
+
+// Route is what a route's chain is built from; a nil part is a stage the
+// route does not have.
+type Route struct {
+	Access AccessConfig
+	// FailureLimit counts failed authentications per client address.
+	FailureLimit *ratelimit.Limiter
+	RateLimit    *ratelimit.Limiter
+	RateKey      ratelimit.KeyFunc
+	// ByIdentity: RateKey keys by the authenticated subject.
+	ByIdentity bool
+	Auth       *auth.Authenticator
+	// IdentityHeader is the header auth forwards the subject in; without
+	// auth a client's own is removed.
+	IdentityHeader string
+	Bulkhead       *resilience.Bulkhead
+	Timeout        time.Duration // whole request, retries included; 0 none
+	Compress       *compress.Compressor
+	Cache          *cache.Cache
+	// Static serves files instead of forwarding; Target, when set, is the
+	// route's prefix rewrite, applied to the path the files are found by.
+	Static *static.Handler
+	Target func(*http.Request) string
+}
+
+// Build compiles a route's chain. The order, outermost first, is the one
+// place it is written down:
+//
+//	access        405 method not allowed, 403 client address
+//	failure limit 429 an address that failed authentication too often
+//	rate limit    429 (keyed by address; keyed by identity it only guards
+//	              here and takes its token after auth)
+//	auth          401/403; or, without auth, the identity header removed
+//	rate limit    429 keyed by identity
+//	bulkhead      503 route at capacity
+//	deadline      the route's overall timeout
+//	count         status and size of what the content stages write
+//	path rewrite  for files, the prefix rewrite applied to the path
+//	compress      gzip
+//	cache         hits answered here
+//	static | forward
+//
+// The count, path rewrite, compress and cache stages exist only on routes
+// that compress, cache or serve files.
+func Build(rc Route, forward Handler) (Handler, error) {
+	h := forward
+	if rc.Static != nil {
+		h = NewStatic(rc.Static)
+	}
+	if rc.Cache != nil {
+		h = NewCache(rc.Cache, h)
+	}
+	if rc.Compress != nil {
+		h = NewCompress(rc.Compress, h)
+	}
+	if rc.Static != nil && rc.Target != nil {
+		h = NewPathRewrite(rc.Target, h)
+	}
+	if rc.Static != nil || rc.Cache != nil || rc.Compress != nil {
+		h = NewCount(h)
+	}
+	if rc.Timeout > 0 {
+		h = NewDeadline(rc.Timeout, h)
+	}
+	if rc.Bulkhead != nil {
+		h = NewBulkhead(rc.Bulkhead, h)
+	}
+	if rc.RateLimit != nil && (rc.ByIdentity || rc.Auth == nil) {
+		h = NewRateLimit(rc.RateLimit, rc.RateKey, h)
+	}
+	if rc.Auth != nil {
+		h = NewAuth(rc.Auth, h)
+		if rc.RateLimit != nil && rc.ByIdentity {
+			h = NewRateLimitGuard(rc.RateLimit, rc.RateKey, h)
+		} else if rc.RateLimit != nil {
+			h = NewRateLimit(rc.RateLimit, rc.RateKey, h)
+		}
+		if rc.FailureLimit != nil {
+			h = NewFailureLimit(rc.FailureLimit, h)
+		}
+	} else if rc.IdentityHeader != "" {
+		h = NewNoIdentity(rc.IdentityHeader, h)
+	}
+	return NewAccess(rc.Access, h)
+}
