@@ -30,8 +30,8 @@ type GroupState struct {
 // Sample is one point of a metric series. A missing point is absent from
 // the series, never zero.
 type Sample struct {
-	Time  time.Time
-	Value float64
+	Time  time.Time `json:"time"`
+	Value float64   `json:"value"`
 }
 
 // Query asks a metric source for one group's series.

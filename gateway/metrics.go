@@ -22,6 +22,10 @@ type Metrics struct {
 	lastReload  prometheus.Gauge
 	retries     *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
+	// Counters, not only the ejected/circuit gauges: an ejection or an
+	// open shorter than the scrape interval would be missed by a gauge.
+	ejections    *prometheus.CounterVec
+	breakerOpens *prometheus.CounterVec
 }
 
 var classes = [...]string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"}
@@ -72,8 +76,14 @@ func NewMetrics(pools func() []*Pool) *Metrics {
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "drawbridge_rejected_total", Help: "Requests refused by load shedding or a bulkhead, by reason.",
 		}, []string{"reason"}),
+		ejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drawbridge_backend_ejections_total", Help: "Outlier ejections of the backend (passive health).",
+		}, []string{"pool", "backend"}),
+		breakerOpens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drawbridge_backend_circuit_opens_total", Help: "Times the backend's circuit breaker opened.",
+		}, []string{"pool", "backend"}),
 	}
-	reg.MustRegister(m.retries, m.rejected, m.routeReqs, m.routeDur, m.backendReqs, m.backendDur, m.inflight, m.reloads, m.lastReload,
+	reg.MustRegister(m.retries, m.rejected, m.ejections, m.breakerOpens, m.routeReqs, m.routeDur, m.backendReqs, m.backendDur, m.inflight, m.reloads, m.lastReload,
 		backendCollector{pools},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -93,12 +103,18 @@ func (m *Metrics) route(name string) *routeMetrics {
 }
 
 type backendMetrics struct {
-	reqs [6]prometheus.Counter
-	dur  prometheus.Observer
+	reqs         [6]prometheus.Counter
+	dur          prometheus.Observer
+	ejections    prometheus.Counter
+	breakerOpens prometheus.Counter
 }
 
 func (m *Metrics) backend(pool, id string) *backendMetrics {
-	bm := &backendMetrics{dur: m.backendDur.WithLabelValues(pool, id)}
+	bm := &backendMetrics{
+		dur:          m.backendDur.WithLabelValues(pool, id),
+		ejections:    m.ejections.WithLabelValues(pool, id),
+		breakerOpens: m.breakerOpens.WithLabelValues(pool, id),
+	}
 	for i, c := range classes {
 		bm.reqs[i] = m.backendReqs.WithLabelValues(pool, id, c)
 	}
@@ -110,6 +126,8 @@ func (m *Metrics) backend(pool, id string) *backendMetrics {
 func (m *Metrics) forgetBackend(pool, id string) {
 	m.backendReqs.DeletePartialMatch(prometheus.Labels{"pool": pool, "backend": id})
 	m.backendDur.DeleteLabelValues(pool, id)
+	m.ejections.DeleteLabelValues(pool, id)
+	m.breakerOpens.DeleteLabelValues(pool, id)
 }
 
 // backendCollector reads backend state at scrape time, costing the request

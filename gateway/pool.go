@@ -73,6 +73,9 @@ func (p *Pool) newMember(b *upstream.Backend, s *poolSettings, up *proxy.Upstrea
 			// Open backends are skipped by every strategy; half-open ones
 			// are picked again and the breaker admits only its probes.
 			b.SetFlag(upstream.FlagCircuitOpen, to == resilience.Open)
+			if to == resilience.Open {
+				m.breakerOpens.Inc()
+			}
 			p.log.Info("circuit breaker", "backend", b.ID(), "from", from.String(), "to", to.String())
 		})
 	}
@@ -201,9 +204,10 @@ func (p *Pool) commit(pp *preparedPool) {
 		byID[nb.ID()] = nb
 	}
 
-	onChange := health.WithOnChange(func(b *upstream.Backend, healthy bool, reason string) {
+	logChange := func(b *upstream.Backend, healthy bool, reason string) {
 		p.log.Info("backend health changed", "backend", b.ID(), "healthy", healthy, "reason", reason)
-	})
+	}
+	onChange := health.WithOnChange(logChange)
 	if healthChanged {
 		if p.checker != nil {
 			p.checker.Stop()
@@ -230,7 +234,13 @@ func (p *Pool) commit(pp *preparedPool) {
 			p.outlier = nil
 		}
 		if s.outlier != nil {
-			p.outlier = health.NewOutlier(p.name, *s.outlier, p.clk, health.WithSlowStart(s.slowStart), onChange)
+			p.outlier = health.NewOutlier(p.name, *s.outlier, p.clk, health.WithSlowStart(s.slowStart), health.WithOnChange(func(b *upstream.Backend, healthy bool, reason string) {
+				// The outlier reports healthy=false only when it ejects.
+				if mem, ok := b.Ext.Load().(*member); ok && !healthy {
+					mem.m.ejections.Inc()
+				}
+				logChange(b, healthy, reason)
+			}))
 		}
 	}
 	if p.outlier != nil {

@@ -415,7 +415,7 @@ func (r *Runner) startFailover(ctx context.Context, g *Gateway, cfg *config.Conf
 	var awsCfg *aws.Config
 	awsConfig := func() (aws.Config, error) {
 		if awsCfg == nil {
-			c, err := awsclient.Load(ctx, awsclient.Options{Region: fc.Region, Endpoint: fc.Endpoint})
+			c, err := awsclient.Load(ctx, awsclient.Options{Region: fc.Region, Endpoint: fc.Endpoint, RegionKey: "failover.region"})
 			if err != nil {
 				return aws.Config{}, fmt.Errorf("failover: %w", err)
 			}
@@ -578,7 +578,7 @@ func (d *discoveries) provider(dc *config.Discovery, log *slog.Logger) (discover
 		c, ok := d.aws[key]
 		if !ok {
 			var err error
-			if c, err = awsclient.Load(d.ctx, awsclient.Options{Region: dc.Region, Endpoint: dc.Endpoint}); err != nil {
+			if c, err = awsclient.Load(d.ctx, awsclient.Options{Region: dc.Region, Endpoint: dc.Endpoint, RegionKey: "pools[].discovery.region"}); err != nil {
 				return nil, err
 			}
 			d.aws[key] = c

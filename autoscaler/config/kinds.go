@@ -138,6 +138,9 @@ type Source struct {
 	autoscaler.MetricSource
 	Metric string // the query's Metric
 	Range  bool   // the source keeps history: ask it for ranges
+	// Unit names what the load counts, for explain ("" when the source
+	// does not say, as for a PromQL expression).
+	Unit string
 }
 
 // SourceSpec is the config of one metric source.
@@ -172,7 +175,7 @@ func (s *GatewaySource) build(group string, env Env) (Source, error) {
 	if pool == "" {
 		pool = group
 	}
-	return Source{MetricSource: metrics.NewGateway(u, env.HTTPClient, env.Clock), Metric: pool}, nil
+	return Source{MetricSource: metrics.NewGateway(u, env.HTTPClient, env.Clock), Metric: pool, Unit: "requests/s"}, nil
 }
 
 // PrometheusSource asks a Prometheus HTTP API.
@@ -223,7 +226,8 @@ func (s *CloudWatchSource) build(_ string, env Env) (Source, error) {
 		return Source{}, fmt.Errorf("metric.protocol: %w", err)
 	}
 	return Source{MetricSource: metrics.NewCloudWatch(client, metrics.CloudWatchMetric{Namespace: s.Namespace,
-		MetricName: s.MetricName, Dimensions: s.Dimensions, Statistic: s.Statistic}), Range: true}, nil
+		MetricName: s.MetricName, Dimensions: s.Dimensions, Statistic: s.Statistic, Protocol: s.Protocol}),
+		Range: true, Unit: s.Statistic + " of " + s.MetricName + " per datapoint"}, nil
 }
 
 // Actuators.

@@ -63,8 +63,27 @@ func (c *Config) validate() yamlconf.Errors {
 		}
 		names[g.Name] = true
 		v.group(key, g)
+		v.cloudWatchPeriod(c.Interval, key, g)
 	}
 	return v.errs
+}
+
+// cloudWatchPeriod refuses an interval that polls a CloudWatch metric
+// faster than (or out of step with) its datapoints: standard-resolution
+// metrics have one per minute, so a 10s interval would read each one six
+// times as if it were new load, and a 90s one would straddle periods.
+func (v *validator) cloudWatchPeriod(interval time.Duration, key string, g *Group) {
+	const period = time.Minute
+	cw, ok := g.Metric.Spec.(*CloudWatchSource) // set by group, which runs first
+	if !ok || interval <= 0 || interval%period == 0 {
+		return
+	}
+	src := fmt.Sprintf("the cloudwatch metric %s of group %q (%s)", cw.MetricName, g.Name, key)
+	if interval < period {
+		v.add("interval", "%s polls %s faster than its 60s datapoint period; use a multiple of 60s", interval, src)
+		return
+	}
+	v.add("interval", "%s is not a multiple of the 60s datapoint period of %s; use a multiple of 60s", interval, src)
 }
 
 func (v *validator) group(key string, g *Group) {

@@ -120,7 +120,7 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, func
 		if err != nil {
 			return fail(fmt.Errorf("group %q: %w", gc.Name, err))
 		}
-		g.Source, g.Metric, g.Range = src.MetricSource, src.Metric, src.Range
+		g.Source, g.Metric, g.Range, g.Unit = src.MetricSource, src.Metric, src.Range, src.Unit
 		act, err := gc.Actuator.Build(gc, kenv)
 		if err != nil {
 			return fail(fmt.Errorf("group %q: %w", gc.Name, err))

@@ -37,6 +37,9 @@ type Group struct {
 	Source   autoscaler.MetricSource
 	// Metric is passed as Query.Metric (a pool, a PromQL expression...).
 	Metric string
+	// Unit names what the load counts ("requests/s"), for explain; empty
+	// when the source does not say (a PromQL expression).
+	Unit string
 	// Range reports whether Source answers time ranges (Prometheus,
 	// CloudWatch): the daemon then backfills history after a gap. A
 	// scraping source (the gateway) yields one sample per query.
@@ -328,6 +331,8 @@ func (d *Daemon) decide(ctx context.Context, g *group, now time.Time) Round {
 	d.metrics.decisions.WithLabelValues(g.Name, dir).Inc()
 	d.metrics.desired.WithLabelValues(g.Name).Set(float64(desired))
 	d.metrics.current.WithLabelValues(g.Name).Set(float64(st.Desired))
+	d.metrics.minCap.WithLabelValues(g.Name).Set(float64(res.Min))
+	d.metrics.maxCap.WithLabelValues(g.Name).Set(float64(res.Max))
 	d.metrics.inService.WithLabelValues(g.Name).Set(float64(st.InService))
 	if r.Load != nil {
 		d.metrics.load.WithLabelValues(g.Name).Set(r.Load.Value)

@@ -414,15 +414,7 @@ func TestExplainDoesNotAct(t *testing.T) {
 	act := newFakeGroup(1)
 	st, _ := store.Open(t.TempDir())
 	d := newTestDaemon(t, clk, src, act, st, nil, "a", nil)
-	for range 2 {
-		clk.Advance(interval)
-		d.RunOnce(context.Background())
-	}
-	clk.Advance(interval)
-	e, err := d.Explain(context.Background(), "web", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := explainAfterRounds(t, d, clk, 2)
 	if e.Decision.Desired != 5 || act.desired() != 1 || len(act.calls) != 0 {
 		t.Fatalf("explain: desired %d, actuator at %d with calls %v; want 5 proposed and nothing done", e.Decision.Desired, act.desired(), act.calls)
 	}

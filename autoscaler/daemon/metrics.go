@@ -6,6 +6,7 @@ type daemonMetrics struct {
 	decisions      *prometheus.CounterVec
 	desired        *prometheus.GaugeVec
 	current        *prometheus.GaugeVec
+	minCap, maxCap *prometheus.GaugeVec
 	inService      *prometheus.GaugeVec
 	load           *prometheus.GaugeVec
 	sourceErrors   *prometheus.CounterVec
@@ -26,6 +27,14 @@ func newMetrics(reg *prometheus.Registry, _ *Daemon) *daemonMetrics {
 		}, []string{"group"}),
 		current: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "drawbridge_autoscaler_current_capacity", Help: "Desired capacity the actuator reported before the last round.",
+		}, []string{"group"}),
+		// The bounds in force (scheduled actions change them), so alerts can
+		// compare desired with max: "at max" means the policies want more.
+		minCap: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "drawbridge_autoscaler_min_capacity", Help: "Minimum capacity in force in the last round (configured or scheduled).",
+		}, []string{"group"}),
+		maxCap: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "drawbridge_autoscaler_max_capacity", Help: "Maximum capacity in force in the last round (configured or scheduled).",
 		}, []string{"group"}),
 		inService: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "drawbridge_autoscaler_in_service_instances", Help: "Instances in service and past warm-up.",
@@ -52,7 +61,7 @@ func newMetrics(reg *prometheus.Registry, _ *Daemon) *daemonMetrics {
 			Name: "drawbridge_autoscaler_lease_errors_total", Help: "Failed lease acquisitions or renewals.",
 		}),
 	}
-	reg.MustRegister(m.decisions, m.desired, m.current, m.inService, m.load, m.sourceErrors,
+	reg.MustRegister(m.decisions, m.desired, m.current, m.minCap, m.maxCap, m.inService, m.load, m.sourceErrors,
 		m.actuatorErrors, m.storeErrors, m.leaseHeld, m.leaseToken, m.leaseErrors)
 	return m
 }

@@ -2,14 +2,18 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
@@ -52,6 +56,9 @@ type CloudWatchMetric struct {
 	MetricName string
 	Dimensions map[string]string
 	Statistic  string // Sum, Average, Maximum, p99 ...; default Sum
+	// Protocol is the client's wire protocol ("" is cbor), so an error
+	// from an endpoint that lacks it can say what to set instead.
+	Protocol string
 }
 
 // CloudWatch reads one metric with GetMetricData. Values are in the
@@ -78,6 +85,10 @@ func (c *CloudWatch) Query(ctx context.Context, q autoscaler.Query) ([]autoscale
 	for page := 0; ; page++ {
 		res, err := c.api.GetMetricData(ctx, in)
 		if err != nil {
+			if c.metric.Protocol != ProtocolQuery && lacksCBOR(err) {
+				return nil, fmt.Errorf("cloudwatch %s/%s: %w (the endpoint does not seem to speak CloudWatch's Smithy RPC v2 CBOR protocol, the SDK's default; emulators such as moto and older LocalStack speak only the query protocol: set metric.protocol: query)",
+					c.metric.Namespace, c.metric.MetricName, err)
+			}
 			return nil, fmt.Errorf("cloudwatch %s/%s: %w", c.metric.Namespace, c.metric.MetricName, err)
 		}
 		for _, r := range res.MetricDataResults {
@@ -101,6 +112,33 @@ func (c *CloudWatch) Query(ctx context.Context, q autoscaler.Query) ([]autoscale
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
+}
+
+// lacksCBOR reports whether err is an answer from an endpoint that did not
+// understand a CBOR request: a body the CBOR decoder could not read, an
+// answer that is not CBOR at all (moto answers HTML or XML), or an error
+// code saying the operation or protocol is unknown. Network errors and
+// AWS's own CBOR errors (AccessDenied, Throttling...) are not.
+func lacksCBOR(err error) bool {
+	if strings.Contains(err.Error(), "metric.protocol") {
+		return false // the endpoint said so itself
+	}
+	var de *smithy.DeserializationError
+	if errors.As(err, &de) {
+		return true
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "UnsupportedProtocol", "UnknownOperationException", "UnknownOperation", "InvalidAction", "NotFound":
+			return true
+		}
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() > 0 { // 0: no answer at all
+		return !strings.HasPrefix(re.Response.Header.Get("Content-Type"), "application/cbor")
+	}
+	return false
 }
 
 func (c *CloudWatch) input(q autoscaler.Query) *cloudwatch.GetMetricDataInput {

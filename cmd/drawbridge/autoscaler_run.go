@@ -108,10 +108,16 @@ func newAutoscalerExplainCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "explain",
-		Short: "Print each policy's current proposal for a group, and why, without acting",
+		Short: "Describe a group's scaling now, like kubectl describe hpa, without acting",
 		Long: `Load the config and the persisted state (state_dir), fetch the load once, read
-the group from its actuator and print what every policy proposes and why, and the
-combined decision. Nothing is changed: no capacity, no persisted state, no lease.
+the group from its actuator and print, like 'kubectl describe hpa': the load with
+its unit; the load per instance against each policy's target; the bounds in force;
+the conditions AbleToScale, ScalingActive (INSUFFICIENT_DATA while the history is
+shorter than a policy needs) and ScalingLimited (e.g. "desired 1 raised to the
+scheduled minimum 4"); each policy's proposal and why; the combined decision; and
+recent events (scale-outs and scale-ins, failed reads, scheduled actions).
+--json prints the same with lower-case snake_case keys.
+Nothing is changed: no capacity, no persisted state, no lease.
 A gateway source needs two scrapes for a rate: they are --scrape-window apart.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

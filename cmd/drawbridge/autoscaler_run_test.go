@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -92,5 +93,33 @@ func TestAutoscalerBadInputExit2(t *testing.T) {
 		if exitCode(err) != 2 || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: exit %d, err %v; want exit 2 mentioning %q", tc.args, exitCode(err), err, tc.want)
 		}
+	}
+}
+
+// TestAutoscalerExplainExampleConfig: explain on the shipped example prints
+// the conditions and the events (the example's scheduled actions have
+// fired), whether or not a gateway answers at the example's metric URL.
+func TestAutoscalerExplainExampleConfig(t *testing.T) {
+	example := filepath.Join("..", "..", "examples", "autoscaler.yaml")
+	out, err := run(t, "autoscaler", "explain", "--config", example, "--group", "web", "--scrape-window", "10ms")
+	if err != nil {
+		t.Fatalf("explain: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Load:", "Load per instance:", "Conditions:", "AbleToScale", "ScalingActive", "ScalingLimited",
+		"target_tracking", "Events:", "ScheduledAction", `action "business-hours" set min 4`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("explain output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = run(t, "autoscaler", "explain", "--config", example, "--group", "web", "--scrape-window", "10ms", "--json")
+	if err != nil {
+		t.Fatalf("explain --json: %v\n%s", err, out)
+	}
+	var e struct {
+		Conditions []struct{ Type, Status, Reason string }
+		Events     []struct{ Reason string }
+	}
+	if err := json.Unmarshal([]byte(out), &e); err != nil || len(e.Conditions) != 3 || len(e.Events) == 0 {
+		t.Fatalf("explain --json: %v: want 3 conditions and events in\n%s", err, out)
 	}
 }

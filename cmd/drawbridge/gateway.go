@@ -78,23 +78,32 @@ elsewhere with the token in $` + gateway.AdminTokenEnv + ` as a bearer token.`,
 }
 
 func newGatewayValidateCmd() *cobra.Command {
+	return newValidateCmd("gateway", func(path string) error {
+		_, err := config.Load(path)
+		return err
+	})
+}
+
+// newValidateCmd is `gateway validate` and `autoscaler validate`: the same
+// flag, output and exit codes (2 with FILE:LINE: key: message).
+func newValidateCmd(what string, load func(path string) error) *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "validate",
-		Short: "Check a gateway config; exit 2 with FILE:LINE: key: message if invalid",
+		Short: "Check a " + what + " config; exit 2 with FILE:LINE: key: message if invalid",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
 				return usageError(fmt.Errorf("--config is required"))
 			}
-			if _, err := config.Load(path); err != nil {
+			if err := load(path); err != nil {
 				return usageError(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "", "gateway config file (YAML)")
+	cmd.Flags().StringVarP(&path, "config", "c", "", what+" config file (YAML)")
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
 	return cmd
 }

@@ -579,7 +579,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	}
 	c.resolvePaths(filepath.Dir(filename))
 	errs := c.resolveSecrets()
-	errs = append(errs, c.check()...)
+	errs = append(errs, c.checkAt(func(key string) string { return fmt.Sprintf("%s:%d", filename, lines.Line(key)) })...)
 	if err := lines.Locate(errs); err != nil {
 		return nil, err
 	}

@@ -21,9 +21,77 @@ import (
 
 // check fills the defaults that depend on other fields, then validates.
 // The errors carry keys only; Parse adds the file and lines.
-func (c *Config) check() Errors {
+func (c *Config) check() Errors { return c.checkAt(nil) }
+
+// checkAt is check with where locating a key (FILE:LINE) for messages
+// that name a second place in the file; nil for configs built in Go.
+func (c *Config) checkAt(where func(key string) string) Errors {
 	c.derive()
-	return c.validate()
+	return append(c.validate(), c.listenerClashes(where)...)
+}
+
+// listener is one address the config binds.
+type listener struct{ key, addr string }
+
+// listenerClashes reports listeners of one config that bind the same port
+// on overlapping addresses: the second could never start. A wildcard host
+// ("", "::", "[::]") overlaps every address of its port and "0.0.0.0"
+// every IPv4 one, so ":80" clashes with "127.0.0.1:80". Port 0 (any free
+// port) never clashes; invalid addresses are reported by listenAddr.
+func (c *Config) listenerClashes(where func(key string) string) Errors {
+	ls := []listener{{"listen", c.Listen}}
+	if c.Admin.Enabled {
+		ls = append(ls, listener{"admin.listen", c.Admin.Listen})
+	}
+	if c.TLS != nil {
+		ls = append(ls, listener{"tls.listen", c.TLS.Listen})
+	}
+	for i := range c.L4 {
+		ls = append(ls, listener{fmt.Sprintf("l4[%d].listen", i), c.L4[i].Listen})
+	}
+	var v validator
+	for j := 1; j < len(ls); j++ {
+		for i := range j {
+			if port, ok := overlap(ls[i].addr, ls[j].addr); ok {
+				at := ""
+				if where != nil {
+					at = " at " + where(ls[i].key)
+				}
+				v.add(ls[j].key, "%q clashes with %s %q%s: both bind port %s", ls[j].addr, ls[i].key, ls[i].addr, at, port)
+				break // one report per listener
+			}
+		}
+	}
+	return v.errs
+}
+
+// overlap reports whether two listen addresses bind the same port on
+// overlapping addresses, and the port.
+func overlap(a, b string) (string, bool) {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil || pa != pb {
+		return "", false
+	}
+	if n, err := strconv.Atoi(pa); err != nil || n == 0 {
+		return "", false
+	}
+	wild := func(h string) bool { return h == "" || h == "::" }
+	v4 := func(h string) bool { ip, err := netip.ParseAddr(h); return err == nil && ip.Unmap().Is4() }
+	switch {
+	case wild(ha) || wild(hb):
+		return pa, true
+	case ha == "0.0.0.0":
+		return pa, hb == ha || v4(hb)
+	case hb == "0.0.0.0":
+		return pa, v4(ha)
+	}
+	ia, errA := netip.ParseAddr(ha)
+	ib, errB := netip.ParseAddr(hb)
+	if errA == nil && errB == nil {
+		return pa, ia.Unmap() == ib.Unmap()
+	}
+	return pa, strings.EqualFold(ha, hb) // host names: the same name binds the same addresses
 }
 
 // derive fills defaults that depend on other fields and normalises values

@@ -17,6 +17,10 @@ import (
 // Options tune the shared configuration. Zero values mean the SDK defaults.
 type Options struct {
 	Region string
+	// RegionKey is the config key that sets Region ("aws.region",
+	// "failover.region"...), named when no region is found; default
+	// "aws.region".
+	RegionKey string
 	// Endpoint overrides every service's endpoint (e.g.
 	// http://localhost:4566). Empty leaves the SDK chain in charge, which
 	// honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> itself.
@@ -51,7 +55,11 @@ func Load(ctx context.Context, o Options, extra ...func(*config.LoadOptions) err
 		if cfg.BaseEndpoint != nil {
 			cfg.Region = "us-east-1"
 		} else {
-			return aws.Config{}, fmt.Errorf("aws config: no region (set aws.region in the config or AWS_REGION)")
+			key := o.RegionKey
+			if key == "" {
+				key = "aws.region"
+			}
+			return aws.Config{}, fmt.Errorf("aws config: no region: set %s in the config, or AWS_REGION, or region in the AWS_PROFILE's section of ~/.aws/config", key)
 		}
 	}
 	return cfg, nil

@@ -18,7 +18,8 @@ func TestLoad(t *testing.T) {
 		wantBase   string
 	}{
 		{name: "region from config", opt: Options{Region: "eu-west-1"}, wantRegion: "eu-west-1"},
-		{name: "no region on AWS is an error", wantErr: "no region"},
+		{name: "no region on AWS is an error", wantErr: "no region: set aws.region in the config, or AWS_REGION"},
+		{name: "no region names the caller's key", opt: Options{RegionKey: "failover.region"}, wantErr: "no region: set failover.region in the config"},
 		{name: "emulator endpoint defaults the region", opt: Options{Endpoint: "http://localhost:4566"},
 			wantRegion: "us-east-1", wantBase: "http://localhost:4566"},
 		{name: "AWS_ENDPOINT_URL is honoured", envURL: "http://localhost:4566", opt: Options{Region: "eu-west-1"},
