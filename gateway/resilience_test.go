@@ -311,6 +311,7 @@ func TestChaosKillAndRestartBackends(t *testing.T) {
 	cfg := parseConfig(t, routeWith("retry: {}", // the defaults
 		"outlier: {consecutive_failures: 1, base_ejection: 1s, max_ejection: 2s}\nhealth_check: {interval: 1s, timeout: 900ms, healthy_threshold: 1, unhealthy_threshold: 2}",
 		addrs...))
+	cfg.AccessLog.Enabled = true // for serverErrorLog
 	logs := &serverErrorLog{}
 	_, gw := startGateway(t, cfg, Options{AccessLogWriter: logs})
 
