@@ -164,21 +164,49 @@ func TestActiveHealthCheckEndToEnd(t *testing.T) {
 	bs := startBackends(t, 2)
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	g, gw := startGateway(t, parseConfig(t, poolConfig(`health_check: {interval: 1s, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2}`, bs...)), Options{Clock: clk})
-	b0 := g.Pool("p").view.Load().byID[bs[0].addr()]
+	p := g.Pool("p")
+	b0 := p.view.Load().byID[bs[0].addr()]
 	bs[0].demo.SetHealthy(false)
-	waitFor(t, "b0 marked unhealthy", func() bool {
-		clk.Advance(time.Second)
-		return b0.HasFlag(1)
-	})
+	for i := 0; !b0.HasFlag(1); i++ {
+		if i == 10 {
+			t.Fatal("b0 not marked unhealthy after 10 probe rounds")
+		}
+		probeRound(t, p, clk)
+	}
 	for i := 0; i < 10; i++ {
 		if _, body, _ := get(t, gw.Client(), gw.URL+"/"); body != "b1\n" {
 			t.Fatalf("unhealthy backend served: %q", body)
 		}
 	}
 	bs[0].demo.SetHealthy(true)
-	waitFor(t, "b0 healthy again", func() bool {
-		clk.Advance(time.Second)
-		return !b0.HasFlag(1)
+	for i := 0; b0.HasFlag(1); i++ {
+		if i == 10 {
+			t.Fatal("b0 not healthy again after 10 probe rounds")
+		}
+		probeRound(t, p, clk)
+	}
+}
+
+// probeRound advances the fake clock one check interval and waits until
+// every member's probe has completed. Advancing again while a probe's real
+// HTTP exchange is in flight would fire its timeout on the fake clock and
+// fail a healthy backend.
+func probeRound(t *testing.T, p *Pool, clk *clock.Fake) {
+	t.Helper()
+	members := p.view.Load().members
+	before := make([]uint64, len(members))
+	for i, b := range members {
+		st, _ := p.checker.Status(b)
+		before[i] = st.Probes
+	}
+	clk.Advance(time.Second)
+	waitFor(t, "a probe of every member", func() bool {
+		for i, b := range members {
+			if st, _ := p.checker.Status(b); st.Probes <= before[i] {
+				return false
+			}
+		}
+		return true
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"reflect"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler/forecast"
@@ -46,6 +47,14 @@ func (c *Config) validate() yamlconf.Errors {
 		spec.check(&v, "lease")
 	}
 	v.positive("lease.ttl", c.Lease.TTL)
+	// A config built in Go may leave these blocks out, as it may the kinds'
+	// configs: they get their defaults, as a file without them does.
+	if reflect.ValueOf(c.Tracing).IsZero() {
+		c.Tracing.SetDefaults()
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
 	for _, p := range telemetry.Check(&c.Tracing, c.Log.Level) {
 		v.add(p.Key, "%s", p.Msg)
 	}
