@@ -297,6 +297,17 @@ func (u *Upstream) forwardH1(w http.ResponseWriter, r *http.Request, a *Attempt)
 	}
 }
 
+// setReadDeadline sets c's read deadline, unless ctx has ended: the abort
+// hook of exchange may have fired just before, and its deadline in the past
+// must win, or the read would wait on a backend that waits on the client
+// who left (seen under rapid reset).
+func setReadDeadline(ctx context.Context, c *conn, t time.Time) {
+	_ = c.nc.SetReadDeadline(t)
+	if ctx.Err() != nil {
+		_ = c.nc.SetDeadline(aLongTimeAgo)
+	}
+}
+
 // exchange does one request/response on c. retry reports a failure on a
 // reused connection before anything irrevocable happened.
 func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter, r *http.Request, a *Attempt, fh *forwardingHeaders, body io.Reader, length int64) (res Result, retry bool) {
@@ -335,7 +346,7 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	}
 	headerTimeout := a.headerTimeout(u.opts.ResponseHeaderTimeout)
 	if headerTimeout > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(headerTimeout))
+		setReadDeadline(ctx, c, time.Now().Add(headerTimeout))
 	}
 	resp, err := readResponseHead(c.br, w.Header(), r.Method, a.Upgrade)
 	if err != nil {
@@ -362,7 +373,7 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 		return res, false
 	}
 	if headerTimeout > 0 {
-		_ = c.nc.SetReadDeadline(time.Time{})
+		setReadDeadline(ctx, c, time.Time{})
 	}
 	if resp.status == http.StatusSwitchingProtocols {
 		stop() // the tunnel outlives this request's context
