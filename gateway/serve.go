@@ -144,12 +144,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		admin = &http.Server{Handler: g.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { errc <- admin.Serve(aln) }()
 	}
+	// Watch before saying ready, so that an edit made by whoever waited for
+	// readiness is never missed.
+	changes := r.watch(ctx, log, watchedFiles(r.ConfigPath, cfg))
 	log.Info("gateway listening", "addr", ln.Addr().String(), "https", addrOrOff(ls.HTTPS), "admin", addrOrOff(ls.Admin))
 	if r.Ready != nil {
 		r.Ready(ls, g)
 	}
 
-	changes := r.watch(ctx, log, watchedFiles(r.ConfigPath, cfg))
 	for {
 		select {
 		case err := <-errc:
