@@ -9,6 +9,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 const (
@@ -54,7 +55,7 @@ func returnAfter(t *testing.T, clk *clock.Fake, b *upstream.Backend, d time.Dura
 		t.Fatalf("ejection ended before %v (ejected=%v timers=%d)", d, b.HasFlag(upstream.FlagEjected), clk.Waiters())
 	}
 	clk.Advance(time.Millisecond)
-	waitFor(t, "ejection to end", func() bool { return !b.HasFlag(upstream.FlagEjected) })
+	testkit.Eventually(t, "ejection to end", func() bool { return !b.HasFlag(upstream.FlagEjected) })
 }
 
 func TestOutlierEjectsAfterConsecutiveFailures(t *testing.T) {
@@ -114,9 +115,9 @@ func TestOutlierBackoffGrowsAndDecays(t *testing.T) {
 
 	// Behaving for two decay intervals forgives both ejections...
 	clk.Advance(testDecay)
-	waitFor(t, "first decay", func() bool { return b.Ejections.Load() == 1 })
+	testkit.Eventually(t, "first decay", func() bool { return b.Ejections.Load() == 1 })
 	clk.Advance(testDecay)
-	waitFor(t, "second decay", func() bool { return b.Ejections.Load() == 0 })
+	testkit.Eventually(t, "second decay", func() bool { return b.Ejections.Load() == 0 })
 	if w := clk.Waiters(); w != 0 {
 		t.Fatalf("%d timers pending once fully forgiven", w)
 	}
@@ -233,7 +234,7 @@ func TestOutlierUpdateInPlace(t *testing.T) {
 		t.Fatal("non-member ejected")
 	}
 	clk.Advance(testBase)
-	waitFor(t, "kept and added members to return", func() bool { return a.Available() && c.Available() })
+	testkit.Eventually(t, "kept and added members to return", func() bool { return a.Available() && c.Available() })
 }
 
 func TestOutlierStop(t *testing.T) {
