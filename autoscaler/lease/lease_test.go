@@ -11,13 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // TestLeaseHandover runs the same script against both leases: A holds, B
@@ -36,16 +35,8 @@ func TestLeaseHandover(t *testing.T) {
 		{"dynamodb", func(t *testing.T, clk clock.Clock) (autoscaler.Lease, autoscaler.Lease) {
 			d := awsdouble.New("us-east-1")
 			d.AddTable("leases")
-			srv := httptest.NewServer(d)
-			t.Cleanup(srv.Close)
-			client := func() *dynamodb.Client {
-				return dynamodb.New(dynamodb.Options{
-					Region:       "us-east-1",
-					BaseEndpoint: aws.String(srv.URL),
-					Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-				})
-			}
-			return NewDynamoDB(client(), "leases", "autoscaler", clk), NewDynamoDB(client(), "leases", "autoscaler", clk)
+			cfg := testkit.AWS(t, d)
+			return NewDynamoDB(dynamodb.NewFromConfig(cfg), "leases", "autoscaler", clk), NewDynamoDB(dynamodb.NewFromConfig(cfg), "leases", "autoscaler", clk)
 		}},
 	}
 	type step struct {
