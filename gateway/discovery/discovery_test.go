@@ -3,11 +3,12 @@ package discovery
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 type recordingSink struct {
@@ -62,13 +63,7 @@ func spec(ids ...string) []upstream.Spec {
 
 func waitCount(t *testing.T, s *recordingSink, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.count() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("sink got %d snapshots, want %d", s.count(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, fmt.Sprintf("%d snapshots in the sink", n), func() bool { return s.count() >= n })
 }
 
 func TestWatchDropsUnchangedSnapshots(t *testing.T) {
@@ -110,22 +105,12 @@ func TestWatchCoalescesBursts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- Watch(ctx, burst{n: 1000}, sink, nil) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.Eventually(t, "the final snapshot to be applied", func() bool {
 		sink.mu.Lock()
-		last := ""
-		if n := len(sink.applied); n > 0 {
-			last = sink.applied[n-1][0].ID
-		}
-		sink.mu.Unlock()
-		if last == "final" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("final snapshot never applied")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer sink.mu.Unlock()
+		n := len(sink.applied)
+		return n > 0 && sink.applied[n-1][0].ID == "final"
+	})
 	cancel()
 	<-done
 	if n := sink.count(); n > 500 {
@@ -142,19 +127,7 @@ func TestWatchKeepsMembershipWhenSinkRefuses(t *testing.T) {
 	go func() {
 		done <- Watch(ctx, Static(spec("a")), sink, func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() })
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		n := len(errs)
-		mu.Unlock()
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("refusal not reported")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, "the refusal to be reported", func() bool { mu.Lock(); defer mu.Unlock(); return len(errs) == 1 })
 	cancel()
 	<-done
 	if sink.count() != 0 {

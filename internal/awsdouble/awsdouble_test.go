@@ -27,6 +27,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/discovery"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
@@ -75,17 +76,7 @@ func TestSDKClientsAgainstTheDouble(t *testing.T) {
 	ctx := context.Background()
 
 	asg := &discovery.ASG{AutoScaling: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), Group: "web"}
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !ok() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
-		}
-	}
-	waitFor("one backend", func() bool {
+	testkit.Eventually(t, "one backend", func() bool {
 		s, err := asg.Snapshot(ctx)
 		return err == nil && len(s) == 1 && strings.HasSuffix(s[0].Address, ":8080")
 	})
@@ -97,11 +88,11 @@ func TestSDKClientsAgainstTheDouble(t *testing.T) {
 	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("web"), DesiredCapacity: aws.Int32(3)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("three backends", func() bool { s, err := asg.Snapshot(ctx); return err == nil && len(s) == 3 })
+	testkit.Eventually(t, "three backends", func() bool { s, err := asg.Snapshot(ctx); return err == nil && len(s) == 3 })
 	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("web"), DesiredCapacity: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("scale-in", func() bool { mu.Lock(); defer mu.Unlock(); return terminated == 2 })
+	testkit.Eventually(t, "scale-in", func() bool { mu.Lock(); defer mu.Unlock(); return terminated == 2 })
 
 	e := ec2.NewFromConfig(cfg)
 	if _, err := e.AssociateAddress(ctx, &ec2.AssociateAddressInput{AllocationId: aws.String(alloc), InstanceId: aws.String("i-nope")}); apiCode(err) != "InvalidInstanceID.NotFound" {
@@ -173,13 +164,7 @@ func TestTerminationHookDrains(t *testing.T) {
 	cfg := sdk(srv.URL)
 	ctx := context.Background()
 	asg := &discovery.ASG{AutoScaling: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), Group: "web"}
-	deadline := time.Now().Add(10 * time.Second)
-	for s, err := asg.Snapshot(ctx); err != nil || len(s) != 2; s, err = asg.Snapshot(ctx) {
-		if time.Now().After(deadline) {
-			t.Fatalf("two backends: %v %v", s, err)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
-	}
+	testkit.Eventually(t, "two backends", func() bool { s, err := asg.Snapshot(ctx); return err == nil && len(s) == 2 })
 	scaled := time.Now()
 	if _, err := autoscaling.NewFromConfig(cfg).SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("web"), DesiredCapacity: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
