@@ -3,12 +3,11 @@ package discovery
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
-	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 type recordingSink struct {
@@ -61,31 +60,38 @@ func spec(ids ...string) []upstream.Spec {
 	return out
 }
 
-func waitCount(t *testing.T, s *recordingSink, n int) {
+// settled waits until Watch has done all it can (every goroutine of the
+// synctest bubble is blocked) and checks how many snapshots it applied.
+func settled(t *testing.T, s *recordingSink, n int) {
 	t.Helper()
-	testkit.Eventually(t, fmt.Sprintf("%d snapshots in the sink", n), func() bool { return s.count() >= n })
+	synctest.Wait()
+	if got := s.count(); got != n {
+		t.Fatalf("sink got %d snapshots, want %d", got, n)
+	}
 }
 
 func TestWatchDropsUnchangedSnapshots(t *testing.T) {
-	p := &scripted{snaps: [][]upstream.Spec{spec("a", "b"), spec("b", "a"), spec("a", "b", "c")}, step: make(chan struct{})}
-	sink := &recordingSink{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- Watch(ctx, p, sink, nil) }()
+	synctest.Test(t, func(t *testing.T) {
+		p := &scripted{snaps: [][]upstream.Spec{spec("a", "b"), spec("b", "a"), spec("a", "b", "c")}, step: make(chan struct{})}
+		sink := &recordingSink{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- Watch(ctx, p, sink, nil) }()
 
-	p.step <- struct{}{}
-	waitCount(t, sink, 1)
-	p.step <- struct{}{} // same members in another order: dropped
-	p.step <- struct{}{}
-	waitCount(t, sink, 2)
-	cancel()
-	<-done
-	if n := sink.count(); n != 2 {
-		t.Fatalf("applied %d snapshots, want 2 (the reordered one is no change)", n)
-	}
-	if got := sink.applied[1]; len(got) != 3 {
-		t.Fatalf("last snapshot %v", got)
-	}
+		p.step <- struct{}{}
+		settled(t, sink, 1)
+		p.step <- struct{}{} // same members in another order: dropped
+		p.step <- struct{}{}
+		settled(t, sink, 2)
+		cancel()
+		<-done
+		if n := sink.count(); n != 2 {
+			t.Fatalf("applied %d snapshots, want 2 (the reordered one is no change)", n)
+		}
+		if got := sink.applied[1]; len(got) != 3 {
+			t.Fatalf("last snapshot %v", got)
+		}
+	})
 }
 
 // burst publishes many snapshots at once; only the newest must win.
@@ -100,17 +106,19 @@ func (b burst) Run(ctx context.Context, publish func([]upstream.Spec)) error {
 	return nil
 }
 
-func TestWatchCoalescesBursts(t *testing.T) {
+func TestWatchCoalescesBursts(t *testing.T) { synctest.Test(t, watchCoalescesBursts) }
+
+func watchCoalescesBursts(t *testing.T) {
 	sink := &recordingSink{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- Watch(ctx, burst{n: 1000}, sink, nil) }()
-	testkit.Eventually(t, "the final snapshot to be applied", func() bool {
-		sink.mu.Lock()
-		defer sink.mu.Unlock()
-		n := len(sink.applied)
-		return n > 0 && sink.applied[n-1][0].ID == "final"
-	})
+	synctest.Wait()
+	sink.mu.Lock()
+	if n := len(sink.applied); n == 0 || sink.applied[n-1][0].ID != "final" {
+		t.Fatalf("the final snapshot was not applied last: %d applied", n)
+	}
+	sink.mu.Unlock()
 	cancel()
 	<-done
 	if n := sink.count(); n > 500 {
@@ -119,6 +127,10 @@ func TestWatchCoalescesBursts(t *testing.T) {
 }
 
 func TestWatchKeepsMembershipWhenSinkRefuses(t *testing.T) {
+	synctest.Test(t, watchKeepsMembershipWhenSinkRefuses)
+}
+
+func watchKeepsMembershipWhenSinkRefuses(t *testing.T) {
 	sink := &recordingSink{refuse: true}
 	var errs []error
 	var mu sync.Mutex
@@ -127,7 +139,12 @@ func TestWatchKeepsMembershipWhenSinkRefuses(t *testing.T) {
 	go func() {
 		done <- Watch(ctx, Static(spec("a")), sink, func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() })
 	}()
-	testkit.Eventually(t, "the refusal to be reported", func() bool { mu.Lock(); defer mu.Unlock(); return len(errs) == 1 })
+	synctest.Wait()
+	mu.Lock()
+	if len(errs) != 1 {
+		t.Fatalf("%d refusals reported, want 1", len(errs))
+	}
+	mu.Unlock()
 	cancel()
 	<-done
 	if sink.count() != 0 {
