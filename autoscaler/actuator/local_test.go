@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,25 +18,18 @@ import (
 // The test binary doubles as the backend (testkit.BackendCommand).
 func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
-type sink struct {
-	mu      sync.Mutex
-	history [][]upstream.Spec
-}
+// sink is a membership sink that remembers what it was given.
+type sink struct{ testkit.Log[[]upstream.Spec] }
 
 func (s *sink) SetBackends(specs []upstream.Spec) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.history = append(s.history, specs)
+	s.Add(specs)
 	return nil
 }
 
+// last is the newest membership (none before the first).
 func (s *sink) last() []upstream.Spec {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.history) == 0 {
-		return nil
-	}
-	return s.history[len(s.history)-1]
+	specs, _ := s.Last()
+	return specs
 }
 
 func newTestLocal(t *testing.T, mode string, stopTimeout time.Duration, snk *sink) *Local {

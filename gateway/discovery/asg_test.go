@@ -85,28 +85,6 @@ func TestASGSnapshotWireProtocol(t *testing.T) {
 	}
 }
 
-// recorder is a Sink that remembers every applied membership.
-type recorder struct {
-	mu   sync.Mutex
-	sets [][]upstream.Spec
-}
-
-func (r *recorder) SetBackends(s []upstream.Spec) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sets = append(r.sets, s)
-	return nil
-}
-
-func (r *recorder) last() (int, []upstream.Spec) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.sets) == 0 {
-		return 0, nil
-	}
-	return len(r.sets), r.sets[len(r.sets)-1]
-}
-
 // TestASGWatchKeepsLastOnFailure polls through Watch with a fake clock: a
 // scale-out is applied on the next poll, an API outage keeps the last
 // membership, and recovery applies the newest one.
@@ -117,7 +95,7 @@ func TestASGWatchKeepsLastOnFailure(t *testing.T) {
 	a.Clock = clk
 	var errs sync.Map
 	a.OnError = func(err error) { errs.Store(err.Error(), true) }
-	sink := &recorder{}
+	sink := &recordingSink{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

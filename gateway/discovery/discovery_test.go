@@ -8,28 +8,28 @@ import (
 	"testing/synctest"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
+// recordingSink is a Sink that remembers every applied membership, or
+// refuses them all.
 type recordingSink struct {
-	mu      sync.Mutex
-	applied [][]upstream.Spec
-	refuse  bool
+	testkit.Log[[]upstream.Spec]
+	refuse bool
 }
 
 func (r *recordingSink) SetBackends(s []upstream.Spec) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.refuse {
 		return errors.New("refused")
 	}
-	r.applied = append(r.applied, s)
+	r.Add(s)
 	return nil
 }
 
-func (r *recordingSink) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.applied)
+// last is how many memberships were applied and the newest one.
+func (r *recordingSink) last() (int, []upstream.Spec) {
+	s, n := r.Last()
+	return n, s
 }
 
 // scripted publishes the given snapshots, waiting for a step signal
@@ -65,7 +65,7 @@ func spec(ids ...string) []upstream.Spec {
 func settled(t *testing.T, s *recordingSink, n int) {
 	t.Helper()
 	synctest.Wait()
-	if got := s.count(); got != n {
+	if got := s.Len(); got != n {
 		t.Fatalf("sink got %d snapshots, want %d", got, n)
 	}
 }
@@ -85,10 +85,10 @@ func TestWatchDropsUnchangedSnapshots(t *testing.T) {
 		settled(t, sink, 2)
 		cancel()
 		<-done
-		if n := sink.count(); n != 2 {
+		if n := sink.Len(); n != 2 {
 			t.Fatalf("applied %d snapshots, want 2 (the reordered one is no change)", n)
 		}
-		if got := sink.applied[1]; len(got) != 3 {
+		if got := sink.All()[1]; len(got) != 3 {
 			t.Fatalf("last snapshot %v", got)
 		}
 	})
@@ -114,14 +114,12 @@ func watchCoalescesBursts(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- Watch(ctx, burst{n: 1000}, sink, nil) }()
 	synctest.Wait()
-	sink.mu.Lock()
-	if n := len(sink.applied); n == 0 || sink.applied[n-1][0].ID != "final" {
+	if n, last := sink.last(); n == 0 || last[0].ID != "final" {
 		t.Fatalf("the final snapshot was not applied last: %d applied", n)
 	}
-	sink.mu.Unlock()
 	cancel()
 	<-done
-	if n := sink.count(); n > 500 {
+	if n := sink.Len(); n > 500 {
 		t.Fatalf("applied %d of 1001 snapshots: bursts were not coalesced", n)
 	}
 }
@@ -147,7 +145,7 @@ func watchKeepsMembershipWhenSinkRefuses(t *testing.T) {
 	mu.Unlock()
 	cancel()
 	<-done
-	if sink.count() != 0 {
+	if sink.Len() != 0 {
 		t.Fatal("refused snapshot counted as applied")
 	}
 }

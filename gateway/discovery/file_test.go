@@ -61,7 +61,7 @@ func TestFileWatch(t *testing.T) {
 	write("- 10.0.0.1:80\n")
 	var failures atomic.Int32
 	f := &File{Path: p, Interval: time.Hour, OnError: func(error) { failures.Add(1) }}
-	sink := &recorder{}
+	sink := &recordingSink{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = Watch(ctx, f, sink, nil) }()

@@ -104,7 +104,7 @@ func TestCheckerHysteresis(t *testing.T) {
 		t.Fatalf("SlowStartFactor right after recovery = %v, want < 1", f)
 	}
 
-	calls := rec.all()
+	calls := rec.All()
 	if len(calls) != 2 || calls[0].healthy || !calls[1].healthy {
 		t.Fatalf("OnChange calls = %+v, want unhealthy then healthy", calls)
 	}
@@ -140,8 +140,8 @@ func TestCheckerFlappingEndpointDoesNotFlap(t *testing.T) {
 	flap(10)
 	assertHealthy(t, c, b, false)
 
-	if n := rec.count(); n != 1 {
-		t.Fatalf("OnChange called %d times, want 1: %+v", n, rec.all())
+	if n := rec.Len(); n != 1 {
+		t.Fatalf("OnChange called %d times, want 1: %+v", n, rec.All())
 	}
 }
 
@@ -319,8 +319,8 @@ func TestCheckerResultAfterRemovalIsDropped(t *testing.T) {
 	c.Update(nil) // aborts the hung probe; its failure must not land
 	c.Stop()      // waits for the aborted probe to finish
 
-	if b.HasFlag(upstream.FlagUnhealthy) || rec.count() != 0 {
-		t.Fatalf("stale result applied: flag=%v calls=%+v", b.HasFlag(upstream.FlagUnhealthy), rec.all())
+	if b.HasFlag(upstream.FlagUnhealthy) || rec.Len() != 0 {
+		t.Fatalf("stale result applied: flag=%v calls=%+v", b.HasFlag(upstream.FlagUnhealthy), rec.All())
 	}
 }
 

@@ -74,21 +74,8 @@ type change struct {
 }
 
 // recorder collects OnChange calls.
-type recorder struct {
-	mu    sync.Mutex
-	calls []change
-}
+type recorder struct{ testkit.Log[change] }
 
 func (r *recorder) hook(b *upstream.Backend, healthy bool, reason string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls = append(r.calls, change{b, healthy, reason})
+	r.Add(change{b, healthy, reason})
 }
-
-func (r *recorder) all() []change {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]change(nil), r.calls...)
-}
-
-func (r *recorder) count() int { return len(r.all()) }

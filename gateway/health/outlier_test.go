@@ -80,7 +80,7 @@ func TestOutlierEjectsAfterConsecutiveFailures(t *testing.T) {
 	if f := b.SlowStartFactor(clk.Now().UnixNano()); f >= 1 {
 		t.Fatalf("SlowStartFactor right after return = %v, want < 1", f)
 	}
-	calls := rec.all()
+	calls := rec.All()
 	if len(calls) != 2 || calls[0].healthy || !calls[1].healthy || !strings.Contains(calls[0].reason, "ejected for 10s") {
 		t.Fatalf("OnChange calls = %+v", calls)
 	}
@@ -169,8 +169,8 @@ func TestOutlierMaxEjectionPercent(t *testing.T) {
 					ejected++
 				}
 			}
-			if ejected != tc.want || o.Ejected() != tc.want || rec.count() != tc.want {
-				t.Fatalf("ejected %d (Ejected()=%d, calls=%d), want %d", ejected, o.Ejected(), rec.count(), tc.want)
+			if ejected != tc.want || o.Ejected() != tc.want || rec.Len() != tc.want {
+				t.Fatalf("ejected %d (Ejected()=%d, calls=%d), want %d", ejected, o.Ejected(), rec.Len(), tc.want)
 			}
 		})
 	}
@@ -203,8 +203,8 @@ func TestOutlierConcurrentFailuresEjectOnce(t *testing.T) {
 		wg.Go(func() { fail(o, b, 100) })
 	}
 	wg.Wait()
-	if got := rec.count(); got != 1 {
-		t.Fatalf("%d ejections, want 1: %+v", got, rec.all())
+	if got := rec.Len(); got != 1 {
+		t.Fatalf("%d ejections, want 1: %+v", got, rec.All())
 	}
 }
 
@@ -251,11 +251,11 @@ func TestOutlierStop(t *testing.T) {
 	if w := clk.Waiters(); w != 0 {
 		t.Fatalf("%d timers pending after Stop", w)
 	}
-	calls := rec.count()
+	calls := rec.Len()
 	fail(o, bs[2], 5)
 	o.Update(bs)
 	fail(o, bs[3], 5)
-	if bs[2].HasFlag(upstream.FlagEjected) || bs[3].HasFlag(upstream.FlagEjected) || rec.count() != calls {
+	if bs[2].HasFlag(upstream.FlagEjected) || bs[3].HasFlag(upstream.FlagEjected) || rec.Len() != calls {
 		t.Fatal("ejected after Stop")
 	}
 }

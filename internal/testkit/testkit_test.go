@@ -149,3 +149,24 @@ func TestBackendCommand(t *testing.T) {
 		t.Fatal("the backend did not stop on SIGTERM")
 	}
 }
+
+func TestLog(t *testing.T) {
+	var l Log[int]
+	if v, n := l.Last(); v != 0 || n != 0 {
+		t.Fatalf("empty Last = %d, %d", v, n)
+	}
+	done := make(chan struct{})
+	for i := range 3 {
+		go func() { l.Add(i); done <- struct{}{} }()
+	}
+	for range 3 {
+		<-done
+	}
+	if l.Len() != 3 || len(l.All()) != 3 {
+		t.Fatalf("Len %d, All %v; want 3 values", l.Len(), l.All())
+	}
+	l.Add(9)
+	if v, n := l.Last(); v != 9 || n != 4 {
+		t.Fatalf("Last = %d, %d; want 9, 4", v, n)
+	}
+}
