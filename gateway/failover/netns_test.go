@@ -197,9 +197,11 @@ func (tp *topo) startPair(t *testing.T, workers int) (l *load, active, passive *
 	tp.start(t, tp.gws[0])
 	l = startLoad(tp.pub, workers)
 	t.Cleanup(l.halt)
-	if _, err := l.Wait(time.Time{}, testkit.Patience, func(a netns.Answer) bool { return a.Node == "gw1" }); err != nil {
+	first, err := l.Wait(time.Time{}, testkit.Patience, func(a netns.Answer) bool { return a.Node == "gw1" })
+	if err != nil {
 		t.Fatal("gw1 never served the VIP")
 	}
+	l.served = first.End
 	tp.start(t, tp.gws[1])
 	active, passive, token = tp.settle(t, 0)
 	return l, active, passive, token
@@ -223,14 +225,14 @@ func (tp *topo) vipHolders(t *testing.T) []string {
 // load is a steady client load on the VIP from the public namespace.
 type load struct {
 	netns.Record
-	began time.Time
-	stop  context.CancelFunc
-	done  sync.WaitGroup
+	served time.Time // the end of the first answer: since then the clients have been served
+	stop   context.CancelFunc
+	done   sync.WaitGroup
 }
 
 func startLoad(ns string, workers int) *load {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &load{began: time.Now(), stop: cancel}
+	l := &load{stop: cancel}
 	client := &http.Client{
 		// A new connection per request: every answer shows where the VIP
 		// points now, not where it pointed when a connection was opened.
@@ -302,7 +304,7 @@ func TestNetnsFailover(t *testing.T) {
 	tp := newTopo(t)
 	const runs, retries = 50, 50 / 10
 	l, active, next, token := tp.startPair(t, 4)
-	steady := time.Now() // since when the clients have been served without a failover
+	steady := l.served // since when the clients have been served without a failover
 	var gaps, quiets []time.Duration
 	over := 0
 	for len(gaps) < runs {
@@ -368,7 +370,7 @@ func TestNetnsGracefulHandover(t *testing.T) {
 	tp := newTopo(t)
 	l, active, passive, token := tp.startPair(t, 2)
 	stopped := time.Now()
-	quiet := netns.Quiet(l.Answers(), l.began, stopped)
+	quiet := netns.Quiet(l.Answers(), l.served, stopped)
 	lastOK := l.lastBefore(stopped)
 	_ = active.proc.Signal(syscall.SIGTERM)
 	a, err := l.Wait(stopped, testkit.Patience, func(a netns.Answer) bool { return a.Node == passive.name && a.Token > token })
@@ -399,7 +401,7 @@ func TestNetnsFrozenActiveIsFenced(t *testing.T) {
 	tp := newTopo(t)
 	l, stuck, peer, token := tp.startPair(t, 2)
 	frozen := time.Now()
-	quiet := netns.Quiet(l.Answers(), l.began, frozen)
+	quiet := netns.Quiet(l.Answers(), l.served, frozen)
 	if err := stuck.proc.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
