@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/internal/chromium"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 var (
@@ -65,7 +66,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	s := startStack(t, opt)
 	url := s.URLs().Dashboard
 	// Let a few seconds of series accumulate, and the first scale-out.
-	waitFor(t, 20*time.Second, "a scale-out and 5 s of series", func() bool {
+	testkit.EventuallyWithin(t, 20*time.Second, "a scale-out and 5 s of series", func() bool {
 		st := s.State()
 		return len(st.Series) >= 5 && len(st.Groups) == 1 && st.Groups[0].Desired >= 2
 	})
@@ -83,7 +84,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	before := s.State().Load.Requests
-	waitFor(t, 10*time.Second, "more requests served", func() bool { return s.State().Load.Requests > before+200 })
+	testkit.EventuallyWithin(t, 10*time.Second, "more requests served", func() bool { return s.State().Load.Requests > before+200 })
 	second := parsePage(t, chromium.Run(t, url, "", 1280, 800))
 	t.Logf("second load: %+v", second)
 	if second.requests <= first.requests {

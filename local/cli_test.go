@@ -11,45 +11,18 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
-// The end-to-end tests run the real command, `drawbridge local`, built
-// once per test run.
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-	buildDir  string
-)
-
+// drawbridgeBinary is the real command, `drawbridge local`, built once
+// per test run (testkit.Drawbridge).
 func drawbridgeBinary(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs drawbridge; skipped with -short")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go toolchain not on PATH: cannot build drawbridge")
-	}
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "drawbridge-local-test")
-		if buildErr != nil {
-			return
-		}
-		binary = filepath.Join(buildDir, "drawbridge")
-		out, err := exec.Command(goTool, "build", "-o", binary, "github.com/drawbridge-dev/drawbridge/cmd/drawbridge").CombinedOutput()
-		if err != nil {
-			buildErr = err
-			binary = string(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v\n%s", buildErr, binary)
-	}
+	binary := testkit.Drawbridge(t)
 	// A copy per test, so that each test finds its own processes by path
 	// while other tests run in parallel.
 	own := filepath.Join(t.TempDir(), "drawbridge")

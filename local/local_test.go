@@ -2,11 +2,8 @@ package local
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,45 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drawbridge-dev/drawbridge/demobackend"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
-// The test binary doubles as `drawbridge backend`: with this variable set
-// it serves demobackend instead of running the tests (the os/exec re-exec
-// pattern), so the actuator starts real processes without a build.
-const backendEnv = "DRAWBRIDGE_LOCAL_TEST_BACKEND"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(backendEnv) != "" {
-		os.Exit(runTestBackend())
-	}
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir) // the binary the end-to-end tests built
-	}
-	os.Exit(code)
-}
-
-func runTestBackend() int {
-	fs := flag.NewFlagSet("backend", flag.ExitOnError)
-	listen := fs.String("listen", "", "")
-	id := fs.String("id", "", "")
-	fs.Parse(os.Args[2:]) // argv: test-binary backend --listen ... --id ...
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	_ = demobackend.Serve(ctx, ln, demobackend.NewHandler(demobackend.Config{ID: *id}))
-	return 0
-}
+// The test binary doubles as `drawbridge backend` (testkit.BackendCommand),
+// so the actuator starts real processes without a build.
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
 // testOptions run on free ports with this test binary as the backend.
 func testOptions() Options {
-	return Options{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0",
-		BackendCommand: []string{os.Args[0], "backend"}, BackendEnv: []string{backendEnv + "=1"}}
+	argv, env := testkit.BackendCommand(testkit.Serve)
+	return Options{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", BackendCommand: argv, BackendEnv: env}
 }
 
 // fastDay replays a day in 14 s, so that a 20 s run sees the load rise,
@@ -70,18 +39,6 @@ func startStack(t *testing.T, opt Options) *Stack {
 	}
 	t.Cleanup(func() { s.Stop() })
 	return s
-}
-
-// waitFor polls cond every 100 ms until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // addresses returns every listener of the stack: gateway, admin and the
@@ -191,7 +148,7 @@ func TestKilledBackendIsReplacedWithoutClientErrors(t *testing.T) {
 	s := startStack(t, opt)
 
 	var victim string
-	waitFor(t, 10*time.Second, "two healthy backends serving", func() bool {
+	testkit.EventuallyWithin(t, 10*time.Second, "two healthy backends serving", func() bool {
 		st := s.State()
 		if len(st.Pools) == 0 || st.Pools[0].Available != 2 || st.Load.Requests < 50 {
 			return false
@@ -207,7 +164,7 @@ func TestKilledBackendIsReplacedWithoutClientErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := s.State().Load.Requests
-	waitFor(t, 15*time.Second, "a replacement serving", func() bool {
+	testkit.EventuallyWithin(t, 15*time.Second, "a replacement serving", func() bool {
 		st := s.State()
 		return s.replacedCount() >= 1 && st.Pools[0].Available == 2 && st.Load.Requests > before+100
 	})

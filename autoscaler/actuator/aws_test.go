@@ -3,6 +3,7 @@ package actuator
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -10,12 +11,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // newDouble is the AWS double (region us-east-1) with one group of the
@@ -44,16 +45,15 @@ func setValues(d *awsdouble.Double) []int {
 	return out
 }
 
-func newASGClient(t *testing.T, url string) *autoscaling.Client {
+func newASGClient(t *testing.T, api http.Handler) *autoscaling.Client {
 	t.Helper()
-	return autoscaling.New(autoscaling.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		// Real back-off shape, tiny bound: the test proves retries happen
-		// without waiting seconds for them.
-		Retryer: awsclient.Retryer(awsclient.Options{MaxAttempts: 4, MaxBackoff: time.Millisecond}),
-	})
+	cfg := testkit.AWS(t, api)
+	// Real back-off shape, tiny bound: the test proves retries happen
+	// without waiting seconds for them.
+	cfg.Retryer = func() aws.Retryer {
+		return awsclient.Retryer(awsclient.Options{MaxAttempts: 4, MaxBackoff: time.Millisecond})
+	}
+	return autoscaling.NewFromConfig(cfg)
 }
 
 func TestAWSActuator(t *testing.T) {
@@ -107,9 +107,7 @@ func TestAWSActuator(t *testing.T) {
 			for _, code := range tc.failNext {
 				d.FailNext("autoscaling:DescribeAutoScalingGroups", code, 1)
 			}
-			srv := httptest.NewServer(d)
-			defer srv.Close()
-			a := NewAWS(newASGClient(t, srv.URL), map[string]string{"web": "web-asg"})
+			a := NewAWS(newASGClient(t, d), map[string]string{"web": "web-asg"})
 			ctx := context.Background()
 			st, err := a.Describe(ctx, "web")
 			if tc.wantErr {
@@ -144,9 +142,7 @@ func TestAWSActuator(t *testing.T) {
 }
 
 func TestAWSActuatorUnknownGroup(t *testing.T) {
-	srv := httptest.NewServer(newDouble(t, "other", 1, 2, 1))
-	defer srv.Close()
-	a := NewAWS(newASGClient(t, srv.URL), nil)
+	a := NewAWS(newASGClient(t, newDouble(t, "other", 1, 2, 1)), nil)
 	if _, err := a.Describe(context.Background(), "web"); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("Describe unknown group: err = %v, want not found", err)
 	}

@@ -3,82 +3,42 @@ package actuator
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/drawbridge-dev/drawbridge/demobackend"
+	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/internal/backend"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
-// The test binary doubles as the backend: with this variable set it runs
-// demobackend instead of the tests (the os/exec re-exec pattern).
-const backendEnv = "DRAWBRIDGE_ACTUATOR_TEST_BACKEND"
+// The test binary doubles as the backend (testkit.BackendCommand).
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(backendEnv); mode != "" {
-		os.Exit(runTestBackend(mode))
-	}
-	os.Exit(m.Run())
-}
-
-func runTestBackend(mode string) int {
-	fs := flag.NewFlagSet("backend", flag.ExitOnError)
-	listen := fs.String("listen", "", "")
-	id := fs.String("id", "", "")
-	fs.Parse(os.Args[2:]) // argv: test-binary backend --listen ... --id ...
-	if mode == "ignore-term" {
-		signal.Ignore(syscall.SIGTERM)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	defer stop()
-	if mode == "ignore-term" {
-		ctx = context.Background()
-	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	demobackend.Serve(ctx, ln, demobackend.NewHandler(demobackend.Config{ID: *id}))
-	return 0
-}
-
-type sink struct {
-	mu      sync.Mutex
-	history [][]backend.Spec
-}
+// sink is a membership sink that remembers what it was given.
+type sink struct{ testkit.Log[[]backend.Spec] }
 
 func (s *sink) SetBackends(specs []backend.Spec) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.history = append(s.history, specs)
+	s.Add(specs)
 	return nil
 }
 
+// last is the newest membership (none before the first).
 func (s *sink) last() []backend.Spec {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.history) == 0 {
-		return nil
-	}
-	return s.history[len(s.history)-1]
+	specs, _ := s.Last()
+	return specs
 }
 
 func newTestLocal(t *testing.T, mode string, stopTimeout time.Duration, snk *sink) *Local {
 	t.Helper()
+	argv, env := testkit.BackendCommand(mode)
 	l, err := NewLocal(LocalOptions{
 		Group: "web", Min: 0, Max: 4,
-		Command:     []string{os.Args[0], "backend"},
-		Env:         []string{backendEnv + "=" + mode},
+		Command:     argv,
+		Env:         env,
 		Sink:        snk,
 		StopTimeout: stopTimeout,
 	})
@@ -89,22 +49,19 @@ func newTestLocal(t *testing.T, mode string, stopTimeout time.Duration, snk *sin
 	return l
 }
 
-// waitInService polls Describe until n backends answer, with a deadline.
+// waitInService polls Describe until n backends answer.
 func waitInService(t *testing.T, l *Local, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, err := l.Describe(context.Background(), "web")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.InService == n && st.Warming == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("in service %d, warming %d; want %d in service", st.InService, st.Warming, n)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition, not synchronising
+	var st autoscaler.GroupState
+	var err error
+	if !testkit.Until(testkit.Patience, func() bool {
+		st, err = l.Describe(context.Background(), "web")
+		return err != nil || (st.InService == n && st.Warming == 0)
+	}) {
+		t.Fatalf("in service %d, warming %d; want %d in service", st.InService, st.Warming, n)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -131,7 +88,7 @@ func TestLocalScalesAndRegisters(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	snk := &sink{}
-	l := newTestLocal(t, "normal", 5*time.Second, snk)
+	l := newTestLocal(t, testkit.Serve, 5*time.Second, snk)
 	ctx := context.Background()
 	steps := []struct {
 		desired int
@@ -174,8 +131,8 @@ func TestLocalCloseLeavesNoProcesses(t *testing.T) {
 		name string
 		mode string
 	}{
-		{"graceful", "normal"},
-		{"SIGTERM ignored, killed after the bound", "ignore-term"},
+		{"graceful", testkit.Serve},
+		{"SIGTERM ignored, killed after the bound", testkit.IgnoreTerm},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

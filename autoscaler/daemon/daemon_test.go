@@ -19,6 +19,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/autoscaler/store"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/lease"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 var t0 = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
@@ -300,11 +301,11 @@ func TestRunLoop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	waitFor(t, "tickers scheduled", func() bool { return clk.Waiters() == 2 })
-	waitFor(t, "first round at start", func() bool { return len(d.Status().Groups[0].RecentDecisions) == 1 })
+	testkit.Eventually(t, "tickers scheduled", func() bool { return clk.Waiters() == 2 })
+	testkit.Eventually(t, "first round at start", func() bool { return len(d.Status().Groups[0].RecentDecisions) == 1 })
 	for i := range 2 {
 		clk.Advance(interval)
-		waitFor(t, "round done", func() bool { return len(d.Status().Groups[0].RecentDecisions) == i+2 })
+		testkit.Eventually(t, "round done", func() bool { return len(d.Status().Groups[0].RecentDecisions) == i+2 })
 	}
 	if act.desired() != 5 {
 		t.Fatalf("desired %d, want 5", act.desired())
@@ -317,17 +318,6 @@ func TestRunLoop(t *testing.T) {
 	held, tok, err := lease.NewFile(leasePath, clk).TryAcquire(context.Background(), "b", time.Minute)
 	if err != nil || !held || tok != 2 {
 		t.Fatalf("after Run returned: b TryAcquire = %v, %d, %v; want the released lease with token 2", held, tok, err)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

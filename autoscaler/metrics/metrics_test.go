@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -177,11 +177,7 @@ func TestCloudWatchQueryProtocol(t *testing.T) {
 	}
 	d.PutMetric("AWS/ApplicationELB", "RequestCount", map[string]string{"LoadBalancer": "app/x/1"}, t0, 1e6) // another dimension set
 	d.PutMetric("AWS/ApplicationELB", "RequestCount", dims, t0.Add(3*time.Minute), 1e6)                      // at EndTime: outside
-	srv := httptest.NewServer(d)
-	defer srv.Close()
-	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	client, err := NewCloudWatchClient(cfg, ProtocolQuery)
+	client, err := NewCloudWatchClient(testkit.AWS(t, d), ProtocolQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,10 +215,7 @@ func TestCloudWatchQueryProtocol(t *testing.T) {
 func TestCloudWatchErrorsAreReported(t *testing.T) {
 	d := awsdouble.New("us-east-1")
 	d.FailNext("monitoring:GetMetricData", "AccessDenied", 1)
-	srv := httptest.NewServer(d)
-	defer srv.Close()
-	client := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}, WithQueryProtocol)
+	client := cloudwatch.NewFromConfig(testkit.AWS(t, d), WithQueryProtocol)
 	s, err := NewCloudWatch(client, CloudWatchMetric{Namespace: "n", MetricName: "m"}).Query(context.Background(),
 		autoscaler.Query{From: t0, To: t0.Add(time.Minute), Step: time.Minute})
 	if err == nil || s != nil {

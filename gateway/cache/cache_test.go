@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -451,17 +451,6 @@ func TestMissStreamsAndFlushes(t *testing.T) {
 	expect(t, rg.get(t, "/s"), 200, "HIT", "first\nsecond\n")
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		runtime.Gosched()
-	}
-}
-
 func coalesce(t *testing.T, cc string) (calls int64, bodies []string, rg *rig) {
 	const n = 8
 	release := make(chan struct{})
@@ -485,7 +474,7 @@ func coalesce(t *testing.T, cc string) (calls int64, bodies []string, rg *rig) {
 		})
 	}
 	// All n requests are in: one at the backend, n-1 waiting on its flight.
-	waitFor(t, "requests to coalesce", func() bool {
+	testkit.Eventually(t, "requests to coalesce", func() bool {
 		return rg.calls.Load() == 1 && rg.c.Stats().Coalesced == n-1
 	})
 	close(release)
@@ -542,7 +531,7 @@ func TestLeaderPanicReleasesWaiters(t *testing.T) {
 		})
 		done <- rec
 	}()
-	waitFor(t, "waiter", func() bool { return c.Stats().Coalesced == 1 })
+	testkit.Eventually(t, "waiter", func() bool { return c.Stats().Coalesced == 1 })
 	close(release)
 	select {
 	case rec := <-done:
@@ -678,7 +667,7 @@ func TestInFlightCopiesBounded(t *testing.T) {
 	delete(gates, "/b")
 	// The client has every byte before the handler returns; the
 	// reservation is released (after storing) when it does.
-	waitFor(t, "fetches to release their copies", func() bool { return rg.c.teeBytes.Load() == 0 })
+	testkit.Eventually(t, "fetches to release their copies", func() bool { return rg.c.teeBytes.Load() == 0 })
 	expect(t, rg.get(t, "/a"), 200, "HIT", half+half)
 	expect(t, rg.get(t, "/b"), 200, "MISS", half+half)
 }

@@ -2,20 +2,19 @@ package failover
 
 import (
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
 	"github.com/drawbridge-dev/drawbridge/internal/lease"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // TestEIPFollowsLease: the Elastic IP is associated with whichever node
@@ -26,15 +25,11 @@ func TestEIPFollowsLease(t *testing.T) {
 	ia, ib := d.AddInstance("10.0.0.1", "us-east-1a", nil).ID, d.AddInstance("10.0.1.1", "us-east-1b", nil).ID
 	alloc := d.AddAddress("198.51.100.7")
 	d.FailNext("ec2:AssociateAddress", "RequestLimitExceeded", 2)
-	srv := httptest.NewServer(d)
-	defer srv.Close()
-	api := ec2.NewFromConfig(aws.Config{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		Retryer: func() aws.Retryer {
-			return awsclient.Retryer(awsclient.Options{MaxAttempts: 4, MaxBackoff: 5 * time.Millisecond})
-		},
-	})
+	cfg := testkit.AWS(t, d)
+	cfg.Retryer = func() aws.Retryer {
+		return awsclient.Retryer(awsclient.Options{MaxAttempts: 4, MaxBackoff: 5 * time.Millisecond})
+	}
+	api := ec2.NewFromConfig(cfg)
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	path := filepath.Join(t.TempDir(), "lease.json")
 	mk := func(node, instance string) *Controller {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/lease"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // flakyLease fails every call while down is set (a DynamoDB outage, a
@@ -79,17 +80,6 @@ func newPair(t *testing.T) (clk *clock.Fake, a, b *Controller, la *flakyLease, a
 	return clk, mk("a", la), mk("b", lease.NewFile(path, clk)), la, addr
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func wantRole(t *testing.T, c *Controller, role Role, token uint64) {
 	t.Helper()
 	st := c.Status()
@@ -130,7 +120,7 @@ func TestHandoverOnFailedRenewal(t *testing.T) {
 	if _, ok := a.Fence(); ok {
 		t.Fatal("a still serves after its validity ended")
 	}
-	eventually(t, "a's watchdog to release the address", func() bool { return !(nodeAddr{addr, "a"}).held() })
+	testkit.Eventually(t, "a's watchdog to release the address", func() bool { return !(nodeAddr{addr, "a"}).held() })
 	wantRole(t, a, Passive, 1)
 	if r := a.Status().Last.Reason; r != "lease not renewed in time" {
 		t.Fatalf("reason %q", r)
@@ -177,7 +167,7 @@ func TestShutdownHandsOver(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	eventually(t, "a to become active", func() bool { _, ok := a.Fence(); return ok })
+	testkit.Eventually(t, "a to become active", func() bool { _, ok := a.Fence(); return ok })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 const (
@@ -57,7 +58,7 @@ func probeRound(t *testing.T, c *Checker, clk *clock.Fake, bs ...*upstream.Backe
 		before[i] = mustStatus(t, c, b).Probes
 	}
 	clk.Advance(testInterval)
-	waitFor(t, "probe round", func() bool {
+	testkit.Eventually(t, "probe round", func() bool {
 		for i, b := range bs {
 			if mustStatus(t, c, b).Probes <= before[i] {
 				return false
@@ -103,7 +104,7 @@ func TestCheckerHysteresis(t *testing.T) {
 		t.Fatalf("SlowStartFactor right after recovery = %v, want < 1", f)
 	}
 
-	calls := rec.all()
+	calls := rec.All()
 	if len(calls) != 2 || calls[0].healthy || !calls[1].healthy {
 		t.Fatalf("OnChange calls = %+v, want unhealthy then healthy", calls)
 	}
@@ -139,8 +140,8 @@ func TestCheckerFlappingEndpointDoesNotFlap(t *testing.T) {
 	flap(10)
 	assertHealthy(t, c, b, false)
 
-	if n := rec.count(); n != 1 {
-		t.Fatalf("OnChange called %d times, want 1: %+v", n, rec.all())
+	if n := rec.Len(); n != 1 {
+		t.Fatalf("OnChange called %d times, want 1: %+v", n, rec.All())
 	}
 }
 
@@ -154,12 +155,12 @@ func TestCheckerTimeoutIsFailure(t *testing.T) {
 	c.Update([]*upstream.Backend{b})
 
 	clk.Advance(testInterval)
-	waitFor(t, "probe to reach the server", func() bool { return ep.hits.Load() == 1 })
+	testkit.Eventually(t, "probe to reach the server", func() bool { return ep.Hits() == 1 })
 	if st := mustStatus(t, c, b); st.Probes != 0 {
 		t.Fatalf("hung probe completed before its timeout: %+v", st)
 	}
 	clk.Advance(time.Hour)
-	waitFor(t, "probe to time out", func() bool { return mustStatus(t, c, b).Probes == 1 })
+	testkit.Eventually(t, "probe to time out", func() bool { return mustStatus(t, c, b).Probes == 1 })
 	assertHealthy(t, c, b, false)
 	if st := mustStatus(t, c, b); !strings.Contains(st.LastError, "timed out") {
 		t.Fatalf("LastError = %q, want a timeout", st.LastError)
@@ -194,7 +195,7 @@ func TestCheckerRedirectIsJudgedNotFollowed(t *testing.T) {
 	c.Update([]*upstream.Backend{b})
 	probeRound(t, c, clk, b)
 	assertHealthy(t, c, b, true) // 3xx is within the default 200-399
-	if got := ep.hits.Load(); got != 1 {
+	if got := ep.Hits(); got != 1 {
 		t.Fatalf("server saw %d requests, want 1", got)
 	}
 }
@@ -257,7 +258,7 @@ func TestCheckerUpdateInPlace(t *testing.T) {
 	assertHealthy(t, c, b, false)
 	epA.set(http.StatusOK)
 	probeRound(t, c, clk, a, b) // a: 1 of 5 successes
-	hitsB := epB.hits.Load()
+	hitsB := epB.Hits()
 
 	c.Update([]*upstream.Backend{a, cb})
 
@@ -276,10 +277,10 @@ func TestCheckerUpdateInPlace(t *testing.T) {
 	for range 3 {
 		probeRound(t, c, clk, a, cb)
 	}
-	if got := epB.hits.Load(); got != hitsB {
+	if got := epB.Hits(); got != hitsB {
 		t.Fatalf("removed backend probed again: %d requests, had %d", got, hitsB)
 	}
-	if got := epC.hits.Load(); got != 3 {
+	if got := epC.Hits(); got != 3 {
 		t.Fatalf("new backend got %d probes, want 3", got)
 	}
 	if w := clk.Waiters(); w != 2 {
@@ -314,12 +315,12 @@ func TestCheckerResultAfterRemovalIsDropped(t *testing.T) {
 	c.Update([]*upstream.Backend{b})
 
 	clk.Advance(testInterval)
-	waitFor(t, "probe to reach the server", func() bool { return ep.hits.Load() == 1 })
+	testkit.Eventually(t, "probe to reach the server", func() bool { return ep.Hits() == 1 })
 	c.Update(nil) // aborts the hung probe; its failure must not land
 	c.Stop()      // waits for the aborted probe to finish
 
-	if b.HasFlag(upstream.FlagUnhealthy) || rec.count() != 0 {
-		t.Fatalf("stale result applied: flag=%v calls=%+v", b.HasFlag(upstream.FlagUnhealthy), rec.all())
+	if b.HasFlag(upstream.FlagUnhealthy) || rec.Len() != 0 {
+		t.Fatalf("stale result applied: flag=%v calls=%+v", b.HasFlag(upstream.FlagUnhealthy), rec.All())
 	}
 }
 
@@ -352,7 +353,7 @@ func TestCheckerManyMembersAllProbedWithinOneInterval(t *testing.T) {
 	c.Update(members)
 
 	clk.Advance(testInterval)
-	waitFor(t, "every member's first probe", func() bool {
+	testkit.Eventually(t, "every member's first probe", func() bool {
 		for _, b := range members {
 			if mustStatus(t, c, b).Probes != 1 {
 				return false
@@ -360,7 +361,7 @@ func TestCheckerManyMembersAllProbedWithinOneInterval(t *testing.T) {
 		}
 		return true
 	})
-	if got := ep.hits.Load(); got != n {
+	if got := ep.Hits(); got != n {
 		t.Fatalf("server saw %d probes in the first interval, want %d", got, n)
 	}
 }
@@ -375,8 +376,8 @@ func TestCheckerStopReleasesEverything(t *testing.T) {
 	c, clk, _ := newTestChecker(t, CheckConfig{UnhealthyThreshold: 1})
 	c.Update([]*upstream.Backend{ok, bad, hung})
 	clk.Advance(testInterval)
-	waitFor(t, "probes", func() bool {
-		return mustStatus(t, c, ok).Probes == 1 && mustStatus(t, c, bad).Probes == 1 && epHang.hits.Load() == 1
+	testkit.Eventually(t, "probes", func() bool {
+		return mustStatus(t, c, ok).Probes == 1 && mustStatus(t, c, bad).Probes == 1 && epHang.Hits() == 1
 	})
 	assertHealthy(t, c, bad, false)
 
@@ -394,8 +395,8 @@ func TestCheckerStopReleasesEverything(t *testing.T) {
 		t.Fatalf("%d timers still pending after Stop", w)
 	}
 	clk.Advance(10 * testInterval)
-	if got := epOK.hits.Load(); got != 1 {
+	if got := epOK.Hits(); got != 1 {
 		t.Fatalf("probed after Stop: %d requests", got)
 	}
-	waitFor(t, "goroutines to settle", func() bool { return runtime.NumGoroutine() <= baseline })
+	testkit.Eventually(t, "goroutines to settle", func() bool { return runtime.NumGoroutine() <= baseline })
 }

@@ -2,39 +2,21 @@ package health
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
-
-// waitFor polls cond every millisecond for up to 5s. It waits for the
-// effects of goroutines started by the fake clock; it never stands in for
-// time passing, which is always clock.Fake.Advance.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
 
 // statusHang makes an endpoint hold the request until the client gives up.
 const statusHang = 0
 
 // endpoint is a loopback HTTP server whose health answer the test flips.
 type endpoint struct {
-	srv     *httptest.Server
+	*testkit.HTTPBackend
 	status  atomic.Int32 // code to answer with, or statusHang
-	hits    atomic.Int64 // requests received
 	release chan struct{}
 
 	mu       sync.Mutex
@@ -46,11 +28,10 @@ func newEndpoint(t *testing.T) *endpoint {
 	t.Helper()
 	e := &endpoint{release: make(chan struct{})}
 	e.status.Store(http.StatusOK)
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.HTTPBackend = testkit.StartHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.mu.Lock()
 		e.lastReq = r
 		e.mu.Unlock()
-		e.hits.Add(1)
 		code := int(e.status.Load())
 		if code == statusHang {
 			select {
@@ -71,14 +52,12 @@ func (e *endpoint) set(code int) { e.status.Store(int32(code)) }
 func (e *endpoint) close() {
 	e.closeOne.Do(func() {
 		close(e.release)
-		e.srv.Close()
+		e.Kill()
 	})
 }
 
-func (e *endpoint) addr() string { return e.srv.Listener.Addr().String() }
-
 func (e *endpoint) backend(id string) *upstream.Backend {
-	return upstream.New(upstream.Spec{ID: id, Address: e.addr()})
+	return upstream.New(upstream.Spec{ID: id, Address: e.Addr()})
 }
 
 func (e *endpoint) request() *http.Request {
@@ -95,21 +74,8 @@ type change struct {
 }
 
 // recorder collects OnChange calls.
-type recorder struct {
-	mu    sync.Mutex
-	calls []change
-}
+type recorder struct{ testkit.Log[change] }
 
 func (r *recorder) hook(b *upstream.Backend, healthy bool, reason string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls = append(r.calls, change{b, healthy, reason})
+	r.Add(change{b, healthy, reason})
 }
-
-func (r *recorder) all() []change {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]change(nil), r.calls...)
-}
-
-func (r *recorder) count() int { return len(r.all()) }

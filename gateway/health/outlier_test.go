@@ -9,6 +9,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 const (
@@ -54,7 +55,7 @@ func returnAfter(t *testing.T, clk *clock.Fake, b *upstream.Backend, d time.Dura
 		t.Fatalf("ejection ended before %v (ejected=%v timers=%d)", d, b.HasFlag(upstream.FlagEjected), clk.Waiters())
 	}
 	clk.Advance(time.Millisecond)
-	waitFor(t, "ejection to end", func() bool { return !b.HasFlag(upstream.FlagEjected) })
+	testkit.Eventually(t, "ejection to end", func() bool { return !b.HasFlag(upstream.FlagEjected) })
 }
 
 func TestOutlierEjectsAfterConsecutiveFailures(t *testing.T) {
@@ -79,7 +80,7 @@ func TestOutlierEjectsAfterConsecutiveFailures(t *testing.T) {
 	if f := b.SlowStartFactor(clk.Now().UnixNano()); f >= 1 {
 		t.Fatalf("SlowStartFactor right after return = %v, want < 1", f)
 	}
-	calls := rec.all()
+	calls := rec.All()
 	if len(calls) != 2 || calls[0].healthy || !calls[1].healthy || !strings.Contains(calls[0].reason, "ejected for 10s") {
 		t.Fatalf("OnChange calls = %+v", calls)
 	}
@@ -114,9 +115,9 @@ func TestOutlierBackoffGrowsAndDecays(t *testing.T) {
 
 	// Behaving for two decay intervals forgives both ejections...
 	clk.Advance(testDecay)
-	waitFor(t, "first decay", func() bool { return b.Ejections.Load() == 1 })
+	testkit.Eventually(t, "first decay", func() bool { return b.Ejections.Load() == 1 })
 	clk.Advance(testDecay)
-	waitFor(t, "second decay", func() bool { return b.Ejections.Load() == 0 })
+	testkit.Eventually(t, "second decay", func() bool { return b.Ejections.Load() == 0 })
 	if w := clk.Waiters(); w != 0 {
 		t.Fatalf("%d timers pending once fully forgiven", w)
 	}
@@ -168,8 +169,8 @@ func TestOutlierMaxEjectionPercent(t *testing.T) {
 					ejected++
 				}
 			}
-			if ejected != tc.want || o.Ejected() != tc.want || rec.count() != tc.want {
-				t.Fatalf("ejected %d (Ejected()=%d, calls=%d), want %d", ejected, o.Ejected(), rec.count(), tc.want)
+			if ejected != tc.want || o.Ejected() != tc.want || rec.Len() != tc.want {
+				t.Fatalf("ejected %d (Ejected()=%d, calls=%d), want %d", ejected, o.Ejected(), rec.Len(), tc.want)
 			}
 		})
 	}
@@ -202,8 +203,8 @@ func TestOutlierConcurrentFailuresEjectOnce(t *testing.T) {
 		wg.Go(func() { fail(o, b, 100) })
 	}
 	wg.Wait()
-	if got := rec.count(); got != 1 {
-		t.Fatalf("%d ejections, want 1: %+v", got, rec.all())
+	if got := rec.Len(); got != 1 {
+		t.Fatalf("%d ejections, want 1: %+v", got, rec.All())
 	}
 }
 
@@ -233,7 +234,7 @@ func TestOutlierUpdateInPlace(t *testing.T) {
 		t.Fatal("non-member ejected")
 	}
 	clk.Advance(testBase)
-	waitFor(t, "kept and added members to return", func() bool { return a.Available() && c.Available() })
+	testkit.Eventually(t, "kept and added members to return", func() bool { return a.Available() && c.Available() })
 }
 
 func TestOutlierStop(t *testing.T) {
@@ -250,11 +251,11 @@ func TestOutlierStop(t *testing.T) {
 	if w := clk.Waiters(); w != 0 {
 		t.Fatalf("%d timers pending after Stop", w)
 	}
-	calls := rec.count()
+	calls := rec.Len()
 	fail(o, bs[2], 5)
 	o.Update(bs)
 	fail(o, bs[3], 5)
-	if bs[2].HasFlag(upstream.FlagEjected) || bs[3].HasFlag(upstream.FlagEjected) || rec.count() != calls {
+	if bs[2].HasFlag(upstream.FlagEjected) || bs[3].HasFlag(upstream.FlagEjected) || rec.Len() != calls {
 		t.Fatal("ejected after Stop")
 	}
 }

@@ -2,32 +2,22 @@ package health
 
 import (
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
-// panicLog records a Checker's panic-mode transitions.
-type panicLog struct {
-	mu  sync.Mutex
-	log [][3]int // panic (0/1), healthy, total
-}
+// panicLog records a Checker's panic-mode transitions as {panic 0/1,
+// healthy, total}.
+type panicLog struct{ testkit.Log[[3]int] }
 
 func (p *panicLog) hook(panic bool, healthy, total int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	n := 0
 	if panic {
 		n = 1
 	}
-	p.log = append(p.log, [3]int{n, healthy, total})
-}
-
-func (p *panicLog) all() [][3]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([][3]int(nil), p.log...)
+	p.Add([3]int{n, healthy, total})
 }
 
 // available reports which of bs the balancer may pick.
@@ -81,7 +71,7 @@ func TestPanicThresholdKeepsAMostlyFailingPoolServing(t *testing.T) {
 	if got := available(bs); !got[0] || got[1] || got[2] || !got[3] {
 		t.Fatalf("after recovery: available %v, want [true false false true]", got)
 	}
-	if got := pl.all(); len(got) != 2 || got[0] != [3]int{1, 1, 4} || got[1] != [3]int{0, 2, 4} {
+	if got := pl.All(); len(got) != 2 || got[0] != [3]int{1, 1, 4} || got[1] != [3]int{0, 2, 4} {
 		t.Fatalf("panic transitions %v, want enter at 1/4 then leave at 2/4", got)
 	}
 }
@@ -93,8 +83,8 @@ func TestPanicThresholdSingleBackendNeverLockedOut(t *testing.T) {
 	c.Update([]*upstream.Backend{b})
 	ep.set(http.StatusInternalServerError)
 	probeRound(t, c, clk, b)
-	if mustStatus(t, c, b).Healthy || rec.count() != 1 {
-		t.Fatalf("the failing check is not reported: %+v", rec.all())
+	if mustStatus(t, c, b).Healthy || rec.Len() != 1 {
+		t.Fatalf("the failing check is not reported: %+v", rec.All())
 	}
 	if !b.Available() {
 		t.Fatal("the pool's only backend was taken out by its checks despite the panic threshold")

@@ -63,7 +63,7 @@ func BenchmarkConnSetup(b *testing.B) {
 	p := startProxy(b, Config{Backends: specs(be)}, nil)
 	b.Run("proxied", func(b *testing.B) { benchConns(b, p.addr) })
 	// The same loop straight to the backend, for the proxy's overhead.
-	b.Run("direct", func(b *testing.B) { benchConns(b, be.addr) })
+	b.Run("direct", func(b *testing.B) { benchConns(b, be.Addr()) })
 }
 
 func benchConns(b *testing.B, addr string) {

@@ -9,134 +9,35 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // ioTimeout bounds every blocking read in the tests, so a bug fails the
 // test instead of hanging it.
 const ioTimeout = 5 * time.Second
 
-// waitFor polls cond every millisecond for up to 5s. It waits for the
-// effects of other goroutines; it never stands in for time passing (fake
-// time is clock.Fake.Advance, real timeouts are waited for as conditions).
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(ioTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // testBackend is a loopback TCP server whose handler the test chooses.
-type testBackend struct {
-	name     string
-	addr     string
-	handler  func(b *testBackend, c net.Conn)
-	accepted atomic.Int64
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
+type testBackend = testkit.TCPBackend
 
 // nameEcho announces the backend's name on a line, then echoes until EOF.
 func nameEcho(b *testBackend, c net.Conn) {
-	if _, err := io.WriteString(c, b.name+"\n"); err != nil {
+	if _, err := io.WriteString(c, b.Name+"\n"); err != nil {
 		return
 	}
 	io.Copy(c, c)
 }
 
-func startBackend(t testing.TB, name string, handler func(*testBackend, net.Conn)) *testBackend {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &testBackend{name: name, addr: ln.Addr().String(), handler: handler, conns: make(map[net.Conn]struct{})}
-	b.serve(ln)
-	t.Cleanup(b.stop)
-	return b
-}
+var (
+	startBackend = testkit.StartTCP
+	deadAddr     = testkit.DeadAddr
+)
 
-func (b *testBackend) spec() upstream.Spec { return upstream.Spec{ID: b.name, Address: b.addr} }
-
-func (b *testBackend) serve(ln net.Listener) {
-	b.mu.Lock()
-	b.ln = ln
-	b.mu.Unlock()
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b.accepted.Add(1)
-			b.mu.Lock()
-			b.conns[c] = struct{}{}
-			b.mu.Unlock()
-			b.wg.Add(1)
-			go func() {
-				defer b.wg.Done()
-				defer func() {
-					b.mu.Lock()
-					delete(b.conns, c)
-					b.mu.Unlock()
-					c.Close()
-				}()
-				b.handler(b, c)
-			}()
-		}
-	}()
-}
-
-// stop closes the listener and every connection and waits for the
-// handlers. It is idempotent.
-func (b *testBackend) stop() {
-	b.mu.Lock()
-	if b.ln != nil {
-		b.ln.Close()
-		b.ln = nil
-	}
-	for c := range b.conns {
-		c.Close()
-	}
-	b.mu.Unlock()
-	b.wg.Wait()
-}
-
-// restart listens again on the same address.
-func (b *testBackend) restart(t testing.TB) {
-	t.Helper()
-	ln, err := net.Listen("tcp", b.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.serve(ln)
-}
-
-// deadAddr returns a loopback address nobody listens on.
-func deadAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
+func spec(b *testBackend) upstream.Spec { return upstream.Spec{ID: b.Name, Address: b.Addr()} }
 
 // runningProxy is a Proxy serving on a loopback listener.
 type runningProxy struct {

@@ -15,12 +15,13 @@ import (
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 func specs(bs ...*testBackend) []upstream.Spec {
 	out := make([]upstream.Spec, len(bs))
 	for i, b := range bs {
-		out[i] = b.spec()
+		out[i] = spec(b)
 	}
 	return out
 }
@@ -46,7 +47,7 @@ func TestRoundRobinDistribution(t *testing.T) {
 	if st.Accepted != 30 || st.Failed != 0 || st.Refused != 0 {
 		t.Errorf("stats %+v: want 30 accepted, none failed or refused", st)
 	}
-	waitFor(t, "connections to close", func() bool { return p.Stats().Open == 0 })
+	testkit.Eventually(t, "connections to close", func() bool { return p.Stats().Open == 0 })
 }
 
 func TestLeastConnectionsLongLived(t *testing.T) {
@@ -66,7 +67,7 @@ func TestLeastConnectionsLongLived(t *testing.T) {
 	for _, cl := range byName["a"] {
 		cl.Close()
 	}
-	waitFor(t, "backend a to have no connections", func() bool {
+	testkit.Eventually(t, "backend a to have no connections", func() bool {
 		s, _ := backendStats(p.Stats(), "a")
 		return s.Open == 0
 	})
@@ -126,7 +127,7 @@ func TestHashByClientIPSticky(t *testing.T) {
 func TestDeadBackendSkippedByRetry(t *testing.T) {
 	live := startBackend(t, "live", nameEcho)
 	dead := upstream.Spec{ID: "dead", Address: deadAddr(t)}
-	p := startProxy(t, Config{Strategy: "round_robin", Backends: []upstream.Spec{dead, live.spec()}}, nil)
+	p := startProxy(t, Config{Strategy: "round_robin", Backends: []upstream.Spec{dead, spec(live)}}, nil)
 
 	for i := range 10 {
 		cl, name := connectName(t, p.addr)
@@ -154,7 +155,7 @@ func TestAllBackendsDeadClosesClient(t *testing.T) {
 	if !cl.closedByPeer() {
 		t.Fatal("client connection not closed")
 	}
-	waitFor(t, "the failure to be counted", func() bool { return p.Stats().Failed == 1 })
+	testkit.Eventually(t, "the failure to be counted", func() bool { return p.Stats().Failed == 1 })
 	if st := p.Stats(); st.ConnectErrors != 2 {
 		t.Errorf("ConnectErrors = %d, want 2 (each backend once)", st.ConnectErrors)
 	}
@@ -165,7 +166,7 @@ func TestOutlierEjectsOnConnectFailure(t *testing.T) {
 	dead := upstream.Spec{ID: "dead", Address: deadAddr(t)}
 	clk := clock.NewFake(time.Unix(1e9, 0))
 	p := startProxy(t, Config{
-		Backends: []upstream.Spec{dead, live.spec()},
+		Backends: []upstream.Spec{dead, spec(live)},
 		Outlier:  &health.OutlierConfig{ConsecutiveFailures: 1, MaxEjectionPercent: 100},
 	}, clk)
 	for range 2 { // round robin: one of the two tries the dead backend first
@@ -196,7 +197,7 @@ func TestHealthCheckTCP(t *testing.T) {
 		t.Helper()
 		n := probes()
 		clk.Advance(interval)
-		waitFor(t, "a probe of a", func() bool { return probes() > n })
+		testkit.Eventually(t, "a probe of a", func() bool { return probes() > n })
 	}
 	healthy := func() bool { s, _ := backendStats(p.Stats(), "a"); return s.Healthy && s.Available }
 
@@ -204,7 +205,7 @@ func TestHealthCheckTCP(t *testing.T) {
 	if !healthy() {
 		t.Fatal("a is unhealthy while up")
 	}
-	a.stop()
+	a.Kill()
 	for i := 1; i <= 3; i++ {
 		step()
 		if want := i < 3; healthy() != want {
@@ -222,7 +223,7 @@ func TestHealthCheckTCP(t *testing.T) {
 			t.Fatalf("connection went to %s while a is unhealthy", name)
 		}
 	}
-	a.restart(t)
+	a.Restart(t)
 	step()
 	if healthy() {
 		t.Fatal("a healthy after 1 passed probe, want 2")
@@ -265,7 +266,7 @@ func TestHalfClose(t *testing.T) {
 			if want := append([]byte("got:"), payload...); !bytes.Equal(got, want) {
 				t.Fatalf("answer: %d bytes, want %d", len(got), len(want))
 			}
-			waitFor(t, "byte counters", func() bool {
+			testkit.Eventually(t, "byte counters", func() bool {
 				st := p.Stats()
 				return st.BytesToBackends == uint64(len(payload)) && st.BytesToClients == uint64(len(payload)+4)
 			})
@@ -286,7 +287,7 @@ func TestIdleTimeoutClosesIdleConnection(t *testing.T) {
 	if el := time.Since(start); el < idle {
 		t.Errorf("closed after %v of idleness, before the %v timeout", el, idle)
 	}
-	waitFor(t, "IdleClosed", func() bool { return p.Stats().IdleClosed == 1 })
+	testkit.Eventually(t, "IdleClosed", func() bool { return p.Stats().IdleClosed == 1 })
 }
 
 func TestIdleTimeoutSparesActiveConnection(t *testing.T) {
@@ -322,7 +323,7 @@ func TestIdleTimeoutStalledReader(t *testing.T) {
 	// Half-close too, so that the client-to-backend direction ends and only
 	// the blocked write is left to notice.
 	cl.Conn.(*net.TCPConn).CloseWrite() // and never read
-	waitFor(t, "the stalled connection to be closed", func() bool {
+	testkit.Eventually(t, "the stalled connection to be closed", func() bool {
 		st := p.Stats()
 		return st.IdleClosed == 1 && st.Open == 0
 	})
@@ -335,7 +336,7 @@ func TestShutdownWaitsForOpenConnection(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() { done <- p.Shutdown(context.Background()) }()
-	waitFor(t, "the listener to close", func() bool {
+	testkit.Eventually(t, "the listener to close", func() bool {
 		c, err := net.Dial("tcp", p.addr)
 		if err == nil {
 			c.Close()
@@ -417,7 +418,7 @@ func TestRemovedBackendDrains(t *testing.T) {
 	}
 	onA[0].echo("finishing")
 	onA[0].Close()
-	waitFor(t, "a's first connection to end", func() bool { s, _ := backendStats(p.Stats(), "a"); return s.Open == 1 })
+	testkit.Eventually(t, "a's first connection to end", func() bool { s, _ := backendStats(p.Stats(), "a"); return s.Open == 1 })
 
 	clk.Advance(drain - time.Millisecond)
 	onA[1].echo("still draining")
@@ -425,7 +426,7 @@ func TestRemovedBackendDrains(t *testing.T) {
 	if !onA[1].closedByPeer() {
 		t.Fatal("connection on the removed backend survived the drain deadline")
 	}
-	waitFor(t, "the removed backend to be forgotten", func() bool {
+	testkit.Eventually(t, "the removed backend to be forgotten", func() bool {
 		_, ok := backendStats(p.Stats(), "a")
 		return !ok
 	})
@@ -473,12 +474,12 @@ func TestMaxConnectionsRefusesExcess(t *testing.T) {
 	if !c3.closedByPeer() {
 		t.Fatal("third connection not refused")
 	}
-	waitFor(t, "the refusal to be counted", func() bool { return p.Stats().Refused == 1 })
-	if n := be.accepted.Load(); n != 2 {
+	testkit.Eventually(t, "the refusal to be counted", func() bool { return p.Stats().Refused == 1 })
+	if n := be.Accepted(); n != 2 {
 		t.Errorf("backend saw %d connections, want 2", n)
 	}
 	c1.Close()
-	waitFor(t, "a slot to free up", func() bool { return p.Stats().Open == 1 })
+	testkit.Eventually(t, "a slot to free up", func() bool { return p.Stats().Open == 1 })
 	c4, _ := connectName(t, p.addr)
 	c4.echo("admitted")
 }
@@ -595,9 +596,9 @@ func TestNoGoroutineLeak(t *testing.T) {
 		}
 		cl.Close()
 	}
-	a.stop()
-	b.stop()
-	waitFor(t, fmt.Sprintf("goroutines to settle to %d", base), func() bool {
+	a.Kill()
+	b.Kill()
+	testkit.Eventually(t, fmt.Sprintf("goroutines to settle to %d", base), func() bool {
 		return runtime.NumGoroutine() <= base
 	})
 }
@@ -610,7 +611,7 @@ func TestConnectTimeoutRetries(t *testing.T) {
 	hang := upstream.Spec{ID: "hang", Address: "192.0.2.1:9"} // TEST-NET-1, never dialled
 	clk := clock.NewFake(time.Unix(1e9, 0))
 	dialing := make(chan struct{}, 1)
-	p := startProxy(t, Config{Backends: []upstream.Spec{hang, live.spec()}, ConnectTimeout: 3 * time.Second}, clk,
+	p := startProxy(t, Config{Backends: []upstream.Spec{hang, spec(live)}, ConnectTimeout: 3 * time.Second}, clk,
 		func(p *Proxy) {
 			real := p.dialFn
 			p.dialFn = func(ctx context.Context, addr string) (net.Conn, error) {
@@ -628,7 +629,7 @@ func TestConnectTimeoutRetries(t *testing.T) {
 	case <-time.After(ioTimeout):
 		t.Fatal("the proxy did not try the hanging backend")
 	}
-	waitFor(t, "the connect timer", func() bool { return clk.Waiters() > 0 })
+	testkit.Eventually(t, "the connect timer", func() bool { return clk.Waiters() > 0 })
 	clk.Advance(3*time.Second - time.Millisecond)
 	if p.Stats().ConnectErrors != 0 {
 		t.Fatal("connect given up before ConnectTimeout")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 func TestBudgetCapsRetriesToShareOfActive(t *testing.T) {
@@ -149,13 +150,7 @@ func TestBreakerLifecycle(t *testing.T) {
 	b2.Allow()
 	b2.Done(true)
 	clk.Advance(time.Second)
-	deadline := time.Now().Add(5 * time.Second)
-	for b2.stateNoRefresh() != HalfOpen {
-		if time.Now().After(deadline) {
-			t.Fatal("cool-down timer did not move the breaker to half-open")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, "the cool-down timer to move the breaker to half-open", func() bool { return b2.stateNoRefresh() == HalfOpen })
 	if !b.Allow() || !b.Allow() || b.Allow() {
 		t.Fatal("half-open must admit exactly 2 probes")
 	}
@@ -200,13 +195,7 @@ func TestBulkheadQueueAndTimeout(t *testing.T) {
 	}
 	queued := make(chan error, 1)
 	go func() { queued <- b.Acquire(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for _, w := b.InUse(); w != 1; _, w = b.InUse() {
-		if time.Now().After(deadline) {
-			t.Fatal("waiter never queued")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, "the waiter to queue", func() bool { _, w := b.InUse(); return w == 1 })
 	if err := b.Acquire(ctx); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("queue of 1 is full: got %v", err)
 	}
@@ -216,12 +205,7 @@ func TestBulkheadQueueAndTimeout(t *testing.T) {
 	}
 	// A waiter that outlasts the queue timeout gives up.
 	go func() { queued <- b.Acquire(ctx) }()
-	for clk.Waiters() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("waiter never armed its timer")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, "the waiter to arm its timer", func() bool { return clk.Waiters() == 1 })
 	clk.Advance(time.Second)
 	if err := <-queued; !errors.Is(err, ErrQueueTimeout) {
 		t.Fatalf("got %v, want queue timeout", err)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -27,13 +26,15 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
 	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 	"github.com/drawbridge-dev/drawbridge/internal/lease"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
-func sdk(url string) aws.Config {
-	return aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(url),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")}
+func sdk(t *testing.T, d *awsdouble.Double) aws.Config {
+	cfg := testkit.AWS(t, d)
+	cfg.Region = "eu-west-1"
+	return cfg
 }
 
 func apiCode(err error) string {
@@ -68,24 +69,12 @@ func TestSDKClientsAgainstTheDouble(t *testing.T) {
 	d.AddTable("leases")
 	gw := d.AddInstance("10.1.0.5", "eu-west-1a", nil)
 	alloc := d.AddAddress("198.51.100.7")
-	srv := httptest.NewServer(d)
-	defer srv.Close()
 	defer d.Close()
-	cfg := sdk(srv.URL)
+	cfg := sdk(t, d)
 	ctx := context.Background()
 
 	asg := &discovery.ASG{AutoScaling: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), Group: "web"}
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !ok() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
-		}
-	}
-	waitFor("one backend", func() bool {
+	testkit.Eventually(t, "one backend", func() bool {
 		s, err := asg.Snapshot(ctx)
 		return err == nil && len(s) == 1 && strings.HasSuffix(s[0].Address, ":8080")
 	})
@@ -97,11 +86,11 @@ func TestSDKClientsAgainstTheDouble(t *testing.T) {
 	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("web"), DesiredCapacity: aws.Int32(3)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("three backends", func() bool { s, err := asg.Snapshot(ctx); return err == nil && len(s) == 3 })
+	testkit.Eventually(t, "three backends", func() bool { s, err := asg.Snapshot(ctx); return err == nil && len(s) == 3 })
 	if _, err := as.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("web"), DesiredCapacity: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor("scale-in", func() bool { mu.Lock(); defer mu.Unlock(); return terminated == 2 })
+	testkit.Eventually(t, "scale-in", func() bool { mu.Lock(); defer mu.Unlock(); return terminated == 2 })
 
 	e := ec2.NewFromConfig(cfg)
 	if _, err := e.AssociateAddress(ctx, &ec2.AssociateAddressInput{AllocationId: aws.String(alloc), InstanceId: aws.String("i-nope")}); apiCode(err) != "InvalidInstanceID.NotFound" {
@@ -167,19 +156,11 @@ func TestTerminationHookDrains(t *testing.T) {
 		Tags: map[string]string{"drawbridge:port": "8080"}, TerminationHook: hook}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(d)
-	defer srv.Close()
 	defer d.Close()
-	cfg := sdk(srv.URL)
+	cfg := sdk(t, d)
 	ctx := context.Background()
 	asg := &discovery.ASG{AutoScaling: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), Group: "web"}
-	deadline := time.Now().Add(10 * time.Second)
-	for s, err := asg.Snapshot(ctx); err != nil || len(s) != 2; s, err = asg.Snapshot(ctx) {
-		if time.Now().After(deadline) {
-			t.Fatalf("two backends: %v %v", s, err)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
-	}
+	testkit.Eventually(t, "two backends", func() bool { s, err := asg.Snapshot(ctx); return err == nil && len(s) == 2 })
 	scaled := time.Now()
 	if _, err := autoscaling.NewFromConfig(cfg).SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("web"), DesiredCapacity: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
@@ -215,8 +196,6 @@ func TestTerminationHookDrains(t *testing.T) {
 // clear error for a CBOR client.
 func TestCloudWatchGetMetricData(t *testing.T) {
 	d := awsdouble.New("eu-west-1")
-	srv := httptest.NewServer(d)
-	defer srv.Close()
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	dims := map[string]string{"LoadBalancer": "app/x/1", "AvailabilityZone": "a"}
@@ -226,7 +205,7 @@ func TestCloudWatchGetMetricData(t *testing.T) {
 	d.PutMetric("AWS/ApplicationELB", "RequestCount", map[string]string{"LoadBalancer": "app/x/1"}, t0, 1000) // other dimension set
 	d.PutMetric("AWS/ApplicationELB", "RequestCount", dims, t0.Add(3*time.Minute), 1000)                      // after EndTime
 
-	client, err := metrics.NewCloudWatchClient(sdk(srv.URL), metrics.ProtocolQuery)
+	client, err := metrics.NewCloudWatchClient(sdk(t, d), metrics.ProtocolQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +283,7 @@ func TestCloudWatchGetMetricData(t *testing.T) {
 		t.Errorf("recorded forms: %v", f)
 	}
 
-	cborClient, err := metrics.NewCloudWatchClient(sdk(srv.URL), metrics.ProtocolCBOR)
+	cborClient, err := metrics.NewCloudWatchClient(sdk(t, d), metrics.ProtocolCBOR)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,11 +298,9 @@ func TestCloudWatchGetMetricData(t *testing.T) {
 func TestFailNextShapes(t *testing.T) {
 	d := awsdouble.New("eu-west-1")
 	d.AddTable("leases")
-	srv := httptest.NewServer(d)
-	defer srv.Close()
 	defer d.Close()
 	ctx := context.Background()
-	cfg := sdk(srv.URL)
+	cfg := sdk(t, d)
 	l := lease.NewDynamoDB(dynamodb.NewFromConfig(cfg), "leases", "k", clock.NewFake(time.Unix(1000, 0)))
 	d.FailNext("dynamodb:UpdateItem", "AccessDeniedException", 1)
 	if _, _, err := l.TryAcquire(ctx, "a", time.Second); err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {

@@ -2,7 +2,6 @@ package discovery
 
 import (
 	"context"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
@@ -18,19 +16,17 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/awsclient"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
 	"github.com/drawbridge-dev/drawbridge/internal/backend"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
-// awsConfig points the SDK at srv with the project's retryer, so the
+// awsConfig points the SDK at d with the project's retryer, so the
 // back-off on throttling and 5xx is the one production uses.
-func awsConfig(srv *httptest.Server) aws.Config {
-	return aws.Config{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(srv.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		Retryer: func() aws.Retryer {
-			return awsclient.Retryer(awsclient.Options{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond})
-		},
+func awsConfig(t *testing.T, d *awsdouble.Double) aws.Config {
+	cfg := testkit.AWS(t, d)
+	cfg.Retryer = func() aws.Retryer {
+		return awsclient.Retryer(awsclient.Options{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond})
 	}
+	return cfg
 }
 
 // newDouble is the AWS double with group "web" of the given instances
@@ -49,9 +45,7 @@ func inst(id, state, health, ip string) awsdouble.Instance {
 }
 
 func newASG(t *testing.T, d *awsdouble.Double) *ASG {
-	srv := httptest.NewServer(d)
-	t.Cleanup(srv.Close)
-	cfg := awsConfig(srv)
+	cfg := awsConfig(t, d)
 	return &ASG{AutoScaling: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg), Group: "web", Port: 8080, Interval: 15 * time.Second, Jitter: 0.1}
 }
 
@@ -91,39 +85,6 @@ func TestASGSnapshotWireProtocol(t *testing.T) {
 	}
 }
 
-// recorder is a Sink that remembers every applied membership.
-type recorder struct {
-	mu   sync.Mutex
-	sets [][]backend.Spec
-}
-
-func (r *recorder) SetBackends(s []backend.Spec) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sets = append(r.sets, s)
-	return nil
-}
-
-func (r *recorder) last() (int, []backend.Spec) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.sets) == 0 {
-		return 0, nil
-	}
-	return len(r.sets), r.sets[len(r.sets)-1]
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestASGWatchKeepsLastOnFailure polls through Watch with a fake clock: a
 // scale-out is applied on the next poll, an API outage keeps the last
 // membership, and recovery applies the newest one.
@@ -134,26 +95,26 @@ func TestASGWatchKeepsLastOnFailure(t *testing.T) {
 	a.Clock = clk
 	var errs sync.Map
 	a.OnError = func(err error) { errs.Store(err.Error(), true) }
-	sink := &recorder{}
+	sink := &recordingSink{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- Watch(ctx, a, sink, nil) }()
 
-	eventually(t, "first membership", func() bool { n, _ := sink.last(); return n == 1 })
+	testkit.Eventually(t, "first membership", func() bool { n, _ := sink.last(); return n == 1 })
 	poll := func() { // the poll after the jittered wait (at most 1.1 x 15s)
-		eventually(t, "the poller to wait", func() bool { return clk.Waiters() > 0 })
+		testkit.Eventually(t, "the poller to wait", func() bool { return clk.Waiters() > 0 })
 		clk.Advance(17 * time.Second)
 	}
 	if _, err := d.AttachInstance("web", inst("i-2", "InService", "Healthy", "10.0.1.2")); err != nil {
 		t.Fatal(err)
 	}
 	poll()
-	eventually(t, "scale-out applied", func() bool { _, s := sink.last(); return len(s) == 2 })
+	testkit.Eventually(t, "scale-out applied", func() bool { _, s := sink.last(); return len(s) == 2 })
 
 	d.FailNext("autoscaling:DescribeAutoScalingGroups", "ServiceUnavailable", -1)
 	poll()
-	eventually(t, "a failed poll", func() bool { n := 0; errs.Range(func(any, any) bool { n++; return true }); return n > 0 })
+	testkit.Eventually(t, "a failed poll", func() bool { n := 0; errs.Range(func(any, any) bool { n++; return true }); return n > 0 })
 	if n, s := sink.last(); n != 2 || len(s) != 2 {
 		t.Fatalf("outage changed the membership: %d sets, last %v", n, s)
 	}
@@ -161,7 +122,7 @@ func TestASGWatchKeepsLastOnFailure(t *testing.T) {
 	d.Recover("autoscaling:DescribeAutoScalingGroups")
 	d.DetachInstance("i-1")
 	poll()
-	eventually(t, "scale-in applied", func() bool { _, s := sink.last(); return len(s) == 1 && s[0].ID == "i-2" })
+	testkit.Eventually(t, "scale-in applied", func() bool { _, s := sink.last(); return len(s) == 1 && s[0].ID == "i-2" })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -5,31 +5,31 @@ import (
 	"errors"
 	"sync"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"github.com/drawbridge-dev/drawbridge/internal/backend"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
+// recordingSink is a Sink that remembers every applied membership, or
+// refuses them all.
 type recordingSink struct {
-	mu      sync.Mutex
-	applied [][]backend.Spec
-	refuse  bool
+	testkit.Log[[]backend.Spec]
+	refuse bool
 }
 
 func (r *recordingSink) SetBackends(s []backend.Spec) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.refuse {
 		return errors.New("refused")
 	}
-	r.applied = append(r.applied, s)
+	r.Add(s)
 	return nil
 }
 
-func (r *recordingSink) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.applied)
+// last is how many memberships were applied and the newest one.
+func (r *recordingSink) last() (int, []backend.Spec) {
+	s, n := r.Last()
+	return n, s
 }
 
 // scripted publishes the given snapshots, waiting for a step signal
@@ -60,37 +60,38 @@ func spec(ids ...string) []backend.Spec {
 	return out
 }
 
-func waitCount(t *testing.T, s *recordingSink, n int) {
+// settled waits until Watch has done all it can (every goroutine of the
+// synctest bubble is blocked) and checks how many snapshots it applied.
+func settled(t *testing.T, s *recordingSink, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.count() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("sink got %d snapshots, want %d", s.count(), n)
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if got := s.Len(); got != n {
+		t.Fatalf("sink got %d snapshots, want %d", got, n)
 	}
 }
 
 func TestWatchDropsUnchangedSnapshots(t *testing.T) {
-	p := &scripted{snaps: [][]backend.Spec{spec("a", "b"), spec("b", "a"), spec("a", "b", "c")}, step: make(chan struct{})}
-	sink := &recordingSink{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- Watch(ctx, p, sink, nil) }()
+	synctest.Test(t, func(t *testing.T) {
+		p := &scripted{snaps: [][]backend.Spec{spec("a", "b"), spec("b", "a"), spec("a", "b", "c")}, step: make(chan struct{})}
+		sink := &recordingSink{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- Watch(ctx, p, sink, nil) }()
 
-	p.step <- struct{}{}
-	waitCount(t, sink, 1)
-	p.step <- struct{}{} // same members in another order: dropped
-	p.step <- struct{}{}
-	waitCount(t, sink, 2)
-	cancel()
-	<-done
-	if n := sink.count(); n != 2 {
-		t.Fatalf("applied %d snapshots, want 2 (the reordered one is no change)", n)
-	}
-	if got := sink.applied[1]; len(got) != 3 {
-		t.Fatalf("last snapshot %v", got)
-	}
+		p.step <- struct{}{}
+		settled(t, sink, 1)
+		p.step <- struct{}{} // same members in another order: dropped
+		p.step <- struct{}{}
+		settled(t, sink, 2)
+		cancel()
+		<-done
+		if n := sink.Len(); n != 2 {
+			t.Fatalf("applied %d snapshots, want 2 (the reordered one is no change)", n)
+		}
+		if got := sink.All()[1]; len(got) != 3 {
+			t.Fatalf("last snapshot %v", got)
+		}
+	})
 }
 
 // burst publishes many snapshots at once; only the newest must win.
@@ -105,35 +106,29 @@ func (b burst) Run(ctx context.Context, publish func([]backend.Spec)) error {
 	return nil
 }
 
-func TestWatchCoalescesBursts(t *testing.T) {
+func TestWatchCoalescesBursts(t *testing.T) { synctest.Test(t, watchCoalescesBursts) }
+
+func watchCoalescesBursts(t *testing.T) {
 	sink := &recordingSink{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- Watch(ctx, burst{n: 1000}, sink, nil) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		sink.mu.Lock()
-		last := ""
-		if n := len(sink.applied); n > 0 {
-			last = sink.applied[n-1][0].ID
-		}
-		sink.mu.Unlock()
-		if last == "final" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("final snapshot never applied")
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if n, last := sink.last(); n == 0 || last[0].ID != "final" {
+		t.Fatalf("the final snapshot was not applied last: %d applied", n)
 	}
 	cancel()
 	<-done
-	if n := sink.count(); n > 500 {
+	if n := sink.Len(); n > 500 {
 		t.Fatalf("applied %d of 1001 snapshots: bursts were not coalesced", n)
 	}
 }
 
 func TestWatchKeepsMembershipWhenSinkRefuses(t *testing.T) {
+	synctest.Test(t, watchKeepsMembershipWhenSinkRefuses)
+}
+
+func watchKeepsMembershipWhenSinkRefuses(t *testing.T) {
 	sink := &recordingSink{refuse: true}
 	var errs []error
 	var mu sync.Mutex
@@ -142,22 +137,15 @@ func TestWatchKeepsMembershipWhenSinkRefuses(t *testing.T) {
 	go func() {
 		done <- Watch(ctx, Static(spec("a")), sink, func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() })
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		n := len(errs)
-		mu.Unlock()
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("refusal not reported")
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	mu.Lock()
+	if len(errs) != 1 {
+		t.Fatalf("%d refusals reported, want 1", len(errs))
 	}
+	mu.Unlock()
 	cancel()
 	<-done
-	if sink.count() != 0 {
+	if sink.Len() != 0 {
 		t.Fatal("refused snapshot counted as applied")
 	}
 }

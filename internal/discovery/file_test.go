@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/internal/backend"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 func TestFileRead(t *testing.T) {
@@ -60,18 +61,18 @@ func TestFileWatch(t *testing.T) {
 	write("- 10.0.0.1:80\n")
 	var failures atomic.Int32
 	f := &File{Path: p, Interval: time.Hour, OnError: func(error) { failures.Add(1) }}
-	sink := &recorder{}
+	sink := &recordingSink{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = Watch(ctx, f, sink, nil) }()
-	eventually(t, "first membership", func() bool { n, _ := sink.last(); return n == 1 })
+	testkit.Eventually(t, "first membership", func() bool { n, _ := sink.last(); return n == 1 })
 
 	write("- 10.0.0.1:80\n- 10.0.0.2:80\n")
-	eventually(t, "the edit", func() bool { _, s := sink.last(); return len(s) == 2 })
+	testkit.Eventually(t, "the edit", func() bool { _, s := sink.last(); return len(s) == 2 })
 	write("- nonsense\n")
-	eventually(t, "the broken edit to be refused", func() bool { return failures.Load() > 0 })
+	testkit.Eventually(t, "the broken edit to be refused", func() bool { return failures.Load() > 0 })
 	write("- 10.0.0.2:80\n")
-	eventually(t, "the fixed edit", func() bool { _, s := sink.last(); return len(s) == 1 && s[0].ID == "10.0.0.2:80" })
+	testkit.Eventually(t, "the fixed edit", func() bool { _, s := sink.last(); return len(s) == 1 && s[0].ID == "10.0.0.2:80" })
 	if n, _ := sink.last(); n != 3 {
 		t.Fatalf("%d memberships applied, want 3 (the broken edit applies nothing)", n)
 	}

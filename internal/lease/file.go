@@ -1,6 +1,7 @@
 package lease
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,7 +84,9 @@ func (f *File) locked(fn func(*fileState) bool) error {
 	}
 	var st fileState
 	if len(b) > 0 {
-		if err := json.Unmarshal(b, &st); err != nil {
+		// The first JSON value is the state: a writer killed mid-update
+		// may leave the old state's tail behind it (see below).
+		if err := json.NewDecoder(bytes.NewReader(b)).Decode(&st); err != nil {
 			return fmt.Errorf("lease file %s: %w", f.path, err)
 		}
 	}
@@ -95,11 +98,14 @@ func (f *File) locked(fn func(*fileState) bool) error {
 		return err
 	}
 	// Rewrite in place: a rename would swap the inode under the flock of
-	// a concurrent opener.
-	if err := fd.Truncate(0); err != nil {
+	// a concurrent opener. Write, then cut the old tail: a holder killed
+	// between the two leaves a readable state. Truncating first left an
+	// empty file, and an empty lease hands the next holder token 1, below
+	// tokens already served (the netns failover test caught it).
+	if _, err := fd.WriteAt(b, 0); err != nil {
 		return fmt.Errorf("lease file %s: %w", f.path, err)
 	}
-	if _, err := fd.WriteAt(b, 0); err != nil {
+	if err := fd.Truncate(int64(len(b))); err != nil {
 		return fmt.Errorf("lease file %s: %w", f.path, err)
 	}
 	return errors.Join(fd.Sync())

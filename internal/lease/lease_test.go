@@ -6,17 +6,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // TestLeaseHandover runs the same script against both leases: A holds, B
@@ -35,16 +36,8 @@ func TestLeaseHandover(t *testing.T) {
 		{"dynamodb", func(t *testing.T, clk clock.Clock) (Lease, Lease) {
 			d := awsdouble.New("us-east-1")
 			d.AddTable("leases")
-			srv := httptest.NewServer(d)
-			t.Cleanup(srv.Close)
-			client := func() *dynamodb.Client {
-				return dynamodb.New(dynamodb.Options{
-					Region:       "us-east-1",
-					BaseEndpoint: aws.String(srv.URL),
-					Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-				})
-			}
-			return NewDynamoDB(client(), "leases", "autoscaler", clk), NewDynamoDB(client(), "leases", "autoscaler", clk)
+			cfg := testkit.AWS(t, d)
+			return NewDynamoDB(dynamodb.NewFromConfig(cfg), "leases", "autoscaler", clk), NewDynamoDB(dynamodb.NewFromConfig(cfg), "leases", "autoscaler", clk)
 		}},
 	}
 	type step struct {
@@ -165,5 +158,36 @@ func TestGatewayLeaseFollowsTheRole(t *testing.T) {
 	}
 	if err := g.Release(ctx, "as-1"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFileLeaseReadsPastAStaleTail: a holder killed between writing its
+// new state and cutting the file to length leaves the old state's tail
+// behind the new one. The lease is still the new state: held by its
+// holder, with its token, not unreadable and not empty (an empty lease
+// would hand the next node token 1, below tokens already served).
+func TestFileLeaseReadsPastAStaleTail(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	path := filepath.Join(t.TempDir(), "lease.json")
+	a, b := NewFile(path, clk), NewFile(path, clk)
+	// The state before: another holder, a longer name, token 6.
+	old := []byte(`{"holder":"a-node-with-a-longer-name","expires_at":"2023-11-14T22:13:19.123456789Z","token":6}`)
+	// The new state, shorter than the old, written over its head.
+	newer := fmt.Sprintf(`{"holder":"a","expires_at":%q,"token":7}`, clk.Now().Add(time.Second).Format(time.RFC3339Nano))
+	if len(newer) >= len(old) {
+		t.Fatalf("the new state (%d bytes) must be shorter than the old (%d) to leave a tail", len(newer), len(old))
+	}
+	if err := os.WriteFile(path, append([]byte(newer), old[len(newer):]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	held, tok, err := b.TryAcquire(context.Background(), "b", time.Second)
+	if err != nil || held || tok != 7 {
+		t.Fatalf("b TryAcquire = %v, %d, %v; want a's lease with token 7", held, tok, err)
+	}
+	if held, tok, err := a.TryAcquire(context.Background(), "a", time.Second); err != nil || !held || tok != 7 {
+		t.Fatalf("a renews: %v, %d, %v; want held with token 7", held, tok, err)
+	}
+	if got, _ := os.ReadFile(path); !strings.HasSuffix(string(got), `"token":7}`) {
+		t.Fatalf("after a renewal the file is %q: the stale tail was not cut", got)
 	}
 }
