@@ -428,14 +428,14 @@ func (r *Runner) startFailover(ctx context.Context, g *Gateway, cfg *config.Conf
 	var ls failover.Lease
 	switch fc.Lease.Type {
 	case config.LeaseFile:
-		ls = failover.FileLease{File: lease.NewFile(fc.Lease.Path, g.clk), Path: fc.Lease.Path}
+		ls = lease.NewFile(fc.Lease.Path, g.clk)
 	case config.LeaseDynamoDB:
 		c, err := awsConfig()
 		if err != nil {
 			return nil, err
 		}
 		api := dynamodb.NewFromConfig(c)
-		ls = failover.DynamoDBLease{DynamoDB: lease.NewDynamoDB(api, fc.Lease.Table, fc.Lease.Key, g.clk), API: api, Table: fc.Lease.Table, Key: fc.Lease.Key}
+		ls = lease.NewDynamoDB(api, fc.Lease.Table, fc.Lease.Key, g.clk)
 	}
 	var addr failover.Address
 	if fc.Mode == config.FailoverLocal {

@@ -19,9 +19,13 @@ type Status struct {
 	Groups []GroupStatus `json:"groups"`
 }
 
-// LeaseStatus says whether this replica acts.
+// LeaseStatus says who acts: this replica (Self) or another (Holder).
 type LeaseStatus struct {
+	// Holder is the replica that holds the lease as last seen: Self while
+	// held; another's name when the lease can say (file and DynamoDB
+	// leases); "" when nobody holds it or the lease cannot say.
 	Holder string `json:"holder"`
+	Self   string `json:"self"`
 	Held   bool   `json:"held"`
 	Token  uint64 `json:"token"`
 }
@@ -46,7 +50,10 @@ const recentInStatus = 10
 func (d *Daemon) Status() Status {
 	s := Status{
 		Time:  d.opt.Clock.Now(),
-		Lease: LeaseStatus{Holder: d.opt.Holder, Held: d.held.Load(), Token: d.token.Load()},
+		Lease: LeaseStatus{Self: d.opt.Holder, Held: d.held.Load(), Token: d.token.Load()},
+	}
+	if h := d.holder.Load(); h != nil {
+		s.Lease.Holder = *h
 	}
 	for _, g := range d.groups {
 		s.Groups = append(s.Groups, *g.status.Load())

@@ -79,8 +79,9 @@ type Daemon struct {
 	metrics *daemonMetrics
 	started time.Time
 
-	held  atomic.Bool
-	token atomic.Uint64
+	held   atomic.Bool
+	token  atomic.Uint64
+	holder atomic.Pointer[string] // who holds the lease, as last seen
 }
 
 type group struct {
@@ -258,6 +259,7 @@ func (d *Daemon) renewLease(ctx context.Context) {
 	}
 	was := d.held.Swap(held)
 	d.token.Store(token)
+	d.holder.Store(d.leaseHolder(ctx, held))
 	if held != was {
 		if held {
 			d.opt.Log.Info("lease acquired: acting", "holder", d.opt.Holder, "token", token)
@@ -267,6 +269,21 @@ func (d *Daemon) renewLease(ctx context.Context) {
 	}
 	d.metrics.leaseHeld.Set(b2f(held))
 	d.metrics.leaseToken.Set(float64(token))
+}
+
+// leaseHolder names who holds the lease: this replica while held, else
+// whoever the lease says ("" if it cannot say or the read fails).
+func (d *Daemon) leaseHolder(ctx context.Context, held bool) *string {
+	h := ""
+	if held {
+		h = d.opt.Holder
+	} else if hr, ok := d.opt.Lease.(lease.HolderReader); ok {
+		var err error
+		if h, err = hr.Holder(ctx); err != nil {
+			d.opt.Log.Debug("lease holder", "err", err.Error())
+		}
+	}
+	return &h
 }
 
 // decide runs one decision for g at now.

@@ -267,8 +267,13 @@ func TestLeaseHandoverBetweenReplicas(t *testing.T) {
 			if r.Standby == acting || (r.Acted && !acting) {
 				t.Fatalf("round %d: %c standby=%v acted=%v, want acting=%v", i, name, r.Standby, r.Acted, acting)
 			}
-			if st := d.Status().Lease; st.Token != s.wantToken {
+			st := d.Status().Lease
+			if st.Token != s.wantToken {
 				t.Fatalf("round %d: %c sees token %d, want %d", i, name, st.Token, s.wantToken)
+			}
+			// A standby names the replica acting, not only itself.
+			if st.Holder != s.wantActing || st.Self != string(name) {
+				t.Fatalf("round %d: %c's status says holder %q, self %q; want %q, %q", i, name, st.Holder, st.Self, s.wantActing, string(name))
 			}
 		}
 		if got := act.desired(); got != s.wantDesired {

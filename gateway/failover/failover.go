@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/lease"
 )
 
 // Lease is the mutual-exclusion primitive: internal/lease's File (flock'd
@@ -247,7 +248,7 @@ func (c *Controller) tick(ctx context.Context) {
 // readHolder learns who holds the lease, for the status page, when the
 // lease can tell.
 func (c *Controller) readHolder(ctx context.Context) {
-	hr, ok := c.cfg.Lease.(HolderReader)
+	hr, ok := c.cfg.Lease.(lease.HolderReader)
 	if !ok {
 		return
 	}

@@ -134,3 +134,25 @@ func tokenOf(item map[string]types.AttributeValue) uint64 {
 	}
 	return 0
 }
+
+// Holder reads who holds the lease (a consistent read of the item).
+func (d *DynamoDB) Holder(ctx context.Context) (string, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(d.table),
+		Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: d.key}},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", fmt.Errorf("lease %s/%s: read holder: %w", d.table, d.key, err)
+	}
+	h, ok := out.Item["holder"].(*types.AttributeValueMemberS)
+	exp, ok2 := out.Item["expires_at"].(*types.AttributeValueMemberN)
+	if !ok || !ok2 {
+		return "", nil
+	}
+	ms, err := strconv.ParseInt(exp.Value, 10, 64)
+	if err != nil || !d.clock.Now().Before(time.UnixMilli(ms)) {
+		return "", nil
+	}
+	return h.Value, nil
+}

@@ -66,6 +66,18 @@ func (f *File) Release(_ context.Context, holder string) error {
 	})
 }
 
+// Holder reads who holds the lease, under the same lock as its writers.
+func (f *File) Holder(context.Context) (string, error) {
+	var holder string
+	err := f.locked(func(st *fileState) bool {
+		if f.clock.Now().Before(st.ExpiresAt) {
+			holder = st.Holder
+		}
+		return false
+	})
+	return holder, err
+}
+
 // locked runs fn on the state under an exclusive flock and writes the
 // state back when fn reports a change.
 func (f *File) locked(fn func(*fileState) bool) error {

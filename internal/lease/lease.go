@@ -23,6 +23,12 @@ type Lease interface {
 	Release(ctx context.Context, holder string) error
 }
 
+// HolderReader is a Lease that can say who holds it now ("" when nobody
+// holds it unexpired), so a replica standing by can name the one acting.
+type HolderReader interface {
+	Holder(ctx context.Context) (string, error)
+}
+
 // None is the lease of a single replica: always held, token 1.
 type None struct{}
 
@@ -36,4 +42,7 @@ var (
 	_ Lease = (*File)(nil)
 	_ Lease = (*DynamoDB)(nil)
 	_ Lease = (*Gateway)(nil)
+
+	_ HolderReader = (*File)(nil)
+	_ HolderReader = (*DynamoDB)(nil)
 )

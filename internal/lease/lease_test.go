@@ -83,6 +83,16 @@ func TestLeaseHandover(t *testing.T) {
 					t.Fatalf("step %d (t=+%s): %s TryAcquire = (%v, %d), want (%v, %d)",
 						i, clk.Now().Sub(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), s.who, held, tok, s.wantHeld, s.wantToken)
 				}
+				// Whoever is refused, the other holds it; both can say so.
+				want := map[string]string{"A": "B", "B": "A"}[s.who]
+				if held {
+					want = s.who
+				}
+				for name, l := range replicas {
+					if h, err := l.(HolderReader).Holder(ctx); err != nil || h != want {
+						t.Fatalf("step %d: %s reads holder %q (%v), want %q", i, name, h, err, want)
+					}
+				}
 			}
 		})
 	}
