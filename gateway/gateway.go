@@ -6,7 +6,6 @@
 package gateway
 
 import (
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +23,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
+	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
@@ -162,10 +162,10 @@ type Gateway struct {
 	poolList  atomic.Pointer[[]*Pool]
 	logCloser io.Closer
 
-	tlsStore    atomic.Pointer[tlsterm.Store]       // nil without a tls section
-	httpsPort   atomic.Pointer[string]              // the bound HTTPS port, for redirects
-	tcp         atomic.Pointer[tcpListeners]        // L4 listeners, for status
-	failover    atomic.Pointer[failover.Controller] // set by the Runner when failover is on
+	tlsStore    atomic.Pointer[tlsterm.Store]        // nil without a tls section
+	httpsPort   atomic.Pointer[string]               // the bound HTTPS port, for redirects
+	tcp         atomic.Pointer[map[string]*l4.Proxy] // L4 listeners by name, for status
+	failover    atomic.Pointer[failover.Controller]  // set by the Runner when failover is on
 	notFound    *routeMetrics
 	inflight    atomic.Int64
 	draining    atomic.Bool
@@ -414,16 +414,6 @@ func settingsFromConfig(pc *config.Pool) (poolSettings, error) {
 		s.backends = append(s.backends, upstream.Spec{ID: b.ID, Address: b.Address, Weight: b.Weight})
 	}
 	return s, nil
-}
-
-// getCertificate serves the certificates of the configuration in force, so
-// a reload (SIGHUP or a changed file) renews them for new handshakes.
-func (g *Gateway) getCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	s := g.tlsStore.Load()
-	if s == nil {
-		return nil, fmt.Errorf("no certificates configured")
-	}
-	return s.GetCertificate(h)
 }
 
 // Draining reports whether shutdown has begun (readiness turns false).

@@ -12,6 +12,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/server"
 )
 
 func newGatewayCmd() *cobra.Command {
@@ -56,7 +57,7 @@ shutdown_timeout.`,
 					}
 				}
 			}()
-			r := &gateway.Runner{ConfigPath: path, Config: cfg, Reload: reload, Options: gateway.Options{Logger: newLogger()}}
+			r := &server.Runner{ConfigPath: path, Config: cfg, Reload: reload, Options: gateway.Options{Logger: newLogger()}}
 			return r.Run(ctx)
 		},
 	}
@@ -109,7 +110,7 @@ listener unless --admin asks for one.
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			r := &gateway.Runner{Config: cfg, Options: gateway.Options{Logger: newLogger()}}
+			r := &server.Runner{Config: cfg, Options: gateway.Options{Logger: newLogger()}}
 			return r.Run(ctx)
 		},
 	}
