@@ -80,7 +80,7 @@ func (g *Gateway) Status() Status {
 		st.Routes = append(st.Routes, routeStatus{Name: rr.r.Name, Host: rr.r.Host, PathPrefix: rr.r.PathPrefix, Methods: rr.r.Methods, Pool: rr.r.Pool})
 	}
 	for _, p := range *g.poolList.Load() {
-		st.Pools = append(st.Pools, p.status(now))
+		st.Pools = append(st.Pools, p.Status(now))
 	}
 	if ts := g.tcp.Load(); ts != nil && len(*ts) > 0 {
 		st.L4 = map[string]l4.Stats{}

@@ -340,7 +340,7 @@ func TestResetGives502ForThatRequestOnly(t *testing.T) {
 func TestNoHealthyBackendAnswers503AtOnce(t *testing.T) {
 	bs := startBackends(t, 2)
 	g, gw := startGateway(t, parseConfig(t, poolConfig("", bs...)), Options{})
-	for _, b := range g.Pool("p").view.Load().members {
+	for _, b := range g.Pool("p").Members() {
 		b.SetFlag(1, true) // unhealthy
 	}
 	start := time.Now()

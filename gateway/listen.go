@@ -99,7 +99,7 @@ func NewTransitionCounter() *prometheus.CounterVec { return newTransitionCounter
 
 // ReloadRefused counts a reload refused before it reached Apply (the file
 // did not load).
-func (g *Gateway) ReloadRefused() { g.metrics.reloads.WithLabelValues("failure").Inc() }
+func (g *Gateway) ReloadRefused() { g.metrics.Reloaded(false) }
 
 // StartDraining turns readiness false: shutdown has begun.
 func (g *Gateway) StartDraining() { g.draining.Store(true) }
