@@ -9,6 +9,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
+	"github.com/drawbridge-dev/drawbridge/gateway/trace"
 )
 
 // ServeHTTP is the request path: the checks every request passes (hygiene,
@@ -72,7 +73,7 @@ func (g *Gateway) serve(rt *runtime, q *pipeline.Request, rr **routeRuntime) err
 		g.inflight.Add(-1)
 		g.metrics.Inflight().Dec()
 	}()
-	q.TraceID = ensureTraceparent(r)
+	q.TraceID = trace.EnsureTraceparent(r)
 	if *rr = rt.lookup(r); *rr == nil {
 		return pipeline.Refuse(w, http.StatusNotFound, "no route for this request\n", "no route", false)
 	}

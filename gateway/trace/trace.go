@@ -1,4 +1,6 @@
-package gateway
+// Package trace carries W3C trace context through the gateway: a valid
+// traceparent passes on unchanged, a missing or malformed one is replaced.
+package trace
 
 import (
 	"math/rand/v2"
@@ -7,10 +9,10 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// ensureTraceparent passes a valid W3C traceparent on unchanged, or starts
+// EnsureTraceparent passes a valid W3C traceparent on unchanged, or starts
 // a new trace when it is absent or malformed. It returns the trace id.
-func ensureTraceparent(r *http.Request) string {
-	if vv := r.Header["Traceparent"]; len(vv) == 1 && validTraceparent(vv[0]) {
+func EnsureTraceparent(r *http.Request) string {
+	if vv := r.Header["Traceparent"]; len(vv) == 1 && ValidTraceparent(vv[0]) {
 		return vv[0][3:35]
 	}
 	var buf [55]byte
@@ -34,10 +36,10 @@ func putHex(dst []byte, v uint64) {
 	}
 }
 
-// validTraceparent checks the version-00 layout
+// ValidTraceparent checks the version-00 layout
 // "vv-<32 hex trace id>-<16 hex parent id>-<2 hex flags>"; future versions
 // may append fields after the flags.
-func validTraceparent(s string) bool {
+func ValidTraceparent(s string) bool {
 	if len(s) < 55 || s[2] != '-' || s[35] != '-' || s[52] != '-' {
 		return false
 	}
