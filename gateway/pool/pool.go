@@ -181,19 +181,17 @@ func (p *Pool) Commit(pp *Prepared) {
 	outlierChanged := old == nil || !reflect.DeepEqual(p.settings.outlier, s.outlier) || p.settings.slowStart != s.slowStart
 	p.settings = s
 
-	// Membership diff: a backend with the same id, address and weight is
-	// kept as is; anything else is a removal plus an addition.
 	now := p.clk.Now()
-	var oldByID map[string]*upstream.Backend
+	var current []*upstream.Backend
 	if old != nil {
-		oldByID = old.byID
+		current = old.members
 	}
-	members := make([]*upstream.Backend, 0, len(s.backends))
-	byID := make(map[string]*upstream.Backend, len(s.backends))
+	// A backend with the same id, address and weight is kept as is.
+	diff := upstream.Diff(current, s.backends)
+	members, byID := diff.Members, diff.ByID
 	var retired []*proxy.Upstream // endpoints replaced by new proxy settings
-	for _, spec := range s.backends {
-		nb := upstream.New(spec)
-		if b, ok := oldByID[nb.ID()]; ok && b.Spec() == nb.Spec() {
+	for _, b := range members {
+		if old != nil && old.byID[b.ID()] == b { // kept
 			if memberChanged {
 				prev := b.Ext.Load().(*member)
 				up := prev.up
@@ -204,17 +202,13 @@ func (p *Pool) Commit(pp *Prepared) {
 				b.SetFlag(upstream.FlagCircuitOpen, false) // a fresh breaker starts closed
 				b.Ext.Store(p.newMember(b, &s, up, prev.m))
 			}
-			members = append(members, b)
-			byID[b.ID()] = b
 			continue
 		}
-		nb.Ext.Store(p.newMember(nb, &s, proxy.NewUpstream(nb.Addr(), s.proxy), p.metrics.backend(p.name, nb.ID())))
+		b.Ext.Store(p.newMember(b, &s, proxy.NewUpstream(b.Addr(), s.proxy), p.metrics.backend(p.name, b.ID())))
 		if old != nil { // a backend joining a running pool ramps up
-			nb.StartSlowStart(now.UnixNano(), s.slowStart)
-			p.log.Info("backend added", "backend", nb.ID(), "address", nb.Addr())
+			b.StartSlowStart(now.UnixNano(), s.slowStart)
+			p.log.Info("backend added", "backend", b.ID(), "address", b.Addr())
 		}
-		members = append(members, nb)
-		byID[nb.ID()] = nb
 	}
 
 	onChange := health.WithOnChange(func(b *upstream.Backend, healthy bool, reason string) {
@@ -274,10 +268,7 @@ func (p *Pool) Commit(pp *Prepared) {
 	if old == nil {
 		return
 	}
-	for _, b := range old.members {
-		if byID[b.ID()] == b {
-			continue
-		}
+	for _, b := range diff.Removed {
 		// Removed: no new picks; requests in flight finish on their own
 		// connections, which then close.
 		b.SetFlag(upstream.FlagDraining, true)
