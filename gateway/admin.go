@@ -17,7 +17,6 @@ import (
 	"github.com/drawbridge-dev/drawbridge/dashboard"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
 
 // AdminTokenEnv is the environment variable the commands read the admin
@@ -171,53 +170,11 @@ func (g *Gateway) serveDrain(w http.ResponseWriter, r *http.Request, on bool) {
 		http.Error(w, "no pool "+name, http.StatusNotFound)
 		return
 	}
-	if !p.setDrained(id, on, r.RemoteAddr) {
+	if !p.SetDrained(id, on, r.RemoteAddr) {
 		http.Error(w, "pool "+name+" has no backend "+id, http.StatusNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, p.status(g.clk.Now()))
-}
-
-// setDrained sets backend id's drain state; false when the pool has no
-// such backend.
-func (p *Pool) setDrained(id string, on bool, by string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	b := p.view.Load().lookup(id)
-	if b == nil {
-		return false
-	}
-	if p.drained == nil {
-		p.drained = map[string]bool{}
-	}
-	if on {
-		p.drained[id] = true
-	} else {
-		delete(p.drained, id)
-	}
-	if !b.SetFlag(upstream.FlagDraining, on) {
-		return true
-	}
-	if on {
-		p.log.Info("backend drained through the admin API", "backend", id, "inflight", b.Inflight(), "by", by)
-	} else {
-		b.StartSlowStart(p.clk.Now().UnixNano(), p.settings.slowStart)
-		p.log.Info("backend undrained through the admin API", "backend", id, "by", by)
-	}
-	return true
-}
-
-// keepDrains carries admin drains over to a new membership (the caller
-// holds p.mu): a backend rebuilt by a reload (a new weight) stays
-// drained, and the drain of a backend that left is forgotten.
-func (p *Pool) keepDrains(byID map[string]*upstream.Backend) {
-	for id := range p.drained {
-		if b, ok := byID[id]; ok {
-			b.SetFlag(upstream.FlagDraining, true)
-		} else {
-			delete(p.drained, id)
-		}
-	}
+	writeJSON(w, http.StatusOK, p.Status(g.clk.Now()))
 }
 
 // adminState is what the admin listener shows beyond the request path's
@@ -229,17 +186,17 @@ type adminState struct {
 	stop    chan struct{}
 }
 
-// setConfigFile names the file the configuration is loaded and reloaded
+// SetConfigFile names the file the configuration is loaded and reloaded
 // from ("" when it is built in memory, as by gateway proxy).
-func (g *Gateway) setConfigFile(path string) {
+func (g *Gateway) SetConfigFile(path string) {
 	g.admin.mu.Lock()
 	g.admin.reload.File = path
 	g.admin.mu.Unlock()
 }
 
-// noteReload records the outcome of a reload (SIGHUP or a file change);
+// NoteReload records the outcome of a reload (SIGHUP or a file change);
 // err is why it was refused, nil when it took effect.
-func (g *Gateway) noteReload(err error) {
+func (g *Gateway) NoteReload(err error) {
 	a := &g.admin
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -347,7 +304,7 @@ func (g *Gateway) Status() Status {
 		st.Routes = append(st.Routes, routeStatus{Name: rr.r.Name, Host: rr.r.Host, PathPrefix: rr.r.PathPrefix, Methods: rr.r.Methods, Pool: rr.r.Pool})
 	}
 	for _, p := range *g.poolList.Load() {
-		st.Pools = append(st.Pools, p.status(now))
+		st.Pools = append(st.Pools, p.Status(now))
 	}
 	if ts := g.tcp.Load(); ts != nil && len(*ts) > 0 {
 		st.L4 = map[string]l4.Stats{}

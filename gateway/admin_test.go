@@ -17,6 +17,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/dashboard"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/pool"
 )
 
 // remoteListener makes every accepted connection report a non-loopback
@@ -94,7 +95,7 @@ func drainURL(admin, pool, backend, verb string) string {
 	return fmt.Sprintf("%s/pools/%s/backends/%s/%s", admin, pool, backend, verb)
 }
 
-func backendState(t *testing.T, g *Gateway, id string) backendStatus {
+func backendState(t *testing.T, g *Gateway, id string) pool.BackendStatus {
 	t.Helper()
 	for _, p := range g.Status().Pools {
 		for _, b := range p.Backends {
@@ -104,7 +105,7 @@ func backendState(t *testing.T, g *Gateway, id string) backendStatus {
 		}
 	}
 	t.Fatalf("no backend %s in /status", id)
-	return backendStatus{}
+	return pool.BackendStatus{}
 }
 
 // namedPoolConfig is poolConfig with each backend's id set to the name
@@ -244,7 +245,7 @@ func TestDrainAPIRefusesRemoteAndCrossSite(t *testing.T) {
 	}
 	for _, tc := range cases {
 		// Reset, so that each admitted request is seen to change state.
-		g2.Pool("p").setDrained(id, false, "test")
+		g2.Pool("p").SetDrained(id, false, "test")
 		code, body := post(t, drainURL(tc.url, "p", id, "drain"), tc.hdr)
 		if code != tc.want {
 			t.Errorf("%s: %d %q, want %d", tc.name, code, strings.TrimSpace(body), tc.want)

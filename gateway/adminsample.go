@@ -44,7 +44,7 @@ type routeTotals struct {
 
 func newRouteSampler(m *Metrics, pools func() []*Pool, now time.Time) *routeSampler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(m.routeReqs, m.routeDur)
+	reg.MustRegister(m.RouteCollectors()...)
 	return &routeSampler{gather: reg, pools: pools, last: now, prev: map[string]routeTotals{},
 		series: map[string][]dashboard.RoutePoint{}, prevBackend: map[[2]string]uint64{}, backendRPS: map[[2]string]float64{}}
 }
@@ -135,8 +135,8 @@ func (s *routeSampler) sample(now time.Time) {
 	cur := s.read()
 	backends := map[[2]string]uint64{}
 	for _, p := range s.pools() {
-		for _, b := range p.view.Load().members {
-			backends[[2]string{p.name, b.ID()}] = b.Requests.Load()
+		for _, b := range p.Members() {
+			backends[[2]string{p.Name(), b.ID()}] = b.Requests.Load()
 		}
 	}
 	s.mu.Lock()

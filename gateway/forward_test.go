@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/trace"
 )
 
 func TestForwardsAndAnswersWithBackend(t *testing.T) {
@@ -68,7 +70,7 @@ func TestForwardingHeaders(t *testing.T) {
 	if got.Header.Get("X-Kept") != "yes" {
 		t.Error("end-to-end header X-Kept lost")
 	}
-	if !validTraceparent(got.Header.Get("Traceparent")) {
+	if !trace.ValidTraceparent(got.Header.Get("Traceparent")) {
 		t.Errorf("traceparent not created: %q", got.Header.Get("Traceparent"))
 	}
 }
@@ -94,7 +96,7 @@ func TestTraceparentPassedOn(t *testing.T) {
 		if in.want != "" && got != in.want {
 			t.Errorf("valid traceparent changed: %q -> %q", in.sent, got)
 		}
-		if in.want == "" && (got == in.sent || !validTraceparent(got)) {
+		if in.want == "" && (got == in.sent || !trace.ValidTraceparent(got)) {
 			t.Errorf("malformed traceparent %q forwarded as %q", in.sent, got)
 		}
 	}
@@ -340,7 +342,7 @@ func TestResetGives502ForThatRequestOnly(t *testing.T) {
 func TestNoHealthyBackendAnswers503AtOnce(t *testing.T) {
 	bs := startBackends(t, 2)
 	g, gw := startGateway(t, parseConfig(t, poolConfig("", bs...)), Options{})
-	for _, b := range g.Pool("p").view.Load().members {
+	for _, b := range g.Pool("p").Members() {
 		b.SetFlag(1, true) // unhealthy
 	}
 	start := time.Now()

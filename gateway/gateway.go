@@ -6,31 +6,26 @@
 package gateway
 
 import (
-	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
-	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
+	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
-	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
-	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
+	"github.com/drawbridge-dev/drawbridge/gateway/pool"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
 
 // runtime is one compiled configuration generation.
@@ -49,15 +44,23 @@ type runtime struct {
 
 type routeRuntime struct {
 	r     *route.Route
-	pool  *Pool
-	m     *routeMetrics
-	retry *retryPolicy     // nil: no retries
+	m     *pool.RouteMetrics
+	fwd   *pool.Forward    // the chain's end, committed with the route
 	chain pipeline.Handler // the route's stages, ending in the forward
 	// idHeader is the identity header a client must never set itself.
 	idHeader string
-	upgrades []string      // protocols a client may switch to (routes[].upgrade)
-	perTry   time.Duration // 0 = the pool's response_header timeout
+	upgrades []string // protocols a client may switch to (routes[].upgrade)
 }
+
+// Pool is a named set of backends (see package pool); Metrics the
+// gateway's Prometheus collectors, pools' included.
+type (
+	Pool    = pool.Pool
+	Metrics = pool.Metrics
+)
+
+// poolStatus is a pool's entry in /status.
+type poolStatus = pool.PoolStatus
 
 // routeExtras are the per-route pieces built, and checked, before a
 // configuration is committed.
@@ -73,65 +76,20 @@ func (g *Gateway) prepareRoute(rc *config.Route, pooled bool) (x routeExtras, er
 	if x.stages, err = g.stages.Route(rc); err != nil {
 		return x, err
 	}
-	x.rr = &routeRuntime{}
+	x.rr = &routeRuntime{fwd: pool.NewForward(g.clk, g.metrics)}
 	rr := x.rr
 	if !pooled && (rc.StripPrefix || rc.RewritePrefix != "") {
 		// Files are looked up by the request path, so the route's prefix
 		// rewrite applies to the path itself.
 		x.stages.Target = func(r *http.Request) string { return rr.r.Target(r) }
 	}
-	if rr.chain, err = pipeline.Build(x.stages, forward{g: g, rr: rr}); err != nil {
+	if rr.chain, err = pipeline.Build(x.stages, rr.fwd); err != nil {
 		if x.stages.Static != nil {
 			_ = x.stages.Static.Close()
 		}
 		return x, fmt.Errorf("route %q: %w", rc.Name, err)
 	}
 	return x, nil
-}
-
-// retryPolicy is a route's compiled retry config.
-type retryPolicy struct {
-	maxRetries    int
-	statuses      map[int]bool
-	kinds         map[proxy.ErrorKind]bool
-	methods       map[string]bool
-	backoffBase   time.Duration
-	backoffMax    time.Duration
-	retryAfterMax time.Duration
-	maxBody       int64
-	budget        *resilience.Budget
-}
-
-func compileRetry(c *config.Retry) *retryPolicy {
-	if c == nil {
-		return nil
-	}
-	p := &retryPolicy{
-		maxRetries: c.MaxRetries, statuses: map[int]bool{}, kinds: map[proxy.ErrorKind]bool{}, methods: map[string]bool{},
-		backoffBase: c.BackoffBase, backoffMax: c.BackoffMax, retryAfterMax: c.RetryAfterMax, maxBody: c.MaxBodyBytes,
-		budget: &resilience.Budget{Ratio: c.BudgetRatio, MinConcurrent: int64(c.BudgetMin)},
-	}
-	for _, on := range c.RetryOn {
-		switch on {
-		case config.RetryConnectError:
-			p.kinds[proxy.ErrConnect] = true
-		case config.RetryReset:
-			p.kinds[proxy.ErrProtocol] = true
-		case config.RetryTimeout:
-			p.kinds[proxy.ErrTimeout] = true
-		default:
-			code, _ := strconv.Atoi(on) // validated by config
-			p.statuses[code] = true
-		}
-	}
-	methods := c.Methods
-	if len(methods) == 0 {
-		methods = []string{"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}
-	}
-	for _, m := range methods {
-		p.methods[m] = true
-	}
-	return p
 }
 
 // Options are the gateway's non-config dependencies.
@@ -165,11 +123,11 @@ type Gateway struct {
 	poolList  atomic.Pointer[[]*Pool]
 	logCloser io.Closer
 
-	tlsStore    atomic.Pointer[tlsterm.Store]       // nil without a tls section
-	httpsPort   atomic.Pointer[string]              // the bound HTTPS port, for redirects
-	tcp         atomic.Pointer[tcpListeners]        // L4 listeners, for status
-	failover    atomic.Pointer[failover.Controller] // set by the Runner when failover is on
-	notFound    *routeMetrics
+	tlsStore    atomic.Pointer[tlsterm.Store]        // nil without a tls section
+	httpsPort   atomic.Pointer[string]               // the bound HTTPS port, for redirects
+	tcp         atomic.Pointer[map[string]*l4.Proxy] // L4 listeners by name, for status
+	failover    atomic.Pointer[failover.Controller]  // set by the Runner when failover is on
+	notFound    *pool.RouteMetrics
 	inflight    atomic.Int64
 	draining    atomic.Bool
 	generations atomic.Uint64
@@ -188,8 +146,8 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	g := &Gateway{clk: o.Clock, log: o.Logger, opts: o, pools: map[string]*Pool{}, started: o.Clock.Now(), stages: pipeline.NewCompiler(o.Clock)}
 	empty := []*Pool{}
 	g.poolList.Store(&empty)
-	g.metrics = NewMetrics(func() []*Pool { return *g.poolList.Load() })
-	g.notFound = g.metrics.route("")
+	g.metrics = pool.NewMetrics(func() []*Pool { return *g.poolList.Load() })
+	g.notFound = g.metrics.Route("")
 	if err := g.Apply(cfg); err != nil {
 		return nil, err
 	}
@@ -205,7 +163,7 @@ func (g *Gateway) Config() *config.Config { return g.rt.Load().cfg }
 // Pool returns the live pool with that name, or nil.
 func (g *Gateway) Pool(name string) *Pool {
 	for _, p := range *g.poolList.Load() {
-		if p.name == name {
+		if p.Name() == name {
 			return p
 		}
 	}
@@ -221,21 +179,14 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	defer func() {
 		if err != nil {
 			g.stages.Abort() // the live stages' state stays as it was
-			g.metrics.reloads.WithLabelValues("failure").Inc()
-		} else {
-			g.metrics.reloads.WithLabelValues("success").Inc()
-			g.metrics.lastReload.SetToCurrentTime()
 		}
+		g.metrics.Reloaded(err == nil)
 	}()
 
-	prepared := make(map[string]*preparedPool, len(cfg.Pools))
+	prepared := make(map[string]*pool.Prepared, len(cfg.Pools))
 	for i := range cfg.Pools {
 		pc := &cfg.Pools[i]
-		s, err := settingsFromConfig(pc)
-		if err != nil {
-			return fmt.Errorf("pool %q: %w", pc.Name, err)
-		}
-		pp, err := preparePool(s, g.pools[pc.Name])
+		pp, err := pool.Prepare(pc, g.pools[pc.Name])
 		if err != nil {
 			return fmt.Errorf("pool %q: %w", pc.Name, err)
 		}
@@ -304,9 +255,9 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 		pp := prepared[pc.Name]
 		p := g.pools[pc.Name]
 		if p == nil {
-			p = newPool(pc.Name, pp, g.clk, g.log, g.metrics)
+			p = pool.New(pc.Name, pp, g.clk, g.log, g.metrics)
 		} else {
-			p.commit(pp)
+			p.Commit(pp)
 		}
 		next[pc.Name] = p
 		list = append(list, p)
@@ -318,8 +269,9 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 		rc := &cfg.Routes[i]
 		rr := extras[i].rr
 		chain := rr.chain
-		*rr = routeRuntime{r: r, pool: next[r.Pool], m: g.metrics.route(r.Name), retry: compileRetry(rc.Retry), chain: chain,
-			perTry: rc.Timeouts.PerTry, idHeader: extras[i].stages.IdentityHeader, upgrades: rc.Upgrade}
+		*rr = routeRuntime{r: r, m: g.metrics.Route(r.Name), fwd: rr.fwd, chain: chain,
+			idHeader: extras[i].stages.IdentityHeader, upgrades: rc.Upgrade}
+		rr.fwd.Commit(r, next[r.Pool], rc.Retry, rc.Timeouts.PerTry)
 		if !slices.Contains(asserted, rr.idHeader) {
 			asserted = append(asserted, rr.idHeader)
 		}
@@ -345,7 +297,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	}
 	for name, p := range g.pools {
 		if next[name] == nil {
-			p.close() // in-flight requests still hold their backends
+			p.Close() // in-flight requests still hold their backends
 			g.log.Info("pool removed", "pool", name)
 		}
 	}
@@ -356,78 +308,6 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	g.logCloser = closer
 	g.log.Info("configuration applied", "generation", gen, "routes", len(routes), "pools", len(list))
 	return nil
-}
-
-// settingsFromConfig maps one validated pool config to runtime settings.
-func settingsFromConfig(pc *config.Pool) (poolSettings, error) {
-	s := poolSettings{
-		strategy:  pc.Strategy,
-		balOpts:   balance.Options{VirtualNodes: pc.VirtualNodes, BoundedLoad: pc.BoundedLoad},
-		slowStart: pc.SlowStart,
-		proxy: proxy.Options{
-			ConnectTimeout:        pc.Timeouts.Connect,
-			ResponseHeaderTimeout: pc.Timeouts.ResponseHeader,
-			IdleConnTimeout:       pc.Timeouts.IdleConn,
-			MaxIdleConns:          pc.MaxIdleConnsPerBackend,
-			H2C:                   pc.Protocol == config.ProtocolH2C,
-		},
-	}
-	switch pc.HostHeader {
-	case "", config.HostPreserve:
-		s.proxy.HostMode = proxy.HostPreserve
-	case config.HostBackend:
-		s.proxy.HostMode = proxy.HostBackend
-	default:
-		s.proxy.HostMode, s.proxy.HostValue = proxy.HostLiteral, pc.HostHeader
-	}
-	if strategy, _ := balance.Lookup(pc.Strategy); strategy.Hashed {
-		s.hashKey = pc.HashKey
-		if s.hashKey == "" {
-			s.hashKey = "ip"
-		}
-	}
-	if cb := pc.CircuitBreaker; cb != nil {
-		s.breaker = &resilience.BreakerConfig{FailureRatio: cb.FailureRatio, MinRequests: cb.MinRequests,
-			Window: cb.Window, CoolDown: cb.CoolDown, HalfOpenProbes: cb.HalfOpenProbes}
-	}
-	if c := pc.ConcurrencyPerBackend; c != nil {
-		s.perBackend = &config.Concurrency{Max: c.Max, QueueSize: c.QueueSize, QueueTimeout: c.QueueTimeout}
-	}
-	if pc.Sticky != nil {
-		s.sticky = &stickySettings{cookie: pc.Sticky.Cookie, secret: pc.Sticky.Secret, ttl: pc.Sticky.TTL}
-	}
-	if hc := pc.HealthCheck; hc != nil {
-		cc := &health.CheckConfig{
-			Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
-			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
-			PanicThreshold: hc.PanicThreshold,
-		}
-		for _, r := range hc.ExpectedStatus {
-			cc.ExpectedStatus = append(cc.ExpectedStatus, health.StatusRange{Min: r.Min, Max: r.Max})
-		}
-		s.health = cc
-	}
-	if oc := pc.Outlier; oc != nil {
-		s.outlier = &health.OutlierConfig{
-			ConsecutiveFailures: oc.ConsecutiveFailures, BaseEjection: oc.BaseEjection,
-			MaxEjection: oc.MaxEjection, MaxEjectionPercent: oc.MaxEjectionPercent,
-		}
-	}
-	s.discovered = pc.Dynamic()
-	for _, b := range pc.Backends {
-		s.backends = append(s.backends, upstream.Spec{ID: b.ID, Address: b.Address, Weight: b.Weight})
-	}
-	return s, nil
-}
-
-// getCertificate serves the certificates of the configuration in force, so
-// a reload (SIGHUP or a changed file) renews them for new handshakes.
-func (g *Gateway) getCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	s := g.tlsStore.Load()
-	if s == nil {
-		return nil, fmt.Errorf("no certificates configured")
-	}
-	return s.GetCertificate(h)
 }
 
 // Draining reports whether shutdown has begun (readiness turns false).
@@ -443,7 +323,7 @@ func (g *Gateway) Close() {
 	defer g.mu.Unlock()
 	g.admin.stopSampler()
 	for _, p := range g.pools {
-		p.close()
+		p.Close()
 	}
 	if g.logCloser != nil {
 		_ = g.logCloser.Close()

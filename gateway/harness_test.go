@@ -70,13 +70,13 @@ func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httpt
 		t.Fatalf("gateway: %v", err)
 	}
 	s := httptest.NewUnstartedServer(g)
-	srv := g.newServer(cfg)
+	srv := g.HTTPServer(cfg)
 	s.Config.Protocols = srv.Protocols
 	s.Config.ConnContext = srv.ConnContext
 	s.Config.ConnState = srv.ConnState
 	s.Config.MaxHeaderBytes = srv.MaxHeaderBytes
 	s.Config.HTTP2 = srv.HTTP2
-	s.Listener = clientListener(s.Listener, cfg)
+	s.Listener = ClientListener(s.Listener, cfg)
 	s.Start()
 	t.Cleanup(func() { s.Close(); g.Close() })
 	return g, s

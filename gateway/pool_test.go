@@ -102,7 +102,7 @@ func TestStickySessionPinsAndFailsOver(t *testing.T) {
 		}
 	}
 	// The pinned backend goes unhealthy: fall back and re-pin elsewhere.
-	for _, b := range g.Pool("p").view.Load().members {
+	for _, b := range g.Pool("p").Members() {
 		if b.ID() == addrOf(bs, pinned) {
 			b.SetFlag(1, true)
 		}
@@ -151,7 +151,7 @@ func TestOutlierEjectionEndToEnd(t *testing.T) {
 	if fails != 3 {
 		t.Fatalf("the failing backend served %d requests; want exactly 3 before ejection", fails)
 	}
-	bad := g.Pool("p").view.Load().byID[failing.addr()]
+	bad := g.Pool("p").Backend(failing.addr())
 	if !bad.HasFlag(2) {
 		t.Fatal("backend not ejected")
 	}
@@ -165,7 +165,7 @@ func TestActiveHealthCheckEndToEnd(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	g, gw := startGateway(t, parseConfig(t, poolConfig(`health_check: {interval: 1s, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2}`, bs...)), Options{Clock: clk})
 	p := g.Pool("p")
-	b0 := p.view.Load().byID[bs[0].addr()]
+	b0 := p.Backend(bs[0].addr())
 	bs[0].demo.SetHealthy(false)
 	for i := 0; !b0.HasFlag(1); i++ {
 		if i == 10 {
@@ -193,16 +193,16 @@ func TestActiveHealthCheckEndToEnd(t *testing.T) {
 // fail a healthy backend.
 func probeRound(t *testing.T, p *Pool, clk *clock.Fake) {
 	t.Helper()
-	members := p.view.Load().members
+	members, ck := p.Members(), p.HealthChecker()
 	before := make([]uint64, len(members))
 	for i, b := range members {
-		st, _ := p.checker.Status(b)
+		st, _ := ck.Status(b)
 		before[i] = st.Probes
 	}
 	clk.Advance(time.Second)
 	waitFor(t, "a probe of every member", func() bool {
 		for i, b := range members {
-			if st, _ := p.checker.Status(b); st.Probes <= before[i] {
+			if st, _ := ck.Status(b); st.Probes <= before[i] {
 				return false
 			}
 		}
@@ -282,7 +282,7 @@ func TestDiscoveryUpdatesMembershipInPlace(t *testing.T) {
 	g, gw := startGateway(t, parseConfig(t, poolConfig("slow_start: 30s", bs[0], bs[1])), Options{Clock: clk})
 	p := g.Pool("p")
 	var _ discovery.Sink = p
-	before := p.view.Load().byID[bs[0].addr()]
+	before := p.Backend(bs[0].addr())
 	get(t, gw.Client(), gw.URL+"/")
 	get(t, gw.Client(), gw.URL+"/") // round robin: one each
 
@@ -293,16 +293,15 @@ func TestDiscoveryUpdatesMembershipInPlace(t *testing.T) {
 		{ID: bs[2].addr(), Address: bs[2].addr(), Weight: 1},
 	}
 	go func() { _ = discovery.Watch(ctx, specs, p, nil) }()
-	waitFor(t, "membership applied", func() bool { return p.view.Load().byID[bs[2].addr()] != nil })
+	waitFor(t, "membership applied", func() bool { return p.Backend(bs[2].addr()) != nil })
 
-	v := p.view.Load()
-	if v.byID[bs[0].addr()] != before || before.Requests.Load() != 1 {
+	if p.Backend(bs[0].addr()) != before || before.Requests.Load() != 1 {
 		t.Fatalf("kept backend lost its identity or its counters (requests %d)", before.Requests.Load())
 	}
-	if v.byID[bs[1].addr()] != nil {
+	if p.Backend(bs[1].addr()) != nil {
 		t.Fatal("removed backend still a member")
 	}
-	if f := v.byID[bs[2].addr()].SlowStartFactor(clk.Now().UnixNano()); f >= 1 {
+	if f := p.Backend(bs[2].addr()).SlowStartFactor(clk.Now().UnixNano()); f >= 1 {
 		t.Fatalf("new backend not in slow start (factor %v)", f)
 	}
 	seen := map[string]bool{}

@@ -180,7 +180,7 @@ func TestCircuitBreakerOpensSkipsAndProbes(t *testing.T) {
 	for i := 0; i < 8; i++ { // 4 land on the failing backend: it opens
 		get(t, c, gw.URL+"/")
 	}
-	b := g.Pool("p").view.Load().byID[bad.addr()]
+	b := g.Pool("p").Backend(bad.addr())
 	if !b.HasFlag(upstream.FlagCircuitOpen) {
 		t.Fatalf("breaker did not open after %d failures", badHits.Load())
 	}

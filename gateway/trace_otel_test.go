@@ -15,6 +15,7 @@ import (
 
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/trace"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry/otlptest"
 )
 
@@ -281,7 +282,7 @@ func TestTracingStartsTraceForClientWithout(t *testing.T) {
 			for i := 0; i < 2; i++ {
 				h := <-got
 				tp := h.Get("Traceparent")
-				if !validTraceparent(tp) || h.Get("Tracestate") != "" {
+				if !trace.ValidTraceparent(tp) || h.Get("Tracestate") != "" {
 					t.Fatalf("request %d: backend got traceparent %q tracestate %q", i, tp, h.Get("Tracestate"))
 				}
 				var server, try *otlptest.Span

@@ -27,6 +27,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/server"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
 
@@ -170,15 +171,15 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 		return s, err
 	}
 	type ready struct {
-		l gateway.Listeners
+		l server.Listeners
 		g *gateway.Gateway
 	}
 	readyc := make(chan ready, 1)
 	gctx, cancel := context.WithCancel(context.Background())
 	s.cancelGateway, s.gatewayDone = cancel, make(chan struct{})
-	r := &gateway.Runner{Config: cfg,
+	r := &server.Runner{Config: cfg,
 		Options: gateway.Options{Logger: opt.Log, AdminRoutes: map[string]http.Handler{"GET /dashboard/": dashboard.Handler(s.State)}},
-		Ready:   func(l gateway.Listeners, g *gateway.Gateway) { readyc <- ready{l, g} }}
+		Ready:   func(l server.Listeners, g *gateway.Gateway) { readyc <- ready{l, g} }}
 	go func() { defer close(s.gatewayDone); s.gatewayErr = r.Run(gctx) }()
 	select {
 	case rd := <-readyc:

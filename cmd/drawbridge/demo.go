@@ -13,6 +13,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/server"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -66,8 +67,8 @@ Stop with Ctrl-C (or --duration).`,
 				return usageError(err)
 			}
 			out := cmd.OutOrStdout()
-			r := &gateway.Runner{Config: cfg, Options: gatewayOptions(newLogger()),
-				Ready: func(l gateway.Listeners, _ *gateway.Gateway) {
+			r := &server.Runner{Config: cfg, Options: gatewayOptions(newLogger()),
+				Ready: func(l server.Listeners, _ *gateway.Gateway) {
 					fmt.Fprintf(out, "gateway    http://%s  (%s over %d example backends)\n", l.HTTP, strategy, backends)
 					if l.Admin != nil {
 						fmt.Fprintf(out, "dashboard  http://%s/dashboard/\n", l.Admin)

@@ -14,6 +14,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/server"
 )
 
 func newGatewayCmd() *cobra.Command {
@@ -68,7 +69,7 @@ elsewhere with the token in $` + gateway.AdminTokenEnv + ` as a bearer token.`,
 					}
 				}
 			}()
-			r := &gateway.Runner{ConfigPath: path, Config: cfg, Reload: reload, Options: gatewayOptions(log), Ready: logAdmin(log)}
+			r := &server.Runner{ConfigPath: path, Config: cfg, Reload: reload, Options: gatewayOptions(log), Ready: logAdmin(log)}
 			return r.Run(ctx)
 		},
 	}
@@ -137,7 +138,7 @@ $` + gateway.AdminTokenEnv + ` as a bearer token.
 			}
 			ctx, stop := signalContext()
 			defer stop()
-			r := &gateway.Runner{Config: cfg, Options: gatewayOptions(log), Ready: logAdmin(log)}
+			r := &server.Runner{Config: cfg, Options: gatewayOptions(log), Ready: logAdmin(log)}
 			return r.Run(ctx)
 		},
 	}
@@ -163,8 +164,8 @@ func gatewayOptions(log *slog.Logger) gateway.Options {
 
 // logAdmin logs where the dashboard is, and warns when the admin
 // listener is reachable from other hosts.
-func logAdmin(log *slog.Logger) func(gateway.Listeners, *gateway.Gateway) {
-	return func(l gateway.Listeners, _ *gateway.Gateway) {
+func logAdmin(log *slog.Logger) func(server.Listeners, *gateway.Gateway) {
+	return func(l server.Listeners, _ *gateway.Gateway) {
 		if l.Admin == nil {
 			return
 		}

@@ -32,6 +32,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/autoscaler/daemon"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway"
+	"github.com/drawbridge-dev/drawbridge/gateway/server"
 )
 
 const (
@@ -290,14 +291,14 @@ failover:
 		t.Fatal(err)
 	}
 	reload := make(chan struct{}, 1)
-	ready := make(chan gateway.Listeners, 1)
+	ready := make(chan server.Listeners, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	r := &gateway.Runner{ConfigPath: path, Reload: reload, Options: gateway.Options{Logger: slog.New(slog.DiscardHandler)},
-		Ready: func(l gateway.Listeners, _ *gateway.Gateway) { ready <- l }}
+	r := &server.Runner{ConfigPath: path, Reload: reload, Options: gateway.Options{Logger: slog.New(slog.DiscardHandler)},
+		Ready: func(l server.Listeners, _ *gateway.Gateway) { ready <- l }}
 	go func() { done <- r.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	var ls gateway.Listeners
+	var ls server.Listeners
 	select {
 	case ls = <-ready:
 	case err := <-done:

@@ -433,27 +433,17 @@ func (p *Proxy) SetBackends(specs []upstream.Spec) error {
 		return ErrClosed
 	}
 	now := p.clk.Now().UnixNano()
-	members := make([]*upstream.Backend, 0, len(specs))
-	byID := make(map[string]*upstream.Backend, len(specs))
-	for _, s := range specs {
-		nb := upstream.New(s)
-		if ob := p.byID[nb.ID()]; ob != nil && ob.Spec() == nb.Spec() {
-			nb = ob
-		} else {
-			p.tracked[nb] = &member{conns: make(map[*conn]struct{})}
-			if p.started {
-				nb.StartSlowStart(now, p.cfg.SlowStart)
-			}
-			p.log.Info("backend added", "backend", nb.ID(), "address", nb.Addr(), "weight", nb.Weight())
+	diff := upstream.Diff(p.members, specs)
+	members, byID := diff.Members, diff.ByID
+	for _, nb := range diff.Added {
+		p.tracked[nb] = &member{conns: make(map[*conn]struct{})}
+		if p.started {
+			nb.StartSlowStart(now, p.cfg.SlowStart)
 		}
-		members = append(members, nb)
-		byID[nb.ID()] = nb
+		p.log.Info("backend added", "backend", nb.ID(), "address", nb.Addr(), "weight", nb.Weight())
 	}
 	var expireNow []*upstream.Backend
-	for id, ob := range p.byID {
-		if byID[id] == ob {
-			continue
-		}
+	for _, ob := range diff.Removed {
 		// Flag first: a Pick racing this update already skips it.
 		ob.SetFlag(upstream.FlagDraining, true)
 		m := p.tracked[ob]

@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
@@ -38,11 +39,11 @@ func l4Config(lc *config.L4) l4.Config {
 type tcpListeners map[string]*l4.Proxy
 
 // startTCP starts every l4 listener of cfg; on error those started are shut.
-func (g *Gateway) startTCP(cfg *config.Config, errc chan<- error, log *slog.Logger) (tcpListeners, error) {
+func startTCP(g *gateway.Gateway, cfg *config.Config, errc chan<- error, log *slog.Logger) (tcpListeners, error) {
 	ts := tcpListeners{}
 	for i := range cfg.L4 {
 		lc := &cfg.L4[i]
-		p, err := l4.New(l4Config(lc), g.clk, log.With("l4", lc.Name))
+		p, err := l4.New(l4Config(lc), g.Clock(), log.With("l4", lc.Name))
 		if err == nil {
 			var ln net.Listener
 			if ln, err = net.Listen("tcp", lc.Listen); err == nil {
@@ -55,7 +56,7 @@ func (g *Gateway) startTCP(cfg *config.Config, errc chan<- error, log *slog.Logg
 		ts.shutdown(context.Background())
 		return nil, fmt.Errorf("l4 %q: %w", lc.Name, err)
 	}
-	g.tcp.Store(&ts)
+	g.SetL4(ts)
 	return ts, nil
 }
 

@@ -1,4 +1,8 @@
-package gateway
+// Package pool is the gateway's backend pools: membership kept across
+// reloads (a backend with the same id, address and weight keeps its state),
+// the per-backend machinery (connections, breaker, bulkhead, metrics), and
+// the forward stage that ends a route's chain with its tries and retries.
+package pool
 
 import (
 	"fmt"
@@ -57,6 +61,12 @@ type poolView struct {
 
 func (v *poolView) lookup(id string) *upstream.Backend { return v.byID[id] }
 
+// Members are the pool's backends now.
+func (p *Pool) Members() []*upstream.Backend { return p.view.Load().members }
+
+// Backend is the member with that id now, or nil.
+func (p *Pool) Backend(id string) *upstream.Backend { return p.view.Load().lookup(id) }
+
 // member is what the gateway attaches to each backend (upstream.Backend.Ext).
 type member struct {
 	up      *proxy.Upstream
@@ -109,9 +119,9 @@ type Pool struct {
 // Name is the pool's configured name.
 func (p *Pool) Name() string { return p.name }
 
-// preparedPool is a pool configuration checked and built but not yet live:
+// Prepared is a pool configuration checked and built but not yet live:
 // reloads build every pool first and commit only when all succeeded.
-type preparedPool struct {
+type Prepared struct {
 	s      poolSettings
 	bal    balance.Balancer // nil: keep the live one
 	key    balance.KeyFunc
@@ -121,8 +131,14 @@ type preparedPool struct {
 	fromDiscovery bool
 }
 
-func preparePool(s poolSettings, live *Pool) (*preparedPool, error) {
-	pp := &preparedPool{s: s}
+// Prepare checks and builds a pool's configuration without making it live:
+// live is the pool it will replace the settings of, nil for a new one.
+func Prepare(pc *config.Pool, live *Pool) (*Prepared, error) {
+	return prepare(settingsFromConfig(pc), live)
+}
+
+func prepare(s poolSettings, live *Pool) (*Prepared, error) {
+	pp := &Prepared{s: s}
 	if live == nil || live.settings.strategy != s.strategy || live.settings.balOpts != s.balOpts {
 		bal, err := balance.New(s.strategy, s.balOpts)
 		if err != nil {
@@ -147,14 +163,15 @@ func preparePool(s poolSettings, live *Pool) (*preparedPool, error) {
 	return pp, nil
 }
 
-func newPool(name string, pp *preparedPool, clk clock.Clock, log *slog.Logger, m *Metrics) *Pool {
+// New makes a live pool of prepared settings.
+func New(name string, pp *Prepared, clk clock.Clock, log *slog.Logger, m *Metrics) *Pool {
 	p := &Pool{name: name, clk: clk, log: log.With("pool", name), metrics: m}
-	p.commit(pp)
+	p.Commit(pp)
 	return p
 }
 
-// commit makes prepared settings live. It cannot fail.
-func (p *Pool) commit(pp *preparedPool) {
+// Commit makes prepared settings live. It cannot fail.
+func (p *Pool) Commit(pp *Prepared) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	old := p.view.Load()
@@ -168,19 +185,17 @@ func (p *Pool) commit(pp *preparedPool) {
 	outlierChanged := old == nil || !reflect.DeepEqual(p.settings.outlier, s.outlier) || p.settings.slowStart != s.slowStart
 	p.settings = s
 
-	// Membership diff: a backend with the same id, address and weight is
-	// kept as is; anything else is a removal plus an addition.
 	now := p.clk.Now()
-	var oldByID map[string]*upstream.Backend
+	var current []*upstream.Backend
 	if old != nil {
-		oldByID = old.byID
+		current = old.members
 	}
-	members := make([]*upstream.Backend, 0, len(s.backends))
-	byID := make(map[string]*upstream.Backend, len(s.backends))
+	// A backend with the same id, address and weight is kept as is.
+	diff := upstream.Diff(current, s.backends)
+	members, byID := diff.Members, diff.ByID
 	var retired []*proxy.Upstream // endpoints replaced by new proxy settings
-	for _, spec := range s.backends {
-		nb := upstream.New(spec)
-		if b, ok := oldByID[nb.ID()]; ok && b.Spec() == nb.Spec() {
+	for _, b := range members {
+		if old != nil && old.byID[b.ID()] == b { // kept
 			if memberChanged {
 				prev := b.Ext.Load().(*member)
 				up := prev.up
@@ -191,17 +206,13 @@ func (p *Pool) commit(pp *preparedPool) {
 				b.SetFlag(upstream.FlagCircuitOpen, false) // a fresh breaker starts closed
 				b.Ext.Store(p.newMember(b, &s, up, prev.m))
 			}
-			members = append(members, b)
-			byID[b.ID()] = b
 			continue
 		}
-		nb.Ext.Store(p.newMember(nb, &s, proxy.NewUpstream(nb.Addr(), s.proxy), p.metrics.backend(p.name, nb.ID())))
+		b.Ext.Store(p.newMember(b, &s, proxy.NewUpstream(b.Addr(), s.proxy), p.metrics.backend(p.name, b.ID())))
 		if old != nil { // a backend joining a running pool ramps up
-			nb.StartSlowStart(now.UnixNano(), s.slowStart)
-			p.log.Info("backend added", "backend", nb.ID(), "address", nb.Addr())
+			b.StartSlowStart(now.UnixNano(), s.slowStart)
+			p.log.Info("backend added", "backend", b.ID(), "address", b.Addr())
 		}
-		members = append(members, nb)
-		byID[nb.ID()] = nb
 	}
 
 	logChange := func(b *upstream.Backend, healthy bool, reason string) {
@@ -269,10 +280,7 @@ func (p *Pool) commit(pp *preparedPool) {
 	if old == nil {
 		return
 	}
-	for _, b := range old.members {
-		if byID[b.ID()] == b {
-			continue
-		}
+	for _, b := range diff.Removed {
 		// Removed: no new picks; requests in flight finish on their own
 		// connections, which then close.
 		b.SetFlag(upstream.FlagDraining, true)
@@ -289,12 +297,12 @@ func (p *Pool) SetBackends(specs []upstream.Spec) error {
 	s := p.settings
 	p.mu.Unlock()
 	s.backends = specs
-	pp, err := preparePool(s, p)
+	pp, err := prepare(s, p)
 	if err != nil {
 		return fmt.Errorf("pool %q: %w", p.name, err)
 	}
 	pp.fromDiscovery = true
-	p.commit(pp)
+	p.Commit(pp)
 	return nil
 }
 
@@ -307,8 +315,8 @@ func (p *Pool) report(b *upstream.Backend, failed bool) {
 
 func (p *Pool) outlierDetector() *health.Outlier { return p.view.Load().outlier }
 
-// close stops health checking and drains every backend.
-func (p *Pool) close() {
+// Close stops health checking and drains every backend.
+func (p *Pool) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.checker != nil {
@@ -361,15 +369,15 @@ func (p *Pool) closeTunnels(b *upstream.Backend) {
 	}
 }
 
-// status is the JSON view of a pool for the admin API.
-func (p *Pool) status(now time.Time) poolStatus {
+// Status is the JSON view of a pool for the admin API.
+func (p *Pool) Status(now time.Time) PoolStatus {
 	v := p.view.Load()
-	ps := poolStatus{Name: p.name, Strategy: v.strategy}
+	ps := PoolStatus{Name: p.name, Strategy: v.strategy}
 	p.mu.Lock()
 	checker := p.checker
 	p.mu.Unlock()
 	for _, b := range v.members {
-		bs := backendStatus{
+		bs := BackendStatus{
 			ID: b.ID(), Address: b.Addr(), Weight: b.Weight(),
 			Available: b.Available(), Healthy: !b.HasFlag(upstream.FlagUnhealthy),
 			Ejected: b.HasFlag(upstream.FlagEjected), Drained: b.HasFlag(upstream.FlagDraining), Circuit: circuitState(b), Inflight: b.Inflight(),
@@ -390,14 +398,14 @@ func (p *Pool) status(now time.Time) poolStatus {
 	return ps
 }
 
-type poolStatus struct {
+type PoolStatus struct {
 	Name      string          `json:"name"`
 	Strategy  string          `json:"strategy"`
 	Available int             `json:"available"`
-	Backends  []backendStatus `json:"backends"`
+	Backends  []BackendStatus `json:"backends"`
 }
 
-type backendStatus struct {
+type BackendStatus struct {
 	ID              string  `json:"id"`
 	Address         string  `json:"address"`
 	Weight          int     `json:"weight"`
@@ -421,3 +429,7 @@ func circuitState(b *upstream.Backend) string {
 	}
 	return ""
 }
+
+// HealthChecker is the pool's active checker (nil without checks), for
+// tests that step its probes.
+func (p *Pool) HealthChecker() *health.Checker { return p.checker }

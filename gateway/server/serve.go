@@ -1,11 +1,14 @@
-package gateway
+// Package server runs a gateway as a daemon: the client, TLS (HTTP/1 and
+// HTTP/2), L4 and admin listeners, reload on signal or file change, drain
+// on shutdown, and the wiring of discovery and failover, including the AWS
+// clients they use. The request path itself is package gateway's.
+package server
 
 import (
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +18,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/trace"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -22,6 +27,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"golang.org/x/net/http2"
 
+	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/h2guard"
@@ -40,11 +46,11 @@ type Runner struct {
 	// runs a fixed in-memory configuration.
 	ConfigPath string
 	Config     *config.Config
-	Options    Options
+	Options    gateway.Options
 	// Reload triggers a reload of ConfigPath (SIGHUP).
 	Reload <-chan struct{}
 	// Ready, if set, is called once every listener accepts connections.
-	Ready func(l Listeners, g *Gateway)
+	Ready func(l Listeners, g *gateway.Gateway)
 }
 
 // Listeners are the addresses the gateway serves on (nil when off).
@@ -75,19 +81,19 @@ func (r *Runner) Run(ctx context.Context) error {
 		log = slog.Default()
 		r.Options.Logger = log
 	}
-	g, err := New(cfg, r.Options)
+	g, err := gateway.New(cfg, r.Options)
 	if err != nil {
 		return err
 	}
 	defer g.Close()
-	g.setConfigFile(r.ConfigPath)
+	g.SetConfigFile(r.ConfigPath)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := g.newServer(cfg)
-	stopTracing, err := g.startTracing(srv, cfg, log)
+	srv := g.HTTPServer(cfg)
+	stopTracing, err := trace.Start(srv, cfg.Tracing, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -106,7 +112,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer disc.stop()
 	disc.apply(cfg)
 	errc := make(chan error, 3)
-	go func() { errc <- srv.Serve(clientListener(ln, cfg)) }()
+	go func() { errc <- srv.Serve(gateway.ClientListener(ln, cfg)) }()
 	ls := Listeners{HTTP: ln.Addr()}
 	closeAll := func() { _ = srv.Close() }
 
@@ -117,15 +123,15 @@ func (r *Runner) Run(ctx context.Context) error {
 			closeAll()
 			return fmt.Errorf("tls.listen: %w", err)
 		}
-		h2 = g.serveTLS(tln, cfg, srv, errc)
+		h2 = serveTLS(g, tln, cfg, srv, errc)
 		ls.HTTPS = tln.Addr()
 		if _, port, err := net.SplitHostPort(tln.Addr().String()); err == nil {
-			g.httpsPort.Store(&port)
+			g.SetHTTPSPort(port)
 		}
 		closeAll = func() { _ = srv.Close(); h2.stop() }
 	}
 
-	tcp, err := g.startTCP(cfg, errc, log)
+	tcp, err := startTCP(g, cfg, errc, log)
 	if err != nil {
 		closeAll()
 		return err
@@ -185,12 +191,12 @@ func (h *h2Side) stop()          { _ = h.disp.Close(); h.cancel() }
 
 // serveTLS terminates TLS on ln: HTTP/1.1 connections (checked by the
 // framing guard) go to srv, HTTP/2 ones to an HTTP/2 server.
-func (g *Gateway) serveTLS(ln net.Listener, cfg *config.Config, srv *http.Server, errc chan<- error) *h2Side {
+func serveTLS(g *gateway.Gateway, ln net.Listener, cfg *config.Config, srv *http.Server, errc chan<- error) *h2Side {
 	minV, _ := tlsterm.ParseVersion(cfg.TLS.MinVersion) // validated by config
 	tcfg := tlsterm.Config(nil, minV)
-	tcfg.GetCertificate = g.getCertificate
+	tcfg.GetCertificate = g.GetCertificate
 	h2s := &http2.Server{IdleTimeout: cfg.Server.IdleTimeout, MaxConcurrentStreams: 250, MaxReadFrameSize: h2guard.MaxFrameSize}
-	gcfg := h2GuardConfig(cfg)
+	gcfg := gateway.H2GuardConfig(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	disp := tlsterm.NewDispatcher(ln, tcfg, cfg.TLS.HandshakeTimeout,
 		func(tc *tls.Conn) {
@@ -202,45 +208,7 @@ func (g *Gateway) serveTLS(ln net.Listener, cfg *config.Config, srv *http.Server
 	return &h2Side{disp: disp, cancel: cancel}
 }
 
-// clientListener wraps the plain listener's connections: the HTTP/2 guard
-// follows h2c ones, the framing guard HTTP/1 ones.
-func clientListener(ln net.Listener, cfg *config.Config) net.Listener {
-	return hygiene.Listener(h2guard.Listener{Listener: ln, Config: h2GuardConfig(cfg)})
-}
-
-// h2GuardConfig gives HTTP/2 clients the header deadline HTTP/1 ones get.
-func h2GuardConfig(cfg *config.Config) h2guard.Config {
-	return h2guard.Config{ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, MaxHeaderBytes: cfg.Server.MaxHeaderBytes}
-}
-
-func (g *Gateway) newServer(cfg *config.Config) *http.Server {
-	p := new(http.Protocols)
-	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
-	return &http.Server{
-		Handler:   g,
-		Protocols: p,
-		// The frame size the HTTP/2 guard inspects in full (Go's default
-		// is 1 MiB); a larger frame is a connection error.
-		HTTP2:             &http.HTTP2Config{MaxReadFrameSize: h2guard.MaxFrameSize},
-		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
-		IdleTimeout:       cfg.Server.IdleTimeout,
-		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
-		ErrorLog:          log.New(slogWriter{g.log}, "", 0),
-		ConnContext:       hygiene.ConnContext,
-		ConnState:         hygiene.ConnState,
-	}
-}
-
-// slogWriter routes net/http's own error log into the structured log.
-type slogWriter struct{ l *slog.Logger }
-
-func (w slogWriter) Write(p []byte) (int, error) {
-	w.l.Warn("http server", "msg", string(p))
-	return len(p), nil
-}
-
-func (r *Runner) reload(g *Gateway, tcp tcpListeners, log *slog.Logger) {
+func (r *Runner) reload(g *gateway.Gateway, tcp tcpListeners, log *slog.Logger) {
 	if r.ConfigPath == "" {
 		return
 	}
@@ -255,9 +223,9 @@ func (r *Runner) reload(g *Gateway, tcp tcpListeners, log *slog.Logger) {
 			tcp.apply(cfg, log)
 		}
 	} else {
-		g.metrics.reloads.WithLabelValues("failure").Inc()
+		g.ReloadRefused()
 	}
-	g.noteReload(err)
+	g.NoteReload(err)
 	if err != nil {
 		// The message carries FILE:LINE: key: what is wrong.
 		log.Error("config reload refused; the previous configuration keeps serving", "error", err.Error())
@@ -334,8 +302,8 @@ func (r *Runner) watch(ctx context.Context, log *slog.Logger, files []string) <-
 	return out
 }
 
-func (r *Runner) shutdown(g *Gateway, srv *http.Server, h2 *h2Side, tcp tcpListeners, admin *http.Server, log *slog.Logger) error {
-	g.draining.Store(true)
+func (r *Runner) shutdown(g *gateway.Gateway, srv *http.Server, h2 *h2Side, tcp tcpListeners, admin *http.Server, log *slog.Logger) error {
+	g.StartDraining()
 	timeout := g.Config().ShutdownTimeout
 	log.Info("shutting down: draining in-flight requests", "inflight", g.Inflight(), "timeout", timeout.String())
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -388,7 +356,7 @@ func (f *runningFailover) stop() { f.cancel(); <-f.done }
 // startFailover builds and starts the failover controller of cfg; nil when
 // failover is off. It runs until ctx ends: shutdown steps down first, so the
 // peer takes over while this gateway drains.
-func (r *Runner) startFailover(ctx context.Context, g *Gateway, cfg *config.Config, log *slog.Logger) (*runningFailover, error) {
+func (r *Runner) startFailover(ctx context.Context, g *gateway.Gateway, cfg *config.Config, log *slog.Logger) (*runningFailover, error) {
 	fc := cfg.Failover
 	if fc == nil || fc.Mode == config.FailoverNone {
 		return nil, nil
@@ -397,7 +365,7 @@ func (r *Runner) startFailover(ctx context.Context, g *Gateway, cfg *config.Conf
 		// Both gateways install one file; what differs between them comes
 		// from IMDS. Until it answers this gateway neither serves nor
 		// competes for the lease.
-		id, err := failover.LookupIdentity(ctx, failover.NewIMDS(), g.clk, 2*time.Second, log)
+		id, err := failover.LookupIdentity(ctx, failover.NewIMDS(), g.Clock(), 2*time.Second, log)
 		if err != nil {
 			return nil, fmt.Errorf("failover: instance identity: %w", err)
 		}
@@ -428,14 +396,14 @@ func (r *Runner) startFailover(ctx context.Context, g *Gateway, cfg *config.Conf
 	var ls failover.Lease
 	switch fc.Lease.Type {
 	case config.LeaseFile:
-		ls = lease.NewFile(fc.Lease.Path, g.clk)
+		ls = lease.NewFile(fc.Lease.Path, g.Clock())
 	case config.LeaseDynamoDB:
 		c, err := awsConfig()
 		if err != nil {
 			return nil, err
 		}
 		api := dynamodb.NewFromConfig(c)
-		ls = lease.NewDynamoDB(api, fc.Lease.Table, fc.Lease.Key, g.clk)
+		ls = lease.NewDynamoDB(api, fc.Lease.Table, fc.Lease.Key, g.Clock())
 	}
 	var addr failover.Address
 	if fc.Mode == config.FailoverLocal {
@@ -451,15 +419,15 @@ func (r *Runner) startFailover(ctx context.Context, g *Gateway, cfg *config.Conf
 		}
 		addr = &failover.EIP{API: ec2.NewFromConfig(c), AllocationID: fc.EIP.AllocationID, InstanceID: fc.EIP.InstanceID}
 	}
-	transitions := newTransitionCounter()
+	transitions := gateway.NewTransitionCounter()
 	ctrl, err := failover.New(failover.Config{
-		Node: fc.Node, TTL: fc.Lease.TTL, Lease: ls, Address: addr, Clock: g.clk, Log: log,
+		Node: fc.Node, TTL: fc.Lease.TTL, Lease: ls, Address: addr, Clock: g.Clock(), Log: log,
 		OnTransition: func(t failover.Transition) { transitions.WithLabelValues(string(t.To)).Inc() },
 	})
 	if err != nil {
 		return nil, err
 	}
-	g.setFailover(ctrl, transitions)
+	g.SetFailover(ctrl, transitions)
 	ctx, cancel := context.WithCancel(ctx)
 	rf := &runningFailover{Controller: ctrl, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -469,28 +437,20 @@ func (r *Runner) startFailover(ctx context.Context, g *Gateway, cfg *config.Conf
 	return rf, nil
 }
 
-// Headers every response carries while failover is on: the fencing token
-// of the lease the answering gateway held, and its name. Clients and tests
-// can prove from them that two gateways never answered at once.
-const (
-	FenceHeader = "X-Drawbridge-Fence"
-	NodeHeader  = "X-Drawbridge-Node"
-)
-
 // fenced serves only while the controller holds a valid lease; otherwise
 // the gateway is passive and answers 503 and closes the connection, so a
 // client still connected to a node that lost the lease moves on.
 func fenced(f *runningFailover, next http.Handler) http.Handler {
 	node := f.Node()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(NodeHeader, node)
+		w.Header().Set(gateway.NodeHeader, node)
 		token, ok := f.Fence()
 		if !ok {
 			w.Header().Set("Connection", "close")
 			http.Error(w, "passive gateway", http.StatusServiceUnavailable)
 			return
 		}
-		w.Header().Set(FenceHeader, strconv.FormatUint(token, 10))
+		w.Header().Set(gateway.FenceHeader, strconv.FormatUint(token, 10))
 		next.ServeHTTP(w, r)
 	})
 }
@@ -499,7 +459,7 @@ func fenced(f *runningFailover, next http.Handler) http.Handler {
 // watcher when its pool's discovery settings change on reload.
 type discoveries struct {
 	ctx     context.Context
-	g       *Gateway
+	g       *gateway.Gateway
 	log     *slog.Logger
 	running map[string]*watcher // by pool name
 	aws     map[[2]string]aws.Config
@@ -507,12 +467,12 @@ type discoveries struct {
 
 type watcher struct {
 	cfg    config.Discovery
-	pool   *Pool
+	pool   *gateway.Pool
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startDiscovery(ctx context.Context, g *Gateway, log *slog.Logger) *discoveries {
+func startDiscovery(ctx context.Context, g *gateway.Gateway, log *slog.Logger) *discoveries {
 	return &discoveries{ctx: ctx, g: g, log: log, running: map[string]*watcher{}, aws: map[[2]string]aws.Config{}}
 }
 
@@ -574,7 +534,7 @@ func (d *discoveries) provider(dc *config.Discovery, log *slog.Logger) (discover
 	}
 	switch dc.Type {
 	case config.DiscoveryFile:
-		return &discovery.File{Path: dc.File, Interval: dc.Interval, Clock: d.g.clk, OnError: onError}, nil
+		return &discovery.File{Path: dc.File, Interval: dc.Interval, Clock: d.g.Clock(), OnError: onError}, nil
 	case config.DiscoveryASG:
 		key := [2]string{dc.Region, dc.Endpoint}
 		c, ok := d.aws[key]
@@ -586,7 +546,7 @@ func (d *discoveries) provider(dc *config.Discovery, log *slog.Logger) (discover
 			d.aws[key] = c
 		}
 		return &discovery.ASG{AutoScaling: autoscaling.NewFromConfig(c), EC2: ec2.NewFromConfig(c), Group: dc.ASG, Port: dc.Port,
-			Interval: dc.Interval, Jitter: dc.Jitter, Clock: d.g.clk, OnError: onError}, nil
+			Interval: dc.Interval, Jitter: dc.Jitter, Clock: d.g.Clock(), OnError: onError}, nil
 	}
 	return nil, fmt.Errorf("unknown discovery type %q", dc.Type)
 }

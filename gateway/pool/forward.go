@@ -1,117 +1,61 @@
-package gateway
+package pool
 
 import (
 	"bytes"
 	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
+	"github.com/drawbridge-dev/drawbridge/gateway/route"
+	"github.com/drawbridge-dev/drawbridge/gateway/trace"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
 
-// ServeHTTP is the request path: the checks every request passes (hygiene,
-// the HTTPS redirect, load shedding), the route's compiled chain
-// (pipeline.Build documents its order), then one record of the outcome.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt := g.rt.Load()
-	q := requests.Get().(*pipeline.Request)
-	q.Reset(w, r, g.clk.Now())
-	var rr *routeRuntime
-	defer func() {
-		g.record(rt, rr, r, q)
-		*q = pipeline.Request{} // keeps nothing of this request alive
-		requests.Put(q)
-	}()
-	err := g.serve(rt, q, &rr)
-	q.Settle(err)
-	if e, ok := err.(*pipeline.Error); ok && e.Abort {
-		panic(http.ErrAbortHandler) // recorded first, by the deferred record
-	}
+// Forward ends a route's chain: it forwards to the pool, trying backends
+// until one answers or the retry policy gives up. A route's chain is built
+// before its configuration commits, so the route, pool and retry policy are
+// set by Commit, before the chain serves.
+type Forward struct {
+	clk     clock.Clock
+	metrics *Metrics
+
+	route  *route.Route
+	pool   *Pool
+	retry  *retryPolicy  // nil: no retries
+	perTry time.Duration // 0 = the pool's response_header timeout
 }
 
-// requests recycles the per-request state: it escapes into the chain's
-// stages, and a request must not cost an allocation for it.
-var requests = sync.Pool{New: func() any { return new(pipeline.Request) }}
+// NewForward returns a forward stage that Commit completes.
+func NewForward(clk clock.Clock, m *Metrics) *Forward { return &Forward{clk: clk, metrics: m} }
 
-// serve admits q and runs its route's chain; *rr is the route, once known.
-func (g *Gateway) serve(rt *runtime, q *pipeline.Request, rr **routeRuntime) error {
-	w, r := q.W, q.R
-	var hop hygiene.Hop
-	ref := rt.rules.Check(w, r, &hop)
-	if hop.SawUpgrade {
-		// The framing guard stopped following this connection at the
-		// Upgrade header: unless the protocol switch happens, it carries
-		// no further request. The forward lifts this for an upgrade it relays.
-		w.Header().Set("Connection", "close")
-	}
-	if ref != nil {
-		return pipeline.Refuse(w, ref.Status, ref.Msg, strings.TrimSpace(ref.Msg), ref.Close)
-	}
-	if t := rt.cfg.TLS; t != nil && t.RedirectHTTP && r.TLS == nil {
-		port := ""
-		if p := g.httpsPort.Load(); p != nil {
-			port = *p
-		} else if _, p, err := net.SplitHostPort(t.Listen); err == nil {
-			port = p
-		}
-		http.Redirect(w, r, httpsURL(r, port), http.StatusPermanentRedirect)
-		q.Status = http.StatusPermanentRedirect
-		return nil
-	}
-	if n := g.inflight.Add(1); rt.maxConcurrent > 0 && n > rt.maxConcurrent {
-		g.inflight.Add(-1)
-		w.Header().Set("Retry-After", "1")
-		e := pipeline.Refuse(w, http.StatusServiceUnavailable, "gateway overloaded\n", "load shed", false)
-		e.Rejected = "gateway_overloaded"
-		return e
-	}
-	g.metrics.inflight.Inc()
-	defer func() {
-		g.inflight.Add(-1)
-		g.metrics.inflight.Dec()
-	}()
-	q.TraceID = ensureTraceparent(r)
-	if *rr = rt.lookup(r); *rr == nil {
-		return pipeline.Refuse(w, http.StatusNotFound, "no route for this request\n", "no route", false)
-	}
-	// Whether the client sent credentials, read before auth strips them:
-	// the cache must not share a response to an authenticated request.
-	_, q.Authenticated = r.Header["Authorization"]
-	q.Upgrade, q.CloseConn = hygiene.PickUpgrade((*rr).upgrades, hop.Upgrade), hop.SawUpgrade
-	return (*rr).chain.Serve(q)
+// Commit sets the route the stage forwards for: its pool, retry policy
+// (nil: none) and per-try timeout.
+func (f *Forward) Commit(r *route.Route, p *Pool, retry *config.Retry, perTry time.Duration) {
+	f.route, f.pool, f.retry, f.perTry = r, p, compileRetry(retry), perTry
 }
 
-// forward ends a route's chain: it forwards to the pool, trying backends
-// until one answers or the retry policy gives up.
-type forward struct {
-	g  *Gateway
-	rr *routeRuntime
-}
-
-func (f forward) Serve(q *pipeline.Request) error {
-	x := exchange{g: f.g, rr: f.rr, q: q, w: q.W, r: q.R, v: f.rr.pool.view.Load()}
+func (f *Forward) Serve(q *pipeline.Request) error {
+	x := exchange{f: f, q: q, w: q.W, r: q.R, v: f.pool.view.Load()}
 	return x.serve()
 }
 
 // exchange is one client request across its tries.
 type exchange struct {
-	g  *Gateway
-	rr *routeRuntime
-	q  *pipeline.Request
-	v  *poolView
-	w  http.ResponseWriter
-	r  *http.Request
+	f *Forward
+	q *pipeline.Request
+	v *poolView
+	w http.ResponseWriter
+	r *http.Request
 
 	hash     uint64
 	hashed   bool
@@ -148,7 +92,7 @@ func (x *exchange) serve() error {
 	if err := x.prepare(); err != nil {
 		return err
 	}
-	pol := x.rr.retry
+	pol := x.f.retry
 	if x.canRetry {
 		pol.budget.Begin()
 		defer pol.budget.End()
@@ -173,13 +117,13 @@ func (x *exchange) serve() error {
 		var reserved bool
 		last, reserved = x.try(b, mem, pinned, try)
 		lastB = b
-		failed := x.record(b, mem, last, x.g.clk.Now())
+		failed := x.record(b, mem, last, x.f.clk.Now())
 		if !x.retry(try, &last, failed, reserved) {
 			break
 		}
 		x.exclude(b)
 		x.retries++
-		x.g.metrics.retries.WithLabelValues(x.rr.r.Name).Inc()
+		x.f.metrics.retries.WithLabelValues(x.f.route.Name).Inc()
 		if !x.backoff(try, last.Header) {
 			break
 		}
@@ -191,8 +135,8 @@ func (x *exchange) serve() error {
 // prepare sets up the attempt and reads the start of the body; a body that
 // breaks already is answered here.
 func (x *exchange) prepare() error {
-	pol := x.rr.retry
-	x.attempt = proxy.Attempt{URI: x.rr.r.Target(x.r), Timeout: x.rr.perTry}
+	pol := x.f.retry
+	x.attempt = proxy.Attempt{URI: x.f.route.Target(x.r), Timeout: x.f.perTry}
 	replay := pol != nil && pol.methods[x.r.Method]
 	var maxBody int64
 	if replay {
@@ -241,10 +185,10 @@ func (x *exchange) unavailable(rejected error) error {
 // try forwards once to b. reserved: the response was discarded for a
 // retry, and the retry budget reserved for it.
 func (x *exchange) try(b *upstream.Backend, mem *member, pinned bool, try int) (res proxy.Result, reserved bool) {
-	pol := x.rr.retry
+	pol := x.f.retry
 	x.attempt.BeforeHeaders = x.beforeHeaders(b, pinned)
 	if x.attempt.Upgrade != "" {
-		pool, backend := x.rr.pool, b
+		pool, backend := x.f.pool, b
 		x.attempt.OnTunnel = func(c io.Closer) func() { return pool.trackTunnel(backend, c) }
 	}
 	if x.body != nil {
@@ -258,14 +202,14 @@ func (x *exchange) try(b *upstream.Backend, mem *member, pinned bool, try int) (
 			if !pol.statuses[status] {
 				return false
 			}
-			if d, ok := resilience.RetryAfter(h, x.g.clk.Now()); ok && d > pol.retryAfterMax {
+			if d, ok := resilience.RetryAfter(h, x.f.clk.Now()); ok && d > pol.retryAfterMax {
 				return false // the backend asks for more patience than we have
 			}
 			reserved = pol.budget.TryRetry()
 			return reserved
 		}
 	}
-	x.tryStart = x.g.clk.Now()
+	x.tryStart = x.f.clk.Now()
 	b.Acquire()
 	res = mem.up.Forward(x.w, x.r, &x.attempt)
 	b.Release()
@@ -284,7 +228,7 @@ func (x *exchange) retry(try int, last *proxy.Result, failed, reserved bool) boo
 	if !failed || last.HeadersSent || last.Kind == proxy.ErrClientGone || last.Kind == proxy.ErrClientBody {
 		return false
 	}
-	pol := x.rr.retry
+	pol := x.f.retry
 	switch {
 	case last.Discarded:
 		x.holding = reserved // Intercept reserved it before discarding
@@ -443,7 +387,7 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 				// A reload may have swapped the membership after this
 				// request loaded the view and drained every member it
 				// knew: look again at the current one.
-				if nv := x.rr.pool.view.Load(); nv != v {
+				if nv := x.f.pool.view.Load(); nv != v {
 					x.v, v = nv, nv
 					i--
 					continue
@@ -453,7 +397,7 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 		}
 		mem = b.Ext.Load().(*member)
 		if mem.breaker != nil && !mem.breaker.Allow() {
-			breakerRefused(x.r.Context(), b)
+			trace.BreakerRefused(x.r.Context(), b)
 			x.exclude(b) // half-open with its probes taken
 			continue
 		}
@@ -461,7 +405,7 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 			if mem.breaker != nil {
 				mem.breaker.Done(false) // not the backend's fault
 			}
-			x.g.metrics.rejected.WithLabelValues("backend_concurrency").Inc()
+			x.f.metrics.rejected.WithLabelValues("backend_concurrency").Inc()
 			rejected = err
 			if errors.Is(err, resilience.ErrQueueFull) || errors.Is(err, resilience.ErrQueueTimeout) {
 				x.exclude(b)
@@ -489,9 +433,9 @@ func (x *exchange) record(b *upstream.Backend, mem *member, res proxy.Result, en
 		b.Failures.Add(1)
 	}
 	if res.Kind != proxy.ErrClientGone && res.Kind != proxy.ErrClientBody {
-		x.rr.pool.report(b, failed)
+		x.f.pool.report(b, failed)
 		if mem.breaker != nil {
-			breakerDone(x.r.Context(), mem.breaker, b, failed)
+			trace.BreakerDone(x.r.Context(), mem.breaker, b, failed)
 		}
 		status := res.Status
 		if status == 0 {
@@ -511,16 +455,16 @@ func (x *exchange) record(b *upstream.Backend, mem *member, res proxy.Result, en
 // backoff waits before a retry: full jitter, or the backend's Retry-After
 // when that is longer. It reports false when the request ended meanwhile.
 func (x *exchange) backoff(try int, h http.Header) bool {
-	pol := x.rr.retry
+	pol := x.f.retry
 	d := resilience.Backoff(try, pol.backoffBase, pol.backoffMax)
-	if ra, ok := resilience.RetryAfter(h, x.g.clk.Now()); ok && ra > d {
+	if ra, ok := resilience.RetryAfter(h, x.f.clk.Now()); ok && ra > d {
 		d = ra
 	}
 	if d <= 0 {
 		return x.r.Context().Err() == nil
 	}
 	done := make(chan struct{})
-	t := x.g.clk.AfterFunc(d, func() { close(done) })
+	t := x.f.clk.AfterFunc(d, func() { close(done) })
 	select {
 	case <-done:
 		return true
@@ -535,76 +479,4 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-func (rt *runtime) lookup(r *http.Request) *routeRuntime {
-	m := rt.table.Match(r)
-	if m == nil {
-		return nil
-	}
-	return rt.routes[m.Index]
-}
-
-// httpsURL is r's URL on the HTTPS listener: the same host, the listener's
-// port unless it is 443.
-func httpsURL(r *http.Request, port string) string {
-	host := stripHostPort(r.Host)
-	if port != "443" && port != "" {
-		host = net.JoinHostPort(host, port)
-	} else if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return "https://" + host + r.URL.RequestURI()
-}
-
-func stripHostPort(h string) string {
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		return host
-	}
-	return strings.Trim(h, "[]")
-}
-
-// record is the one record of a request, however it ended: route metrics,
-// the refusal counter and the access log line. r is the request as the
-// client sent it (after hygiene), not as a stage rewrote it.
-func (g *Gateway) record(rt *runtime, rr *routeRuntime, r *http.Request, q *pipeline.Request) {
-	if q.Rejected != "" {
-		g.metrics.rejected.WithLabelValues(q.Rejected).Inc()
-	}
-	status := q.Status
-	dur := g.clk.Now().Sub(q.Start)
-	m := g.notFound
-	routeName, poolName := "", ""
-	if rr != nil {
-		m = rr.m
-		routeName, poolName = rr.r.Name, rr.r.Pool
-	}
-	m.reqs[classIndex(status)].Inc()
-	m.dur.Observe(dur.Seconds())
-	traceOutcome(r, rr, q.Backend, status, q.Reason)
-	if rt.accessLog == nil {
-		return
-	}
-	backend := ""
-	if q.Backend != nil {
-		backend = q.Backend.ID()
-	}
-	attrs := []slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("host", r.Host),
-		slog.String("path", r.URL.Path),
-		slog.String("proto", r.Proto),
-		slog.String("client", r.RemoteAddr),
-		slog.Int("status", status),
-		slog.Int64("bytes", q.Bytes),
-		slog.Float64("duration_ms", float64(dur.Microseconds())/1000),
-		slog.String("route", routeName),
-		slog.String("pool", poolName),
-		slog.String("backend", backend),
-		slog.String("trace_id", q.TraceID),
-	}
-	if q.Reason != "" {
-		attrs = append(attrs, slog.String("error", q.Reason))
-	}
-	rt.accessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 }

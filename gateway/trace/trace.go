@@ -1,9 +1,14 @@
-package gateway
+// Package trace carries W3C trace context and the OpenTelemetry spans of
+// the gateway's request path: a valid traceparent passes on unchanged, a
+// missing or malformed one is replaced, and with tracing on each request
+// gets its server span.
+package trace
 
 import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,9 +17,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
-	"go.opentelemetry.io/otel/trace"
+	oteltrace "go.opentelemetry.io/otel/trace"
 
-	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
@@ -34,17 +38,17 @@ var (
 	backendKey = attribute.Key("drawbridge.backend")
 )
 
-// startTracing builds the tracer provider of cfg's tracing block and wraps
-// srv's handler in the server span. The block is read at start, as
-// Traefik's and Envoy's tracing are: changing it takes a restart. stop
-// exports what is buffered; it is a no-op with tracing off.
-func (g *Gateway) startTracing(srv *http.Server, cfg *config.Config, log *slog.Logger) (stop func(), err error) {
-	p, err := telemetry.New(cfg.Tracing, "drawbridge-gateway", log)
+// Start builds the tracer provider of a tracing block and wraps srv's
+// handler in the server span. The block is read at start, as Traefik's and
+// Envoy's tracing are: changing it takes a restart. stop exports what is
+// buffered; it is a no-op with tracing off.
+func Start(srv *http.Server, c telemetry.Config, log *slog.Logger) (stop func(), err error) {
+	p, err := telemetry.New(c, "drawbridge-gateway", log)
 	if err != nil || p == nil {
 		return func() {}, err
 	}
 	srv.Handler = traced(p.Tracer(), srv.Handler)
-	log.Info("tracing on", "endpoint", cfg.Tracing.Endpoint, "sample_ratio", cfg.Tracing.SampleRatio)
+	log.Info("tracing on", "endpoint", c.Endpoint, "sample_ratio", c.SampleRatio)
 	return func() {
 		if err := p.ShutdownWithin(5 * time.Second); err != nil {
 			log.Warn("tracing", "error", err.Error())
@@ -56,10 +60,10 @@ func (g *Gateway) startTracing(srv *http.Server, cfg *config.Config, log *slog.L
 // traceparent when it sent a valid one, a new trace otherwise.
 // ensureTraceparent then passes the span's context on (and the access
 // log's trace_id is the span's trace).
-func traced(tracer trace.Tracer, next http.Handler) http.Handler {
+func traced(tracer oteltrace.Tracer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := telemetry.Propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		if !trace.SpanContextFromContext(ctx).IsValid() {
+		if !oteltrace.SpanContextFromContext(ctx).IsValid() {
 			// tracestate belongs to the traceparent it came with, which
 			// was absent or malformed.
 			delete(r.Header, "Tracestate")
@@ -68,11 +72,11 @@ func traced(tracer trace.Tracer, next http.Handler) http.Handler {
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+		ctx, span := tracer.Start(ctx, r.Method, oteltrace.WithSpanKind(oteltrace.SpanKindServer), oteltrace.WithAttributes(
 			semconv.HTTPRequestMethodKey.String(r.Method),
 			semconv.URLPath(r.URL.Path),
 			semconv.URLScheme(scheme),
-			semconv.ClientAddress(stripHostPort(r.RemoteAddr)),
+			semconv.ClientAddress(clientHost(r.RemoteAddr)),
 			semconv.NetworkProtocolVersion(strconv.Itoa(r.ProtoMajor)+"."+strconv.Itoa(r.ProtoMinor)),
 		))
 		defer span.End()
@@ -80,18 +84,21 @@ func traced(tracer trace.Tracer, next http.Handler) http.Handler {
 	})
 }
 
-// traceOutcome names the request's server span after its route and
-// records the answer; account calls it once per request.
-func traceOutcome(r *http.Request, rr *routeRuntime, b *upstream.Backend, status int, errMsg string) {
-	span := trace.SpanFromContext(r.Context())
+// Route names a request's route for its span.
+type Route struct{ Name, PathPrefix, Pool string }
+
+// Outcome names the request's server span after its route (zero: none
+// matched) and records the answer; the request's one record calls it.
+func Outcome(r *http.Request, rt Route, b *upstream.Backend, status int, errMsg string) {
+	span := oteltrace.SpanFromContext(r.Context())
 	if !span.IsRecording() {
 		return
 	}
-	if rr != nil {
-		span.SetName(r.Method + " " + rr.r.Name)
-		span.SetAttributes(routeKey.String(rr.r.Name), semconv.HTTPRoute(rr.r.PathPrefix))
-		if rr.r.Pool != "" {
-			span.SetAttributes(poolKey.String(rr.r.Pool))
+	if rt.Name != "" {
+		span.SetName(r.Method + " " + rt.Name)
+		span.SetAttributes(routeKey.String(rt.Name), semconv.HTTPRoute(rt.PathPrefix))
+		if rt.Pool != "" {
+			span.SetAttributes(poolKey.String(rt.Pool))
 		}
 	}
 	if b != nil {
@@ -106,19 +113,19 @@ func traceOutcome(r *http.Request, rr *routeRuntime, b *upstream.Backend, status
 	}
 }
 
-// breakerRefused notes on the request's span that b's circuit breaker
+// BreakerRefused notes on the request's span that b's circuit breaker
 // turned the request away.
-func breakerRefused(ctx context.Context, b *upstream.Backend) {
-	if span := trace.SpanFromContext(ctx); span.IsRecording() {
-		span.AddEvent("breaker_refused", trace.WithAttributes(backendKey.String(b.ID())))
+func BreakerRefused(ctx context.Context, b *upstream.Backend) {
+	if span := oteltrace.SpanFromContext(ctx); span.IsRecording() {
+		span.AddEvent("breaker_refused", oteltrace.WithAttributes(backendKey.String(b.ID())))
 	}
 }
 
-// breakerDone reports a try's outcome to b's breaker and notes on the
+// BreakerDone reports a try's outcome to b's breaker and notes on the
 // request's span when that outcome moved the breaker (opened it, or closed
 // it after a probe).
-func breakerDone(ctx context.Context, br *resilience.Breaker, b *upstream.Backend, failed bool) {
-	span := trace.SpanFromContext(ctx)
+func BreakerDone(ctx context.Context, br *resilience.Breaker, b *upstream.Backend, failed bool) {
+	span := oteltrace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		br.Done(failed)
 		return
@@ -126,25 +133,25 @@ func breakerDone(ctx context.Context, br *resilience.Breaker, b *upstream.Backen
 	from := br.State()
 	br.Done(failed)
 	if to := br.State(); to != from {
-		span.AddEvent("breaker", trace.WithAttributes(backendKey.String(b.ID()),
+		span.AddEvent("breaker", oteltrace.WithAttributes(backendKey.String(b.ID()),
 			attribute.String("from", from.String()), attribute.String("to", to.String())))
 	}
 }
 
 const hexDigits = "0123456789abcdef"
 
-// ensureTraceparent passes a valid W3C traceparent on unchanged, or starts
+// EnsureTraceparent passes a valid W3C traceparent on unchanged, or starts
 // a new trace when it is absent or malformed; with tracing on, it passes
 // the request span's. It returns the trace id.
-func ensureTraceparent(r *http.Request) string {
-	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+func EnsureTraceparent(r *http.Request) string {
+	if sc := oteltrace.SpanContextFromContext(r.Context()); sc.IsValid() {
 		// Tracing is on: the request's span is the trace (a child of the
 		// client's when it sent one). Written here, after the hygiene
 		// checks, so it never counts against the client's header limit.
 		telemetry.Propagator.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
 		return sc.TraceID().String()
 	}
-	if vv := r.Header["Traceparent"]; len(vv) == 1 && validTraceparent(vv[0]) {
+	if vv := r.Header["Traceparent"]; len(vv) == 1 && ValidTraceparent(vv[0]) {
 		return vv[0][3:35]
 	}
 	var buf [55]byte
@@ -168,10 +175,10 @@ func putHex(dst []byte, v uint64) {
 	}
 }
 
-// validTraceparent checks the version-00 layout
+// ValidTraceparent checks the version-00 layout
 // "vv-<32 hex trace id>-<16 hex parent id>-<2 hex flags>"; future versions
 // may append fields after the flags.
-func validTraceparent(s string) bool {
+func ValidTraceparent(s string) bool {
 	if len(s) < 55 || s[2] != '-' || s[35] != '-' || s[52] != '-' {
 		return false
 	}
@@ -199,4 +206,12 @@ func allZero(s string) bool {
 		}
 	}
 	return true
+}
+
+// clientHost is the host part of a RemoteAddr.
+func clientHost(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }

@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/failover"
+	"github.com/drawbridge-dev/drawbridge/gateway/h2guard"
+	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
+	"github.com/drawbridge-dev/drawbridge/gateway/l4"
+)
+
+// What the server (gateway/server) needs of a gateway: the http.Server
+// and listener it serves behind, and the hooks that publish what the
+// server runs (TLS port, L4 listeners, failover, drain) in /status and
+// /metrics. Tests serve a gateway the same way without the server.
+
+// Headers every response carries while failover is on: the fencing token
+// of the lease the answering gateway held, and its name. Clients and tests
+// can prove from them that two gateways never answered at once.
+const (
+	FenceHeader = "X-Drawbridge-Fence"
+	NodeHeader  = "X-Drawbridge-Node"
+)
+
+// ClientListener wraps the plain listener's connections: the HTTP/2 guard
+// follows h2c ones, the framing guard HTTP/1 ones.
+func ClientListener(ln net.Listener, cfg *config.Config) net.Listener {
+	return hygiene.Listener(h2guard.Listener{Listener: ln, Config: H2GuardConfig(cfg)})
+}
+
+// H2GuardConfig gives HTTP/2 clients the header deadline HTTP/1 ones get.
+func H2GuardConfig(cfg *config.Config) h2guard.Config {
+	return h2guard.Config{ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, MaxHeaderBytes: cfg.Server.MaxHeaderBytes}
+}
+
+// HTTPServer is the client-facing http.Server for g under cfg.
+func (g *Gateway) HTTPServer(cfg *config.Config) *http.Server {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:   g,
+		Protocols: p,
+		// The frame size the HTTP/2 guard inspects in full (Go's default
+		// is 1 MiB); a larger frame is a connection error.
+		HTTP2:             &http.HTTP2Config{MaxReadFrameSize: h2guard.MaxFrameSize},
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		ErrorLog:          log.New(slogWriter{g.log}, "", 0),
+		ConnContext:       hygiene.ConnContext,
+		ConnState:         hygiene.ConnState,
+	}
+}
+
+// slogWriter routes net/http's own error log into the structured log.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Warn("http server", "msg", string(p))
+	return len(p), nil
+}
+
+// GetCertificate serves the certificates of the configuration in force, so
+// a reload (SIGHUP or a changed file) renews them for new handshakes.
+func (g *Gateway) GetCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	s := g.tlsStore.Load()
+	if s == nil {
+		return nil, fmt.Errorf("no certificates configured")
+	}
+	return s.GetCertificate(h)
+}
+
+// Clock is the gateway's clock, for what runs beside it.
+func (g *Gateway) Clock() clock.Clock { return g.clk }
+
+// SetHTTPSPort records the bound HTTPS port, which redirects name.
+func (g *Gateway) SetHTTPSPort(port string) { g.httpsPort.Store(&port) }
+
+// SetL4 publishes the running L4 listeners, by name, in /status.
+func (g *Gateway) SetL4(ls map[string]*l4.Proxy) { g.tcp.Store(&ls) }
+
+// SetFailover publishes the failover controller in /status and /metrics.
+func (g *Gateway) SetFailover(c *failover.Controller, transitions *prometheus.CounterVec) {
+	g.setFailover(c, transitions)
+}
+
+// NewTransitionCounter counts failover role changes by the role entered.
+func NewTransitionCounter() *prometheus.CounterVec { return newTransitionCounter() }
+
+// ReloadRefused counts a reload refused before it reached Apply (the file
+// did not load).
+func (g *Gateway) ReloadRefused() { g.metrics.Reloaded(false) }
+
+// StartDraining turns readiness false: shutdown has begun.
+func (g *Gateway) StartDraining() { g.draining.Store(true) }

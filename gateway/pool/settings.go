@@ -1,0 +1,120 @@
+package pool
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/health"
+	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
+	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
+	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+)
+
+// settingsFromConfig maps one validated pool config to runtime settings.
+func settingsFromConfig(pc *config.Pool) poolSettings {
+	s := poolSettings{
+		strategy:  pc.Strategy,
+		balOpts:   balance.Options{VirtualNodes: pc.VirtualNodes, BoundedLoad: pc.BoundedLoad},
+		slowStart: pc.SlowStart,
+		proxy: proxy.Options{
+			ConnectTimeout:        pc.Timeouts.Connect,
+			ResponseHeaderTimeout: pc.Timeouts.ResponseHeader,
+			IdleConnTimeout:       pc.Timeouts.IdleConn,
+			MaxIdleConns:          pc.MaxIdleConnsPerBackend,
+			H2C:                   pc.Protocol == config.ProtocolH2C,
+		},
+	}
+	switch pc.HostHeader {
+	case "", config.HostPreserve:
+		s.proxy.HostMode = proxy.HostPreserve
+	case config.HostBackend:
+		s.proxy.HostMode = proxy.HostBackend
+	default:
+		s.proxy.HostMode, s.proxy.HostValue = proxy.HostLiteral, pc.HostHeader
+	}
+	if strategy, _ := balance.Lookup(pc.Strategy); strategy.Hashed {
+		s.hashKey = pc.HashKey
+		if s.hashKey == "" {
+			s.hashKey = "ip"
+		}
+	}
+	if cb := pc.CircuitBreaker; cb != nil {
+		s.breaker = &resilience.BreakerConfig{FailureRatio: cb.FailureRatio, MinRequests: cb.MinRequests,
+			Window: cb.Window, CoolDown: cb.CoolDown, HalfOpenProbes: cb.HalfOpenProbes}
+	}
+	if c := pc.ConcurrencyPerBackend; c != nil {
+		s.perBackend = &config.Concurrency{Max: c.Max, QueueSize: c.QueueSize, QueueTimeout: c.QueueTimeout}
+	}
+	if pc.Sticky != nil {
+		s.sticky = &stickySettings{cookie: pc.Sticky.Cookie, secret: pc.Sticky.Secret, ttl: pc.Sticky.TTL}
+	}
+	if hc := pc.HealthCheck; hc != nil {
+		cc := &health.CheckConfig{
+			Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
+			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
+			PanicThreshold: hc.PanicThreshold,
+		}
+		for _, r := range hc.ExpectedStatus {
+			cc.ExpectedStatus = append(cc.ExpectedStatus, health.StatusRange{Min: r.Min, Max: r.Max})
+		}
+		s.health = cc
+	}
+	if oc := pc.Outlier; oc != nil {
+		s.outlier = &health.OutlierConfig{
+			ConsecutiveFailures: oc.ConsecutiveFailures, BaseEjection: oc.BaseEjection,
+			MaxEjection: oc.MaxEjection, MaxEjectionPercent: oc.MaxEjectionPercent,
+		}
+	}
+	s.discovered = pc.Dynamic()
+	for _, b := range pc.Backends {
+		s.backends = append(s.backends, upstream.Spec{ID: b.ID, Address: b.Address, Weight: b.Weight})
+	}
+	return s
+}
+
+// retryPolicy is a route's compiled retry config.
+type retryPolicy struct {
+	maxRetries    int
+	statuses      map[int]bool
+	kinds         map[proxy.ErrorKind]bool
+	methods       map[string]bool
+	backoffBase   time.Duration
+	backoffMax    time.Duration
+	retryAfterMax time.Duration
+	maxBody       int64
+	budget        *resilience.Budget
+}
+
+func compileRetry(c *config.Retry) *retryPolicy {
+	if c == nil {
+		return nil
+	}
+	p := &retryPolicy{
+		maxRetries: c.MaxRetries, statuses: map[int]bool{}, kinds: map[proxy.ErrorKind]bool{}, methods: map[string]bool{},
+		backoffBase: c.BackoffBase, backoffMax: c.BackoffMax, retryAfterMax: c.RetryAfterMax, maxBody: c.MaxBodyBytes,
+		budget: &resilience.Budget{Ratio: c.BudgetRatio, MinConcurrent: int64(c.BudgetMin)},
+	}
+	for _, on := range c.RetryOn {
+		switch on {
+		case config.RetryConnectError:
+			p.kinds[proxy.ErrConnect] = true
+		case config.RetryReset:
+			p.kinds[proxy.ErrProtocol] = true
+		case config.RetryTimeout:
+			p.kinds[proxy.ErrTimeout] = true
+		default:
+			code, _ := strconv.Atoi(on) // validated by config
+			p.statuses[code] = true
+		}
+	}
+	methods := c.Methods
+	if len(methods) == 0 {
+		methods = []string{"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}
+	}
+	for _, m := range methods {
+		p.methods[m] = true
+	}
+	return p
+}

@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
+	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
+	"github.com/drawbridge-dev/drawbridge/gateway/trace"
+)
+
+// ServeHTTP is the request path: the checks every request passes (hygiene,
+// the HTTPS redirect, load shedding), the route's compiled chain
+// (pipeline.Build documents its order), then one record of the outcome.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt := g.rt.Load()
+	q := requests.Get().(*pipeline.Request)
+	q.Reset(w, r, g.clk.Now())
+	var rr *routeRuntime
+	defer func() {
+		g.record(rt, rr, r, q)
+		*q = pipeline.Request{} // keeps nothing of this request alive
+		requests.Put(q)
+	}()
+	err := g.serve(rt, q, &rr)
+	q.Settle(err)
+	if e, ok := err.(*pipeline.Error); ok && e.Abort {
+		panic(http.ErrAbortHandler) // recorded first, by the deferred record
+	}
+}
+
+// requests recycles the per-request state: it escapes into the chain's
+// stages, and a request must not cost an allocation for it.
+var requests = sync.Pool{New: func() any { return new(pipeline.Request) }}
+
+// serve admits q and runs its route's chain; *rr is the route, once known.
+func (g *Gateway) serve(rt *runtime, q *pipeline.Request, rr **routeRuntime) error {
+	w, r := q.W, q.R
+	var hop hygiene.Hop
+	ref := rt.rules.Check(w, r, &hop)
+	if hop.SawUpgrade {
+		// The framing guard stopped following this connection at the
+		// Upgrade header: unless the protocol switch happens, it carries
+		// no further request. The forward lifts this for an upgrade it relays.
+		w.Header().Set("Connection", "close")
+	}
+	if ref != nil {
+		return pipeline.Refuse(w, ref.Status, ref.Msg, strings.TrimSpace(ref.Msg), ref.Close)
+	}
+	if t := rt.cfg.TLS; t != nil && t.RedirectHTTP && r.TLS == nil {
+		port := ""
+		if p := g.httpsPort.Load(); p != nil {
+			port = *p
+		} else if _, p, err := net.SplitHostPort(t.Listen); err == nil {
+			port = p
+		}
+		http.Redirect(w, r, httpsURL(r, port), http.StatusPermanentRedirect)
+		q.Status = http.StatusPermanentRedirect
+		return nil
+	}
+	if n := g.inflight.Add(1); rt.maxConcurrent > 0 && n > rt.maxConcurrent {
+		g.inflight.Add(-1)
+		w.Header().Set("Retry-After", "1")
+		e := pipeline.Refuse(w, http.StatusServiceUnavailable, "gateway overloaded\n", "load shed", false)
+		e.Rejected = "gateway_overloaded"
+		return e
+	}
+	g.metrics.Inflight().Inc()
+	defer func() {
+		g.inflight.Add(-1)
+		g.metrics.Inflight().Dec()
+	}()
+	q.TraceID = trace.EnsureTraceparent(r)
+	if *rr = rt.lookup(r); *rr == nil {
+		return pipeline.Refuse(w, http.StatusNotFound, "no route for this request\n", "no route", false)
+	}
+	// Whether the client sent credentials, read before auth strips them:
+	// the cache must not share a response to an authenticated request.
+	_, q.Authenticated = r.Header["Authorization"]
+	q.Upgrade, q.CloseConn = hygiene.PickUpgrade((*rr).upgrades, hop.Upgrade), hop.SawUpgrade
+	return (*rr).chain.Serve(q)
+}
+
+func (rt *runtime) lookup(r *http.Request) *routeRuntime {
+	m := rt.table.Match(r)
+	if m == nil {
+		return nil
+	}
+	return rt.routes[m.Index]
+}
+
+// httpsURL is r's URL on the HTTPS listener: the same host, the listener's
+// port unless it is 443.
+func httpsURL(r *http.Request, port string) string {
+	host := stripHostPort(r.Host)
+	if port != "443" && port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return "https://" + host + r.URL.RequestURI()
+}
+
+func stripHostPort(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return strings.Trim(h, "[]")
+}
+
+// record is the one record of a request, however it ended: route metrics,
+// the refusal counter and the access log line. r is the request as the
+// client sent it (after hygiene), not as a stage rewrote it.
+func (g *Gateway) record(rt *runtime, rr *routeRuntime, r *http.Request, q *pipeline.Request) {
+	if q.Rejected != "" {
+		g.metrics.Rejected(q.Rejected)
+	}
+	status := q.Status
+	dur := g.clk.Now().Sub(q.Start)
+	m := g.notFound
+	routeName, poolName := "", ""
+	if rr != nil {
+		m = rr.m
+		routeName, poolName = rr.r.Name, rr.r.Pool
+	}
+	m.Observe(status, dur)
+	var tr trace.Route
+	if rr != nil {
+		tr = trace.Route{Name: rr.r.Name, PathPrefix: rr.r.PathPrefix, Pool: rr.r.Pool}
+	}
+	trace.Outcome(r, tr, q.Backend, status, q.Reason)
+	if rt.accessLog == nil {
+		return
+	}
+	backend := ""
+	if q.Backend != nil {
+		backend = q.Backend.ID()
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("host", r.Host),
+		slog.String("path", r.URL.Path),
+		slog.String("proto", r.Proto),
+		slog.String("client", r.RemoteAddr),
+		slog.Int("status", status),
+		slog.Int64("bytes", q.Bytes),
+		slog.Float64("duration_ms", float64(dur.Microseconds())/1000),
+		slog.String("route", routeName),
+		slog.String("pool", poolName),
+		slog.String("backend", backend),
+		slog.String("trace_id", q.TraceID),
+	}
+	if q.Reason != "" {
+		attrs = append(attrs, slog.String("error", q.Reason))
+	}
+	rt.accessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
