@@ -1,13 +1,9 @@
 package gateway
 
 import (
-	"crypto/subtle"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,15 +11,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/drawbridge-dev/drawbridge/dashboard"
+	"github.com/drawbridge-dev/drawbridge/gateway/adminguard"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
+	"github.com/drawbridge-dev/drawbridge/gateway/pool"
+	"github.com/drawbridge-dev/drawbridge/gateway/routehistory"
 )
 
 // AdminTokenEnv is the environment variable the commands read the admin
 // API token from (Options.AdminToken): an environment variable or a
 // systemd EnvironmentFile keeps the secret out of config files and
 // process listings.
-const AdminTokenEnv = "DRAWBRIDGE_ADMIN_TOKEN"
+const AdminTokenEnv = adminguard.TokenEnv
 
 // AdminHandler serves /metrics, /healthz, /readyz, /status, the dashboard
 // (/ redirects to /dashboard/) and the drain API:
@@ -33,7 +32,7 @@ const AdminTokenEnv = "DRAWBRIDGE_ADMIN_TOKEN"
 //
 // Reads are open to whoever reaches the admin listener (loopback by
 // default), as Prometheus scrapes /metrics from another host. Changes are
-// guarded by guardChanges.
+// guarded by adminguard.Changes.
 func (g *Gateway) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.Registry, promhttp.HandlerOpts{}))
@@ -56,7 +55,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 
-	guard := guardChanges(g.opts.AdminToken)
+	guard := adminguard.Changes(g.opts.AdminToken)
 	for verb, on := range map[string]bool{"drain": true, "undrain": false} {
 		mux.Handle("POST /pools/{pool}/backends/{backend}/"+verb, guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			g.serveDrain(w, r, on)
@@ -85,80 +84,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-// guardChanges protects the admin API's state-changing endpoints, in the
-// spirit of Caddy's admin API (localhost, origin enforcement):
-//
-//   - Cross-site requests from a browser are refused (403): Sec-Fetch-Site
-//     must be same-origin or none, or the Origin must match the Host. A web
-//     page the operator happens to visit cannot drain backends.
-//   - With a token configured, "Authorization: Bearer TOKEN" admits a client
-//     from anywhere; a wrong token is refused (401) even from loopback.
-//   - Without a token header, only loopback clients that name the admin
-//     listener by a loopback Host (localhost, 127.0.0.0/8, ::1) are admitted.
-//     The Host check defeats DNS rebinding, where a remote page's name
-//     resolves to 127.0.0.1 and its requests are same-origin to itself.
-//
-// The remote address is the socket's: no forwarding header is trusted. A
-// proxy on the same host that forwards remote clients to the admin
-// listener makes them loopback clients; put the token in front of such
-// setups instead.
-func guardChanges(token string) func(http.Handler) http.Handler {
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "cross-origin request refused: the admin API accepts changes only from its own pages and non-browser clients", http.StatusForbidden)
-	}))
-	return func(next http.Handler) http.Handler {
-		return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if code, why := adminAuthorize(r, token); code != 0 {
-				if code == http.StatusUnauthorized {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="drawbridge admin"`)
-				}
-				http.Error(w, why, code)
-				return
-			}
-			next.ServeHTTP(w, r)
-		}))
-	}
-}
-
-// adminAuthorize returns 0 when r may change state, else the status and
-// the reason to answer with.
-func adminAuthorize(r *http.Request, token string) (int, string) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		presented, ok := strings.CutPrefix(h, "Bearer ")
-		if ok && token != "" && subtle.ConstantTimeCompare([]byte(presented), []byte(token)) == 1 {
-			return 0, ""
-		}
-		return http.StatusUnauthorized, "invalid admin token"
-	}
-	if isLoopbackAddr(r.RemoteAddr) && isLoopbackHost(r.Host) {
-		return 0, ""
-	}
-	if token != "" {
-		return http.StatusUnauthorized, "admin token required (Authorization: Bearer ...)"
-	}
-	return http.StatusForbidden, "admin changes are accepted from loopback only; set " + AdminTokenEnv + " to admit remote clients with a token"
-}
-
-func isLoopbackAddr(hostport string) bool {
-	ap, err := netip.ParseAddrPort(hostport)
-	return err == nil && ap.Addr().Unmap().IsLoopback()
-}
-
-// isLoopbackHost reports whether a Host header names this machine by a
-// loopback name or address.
-func isLoopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.Unmap().IsLoopback()
-}
-
 // serveDrain drains (on) or undrains a backend: a drained backend takes
 // no new requests and finishes those in flight, as one removed by a
 // reload does; undrained, it ramps up again through slow start. The state
@@ -182,7 +107,7 @@ func (g *Gateway) serveDrain(w http.ResponseWriter, r *http.Request, on bool) {
 type adminState struct {
 	mu      sync.Mutex
 	reload  dashboard.Reload
-	sampler *routeSampler
+	sampler *routehistory.Sampler
 	stop    chan struct{}
 }
 
@@ -227,14 +152,14 @@ func (g *Gateway) DashboardPools() []dashboard.Pool {
 	out := []dashboard.Pool{}
 	var rps map[[2]string]float64
 	if s := g.admin.samplerOrNil(); s != nil {
-		rps = s.backendRates()
+		rps = s.BackendRates()
 	}
 	for _, p := range g.Status().Pools {
 		dp := dashboard.Pool{Name: p.Name, Strategy: p.Strategy, Available: p.Available, Backends: []dashboard.Backend{}}
 		for _, b := range p.Backends {
 			dp.Backends = append(dp.Backends, dashboard.Backend{ID: b.ID, Address: b.Address, Available: b.Available,
 				Healthy: b.Healthy, Ejected: b.Ejected, Circuit: b.Circuit, Inflight: b.Inflight, Requests: b.Requests,
-				Failures: b.Failures, LatencyMS: round2(b.LatencyMS), Drained: b.Drained, RPS: rps[[2]string{p.Name, b.ID}]})
+				Failures: b.Failures, LatencyMS: routehistory.Round2(b.LatencyMS), Drained: b.Drained, RPS: rps[[2]string{p.Name, b.ID}]})
 		}
 		out = append(out, dp)
 	}
@@ -246,7 +171,7 @@ func (g *Gateway) DashboardPools() []dashboard.Pool {
 func (g *Gateway) DashboardRoutes() []dashboard.Route {
 	var series map[string][]dashboard.RoutePoint
 	if s := g.admin.samplerOrNil(); s != nil {
-		series = s.routeSeries()
+		series = s.RouteSeries()
 	}
 	out := []dashboard.Route{}
 	for _, rr := range g.rt.Load().routes {
@@ -254,7 +179,7 @@ func (g *Gateway) DashboardRoutes() []dashboard.Route {
 		out = append(out, dashboard.Route{Name: r.Name, Match: r.Host + r.PathPrefix, Pool: r.Pool,
 			Series: append([]dashboard.RoutePoint{}, series[r.Name]...)})
 	}
-	if pts := series[""]; hasTraffic(pts) {
+	if pts := series[""]; routehistory.HasTraffic(pts) {
 		out = append(out, dashboard.Route{Name: "(no route)", Match: "matched no route: 404", Series: pts})
 	}
 	return out
@@ -345,4 +270,43 @@ func newTransitionCounter() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "drawbridge_failover_transitions_total", Help: "Role changes of this gateway, by the role entered.",
 	}, []string{"to"})
+}
+
+// startSampler samples once a second until stopSampler; repeated calls
+// keep the one sampler.
+func (a *adminState) startSampler(g *Gateway) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sampler != nil {
+		return
+	}
+	s := routehistory.New(g.metrics, func() []*pool.Pool { return *g.poolList.Load() }, g.clk.Now())
+	a.sampler, a.stop = s, make(chan struct{})
+	t, stop := g.clk.NewTicker(routehistory.Interval), a.stop
+	go func() {
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C():
+				s.Sample(now)
+			}
+		}
+	}()
+}
+
+func (a *adminState) stopSampler() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stop != nil {
+		close(a.stop)
+		a.stop = nil
+	}
+}
+
+func (a *adminState) samplerOrNil() *routehistory.Sampler {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.sampler
 }

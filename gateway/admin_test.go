@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/dashboard"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/pool"
+	"github.com/drawbridge-dev/drawbridge/gateway/routehistory"
 )
 
 // remoteListener makes every accepted connection report a non-loopback
@@ -299,8 +299,8 @@ func TestRouteSamplerRatesErrorsAndLatency(t *testing.T) {
 	}))
 	g, gw := startGateway(t, parseConfig(t, poolConfig("", fail)), Options{})
 	t0 := time.Unix(1_000_000, 0)
-	s := newRouteSampler(g.metrics, func() []*Pool { return *g.poolList.Load() }, t0)
-	s.sample(t0.Add(time.Second)) // the baseline: nothing yet
+	s := routehistory.New(g.metrics, func() []*Pool { return *g.poolList.Load() }, t0)
+	s.Sample(t0.Add(time.Second)) // the baseline: nothing yet
 	for i := 0; i < 10; i++ {
 		path := "/"
 		if i%5 == 0 {
@@ -308,8 +308,8 @@ func TestRouteSamplerRatesErrorsAndLatency(t *testing.T) {
 		}
 		get(t, gw.Client(), gw.URL+path)
 	}
-	s.sample(t0.Add(3 * time.Second))
-	pts := s.routeSeries()["all"]
+	s.Sample(t0.Add(3 * time.Second))
+	pts := s.RouteSeries()["all"]
 	if len(pts) != 2 {
 		t.Fatalf("points: %+v, want 2", pts)
 	}
@@ -323,42 +323,15 @@ func TestRouteSamplerRatesErrorsAndLatency(t *testing.T) {
 	if p.P50MS <= 0 || p.P99MS < p.P50MS || p.P99MS > 10_000 {
 		t.Errorf("latency quantiles: p50 %v, p99 %v", p.P50MS, p.P99MS)
 	}
-	if rps := s.backendRates()[[2]string{"p", fail.addr()}]; rps != 5 {
+	if rps := s.BackendRates()[[2]string{"p", fail.addr()}]; rps != 5 {
 		t.Errorf("backend rate %v, want 5", rps)
 	}
 	// The ring keeps five minutes.
-	for i := 0; i < samplePoints+10; i++ {
-		s.sample(t0.Add(time.Duration(4+i) * time.Second))
+	for i := 0; i < routehistory.Points+10; i++ {
+		s.Sample(t0.Add(time.Duration(4+i) * time.Second))
 	}
-	if n := len(s.routeSeries()["all"]); n != samplePoints {
-		t.Errorf("%d points kept, want %d", n, samplePoints)
-	}
-}
-
-func TestQuantileInterpolatesLikePrometheus(t *testing.T) {
-	bounds := []float64{0.1, 0.2, 0.4, math.Inf(1)}
-	for _, tc := range []struct {
-		q    float64
-		cum  []uint64
-		want float64
-	}{
-		{0.5, []uint64{0, 0, 0, 0}, 0},
-		{0.5, []uint64{10, 10, 10, 10}, 0.05},      // all in the first bucket: from 0
-		{0.5, []uint64{0, 10, 10, 10}, 0.15},       // middle of (0.1, 0.2]
-		{0.99, []uint64{0, 0, 100, 100}, 0.398},    // near the top of (0.2, 0.4]
-		{0.99, []uint64{0, 0, 50, 100}, 0.4},       // in +Inf: the largest finite bound
-		{0.25, []uint64{10, 20, 40, 40}, 0.1},      // exactly at a bucket's top
-		{0.75, []uint64{10, 20, 40, 40}, 0.3},      // half way into (0.2, 0.4]
-		{1.00, []uint64{10, 20, 40, 40}, 0.4},      // the maximum
-		{0.10, []uint64{0, 0, 0, 5}, 0.4},          // everything beyond the buckets
-		{0.50, []uint64{4, 4, 4, 4}, 0.05},         // small counts
-		{0.50, []uint64{1, 1, 1, 1}, 0.05},         // one observation
-		{0.99, []uint64{99, 100, 100, 100}, 0.1},   // the 99th of 100 is in the first bucket
-		{0.995, []uint64{99, 100, 100, 100}, 0.15}, // half of the second bucket
-	} {
-		if got := quantile(tc.q, bounds, tc.cum); math.Abs(got-tc.want) > 1e-9 {
-			t.Errorf("quantile(%v, %v) = %v, want %v", tc.q, tc.cum, got, tc.want)
-		}
+	if n := len(s.RouteSeries()["all"]); n != routehistory.Points {
+		t.Errorf("%d points kept, want %d", n, routehistory.Points)
 	}
 }
 
@@ -414,8 +387,8 @@ func TestSamplerTicksWithTheClockAndStopsOnClose(t *testing.T) {
 		t.Fatalf("%d timers after AdminHandler, want %d: one sampler ticker", n, before+1)
 	}
 	for i := 1; i <= 3; i++ {
-		clk.Advance(sampleInterval)
-		waitFor(t, fmt.Sprintf("sample %d", i), func() bool { return len(g.admin.samplerOrNil().routeSeries()["all"]) == i })
+		clk.Advance(routehistory.Interval)
+		waitFor(t, fmt.Sprintf("sample %d", i), func() bool { return len(g.admin.samplerOrNil().RouteSeries()["all"]) == i })
 	}
 	g.Close()
 	// Close stops every timer of the gateway (none but the sampler's here).

@@ -1,4 +1,7 @@
-package gateway
+// Package routehistory keeps the dashboard's per-route history: one point
+// a second for five minutes, computed from the gateway's own Prometheus
+// counters so that the page and /metrics can never disagree.
+package routehistory
 
 import (
 	"math"
@@ -9,23 +12,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/drawbridge-dev/drawbridge/dashboard"
+	"github.com/drawbridge-dev/drawbridge/gateway/pool"
 )
 
-// The dashboard's per-route history: one point a second for five minutes,
-// computed from the gateway's own Prometheus counters so that the page
-// and /metrics can never disagree.
+// Interval is the time between points; Points is how many are kept.
 const (
-	sampleInterval = time.Second
-	samplePoints   = 300
+	Interval = time.Second
+	Points   = 300
 )
 
-// routeSampler turns the cumulative route counters and latency histograms
+// Sampler turns the cumulative route counters and latency histograms
 // into per-interval rates and quantiles, and backend pick counters into
 // request rates. Only the admin listener's goroutine and readers touch it,
 // never the request path.
-type routeSampler struct {
+type Sampler struct {
 	gather prometheus.Gatherer // just the route collectors: cheap to gather
-	pools  func() []*Pool
+	pools  func() []*pool.Pool
 
 	mu          sync.Mutex
 	last        time.Time
@@ -42,54 +44,15 @@ type routeTotals struct {
 	cum        []uint64  // cumulative counts per bound
 }
 
-func newRouteSampler(m *Metrics, pools func() []*Pool, now time.Time) *routeSampler {
+func New(m *pool.Metrics, pools func() []*pool.Pool, now time.Time) *Sampler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(m.RouteCollectors()...)
-	return &routeSampler{gather: reg, pools: pools, last: now, prev: map[string]routeTotals{},
+	return &Sampler{gather: reg, pools: pools, last: now, prev: map[string]routeTotals{},
 		series: map[string][]dashboard.RoutePoint{}, prevBackend: map[[2]string]uint64{}, backendRPS: map[[2]string]float64{}}
 }
 
-// startSampler samples once a second until stopSampler; repeated calls
-// keep the one sampler.
-func (a *adminState) startSampler(g *Gateway) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.sampler != nil {
-		return
-	}
-	s := newRouteSampler(g.metrics, func() []*Pool { return *g.poolList.Load() }, g.clk.Now())
-	a.sampler, a.stop = s, make(chan struct{})
-	t, stop := g.clk.NewTicker(sampleInterval), a.stop
-	go func() {
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case now := <-t.C():
-				s.sample(now)
-			}
-		}
-	}()
-}
-
-func (a *adminState) stopSampler() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.stop != nil {
-		close(a.stop)
-		a.stop = nil
-	}
-}
-
-func (a *adminState) samplerOrNil() *routeSampler {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.sampler
-}
-
 // read gathers the cumulative totals of every route.
-func (s *routeSampler) read() map[string]routeTotals {
+func (s *Sampler) read() map[string]routeTotals {
 	out := map[string]routeTotals{}
 	mfs, err := s.gather.Gather()
 	if err != nil {
@@ -130,8 +93,8 @@ func (s *routeSampler) read() map[string]routeTotals {
 	return out
 }
 
-// sample appends one point per route for the interval ending at now.
-func (s *routeSampler) sample(now time.Time) {
+// Sample appends one point per route for the interval ending at now.
+func (s *Sampler) Sample(now time.Time) {
 	cur := s.read()
 	backends := map[[2]string]uint64{}
 	for _, p := range s.pools() {
@@ -150,7 +113,7 @@ func (s *routeSampler) sample(now time.Time) {
 		p := s.prev[route]
 		pt := dashboard.RoutePoint{T: now.UnixMilli()}
 		if n := c.reqs - p.reqs; n > 0 {
-			pt.RPS = round2(n / dt)
+			pt.RPS = Round2(n / dt)
 			pt.ErrorRate = math.Round((c.errs-p.errs)/n*1e4) / 1e4
 		}
 		delta := make([]uint64, len(c.cum))
@@ -160,11 +123,11 @@ func (s *routeSampler) sample(now time.Time) {
 				delta[i] -= p.cum[i]
 			}
 		}
-		pt.P50MS = round2(quantile(0.5, c.bounds, delta) * 1000)
-		pt.P99MS = round2(quantile(0.99, c.bounds, delta) * 1000)
+		pt.P50MS = Round2(quantile(0.5, c.bounds, delta) * 1000)
+		pt.P99MS = Round2(quantile(0.99, c.bounds, delta) * 1000)
 		pts := append(s.series[route], pt)
-		if len(pts) > samplePoints {
-			pts = pts[len(pts)-samplePoints:]
+		if len(pts) > Points {
+			pts = pts[len(pts)-Points:]
 		}
 		s.series[route] = pts
 	}
@@ -172,7 +135,7 @@ func (s *routeSampler) sample(now time.Time) {
 	clear(s.backendRPS)
 	for k, n := range backends {
 		if p, ok := s.prevBackend[k]; ok && n >= p {
-			s.backendRPS[k] = round2(float64(n-p) / dt)
+			s.backendRPS[k] = Round2(float64(n-p) / dt)
 		}
 	}
 	s.prevBackend = backends
@@ -209,8 +172,8 @@ func quantile(q float64, bounds []float64, cum []uint64) float64 {
 	return lower + (bounds[i]-lower)*(rank-float64(below))/float64(in)
 }
 
-// routeSeries is a copy of every route's points.
-func (s *routeSampler) routeSeries() map[string][]dashboard.RoutePoint {
+// RouteSeries is a copy of every route's points.
+func (s *Sampler) RouteSeries() map[string][]dashboard.RoutePoint {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[string][]dashboard.RoutePoint, len(s.series))
@@ -220,9 +183,9 @@ func (s *routeSampler) routeSeries() map[string][]dashboard.RoutePoint {
 	return out
 }
 
-// backendRates is each backend's requests per second over the last
+// BackendRates is each backend's requests per second over the last
 // interval, keyed by pool and backend id.
-func (s *routeSampler) backendRates() map[[2]string]float64 {
+func (s *Sampler) BackendRates() map[[2]string]float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[[2]string]float64, len(s.backendRPS))
@@ -232,7 +195,8 @@ func (s *routeSampler) backendRates() map[[2]string]float64 {
 	return out
 }
 
-func hasTraffic(pts []dashboard.RoutePoint) bool {
+// HasTraffic reports whether any point saw requests.
+func HasTraffic(pts []dashboard.RoutePoint) bool {
 	for _, p := range pts {
 		if p.RPS > 0 {
 			return true
@@ -241,4 +205,5 @@ func hasTraffic(pts []dashboard.RoutePoint) bool {
 	return false
 }
 
-func round2(x float64) float64 { return math.Round(x*100) / 100 }
+// Round2 rounds to two decimals, as the dashboard shows numbers.
+func Round2(x float64) float64 { return math.Round(x*100) / 100 }
