@@ -22,40 +22,14 @@ import (
 	"github.com/drawbridge-dev/drawbridge/dashboard"
 	"github.com/drawbridge-dev/drawbridge/demobackend"
 	"github.com/drawbridge-dev/drawbridge/internal/chromium"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // These tests run the real binary's gateway and load its admin listener's
 // dashboard in headless Chromium, as an operator would.
 
-var (
-	dashBuildOnce sync.Once
-	dashBinary    string
-	dashBuildErr  error
-)
-
-// drawbridgeBinary builds the command once per test run.
-func drawbridgeBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs drawbridge; skipped with -short")
-	}
-	dashBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "drawbridge-dashboard-test")
-		if err != nil {
-			dashBuildErr = err
-			return
-		}
-		dashBinary = filepath.Join(dir, "drawbridge")
-		out, err := exec.Command("go", "build", "-o", dashBinary, ".").CombinedOutput()
-		if err != nil {
-			dashBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if dashBuildErr != nil {
-		t.Fatal(dashBuildErr)
-	}
-	return dashBinary
-}
+// TestMain removes the binary testkit.Drawbridge builds once per run.
+func TestMain(m *testing.M) { os.Exit(testkit.Main(m)) }
 
 // gatewayProcess is a running `drawbridge gateway ...` and the addresses
 // it logged.
@@ -208,7 +182,7 @@ func allMatches(re *regexp.Regexp, dom string) []string {
 // through the admin API.
 func TestGatewayProxyDashboardInBrowser(t *testing.T) {
 	chromium.SkipIfMissing(t)
-	bin := drawbridgeBinary(t)
+	bin := testkit.Drawbridge(t)
 	backend := httptest.NewServer(demobackend.NewHandler(demobackend.Config{ID: "web-1"}))
 	defer backend.Close()
 	be := strings.TrimPrefix(backend.URL, "http://")
@@ -308,7 +282,7 @@ func apiBackend(id string) http.Handler {
 // screenshot is saved there (docs/dashboard-gateway.png).
 func TestGatewayRunDashboardInBrowser(t *testing.T) {
 	chromium.SkipIfMissing(t)
-	bin := drawbridgeBinary(t)
+	bin := testkit.Drawbridge(t)
 	var addrs []string
 	for _, h := range []http.Handler{apiBackend("api-1"), apiBackend("api-2"),
 		demobackend.NewHandler(demobackend.Config{ID: "web-1"}), demobackend.NewHandler(demobackend.Config{ID: "web-2"})} {
