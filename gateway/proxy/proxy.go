@@ -316,33 +316,8 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
 	defer stop()
 
-	hasBody := body != nil
-	u.writeHead(c.bw, r, a.URI, a.Upgrade, fh, hasBody, length)
-	var bodyErr error
-	if hasBody {
-		bodyErr = copyRequestBody(c.bw, body, length)
-	}
-	if bodyErr != nil {
-		// The backend got a truncated request; the connection goes.
-		c.close()
-		// A body that failed to read is the client's fault even when the
-		// failure also cancelled the request context (net/http cancels it
-		// on a read deadline): the client may still be there for a 4xx.
-		var be clientBodyError
-		if errors.As(bodyErr, &be) {
-			return Result{Kind: ErrClientBody, Err: be.err}, false
-		}
-		if ctx.Err() != nil {
-			return Result{Kind: ErrClientGone, Err: bodyErr}, false
-		}
-		return Result{Kind: ErrProtocol, Err: bodyErr}, false
-	}
-	if err := c.bw.Flush(); err != nil {
-		c.close()
-		if ctx.Err() != nil {
-			return Result{Kind: ErrClientGone, Err: err}, false
-		}
-		return Result{Kind: ErrProtocol, Err: err}, c.reused && !hasBody
+	if res, retry, sent := u.send(ctx, c, r, a, fh, body, length); !sent {
+		return res, retry
 	}
 	headerTimeout := a.headerTimeout(u.opts.ResponseHeaderTimeout)
 	if headerTimeout > 0 {
@@ -351,26 +326,11 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	resp, err := readResponseHead(c.br, w.Header(), r.Method, a.Upgrade)
 	if err != nil {
 		c.close()
-		switch {
-		case ctx.Err() != nil:
-			return Result{Kind: ErrClientGone, Err: err}, false
-		case isTimeout(err):
-			return Result{Kind: ErrTimeout, Err: err}, false
-		}
-		return Result{Kind: ErrProtocol, Err: err}, c.reused && !hasBody && resp.nothingRead
+		res = headFailure(ctx, err)
+		return res, res.Kind == ErrProtocol && c.reused && body == nil && resp.nothingRead
 	}
 	if a.Intercept != nil && a.Intercept(resp.status, w.Header()) {
-		res = Result{Status: resp.status, Discarded: true, Header: w.Header().Clone()}
-		clear(w.Header())
-		// Keep the connection when the refused body is small enough to skip
-		// and ended exactly where its framing said.
-		if stop() && !resp.close && !r.Close && resp.reusable() && discardBody(c.br, &resp) {
-			_ = c.nc.SetReadDeadline(time.Time{})
-			u.conns.put(c, time.Now())
-		} else {
-			c.close()
-		}
-		return res, false
+		return u.refuse(c, w, r, &resp, stop), false
 	}
 	if headerTimeout > 0 {
 		setReadDeadline(ctx, c, time.Time{})
@@ -379,22 +339,87 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 		stop() // the tunnel outlives this request's context
 		return u.tunnel(w, c, &resp, a), false
 	}
+	return u.relay(ctx, c, w, r, a, &resp, stop), false
+}
+
+// send writes the request head and body to c. When that fails (sent is
+// false) c is closed, res says why, and retry whether nothing irrevocable
+// happened on a reused connection.
+func (u *Upstream) send(ctx context.Context, c *conn, r *http.Request, a *Attempt, fh *forwardingHeaders, body io.Reader, length int64) (res Result, retry, sent bool) {
+	hasBody := body != nil
+	u.writeHead(c.bw, r, a.URI, a.Upgrade, fh, hasBody, length)
+	if hasBody {
+		if err := copyRequestBody(c.bw, body, length); err != nil {
+			// The backend got a truncated request; the connection goes.
+			c.close()
+			return bodyFailure(ctx, err), false, false
+		}
+	}
+	if err := c.bw.Flush(); err != nil {
+		c.close()
+		res = failure(ctx, err)
+		return res, res.Kind == ErrProtocol && c.reused && !hasBody, false
+	}
+	return Result{}, false, true
+}
+
+// failure classifies a broken exchange: the client left, or the backend
+// connection failed.
+func failure(ctx context.Context, err error) Result {
+	if ctx.Err() != nil {
+		return Result{Kind: ErrClientGone, Err: err}
+	}
+	return Result{Kind: ErrProtocol, Err: err}
+}
+
+// bodyFailure classifies a failed request body copy. A body that failed to
+// read is the client's fault even when the failure also cancelled the
+// request context (net/http cancels it on a read deadline): the client may
+// still be there for a 4xx.
+func bodyFailure(ctx context.Context, err error) Result {
+	var be clientBodyError
+	if errors.As(err, &be) {
+		return Result{Kind: ErrClientBody, Err: be.err}
+	}
+	return failure(ctx, err)
+}
+
+// headFailure classifies a failure reading the response head.
+func headFailure(ctx context.Context, err error) Result {
+	if ctx.Err() == nil && isTimeout(err) {
+		return Result{Kind: ErrTimeout, Err: err}
+	}
+	return failure(ctx, err)
+}
+
+// refuse drops a response Intercept refused. The connection is kept when
+// the refused body is small enough to skip and ended exactly where its
+// framing said.
+func (u *Upstream) refuse(c *conn, w http.ResponseWriter, r *http.Request, resp *responseHead, stop func() bool) Result {
+	res := Result{Status: resp.status, Discarded: true, Header: w.Header().Clone()}
+	clear(w.Header())
+	keep := stop() && !resp.close && !r.Close && resp.reusable() && discardBody(c.br, resp)
+	if keep {
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	u.release(c, keep)
+	return res
+}
+
+// relay sends the response head and streams its body to the client.
+func (u *Upstream) relay(ctx context.Context, c *conn, w http.ResponseWriter, r *http.Request, a *Attempt, resp *responseHead, stop func() bool) Result {
 	if a.BeforeHeaders != nil {
 		a.BeforeHeaders(w.Header())
 	}
 	w.WriteHeader(resp.status)
-	res = Result{Status: resp.status, HeadersSent: true}
-	n, err := copyResponseBody(w, c.br, &resp)
+	res := Result{Status: resp.status, HeadersSent: true}
+	n, err := copyResponseBody(w, c.br, resp)
 	res.BytesOut = n
 	if err != nil {
 		c.close()
-		res.Err = err
-		if ctx.Err() != nil {
-			res.Kind = ErrClientGone
-		} else {
-			res.Kind = ErrProtocol
-		}
-		return res, false
+		f := failure(ctx, err)
+		res.Kind, res.Err = f.Kind, f.Err
+		return res
 	}
 	// Only a connection whose abort hook has not fired may be pooled: a
 	// client that left just now would otherwise leave a deadline in the past
@@ -402,12 +427,18 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 	// after the response's end (a body on HEAD, 204 or 304, bytes past
 	// Content-Length or the last chunk): the next request would read them
 	// as its response.
-	if !stop() || resp.close || r.Close || !resp.reusable() || c.br.Buffered() != 0 {
-		c.close()
-	} else {
+	u.release(c, stop() && !resp.close && !r.Close && resp.reusable() && c.br.Buffered() == 0)
+	return res
+}
+
+// release returns c to the idle pool when it can carry another exchange,
+// and closes it otherwise.
+func (u *Upstream) release(c *conn, reusable bool) {
+	if reusable {
 		u.conns.put(c, time.Now())
+	} else {
+		c.close()
 	}
-	return res, false
 }
 
 var aLongTimeAgo = time.Unix(1, 0)

@@ -62,150 +62,216 @@ func readResponseHead(br *bufio.Reader, h http.Header, method, upgrade string) (
 		}
 	}()
 	resp.contentLength = -1
+	if err := readFinalStatus(br, &resp, upgrade); err != nil {
+		return resp, err
+	}
+	var hs headerScan
+	if err := hs.readHeaders(br, h, &resp); err != nil {
+		return resp, err
+	}
+	return resp, hs.finish(h, &resp, method, upgrade)
+}
+
+// readFinalStatus reads status lines until the final one: interim 1xx
+// responses (100 Continue, 103 Early Hints) are dropped with their headers,
+// and a 101 is final, but only when the request asked for an upgrade.
+func readFinalStatus(br *bufio.Reader, resp *responseHead, upgrade string) error {
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
 			resp.nothingRead = len(line) == 0
-			return resp, err
+			return err
 		}
 		status, http10, err := parseStatusLine(line)
 		if err != nil {
-			return resp, err
+			return err
 		}
-		resp.status = status
-		resp.http10 = http10
-		if status == http.StatusSwitchingProtocols {
-			if upgrade == "" {
-				return resp, errUpgrade
-			}
-			break
+		resp.status, resp.http10 = status, http10
+		switch {
+		case status == http.StatusSwitchingProtocols && upgrade == "":
+			return errUpgrade
+		case status == http.StatusSwitchingProtocols || status >= 200:
+			return nil
 		}
-		if status >= 100 && status < 200 {
-			// Interim response (100 Continue, 103 Early Hints): drop it.
-			if err := skipHeaders(br); err != nil {
-				return resp, err
-			}
-			continue
+		if err := skipHeaders(br); err != nil {
+			return err
 		}
-		break
 	}
-	var (
-		connTokens []string
-		keepAlive  bool // Connection listed keep-alive
-		declared   []string
-		total      int
-		lines      int
-	)
+}
+
+// headerScan is what the header section says beyond the fields copied to
+// the client, needed once the section has ended.
+type headerScan struct {
+	connTokens []string // headers the Connection header names
+	keepAlive  bool     // Connection listed keep-alive
+	declared   []string // the Trailer header's names
+	total      int      // bytes read
+	lines      int      // fields read
+}
+
+// readHeaders reads the header section into h and resp's framing.
+func (s *headerScan) readHeaders(br *bufio.Reader, h http.Header, resp *responseHead) error {
 	for {
-		line, err := br.ReadSlice('\n')
-		if err != nil {
-			if errors.Is(err, bufio.ErrBufferFull) {
-				return resp, errHeaderTooLarge
-			}
-			return resp, err
-		}
-		total += len(line)
-		if total > maxResponseHeaderBytes {
-			return resp, errHeaderTooLarge
-		}
-		line = trimEOL(line)
-		if len(line) == 0 {
-			break
-		}
-		if lines++; lines > maxResponseHeaders {
-			return resp, errTooManyHeaders
+		line, err := s.nextLine(br)
+		if err != nil || len(line) == 0 {
+			return err
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return resp, errMalformedHeader // obs-fold
+			return errMalformedHeader // obs-fold
 		}
-		i := bytes.IndexByte(line, ':')
-		if i <= 0 || !validToken(line[:i]) {
-			return resp, errMalformedHeader
+		key, val, err := splitField(line)
+		if err != nil {
+			return err
 		}
-		val := trimOWS(line[i+1:])
-		if !validFieldValue(val) {
-			return resp, errMalformedHeader
+		if err := s.field(h, resp, key, val); err != nil {
+			return err
 		}
-		key := canonicalKey(line[:i])
-		switch key {
-		case "Content-Length":
-			n, perr := strconv.ParseInt(string(val), 10, 64)
-			if perr != nil || n < 0 || (resp.contentLength >= 0 && resp.contentLength != n) {
-				return resp, errAmbiguousLength
-			}
-			resp.contentLength = n
-			h[key] = []string{string(val)}
-			continue
-		case "Transfer-Encoding":
-			if !bytes.EqualFold(val, []byte("chunked")) || resp.chunked {
-				return resp, errAmbiguousLength
-			}
-			resp.chunked = true
-			continue
-		case "Connection":
-			// Walked in place: "Connection: keep-alive" on every response
-			// from most backends would otherwise cost a split and a slice.
-			for rest := val; len(rest) > 0; {
-				var tok []byte
-				tok, rest, _ = bytes.Cut(rest, []byte(","))
-				switch tok = bytes.TrimSpace(tok); {
-				case bytes.EqualFold(tok, []byte("close")):
-					resp.close = true
-				case bytes.EqualFold(tok, []byte("keep-alive")):
-					// Keep-Alive is hop-by-hop and dropped anyway; only an
-					// HTTP/1.0 response needs to have said it.
-					keepAlive = true
-				case len(tok) == 0:
-				default:
-					connTokens = append(connTokens, canonicalKey(tok))
-				}
-			}
-			continue
-		case "Trailer":
-			for _, tok := range bytes.Split(val, []byte(",")) {
-				if tok = bytes.TrimSpace(tok); len(tok) > 0 {
-					declared = append(declared, canonicalKey(tok))
-				}
-			}
-			continue
-		}
-		if key == "Upgrade" {
-			resp.upgrade = string(val)
-		}
-		if hopByHop(key) {
-			continue
-		}
-		h[key] = append(h[key], string(val))
 	}
-	for _, k := range connTokens {
+}
+
+// nextLine reads one header line without its end of line, within the
+// section's byte and field bounds; an empty line ends the section.
+func (s *headerScan) nextLine(br *bufio.Reader) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return nil, errHeaderTooLarge
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.total += len(line); s.total > maxResponseHeaderBytes {
+		return nil, errHeaderTooLarge
+	}
+	line = trimEOL(line)
+	if len(line) == 0 {
+		return line, nil
+	}
+	if s.lines++; s.lines > maxResponseHeaders {
+		return nil, errTooManyHeaders
+	}
+	return line, nil
+}
+
+// splitField splits a header or trailer line into its canonical name and
+// its value, refusing a name that is not a token and a value with control
+// characters.
+func splitField(line []byte) (string, []byte, error) {
+	i := bytes.IndexByte(line, ':')
+	if i <= 0 || !validToken(line[:i]) {
+		return "", nil, errMalformedHeader
+	}
+	val := trimOWS(line[i+1:])
+	if !validFieldValue(val) {
+		return "", nil, errMalformedHeader
+	}
+	return canonicalKey(line[:i]), val, nil
+}
+
+// field takes one header field: framing and connection headers into resp
+// and s, end-to-end ones into h.
+func (s *headerScan) field(h http.Header, resp *responseHead, key string, val []byte) error {
+	switch key {
+	case "Content-Length":
+		return contentLength(h, resp, val)
+	case "Transfer-Encoding":
+		if !bytes.EqualFold(val, []byte("chunked")) || resp.chunked {
+			return errAmbiguousLength
+		}
+		resp.chunked = true
+	case "Connection":
+		s.connection(resp, val)
+	case "Trailer":
+		for _, tok := range bytes.Split(val, []byte(",")) {
+			if tok = bytes.TrimSpace(tok); len(tok) > 0 {
+				s.declared = append(s.declared, canonicalKey(tok))
+			}
+		}
+	case "Upgrade":
+		resp.upgrade = string(val) // hop-by-hop: not copied
+	default:
+		if !hopByHop(key) {
+			h[key] = append(h[key], string(val))
+		}
+	}
+	return nil
+}
+
+// contentLength takes a Content-Length: repeats must agree.
+func contentLength(h http.Header, resp *responseHead, val []byte) error {
+	n, err := strconv.ParseInt(string(val), 10, 64)
+	if err != nil || n < 0 || (resp.contentLength >= 0 && resp.contentLength != n) {
+		return errAmbiguousLength
+	}
+	resp.contentLength = n
+	h["Content-Length"] = []string{string(val)}
+	return nil
+}
+
+// connection walks a Connection header in place: "Connection: keep-alive"
+// on every response from most backends would otherwise cost a split and a
+// slice.
+func (s *headerScan) connection(resp *responseHead, val []byte) {
+	for rest := val; len(rest) > 0; {
+		var tok []byte
+		tok, rest, _ = bytes.Cut(rest, []byte(","))
+		switch tok = bytes.TrimSpace(tok); {
+		case bytes.EqualFold(tok, []byte("close")):
+			resp.close = true
+		case bytes.EqualFold(tok, []byte("keep-alive")):
+			// Keep-Alive is hop-by-hop and dropped anyway; only an
+			// HTTP/1.0 response needs to have said it.
+			s.keepAlive = true
+		case len(tok) == 0:
+		default:
+			s.connTokens = append(s.connTokens, canonicalKey(tok))
+		}
+	}
+}
+
+// finish applies what the whole header section says: the headers the
+// Connection header named go, and the framing is decided.
+func (s *headerScan) finish(h http.Header, resp *responseHead, method, upgrade string) error {
+	for _, k := range s.connTokens {
 		delete(h, k)
 	}
 	if resp.chunked && resp.contentLength >= 0 {
-		return resp, errAmbiguousLength
+		return errAmbiguousLength
 	}
 	if resp.status == http.StatusSwitchingProtocols {
-		if resp.upgrade == "" {
-			return resp, errUpgrade // a switch to nothing named
-		}
-		if !upgradeGranted(upgrade, resp.upgrade) {
-			return resp, errUpgradeOther
-		}
-		resp.noBody = true
-		return resp, nil
+		return grantUpgrade(resp, upgrade)
 	}
-	if resp.http10 && !keepAlive {
+	if resp.http10 && !s.keepAlive {
 		resp.close = true // HTTP/1.0 closes unless it says otherwise (RFC 9112 §9.3)
 	}
-	if len(declared) > 0 && resp.chunked {
-		h["Trailer"] = declared
+	if len(s.declared) > 0 && resp.chunked {
+		h["Trailer"] = s.declared
 	}
+	resp.frameBody(method)
+	return nil
+}
+
+// grantUpgrade accepts a 101 that switched to a protocol the request asked
+// for; the tunnel that follows has no body framing.
+func grantUpgrade(resp *responseHead, asked string) error {
+	if resp.upgrade == "" {
+		return errUpgrade // a switch to nothing named
+	}
+	if !upgradeGranted(asked, resp.upgrade) {
+		return errUpgradeOther
+	}
+	resp.noBody = true
+	return nil
+}
+
+// frameBody decides where the body ends when the headers do not say: it
+// has none after HEAD, 204 and 304, and runs until close without a length.
+func (r *responseHead) frameBody(method string) {
 	switch {
-	case method == http.MethodHead || resp.status == http.StatusNoContent || resp.status == http.StatusNotModified:
-		resp.noBody = true
-	case !resp.chunked && resp.contentLength < 0:
-		resp.untilClose = true
+	case method == http.MethodHead || r.status == http.StatusNoContent || r.status == http.StatusNotModified:
+		r.noBody = true
+	case !r.chunked && r.contentLength < 0:
+		r.untilClose = true
 	}
-	return resp, nil
 }
 
 // parseStatusLine parses "HTTP/1.x NNN reason"; http10 reports HTTP/1.0.
@@ -495,15 +561,10 @@ func (c *bodyCopier) trailers() error {
 		if len(line) == 0 {
 			return nil
 		}
-		i := bytes.IndexByte(line, ':')
-		if i <= 0 || !validToken(line[:i]) {
-			return fmt.Errorf("%w: trailer", errMalformedHeader)
+		k, val, err := splitField(line)
+		if err != nil {
+			return fmt.Errorf("%w: trailer", err)
 		}
-		val := trimOWS(line[i+1:])
-		if !validFieldValue(val) {
-			return fmt.Errorf("%w: trailer", errMalformedHeader)
-		}
-		k := canonicalKey(line[:i])
 		v := string(val)
 		if hopByHop(k) || k == "Content-Length" {
 			continue

@@ -22,6 +22,41 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, a *Attempt
 	if t := a.headerTimeout(u.opts.ResponseHeaderTimeout); t > 0 {
 		headTimer = time.AfterFunc(t, cancel)
 	}
+	resp, err := u.h2.RoundTrip(u.stdRequest(r, a).WithContext(ctx))
+	timedOut := headTimer != nil && !headTimer.Stop()
+	if err != nil {
+		return stdFailure(ctx, err, timedOut)
+	}
+	defer resp.Body.Close()
+	if timedOut { // the head arrived just as the timer fired
+		return Result{Kind: ErrTimeout, Err: context.DeadlineExceeded}
+	}
+	if a.Intercept != nil && a.Intercept(resp.StatusCode, resp.Header) {
+		return Result{Status: resp.StatusCode, Discarded: true, Header: resp.Header}
+	}
+	h := w.Header()
+	copyStdResponseHeader(h, resp)
+	if a.BeforeHeaders != nil {
+		a.BeforeHeaders(h)
+	}
+	w.WriteHeader(resp.StatusCode)
+	res := Result{Status: resp.StatusCode, HeadersSent: true}
+	if res.BytesOut, res.Kind, res.Err = streamStdBody(ctx, w, resp.Body); res.Err != nil {
+		return res
+	}
+	for k, vv := range resp.Trailer {
+		if listed(h["Trailer"], k) {
+			h[k] = vv
+		} else {
+			h[http.TrailerPrefix+k] = vv
+		}
+	}
+	return res
+}
+
+// stdRequest is the request to send the backend: the client's end-to-end
+// headers and the forwarding ones.
+func (u *Upstream) stdRequest(r *http.Request, a *Attempt) *http.Request {
 	fh := makeForwardingHeaders(r)
 	out := &http.Request{
 		Method:     r.Method,
@@ -35,23 +70,7 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, a *Attempt
 		out.Body = io.NopCloser(body)
 		out.ContentLength = length
 	}
-	// As in writeHead, the client's Connection list was the caller's to
-	// apply: here it could only remove headers the caller asserts.
-	for k, vv := range r.Header {
-		if k == "Te" {
-			// gRPC needs "TE: trailers" end to end; other TE values are hop-by-hop.
-			for _, v := range vv {
-				if v == "trailers" {
-					out.Header["Te"] = []string{"trailers"}
-				}
-			}
-			continue
-		}
-		if hopByHop(k) || rewritten(k) {
-			continue
-		}
-		out.Header[k] = vv
-	}
+	copyStdRequestHeader(out.Header, r.Header)
 	out.Header["X-Forwarded-For"] = []string{fh.xff}
 	out.Header["X-Forwarded-Proto"] = []string{fh.proto}
 	if fh.xfh != "" {
@@ -59,31 +78,46 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, a *Attempt
 	}
 	out.Header["Forwarded"] = []string{fh.forwarded}
 	out.Header["Via"] = []string{fh.via}
-	out = out.WithContext(ctx)
+	return out
+}
 
-	resp, err := u.h2.RoundTrip(out)
-	timedOut := headTimer != nil && !headTimer.Stop()
-	if err != nil {
-		switch {
-		case timedOut:
-			return Result{Kind: ErrTimeout, Err: err}
-		case ctx.Err() != nil:
-			return Result{Kind: ErrClientGone, Err: err}
-		case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
-			return Result{Kind: ErrTimeout, Err: err}
-		case isDialError(err):
-			return Result{Kind: ErrConnect, Err: err}
+// copyStdRequestHeader copies the client's end-to-end headers. As in
+// writeHead, the client's Connection list was the caller's to apply: here
+// it could only remove headers the caller asserts.
+func copyStdRequestHeader(dst, src http.Header) {
+	for k, vv := range src {
+		if k == "Te" {
+			// gRPC needs "TE: trailers" end to end; other TE values are hop-by-hop.
+			if listed(vv, "trailers") {
+				dst["Te"] = []string{"trailers"}
+			}
+			continue
 		}
-		return Result{Kind: ErrProtocol, Err: err}
+		if hopByHop(k) || rewritten(k) {
+			continue
+		}
+		dst[k] = vv
 	}
-	defer resp.Body.Close()
-	if timedOut { // the head arrived just as the timer fired
-		return Result{Kind: ErrTimeout, Err: context.DeadlineExceeded}
+}
+
+// stdFailure classifies a round trip that brought no response head.
+func stdFailure(ctx context.Context, err error, timedOut bool) Result {
+	switch {
+	case timedOut:
+		return Result{Kind: ErrTimeout, Err: err}
+	case ctx.Err() != nil:
+		return Result{Kind: ErrClientGone, Err: err}
+	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
+		return Result{Kind: ErrTimeout, Err: err}
+	case isDialError(err):
+		return Result{Kind: ErrConnect, Err: err}
 	}
-	if a.Intercept != nil && a.Intercept(resp.StatusCode, resp.Header) {
-		return Result{Status: resp.StatusCode, Discarded: true, Header: resp.Header}
-	}
-	h := w.Header()
+	return Result{Kind: ErrProtocol, Err: err}
+}
+
+// copyStdResponseHeader copies the backend's end-to-end headers and
+// announces the trailers the Transport saw declared.
+func copyStdResponseHeader(h http.Header, resp *http.Response) {
 	respConn := connectionTokens(resp.Header)
 	for k, vv := range resp.Header {
 		if hopByHop(k) || (respConn != nil && listed(respConn, k)) {
@@ -98,46 +132,34 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, a *Attempt
 		}
 		h["Trailer"] = names
 	}
-	if a.BeforeHeaders != nil {
-		a.BeforeHeaders(h)
-	}
-	w.WriteHeader(resp.StatusCode)
-	res := Result{Status: resp.StatusCode, HeadersSent: true}
+}
+
+// streamStdBody copies the response body to the client, flushing after each
+// read so that a gRPC stream reaches the client as it comes.
+func streamStdBody(ctx context.Context, w http.ResponseWriter, body io.Reader) (int64, ErrorKind, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	fl, _ := w.(http.Flusher)
 	buf := *bp
+	var total int64
 	for {
-		n, rerr := resp.Body.Read(buf)
+		n, rerr := body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				res.Kind, res.Err = ErrClientGone, werr
-				return res
+				return total, ErrClientGone, werr
 			}
-			res.BytesOut += int64(n)
+			total += int64(n)
 			if fl != nil {
 				fl.Flush()
 			}
 		}
 		if rerr == io.EOF {
-			break
+			return total, ErrNone, nil
 		}
 		if rerr != nil {
-			res.Kind, res.Err = ErrProtocol, rerr
-			if ctx.Err() != nil {
-				res.Kind = ErrClientGone
-			}
-			return res
+			return total, failure(ctx, rerr).Kind, rerr
 		}
 	}
-	for k, vv := range resp.Trailer {
-		if listed(h["Trailer"], k) {
-			h[k] = vv
-		} else {
-			h[http.TrailerPrefix+k] = vv
-		}
-	}
-	return res
 }
 
 // isDialError reports a failure to establish the connection.
