@@ -388,7 +388,7 @@ func TestSamplerTicksWithTheClockAndStopsOnClose(t *testing.T) {
 	}
 	for i := 1; i <= 3; i++ {
 		clk.Advance(routehistory.Interval)
-		waitFor(t, fmt.Sprintf("sample %d", i), func() bool { return len(g.admin.samplerOrNil().RouteSeries()["all"]) == i })
+		waitFor(t, fmt.Sprintf("sample %d", i), func() bool { return len(g.admin.Sampler().RouteSeries()["all"]) == i })
 	}
 	g.Close()
 	// Close stops every timer of the gateway (none but the sampler's here).

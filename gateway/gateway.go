@@ -25,6 +25,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/pool"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
+	"github.com/drawbridge-dev/drawbridge/gateway/status"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 )
 
@@ -58,9 +59,6 @@ type (
 	Pool    = pool.Pool
 	Metrics = pool.Metrics
 )
-
-// poolStatus is a pool's entry in /status.
-type poolStatus = pool.PoolStatus
 
 // routeExtras are the per-route pieces built, and checked, before a
 // configuration is committed.
@@ -132,7 +130,7 @@ type Gateway struct {
 	draining    atomic.Bool
 	generations atomic.Uint64
 	started     time.Time
-	admin       adminState // reload history and dashboard samples (admin.go)
+	admin       status.History // reload history and dashboard samples
 }
 
 // New builds a gateway from cfg.
@@ -321,7 +319,7 @@ func (g *Gateway) Inflight() int64 { return g.inflight.Load() }
 func (g *Gateway) Close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.admin.stopSampler()
+	g.admin.StopSampler()
 	for _, p := range g.pools {
 		p.Close()
 	}

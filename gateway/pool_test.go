@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/status"
 	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 )
 
@@ -234,7 +235,7 @@ func TestAdminMetricsAndStatus(t *testing.T) {
 		}
 	}
 	code, body, _ := get(t, admin.Client(), admin.URL+"/status")
-	var st Status
+	var st status.Status
 	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
 		t.Fatalf("status: %d %v", code, err)
 	}
