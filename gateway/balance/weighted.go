@@ -54,22 +54,6 @@ func (s *weightedSet) draw(r *Request, g *rng, not *upstream.Backend) (*upstream
 	return nil, 0
 }
 
-// random picks a usable backend with probability proportional to its
-// effective weight.
-type random struct{ weightedMembers }
-
-func (s *random) Pick(r *Request) *upstream.Backend {
-	set := s.load()
-	if set == nil {
-		return nil
-	}
-	g := newRNG()
-	if b, _ := set.draw(r, &g, nil); b != nil {
-		return b
-	}
-	return scanWeighted(set.members, r, &g)
-}
-
 // pair draws the two P2C candidates: distinct usable backends in
 // proportion to effective weight. b is nil when only a qualifies; a is nil
 // when none does.
