@@ -364,6 +364,9 @@ func (x *exchange) prepareBody(replay bool, max int64) (replayable bool, err err
 	return false, nil
 }
 
+// ext reaches a backend's member from the backend a strategy picked.
+var ext upstream.Ext[member]
+
 // pick chooses the next backend: the sticky pin on the first try, else the
 // strategy, skipping backends whose breaker or bulkhead refuses.
 func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bool, rejected error) {
@@ -395,7 +398,7 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 				return nil, nil, false, rejected
 			}
 		}
-		mem = b.Ext.Load().(*member)
+		mem = ext.Load(b)
 		if mem.breaker != nil && !mem.breaker.Allow() {
 			trace.BreakerRefused(x.r.Context(), b)
 			x.exclude(b) // half-open with its probes taken

@@ -168,7 +168,7 @@ func (c backendCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descEjected, prometheus.GaugeValue, b2f(b.HasFlag(upstream.FlagEjected)), p.name, id)
 			ch <- prometheus.MustNewConstMetric(descInflight, prometheus.GaugeValue, float64(b.Inflight()), p.name, id)
 			ch <- prometheus.MustNewConstMetric(descPicks, prometheus.CounterValue, float64(b.Requests.Load()), p.name, v.strategy, id)
-			if mem, ok := b.Ext.Load().(*member); ok && mem.breaker != nil {
+			if mem := ext.Load(b); mem != nil && mem.breaker != nil {
 				ch <- prometheus.MustNewConstMetric(descCircuit, prometheus.GaugeValue, float64(mem.breaker.State()), p.name, id)
 			}
 			if b.Available() {

@@ -67,7 +67,7 @@ func (p *Pool) Members() []*upstream.Backend { return p.view.Load().members }
 // Backend is the member with that id now, or nil.
 func (p *Pool) Backend(id string) *upstream.Backend { return p.view.Load().lookup(id) }
 
-// member is what the gateway attaches to each backend (upstream.Backend.Ext).
+// member is what the pool attaches to each backend, through ext.
 type member struct {
 	up      *proxy.Upstream
 	m       *backendMetrics
@@ -197,18 +197,18 @@ func (p *Pool) Commit(pp *Prepared) {
 	for _, b := range members {
 		if old != nil && old.byID[b.ID()] == b { // kept
 			if memberChanged {
-				prev := b.Ext.Load().(*member)
+				prev := ext.Load(b)
 				up := prev.up
 				if proxyChanged {
 					up = proxy.NewUpstream(b.Addr(), s.proxy)
 					retired = append(retired, prev.up)
 				}
 				b.SetFlag(upstream.FlagCircuitOpen, false) // a fresh breaker starts closed
-				b.Ext.Store(p.newMember(b, &s, up, prev.m))
+				ext.Store(b, p.newMember(b, &s, up, prev.m))
 			}
 			continue
 		}
-		b.Ext.Store(p.newMember(b, &s, proxy.NewUpstream(b.Addr(), s.proxy), p.metrics.backend(p.name, b.ID())))
+		ext.Store(b, p.newMember(b, &s, proxy.NewUpstream(b.Addr(), s.proxy), p.metrics.backend(p.name, b.ID())))
 		if old != nil { // a backend joining a running pool ramps up
 			b.StartSlowStart(now.UnixNano(), s.slowStart)
 			p.log.Info("backend added", "backend", b.ID(), "address", b.Addr())
@@ -247,7 +247,7 @@ func (p *Pool) Commit(pp *Prepared) {
 		if s.outlier != nil {
 			p.outlier = health.NewOutlier(p.name, *s.outlier, p.clk, health.WithSlowStart(s.slowStart), health.WithOnChange(func(b *upstream.Backend, healthy bool, reason string) {
 				// The outlier reports healthy=false only when it ejects.
-				if mem, ok := b.Ext.Load().(*member); ok && !healthy {
+				if mem := ext.Load(b); mem != nil && !healthy {
 					mem.m.ejections.Inc()
 				}
 				logChange(b, healthy, reason)
@@ -284,7 +284,7 @@ func (p *Pool) Commit(pp *Prepared) {
 		// Removed: no new picks; requests in flight finish on their own
 		// connections, which then close.
 		b.SetFlag(upstream.FlagDraining, true)
-		b.Ext.Load().(*member).up.Close()
+		ext.Load(b).up.Close()
 		p.closeTunnels(b)
 		p.metrics.forgetBackend(p.name, b.ID())
 		p.log.Info("backend removed", "backend", b.ID(), "address", b.Addr(), "inflight", b.Inflight())
@@ -328,7 +328,7 @@ func (p *Pool) Close() {
 	if v := p.view.Load(); v != nil {
 		for _, b := range v.members {
 			b.SetFlag(upstream.FlagDraining, true)
-			b.Ext.Load().(*member).up.Close()
+			ext.Load(b).up.Close()
 			p.closeTunnels(b)
 			p.metrics.forgetBackend(p.name, b.ID())
 		}
@@ -424,7 +424,7 @@ type BackendStatus struct {
 
 // circuitState names the backend's breaker state, "" when it has none.
 func circuitState(b *upstream.Backend) string {
-	if mem, ok := b.Ext.Load().(*member); ok && mem.breaker != nil {
+	if mem := ext.Load(b); mem != nil && mem.breaker != nil {
 		return mem.breaker.State().String()
 	}
 	return ""

@@ -61,11 +61,27 @@ type Backend struct {
 	Requests atomic.Uint64
 	Failures atomic.Uint64
 
-	// Ext carries the owner's per-backend data (the gateway keeps its
-	// forwarding endpoint here) so the hot path needs no map lookup after
-	// a pick.
-	Ext atomic.Value
+	// ext is the owner's per-backend data, reached only through an Ext[T].
+	ext atomic.Value
 }
+
+// Ext is one owner's typed per-backend data, kept on the Backend itself so
+// that the hot path reaches it from a pick with no map lookup and no
+// allocation. The owner declares one (the pool: its connections, breaker,
+// bulkhead and metrics per backend) and no other package sees the type:
+// upstream need not import the owner, and callers get a *T, not an any to
+// assert. It is Envoy's typed per-host data (typedLbPolicyData<T>) in Go. A
+// Backend has one owner: storing another type in it panics.
+type Ext[T any] struct{}
+
+// Load is b's data, nil before the first Store.
+func (Ext[T]) Load(b *Backend) *T {
+	v, _ := b.ext.Load().(*T)
+	return v
+}
+
+// Store attaches v to b; requests that loaded the previous value keep it.
+func (Ext[T]) Store(b *Backend, v *T) { b.ext.Store(v) }
 
 // New builds a backend from its spec. Weight below 1 is treated as 1.
 func New(s Spec) *Backend {
