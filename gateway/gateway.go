@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,59 +207,25 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 		}
 		extras[i] = x
 	}
-	var routes []*route.Route
-	for _, rc := range cfg.Routes {
-		if _, ok := prepared[rc.Pool]; !ok && rc.Static == nil {
-			closeStatics()
-			return fmt.Errorf("route %q: unknown pool %q", rc.Name, rc.Pool)
-		}
-		rt := &route.Route{
-			Name: rc.Name, Host: rc.Match.Host, PathPrefix: rc.Match.PathPrefix,
-			Methods: rc.Match.Methods, StripPrefix: rc.StripPrefix,
-			RewritePrefix: rc.RewritePrefix, Pool: rc.Pool,
-		}
-		keys := make([]string, 0, len(rc.Match.Headers))
-		for k := range rc.Match.Headers {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			rt.Headers = append(rt.Headers, route.Header{Name: k, Value: rc.Match.Headers[k]})
-		}
-		routes = append(routes, rt)
+	routes, err := matchRoutes(cfg, prepared)
+	if err != nil {
+		closeStatics()
+		return err
 	}
 	accessLog, closer, err := g.openAccessLog(cfg.AccessLog)
 	if err != nil {
 		return err
 	}
-	var certs *tlsterm.Store
-	if t := cfg.TLS; t != nil {
-		pairs := make([]tlsterm.Pair, len(t.Certificates))
-		for i, c := range t.Certificates {
-			pairs[i] = tlsterm.Pair{CertFile: c.CertFile, KeyFile: c.KeyFile}
+	certs, err := loadCertificates(cfg.TLS)
+	if err != nil {
+		if closer != nil {
+			_ = closer.Close()
 		}
-		if certs, err = tlsterm.NewStore(pairs); err != nil {
-			if closer != nil {
-				_ = closer.Close()
-			}
-			return fmt.Errorf("tls: %w", err)
-		}
+		return err
 	}
 
 	// Commit: nothing below can fail.
-	next := make(map[string]*Pool, len(prepared))
-	list := make([]*Pool, 0, len(prepared))
-	for _, pc := range cfg.Pools {
-		pp := prepared[pc.Name]
-		p := g.pools[pc.Name]
-		if p == nil {
-			p = pool.New(pc.Name, pp, g.clk, g.log, g.metrics)
-		} else {
-			p.Commit(pp)
-		}
-		next[pc.Name] = p
-		list = append(list, p)
-	}
+	next, list := g.commitPools(cfg, prepared)
 	table := route.NewTable(routes)
 	rrs := make([]*routeRuntime, len(routes))
 	asserted := []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"}
@@ -306,6 +272,63 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	g.logCloser = closer
 	g.log.Info("configuration applied", "generation", gen, "routes", len(routes), "pools", len(list))
 	return nil
+}
+
+// matchRoutes is the route table's entries for cfg's routes, each of which
+// names a prepared pool or serves files.
+func matchRoutes(cfg *config.Config, prepared map[string]*pool.Prepared) ([]*route.Route, error) {
+	var routes []*route.Route
+	for _, rc := range cfg.Routes {
+		if _, ok := prepared[rc.Pool]; !ok && rc.Static == nil {
+			return nil, fmt.Errorf("route %q: unknown pool %q", rc.Name, rc.Pool)
+		}
+		rt := &route.Route{
+			Name: rc.Name, Host: rc.Match.Host, PathPrefix: rc.Match.PathPrefix,
+			Methods: rc.Match.Methods, StripPrefix: rc.StripPrefix,
+			RewritePrefix: rc.RewritePrefix, Pool: rc.Pool,
+		}
+		// Sorted: the same configuration builds the same route.
+		for _, k := range slices.Sorted(maps.Keys(rc.Match.Headers)) {
+			rt.Headers = append(rt.Headers, route.Header{Name: k, Value: rc.Match.Headers[k]})
+		}
+		routes = append(routes, rt)
+	}
+	return routes, nil
+}
+
+// loadCertificates reads the tls section's certificates; nil without one.
+func loadCertificates(t *config.TLS) (*tlsterm.Store, error) {
+	if t == nil {
+		return nil, nil
+	}
+	pairs := make([]tlsterm.Pair, len(t.Certificates))
+	for i, c := range t.Certificates {
+		pairs[i] = tlsterm.Pair{CertFile: c.CertFile, KeyFile: c.KeyFile}
+	}
+	certs, err := tlsterm.NewStore(pairs)
+	if err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return certs, nil
+}
+
+// commitPools makes the prepared pools live, in cfg's order: existing ones
+// change in place, new ones start.
+func (g *Gateway) commitPools(cfg *config.Config, prepared map[string]*pool.Prepared) (map[string]*Pool, []*Pool) {
+	next := make(map[string]*Pool, len(prepared))
+	list := make([]*Pool, 0, len(prepared))
+	for _, pc := range cfg.Pools {
+		pp := prepared[pc.Name]
+		p := g.pools[pc.Name]
+		if p == nil {
+			p = pool.New(pc.Name, pp, g.clk, g.log, g.metrics)
+		} else {
+			p.Commit(pp)
+		}
+		next[pc.Name] = p
+		list = append(list, p)
+	}
+	return next, list
 }
 
 // Draining reports whether shutdown has begun (readiness turns false).
