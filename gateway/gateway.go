@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/admin"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
@@ -25,7 +26,6 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/pool"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
-	"github.com/drawbridge-dev/drawbridge/gateway/status"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 )
 
@@ -130,7 +130,7 @@ type Gateway struct {
 	draining    atomic.Bool
 	generations atomic.Uint64
 	started     time.Time
-	admin       status.History // reload history and dashboard samples
+	admin       admin.History // reload history and dashboard samples
 }
 
 // New builds a gateway from cfg.

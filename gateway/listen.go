@@ -11,12 +11,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/admin"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/h2guard"
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
-	"github.com/drawbridge-dev/drawbridge/gateway/status"
 )
 
 // What the server (gateway/server) needs of a gateway: the http.Server
@@ -93,11 +93,11 @@ func (g *Gateway) SetL4(ls map[string]*l4.Proxy) { g.tcp.Store(&ls) }
 // SetFailover publishes the failover controller in /status and /metrics.
 func (g *Gateway) SetFailover(c *failover.Controller, transitions *prometheus.CounterVec) {
 	g.failover.Store(c)
-	status.RegisterFailover(g.metrics.Registry, c, transitions)
+	admin.RegisterFailover(g.metrics.Registry, c, transitions)
 }
 
 // NewTransitionCounter counts failover role changes by the role entered.
-func NewTransitionCounter() *prometheus.CounterVec { return status.NewTransitionCounter() }
+func NewTransitionCounter() *prometheus.CounterVec { return admin.NewTransitionCounter() }
 
 // ReloadRefused counts a reload refused before it reached Apply (the file
 // did not load).

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
-	"github.com/drawbridge-dev/drawbridge/gateway/status"
 	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 )
 
@@ -235,7 +234,7 @@ func TestAdminMetricsAndStatus(t *testing.T) {
 		}
 	}
 	code, body, _ := get(t, admin.Client(), admin.URL+"/status")
-	var st status.Status
+	var st Status
 	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
 		t.Fatalf("status: %d %v", code, err)
 	}

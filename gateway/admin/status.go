@@ -1,9 +1,10 @@
-// Package status is what the admin listener shows of a running gateway:
-// the /status document, the dashboard's pools and routes, the reload
-// history, the route sampler's lifecycle and the failover metrics. The
-// gateway gathers its live state into a Source; everything here only
-// reads it.
-package status
+// Package admin is the gateway's admin listener: its handler (/metrics,
+// /healthz, /readyz, /status, pprof, the dashboard, the drain API), the
+// /status document, the dashboard's pools and routes, the reload history
+// with the route sampler's lifecycle, and the failover gauges. The gateway
+// gathers its live state into a Source and serves what Handler returns;
+// nothing here is on the request path.
+package admin
 
 import (
 	"time"

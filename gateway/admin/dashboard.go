@@ -1,4 +1,4 @@
-package status
+package admin
 
 import (
 	"github.com/drawbridge-dev/drawbridge/dashboard"
