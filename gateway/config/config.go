@@ -16,6 +16,10 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/cache"
+	"github.com/drawbridge-dev/drawbridge/gateway/compress"
+	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
+	"github.com/drawbridge-dev/drawbridge/gateway/static"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
@@ -37,6 +41,16 @@ type Config struct {
 	Tracing         Tracing       `yaml:"tracing"`          // OpenTelemetry spans over OTLP; off by default
 	Log             Log           `yaml:"log"`              // the operational log (not the access log)
 }
+
+// The blocks a feature package owns: their types, defaults and validation
+// live there (the package's runtime reads the same value); the names here
+// keep this package's callers readable.
+type (
+	Static         = static.Config
+	Cache          = cache.Config
+	Compress       = compress.Config
+	CircuitBreaker = resilience.BreakerConfig
+)
 
 // Tracing is the tracing block, shared with the autoscaler's file.
 type Tracing = telemetry.Config
@@ -216,31 +230,6 @@ type Route struct {
 	Timeouts    RouteTimeouts `yaml:"timeouts"`    //
 	Concurrency *Concurrency  `yaml:"concurrency"` // bulkhead for the route; nil = no limit
 }
-
-// Static serves a directory.
-type Static struct {
-	Root          string   `yaml:"root"`          // required; relative to this file
-	Index         []string `yaml:"index"`         // default [index.html]
-	Precompressed bool     `yaml:"precompressed"` // serve FILE.br / FILE.gz when the client accepts them
-	Browse        bool     `yaml:"browse"`        // list directories without an index file; default false
-}
-
-// Cache is a shared HTTP cache (RFC 9111) in front of the route.
-type Cache struct {
-	MaxBytes       int64         `yaml:"max_bytes"`        // default 64 MiB
-	MaxObjectBytes int64         `yaml:"max_object_bytes"` // larger responses pass through uncached; default max_bytes/10
-	DefaultTTL     time.Duration `yaml:"default_ttl"`      // freshness for responses without explicit freshness; default 0 (not cached)
-	KeyByIdentity  bool          `yaml:"key_by_identity"`  // the authenticated subject is part of the key; needs auth; default false
-}
-
-// Compress gzips compressible responses.
-type Compress struct {
-	Level    int      `yaml:"level"`     // 1..9; default 0 (gzip's default)
-	MinBytes int      `yaml:"min_bytes"` // smaller responses are sent as is; default 1024
-	Types    []string `yaml:"types"`     // media types (text/* allowed); default text/*, JSON, JavaScript, XML, SVG
-}
-
-func (c *Cache) SetDefaults() { c.MaxBytes = 64 << 20 }
 
 // L4 is a TCP listener balancing connections over backends.
 type L4 struct {
@@ -438,16 +427,6 @@ type Outlier struct {
 }
 
 // Timeouts bound the gateway's work toward backends.
-// CircuitBreaker opens per backend on a failure ratio over a rolling
-// window; open backends are skipped by every strategy.
-type CircuitBreaker struct {
-	FailureRatio   float64       `yaml:"failure_ratio"`    // default 0.5
-	MinRequests    int           `yaml:"min_requests"`     // in the window before it may open; default 20
-	Window         time.Duration `yaml:"window"`           // default 10s
-	CoolDown       time.Duration `yaml:"cool_down"`        // open -> half-open; default 30s
-	HalfOpenProbes int           `yaml:"half_open_probes"` // default 3
-}
-
 type Timeouts struct {
 	Connect        time.Duration `yaml:"connect"`         // default 2s
 	ResponseHeader time.Duration `yaml:"response_header"` // default 30s; 504 when exceeded
@@ -526,14 +505,6 @@ const (
 )
 
 func (c *Concurrency) SetDefaults() { c.QueueTimeout = time.Second }
-
-func (b *CircuitBreaker) SetDefaults() {
-	b.FailureRatio = 0.5
-	b.MinRequests = 20
-	b.Window = 10 * time.Second
-	b.CoolDown = 30 * time.Second
-	b.HalfOpenProbes = 3
-}
 
 func (s *Sticky) SetDefaults() {
 	s.Cookie = "drawbridge_sticky"

@@ -77,7 +77,7 @@ func (c *Compiler) Route(rc *config.Route) (r Route, err error) {
 		}
 	}
 	if st := rc.Static; st != nil {
-		if r.Static, err = static.New(static.Config{Root: st.Root, Index: st.Index, Precompressed: st.Precompressed, Browse: st.Browse}); err != nil {
+		if r.Static, err = static.New(*st); err != nil {
 			return r, fmt.Errorf("route %q: static: %w", rc.Name, err)
 		}
 		defer func() {
@@ -89,17 +89,12 @@ func (c *Compiler) Route(rc *config.Route) (r Route, err error) {
 	if cc := rc.Cache; cc != nil {
 		k := c.live.caches[rc.Name]
 		if k == nil || k.cfg != *cc {
-			k = &keptCache{cfg: *cc, cache: cache.New(cache.Config{MaxBytes: cc.MaxBytes, MaxObjectBytes: cc.MaxObjectBytes,
-				DefaultTTL: cc.DefaultTTL, KeyByIdentity: cc.KeyByIdentity}, c.clk)}
+			k = &keptCache{cfg: *cc, cache: cache.New(*cc, c.clk)}
 		}
 		c.next.caches[rc.Name], r.Cache = k, k.cache
 	}
 	if cc := rc.Compress; cc != nil {
-		conf := compress.Config{Level: cc.Level, MinBytes: cc.MinBytes, Types: cc.Types}
-		if err := conf.Validate(); err != nil {
-			return r, fmt.Errorf("route %q: compress: %w", rc.Name, err)
-		}
-		r.Compress = compress.New(conf)
+		r.Compress = compress.New(*cc)
 	}
 	if rl := rc.RateLimit; rl != nil {
 		if err := c.rateLimit(rc.Name, rl, &r); err != nil {

@@ -40,10 +40,7 @@ func settingsFromConfig(pc *config.Pool) poolSettings {
 			s.hashKey = "ip"
 		}
 	}
-	if cb := pc.CircuitBreaker; cb != nil {
-		s.breaker = &resilience.BreakerConfig{FailureRatio: cb.FailureRatio, MinRequests: cb.MinRequests,
-			Window: cb.Window, CoolDown: cb.CoolDown, HalfOpenProbes: cb.HalfOpenProbes}
-	}
+	s.breaker = pc.CircuitBreaker // the config is read-only once loaded
 	if c := pc.ConcurrencyPerBackend; c != nil {
 		s.perBackend = &config.Concurrency{Max: c.Max, QueueSize: c.QueueSize, QueueTimeout: c.QueueTimeout}
 	}
