@@ -15,9 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
 	"github.com/drawbridge-dev/drawbridge/gateway/compress"
+	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
@@ -46,10 +48,30 @@ type Config struct {
 // live there (the package's runtime reads the same value); the names here
 // keep this package's callers readable.
 type (
-	Static         = static.Config
-	Cache          = cache.Config
-	Compress       = compress.Config
+	// A route's blocks.
+	Static      = static.Config
+	Cache       = cache.Config
+	Compress    = compress.Config
+	RateLimit   = ratelimit.Config
+	Retry       = resilience.RetryConfig
+	Concurrency = resilience.BulkheadConfig // also a pool's concurrency_per_backend
+
+	// The auth block and its parts.
+	Auth         = auth.Config
+	AuthFailures = auth.FailureLimit
+	APIKeys      = auth.APIKeyConfig
+	JWT          = auth.JWTConfig
+	Basic        = auth.BasicConfig
+
+	// A pool's blocks.
 	CircuitBreaker = resilience.BreakerConfig
+)
+
+// Retry conditions besides status codes.
+const (
+	RetryConnectError = resilience.RetryConnectError
+	RetryReset        = resilience.RetryReset
+	RetryTimeout      = resilience.RetryTimeout
 )
 
 // Tracing is the tracing block, shared with the autoscaler's file.
@@ -268,90 +290,10 @@ func (h *L4Health) SetDefaults() {
 	h.UnhealthyThreshold = 3
 }
 
-// Auth authenticates a route's requests; at least one method is required.
-type Auth struct {
-	APIKeys          *APIKeys `yaml:"api_keys"`          //
-	JWT              *JWT     `yaml:"jwt"`               //
-	Basic            *Basic   `yaml:"basic"`             //
-	AllowSubjects    []string `yaml:"allow_subjects"`    // authenticated subjects outside this list get 403; empty = any
-	ForwardHeader    string   `yaml:"forward_header"`    // the identity is sent to the backend in this header; default X-Auth-Subject
-	StripCredentials bool     `yaml:"strip_credentials"` // remove the credentials before forwarding; default false
-	Realm            string   `yaml:"realm"`             // realm in WWW-Authenticate; default "drawbridge"
-	// MaxFailures limits failed authentications per client address: past
-	// it, requests get 429 before any credential is checked. nil = no limit.
-	MaxFailures *AuthFailures `yaml:"max_failures"`
-}
-
-// AuthFailures is a token bucket of failed authentications per client
-// address (IPv6 per /64): each 401 takes a token.
-type AuthFailures struct {
-	Rate  float64 `yaml:"rate"`  // failures forgiven per second; required
-	Burst int     `yaml:"burst"` // failures allowed in a row; default 10
-}
-
-func (f *AuthFailures) SetDefaults() { f.Burst = 10 }
-
-// APIKeys are stored as hex SHA-256 hashes, never in clear.
-type APIKeys struct {
-	Header string            `yaml:"header"` // default X-API-Key
-	Bearer bool              `yaml:"bearer"` // also accept "Authorization: Bearer <key>"
-	Keys   map[string]string `yaml:"keys"`   // name (the subject) -> hex SHA-256 of the key
-	File   string            `yaml:"file"`   // lines "name hex-sha256"; relative to this file
-}
-
-// JWT verifies bearer tokens.
-type JWT struct {
-	Algorithms []string      `yaml:"algorithms"` // HS256, RS256, ES256
-	Secret     string        `yaml:"secret"`     // HS256; "env:NAME" reads $NAME
-	KeyFile    string        `yaml:"key_file"`   // PEM public keys (RS256, ES256); relative to this file
-	JWKSFile   string        `yaml:"jwks_file"`  // JSON Web Key Set; relative to this file
-	Issuer     string        `yaml:"issuer"`     // required iss when set
-	Audience   []string      `yaml:"audience"`   // aud must contain one of these when set
-	Skew       time.Duration `yaml:"skew"`       // leeway for exp/nbf; default 60s
-}
-
-// Basic is HTTP Basic auth with bcrypt hashes.
-type Basic struct {
-	Users map[string]string `yaml:"users"` // user -> bcrypt hash
-	File  string            `yaml:"file"`  // htpasswd lines "user:$2y$..."; relative to this file
-}
-
-// RateLimit is a token bucket per key for a route.
-type RateLimit struct {
-	Rate    float64       `yaml:"rate"`     // tokens per second; required
-	Burst   int           `yaml:"burst"`    // bucket size; default max(1, rate)
-	Key     string        `yaml:"key"`      // ip | header:NAME | identity | route; default ip
-	MaxKeys int           `yaml:"max_keys"` // buckets kept at most (LRU); default 100000
-	IdleTTL time.Duration `yaml:"idle_ttl"` // forget a key idle this long; default max(burst/rate, 1m)
-}
-
-func (a *Auth) SetDefaults()      { a.ForwardHeader = "X-Auth-Subject"; a.Realm = "drawbridge" }
-func (r *RateLimit) SetDefaults() { r.Key = "ip"; r.MaxKeys = 100000 }
-
-// Retry says when a failed try is retried on another backend.
-type Retry struct {
-	MaxRetries    int           `yaml:"max_retries"`     // retries after the first try; default 2
-	RetryOn       []string      `yaml:"retry_on"`        // connect_error, reset, timeout and status codes; default [connect_error, reset, timeout, "502", "503", "504"]
-	Methods       []string      `yaml:"methods"`         // methods that may be retried; default the idempotent ones
-	BackoffBase   time.Duration `yaml:"backoff_base"`    // first back-off ceiling (full jitter); default 25ms
-	BackoffMax    time.Duration `yaml:"backoff_max"`     // back-off ceiling cap; default 250ms
-	RetryAfterMax time.Duration `yaml:"retry_after_max"` // honour a backend's Retry-After up to this; longer ends retrying; default 1s
-	BudgetRatio   float64       `yaml:"budget_ratio"`    // retries in flight <= ratio x active requests + budget_min (connect-error retries are free); default 0.2
-	BudgetMin     int           `yaml:"budget_min"`      // the floor added to the ratio; default 3
-	MaxBodyBytes  int64         `yaml:"max_body_bytes"`  // request bodies up to this are buffered for replay; larger ones are not retried; default 65536
-}
-
 // RouteTimeouts bound a request across all its tries.
 type RouteTimeouts struct {
 	Overall time.Duration `yaml:"overall"` // whole request incl. retries; 0 = none; 504 when exceeded
 	PerTry  time.Duration `yaml:"per_try"` // response header time of one try; 0 = the pool's timeouts.response_header
-}
-
-// Concurrency is a bulkhead: a cap on requests at once with a bounded wait.
-type Concurrency struct {
-	Max          int           `yaml:"max"`           // requests at once; required, >= 1
-	QueueSize    int           `yaml:"queue_size"`    // waiters beyond max; default 0 (answer 503 at once)
-	QueueTimeout time.Duration `yaml:"queue_timeout"` // how long a waiter waits; default 1s
 }
 
 // Match is what a request must have for its route to apply; every set
@@ -485,26 +427,6 @@ func (p *Pool) SetDefaults() {
 	}
 	p.MaxIdleConnsPerBackend = 64
 }
-
-func (r *Retry) SetDefaults() {
-	r.MaxRetries = 2
-	r.RetryOn = []string{RetryConnectError, RetryReset, RetryTimeout, "502", "503", "504"}
-	r.BackoffBase = 25 * time.Millisecond
-	r.BackoffMax = 250 * time.Millisecond
-	r.RetryAfterMax = time.Second
-	r.BudgetRatio = 0.2
-	r.BudgetMin = 3
-	r.MaxBodyBytes = 64 << 10
-}
-
-// Retry conditions besides status codes.
-const (
-	RetryConnectError = "connect_error"
-	RetryReset        = "reset"
-	RetryTimeout      = "timeout"
-)
-
-func (c *Concurrency) SetDefaults() { c.QueueTimeout = time.Second }
 
 func (s *Sticky) SetDefaults() {
 	s.Cookie = "drawbridge_sticky"

@@ -100,6 +100,9 @@ func overlap(a, b string) (string, bool) {
 func (c *Config) derive() {
 	for i := range c.Routes {
 		c.Routes[i].Match.Host = strings.ToLower(c.Routes[i].Match.Host)
+		if rl := c.Routes[i].RateLimit; rl != nil {
+			rl.DeriveDefaults()
+		}
 	}
 	for i := range c.Pools {
 		p := &c.Pools[i]
@@ -394,22 +397,13 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 		}
 	}
 	if a := r.Auth; a != nil {
-		v.auth(key+".auth", a)
+		v.In(key+".auth", a.Validate())
 	}
 	if rl := r.RateLimit; rl != nil {
-		k := key + ".rate_limit"
-		if !(rl.Rate > 0) || math.IsInf(rl.Rate, 0) {
-			v.Add(k+".rate", "must be a positive number of requests per second, got %v", rl.Rate)
-		}
-		v.Between(k+".burst", rl.Burst, 0, math.MaxInt32)
-		if src, name, _ := strings.Cut(rl.Key, ":"); !(rl.Key == "ip" || rl.Key == "identity" || rl.Key == "route" || src == "header" && httpguts.ValidHeaderFieldName(name)) {
-			v.Add(k+".key", "want ip, identity, route or header:NAME, got %q", rl.Key)
-		}
-		v.Between(k+".max_keys", rl.MaxKeys, 1, 100_000_000)
-		v.NonNegative(k+".idle_ttl", rl.IdleTTL)
+		v.In(key+".rate_limit", rl.Validate("requests"))
 	}
 	if rt := r.Retry; rt != nil {
-		v.retry(key+".retry", rt)
+		v.In(key+".retry", rt.Validate())
 	}
 	v.NonNegative(key+".timeouts.overall", r.Timeouts.Overall)
 	v.NonNegative(key+".timeouts.per_try", r.Timeouts.PerTry)
@@ -417,7 +411,7 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 		v.Add(key+".timeouts.per_try", "must not exceed timeouts.overall (%v)", o)
 	}
 	if c := r.Concurrency; c != nil {
-		v.concurrency(key+".concurrency", c)
+		v.In(key+".concurrency", c.Validate())
 	}
 	if st := r.Static; st != nil {
 		if r.Pool != "" {
@@ -539,88 +533,13 @@ func (v *validator) pool(key string, p *Pool) {
 		v.In(key+".circuit_breaker", cb.Validate())
 	}
 	if c := p.ConcurrencyPerBackend; c != nil {
-		v.concurrency(key+".concurrency_per_backend", c)
+		v.In(key+".concurrency_per_backend", c.Validate())
 	}
 	v.NonNegative(key+".slow_start", p.SlowStart)
 	v.Positive(key+".timeouts.connect", p.Timeouts.Connect)
 	v.Positive(key+".timeouts.response_header", p.Timeouts.ResponseHeader)
 	v.Positive(key+".timeouts.idle_conn", p.Timeouts.IdleConn)
 	v.Between(key+".max_idle_conns_per_backend", p.MaxIdleConnsPerBackend, 1, math.MaxInt32)
-}
-
-func (v *validator) retry(key string, r *Retry) {
-	v.Between(key+".max_retries", r.MaxRetries, 0, 10)
-	for i, cond := range r.RetryOn {
-		k := fmt.Sprintf("%s.retry_on[%d]", key, i)
-		switch cond {
-		case RetryConnectError, RetryReset, RetryTimeout:
-			continue
-		}
-		if code, err := strconv.Atoi(cond); err != nil || code < 400 || code > 599 {
-			v.Add(k, "want connect_error, reset, timeout or a 4xx/5xx status code, got %q", cond)
-		}
-	}
-	for i, m := range r.Methods {
-		if !httpguts.ValidHeaderFieldName(m) || m != strings.ToUpper(m) {
-			v.Add(fmt.Sprintf("%s.methods[%d]", key, i), "invalid method %q (upper-case HTTP method)", m)
-		}
-	}
-	v.Positive(key+".backoff_base", r.BackoffBase)
-	if r.BackoffMax < r.BackoffBase {
-		v.Add(key+".backoff_max", "must be at least backoff_base (%v)", r.BackoffBase)
-	}
-	v.NonNegative(key+".retry_after_max", r.RetryAfterMax)
-	if !(r.BudgetRatio >= 0 && r.BudgetRatio <= 1) {
-		v.Add(key+".budget_ratio", "must be in [0, 1], got %v", r.BudgetRatio)
-	}
-	v.Between(key+".budget_min", r.BudgetMin, 0, math.MaxInt32)
-	if r.MaxBodyBytes < 0 {
-		v.Add(key+".max_body_bytes", "must not be negative")
-	}
-}
-
-func (v *validator) auth(key string, a *Auth) {
-	if a.APIKeys == nil && a.JWT == nil && a.Basic == nil {
-		v.Add(key, "needs at least one of api_keys, jwt, basic")
-	}
-	if k := a.APIKeys; k != nil {
-		if len(k.Keys) == 0 && k.File == "" {
-			v.Add(key+".api_keys", "needs keys or file")
-		}
-		for _, name := range slices.Sorted(maps.Keys(k.Keys)) {
-			if h := k.Keys[name]; len(h) != 64 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
-				v.Add(key+".api_keys.keys."+name, "want the hex SHA-256 of the key (64 hex digits; echo -n KEY | sha256sum), not the key itself")
-			}
-		}
-		if k.Header != "" && !httpguts.ValidHeaderFieldName(k.Header) {
-			v.Add(key+".api_keys.header", "invalid header name %q", k.Header)
-		}
-	}
-	if j := a.JWT; j != nil {
-		if len(j.Algorithms) == 0 {
-			v.Add(key+".jwt.algorithms", "required: HS256, RS256 and/or ES256")
-		}
-		for i, alg := range j.Algorithms {
-			if alg != "HS256" && alg != "RS256" && alg != "ES256" {
-				v.Add(fmt.Sprintf("%s.jwt.algorithms[%d]", key, i), "want HS256, RS256 or ES256, got %q", alg)
-			}
-		}
-		if j.Secret == "" && j.KeyFile == "" && j.JWKSFile == "" {
-			v.Add(key+".jwt", "needs secret, key_file or jwks_file")
-		}
-	}
-	if b := a.Basic; b != nil && len(b.Users) == 0 && b.File == "" {
-		v.Add(key+".basic", "needs users or file")
-	}
-	if f := a.MaxFailures; f != nil {
-		if !(f.Rate > 0) || math.IsInf(f.Rate, 0) {
-			v.Add(key+".max_failures.rate", "must be a positive number of failures per second, got %v", f.Rate)
-		}
-		v.Between(key+".max_failures.burst", f.Burst, 1, math.MaxInt32)
-	}
-	if a.ForwardHeader != "" && !httpguts.ValidHeaderFieldName(a.ForwardHeader) {
-		v.Add(key+".forward_header", "invalid header name %q", a.ForwardHeader)
-	}
 }
 
 func (v *validator) l4(key string, l *L4, names map[string]string) {
@@ -653,12 +572,6 @@ func (v *validator) l4(key string, l *L4, names map[string]string) {
 		v.Between(key+".health_check.healthy_threshold", h.HealthyThreshold, 1, 1000)
 		v.Between(key+".health_check.unhealthy_threshold", h.UnhealthyThreshold, 1, 1000)
 	}
-}
-
-func (v *validator) concurrency(key string, c *Concurrency) {
-	v.Between(key+".max", c.Max, 1, math.MaxInt32)
-	v.Between(key+".queue_size", c.QueueSize, 0, math.MaxInt32)
-	v.Positive(key+".queue_timeout", c.QueueTimeout)
 }
 
 // SplitHashKey splits a pool's hash_key into its source ("header",

@@ -109,18 +109,7 @@ func (c *Compiler) Route(rc *config.Route) (r Route, err error) {
 
 // auth builds a route's authenticator and its failure limit.
 func (c *Compiler) auth(name string, a *config.Auth, r *Route) error {
-	ac := auth.Config{AllowSubjects: a.AllowSubjects, ForwardHeader: a.ForwardHeader, StripCredentials: a.StripCredentials, Realm: a.Realm}
-	if k := a.APIKeys; k != nil {
-		ac.APIKeys = &auth.APIKeyConfig{Header: k.Header, Bearer: k.Bearer, Keys: k.Keys, File: k.File}
-	}
-	if j := a.JWT; j != nil {
-		ac.JWT = &auth.JWTConfig{Algorithms: j.Algorithms, Secret: j.Secret, KeyFile: j.KeyFile, JWKSFile: j.JWKSFile,
-			Issuer: j.Issuer, Audience: j.Audience, Skew: j.Skew}
-	}
-	if b := a.Basic; b != nil {
-		ac.Basic = &auth.BasicConfig{Users: b.Users, File: b.File}
-	}
-	au, err := auth.New(ac, c.clk)
+	au, err := auth.New(*a, c.clk)
 	if err != nil {
 		return fmt.Errorf("route %q: auth: %w", name, err)
 	}
@@ -131,7 +120,7 @@ func (c *Compiler) auth(name string, a *config.Auth, r *Route) error {
 	}
 	k := c.live.failures[name]
 	if k == nil || k.cfg != *f {
-		l, err := ratelimit.New(ratelimit.Config{Rate: f.Rate, Burst: f.Burst, Policy: "auth_failures"}, c.clk)
+		l, err := ratelimit.New(ratelimit.Config{Rate: f.Rate, Burst: f.Burst}, c.clk, ratelimit.Named("auth_failures"))
 		if err != nil {
 			return fmt.Errorf("route %q: auth.max_failures: %w", name, err)
 		}
@@ -145,11 +134,9 @@ func (c *Compiler) auth(name string, a *config.Auth, r *Route) error {
 func (c *Compiler) rateLimit(name string, rl *config.RateLimit, r *Route) error {
 	k := c.live.limits[name]
 	if k == nil || k.cfg != *rl {
-		burst := rl.Burst
-		if burst == 0 {
-			burst = max(1, int(rl.Rate))
-		}
-		l, err := ratelimit.New(ratelimit.Config{Rate: rl.Rate, Burst: burst, MaxKeys: rl.MaxKeys, IdleTTL: rl.IdleTTL, Policy: name}, c.clk)
+		lc := *rl
+		lc.DeriveDefaults() // a route built in Go was not derived by config
+		l, err := ratelimit.New(lc, c.clk, ratelimit.Named(name))
 		if err != nil {
 			return fmt.Errorf("route %q: rate_limit: %w", name, err)
 		}

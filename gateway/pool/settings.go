@@ -41,9 +41,7 @@ func settingsFromConfig(pc *config.Pool) poolSettings {
 		}
 	}
 	s.breaker = pc.CircuitBreaker // the config is read-only once loaded
-	if c := pc.ConcurrencyPerBackend; c != nil {
-		s.perBackend = &config.Concurrency{Max: c.Max, QueueSize: c.QueueSize, QueueTimeout: c.QueueTimeout}
-	}
+	s.perBackend = pc.ConcurrencyPerBackend
 	if pc.Sticky != nil {
 		s.sticky = &stickySettings{cookie: pc.Sticky.Cookie, secret: pc.Sticky.Secret, ttl: pc.Sticky.TTL}
 	}
@@ -95,11 +93,11 @@ func compileRetry(c *config.Retry) *retryPolicy {
 	}
 	for _, on := range c.RetryOn {
 		switch on {
-		case config.RetryConnectError:
+		case resilience.RetryConnectError:
 			p.kinds[proxy.ErrConnect] = true
-		case config.RetryReset:
+		case resilience.RetryReset:
 			p.kinds[proxy.ErrProtocol] = true
-		case config.RetryTimeout:
+		case resilience.RetryTimeout:
 			p.kinds[proxy.ErrTimeout] = true
 		default:
 			code, _ := strconv.Atoi(on) // validated by config
