@@ -58,3 +58,7 @@ func (c *Check) NonNegative(key string, d time.Duration) {
 		c.Add(key, "must not be negative, got %v", d)
 	}
 }
+
+// Written reports whether key was written in the file (not only its
+// parent), for checks of keys that must not be written in some cases.
+func (l *Lines) Written(key string) bool { _, ok := l.d.lines[key]; return ok }

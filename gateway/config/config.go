@@ -22,6 +22,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
+	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
@@ -129,36 +130,22 @@ const (
 	LeaseDynamoDB = "dynamodb"
 )
 
-// Discovery keeps a pool's membership in step with a source of truth.
-type Discovery struct {
-	Type     string        `yaml:"type"`     // static (the backends list) | file | asg; default static
-	File     string        `yaml:"file"`     // file: YAML or JSON list of "host:port" or {address, id, weight}; relative to this file
-	ASG      string        `yaml:"asg"`      // asg: Auto Scaling group name; InService instances' private IPs
-	Port     int           `yaml:"port"`     // asg: the backends' port; 0 = each instance's drawbridge:port tag
-	Interval time.Duration `yaml:"interval"` // asg: poll period; file: re-read period besides change events; default 15s
-	Jitter   float64       `yaml:"jitter"`   // 0..1: each wait is interval +- this fraction, random; default 0.1
-	Region   string        `yaml:"region"`   // asg; default the SDK chain
-	Endpoint string        `yaml:"endpoint"` // asg: endpoint override for emulators
-}
+// Discovery is a pool's discovery block; internal/discovery owns it and
+// its registry of providers.
+type Discovery = discovery.Config
 
 // Discovery types.
 const (
-	DiscoveryStatic = "static"
-	DiscoveryFile   = "file"
-	DiscoveryASG    = "asg"
+	DiscoveryStatic = discovery.TypeStatic
+	DiscoveryFile   = discovery.TypeFile
+	DiscoveryASG    = discovery.TypeASG
 )
-
-func (d *Discovery) SetDefaults() {
-	d.Type = DiscoveryStatic
-	d.Interval = 15 * time.Second
-	d.Jitter = 0.1
-}
 
 func (f *Failover) SetDefaults() { f.Mode = FailoverNone }
 
 // Dynamic reports whether the pool's membership comes from discovery
 // rather than its backends list.
-func (p *Pool) Dynamic() bool { return p.Discovery != nil && p.Discovery.Type != DiscoveryStatic }
+func (p *Pool) Dynamic() bool { return p.Discovery != nil && p.Discovery.Dynamic() }
 
 // Admin is the admin listener (metrics, status). It is disabled with
 // enabled: false rather than a magic listen value, matching access_log.
@@ -472,7 +459,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	}
 	c.resolvePaths(filepath.Dir(filename))
 	errs := c.resolveSecrets()
-	errs = append(errs, c.checkAt(func(key string) string { return fmt.Sprintf("%s:%d", filename, lines.Line(key)) })...)
+	errs = append(errs, c.checkAt(func(key string) string { return fmt.Sprintf("%s:%d", filename, lines.Line(key)) }, lines.Written)...)
 	if err := lines.Locate(errs); err != nil {
 		return nil, err
 	}

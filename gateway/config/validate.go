@@ -22,13 +22,31 @@ import (
 
 // check fills the defaults that depend on other fields, then validates.
 // The errors carry keys only; Parse adds the file and lines.
-func (c *Config) check() Errors { return c.checkAt(nil) }
+func (c *Config) check() Errors { return c.checkAt(nil, nil) }
 
 // checkAt is check with where locating a key (FILE:LINE) for messages
-// that name a second place in the file; nil for configs built in Go.
-func (c *Config) checkAt(where func(key string) string) Errors {
+// that name a second place in the file, and written telling the keys
+// written in it; both nil for configs built in Go.
+func (c *Config) checkAt(where func(key string) string, written func(key string) bool) Errors {
 	c.derive()
-	return append(c.validate(), c.listenerClashes(where)...)
+	errs := append(c.validate(), c.listenerClashes(where)...)
+	if written != nil {
+		errs = append(errs, c.misplaced(written)...)
+	}
+	return errs
+}
+
+// misplaced reports keys written for a kind other than their block's
+// (a discovery provider's key under another provider).
+func (c *Config) misplaced(written func(key string) bool) Errors {
+	var v validator
+	for i := range c.Pools {
+		if d := c.Pools[i].Discovery; d != nil {
+			key := fmt.Sprintf("pools[%d].discovery", i)
+			v.In(key, d.Misplaced(func(k string) bool { return written(yamlconf.Under(key, k)) }))
+		}
+	}
+	return v.Errs
 }
 
 // listener is one address the config binds.
@@ -301,29 +319,6 @@ func (v *validator) failover(f *Failover) {
 	}
 }
 
-func (v *validator) discovery(key string, d *Discovery) {
-	switch d.Type {
-	case DiscoveryStatic:
-	case DiscoveryFile:
-		if d.File == "" {
-			v.Add(key+".file", "required with type file")
-		}
-	case DiscoveryASG:
-		if d.ASG == "" {
-			v.Add(key+".asg", "required with type asg")
-		}
-		if d.Port != 0 { // 0: each instance's drawbridge:port tag
-			v.Between(key+".port", d.Port, 1, 65535)
-		}
-	default:
-		v.Add(key+".type", "want static, file or asg, got %q", d.Type)
-	}
-	v.Positive(key+".interval", d.Interval)
-	if !(d.Jitter >= 0 && d.Jitter < 1) {
-		v.Add(key+".jitter", "must be in [0, 1), got %v", d.Jitter)
-	}
-}
-
 func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	v.name(key+".name", r.Name)
 	m := &r.Match
@@ -487,7 +482,7 @@ func (v *validator) pool(key string, p *Pool) {
 	}
 
 	if d := p.Discovery; d != nil {
-		v.discovery(key+".discovery", d)
+		v.In(key+".discovery", d.Validate())
 	}
 	if len(p.Backends) == 0 && !p.Dynamic() {
 		v.Add(key+".backends", "at least one backend is required")
