@@ -19,6 +19,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
 	"github.com/drawbridge-dev/drawbridge/gateway/compress"
+	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
@@ -66,6 +67,10 @@ type (
 
 	// A pool's blocks.
 	CircuitBreaker = resilience.BreakerConfig
+	HealthCheck    = health.CheckConfig
+	Outlier        = health.OutlierConfig
+	StatusRange    = health.StatusRange
+	StatusRanges   = health.StatusRanges
 )
 
 // Retry conditions besides status codes.
@@ -332,29 +337,6 @@ type Backend struct {
 	ID      string `yaml:"id"`      // unique in the pool; default Address
 }
 
-// HealthCheck configures active HTTP health checks.
-type HealthCheck struct {
-	Path               string        `yaml:"path"`                // default "/healthz"
-	Interval           time.Duration `yaml:"interval"`            // default 5s
-	Timeout            time.Duration `yaml:"timeout"`             // default 1s; < Interval
-	ExpectedStatus     StatusRanges  `yaml:"expected_status"`     // e.g. "200" or "200-299,304"; default "200-399"
-	HealthyThreshold   int           `yaml:"healthy_threshold"`   // passes to become healthy; default 2
-	UnhealthyThreshold int           `yaml:"unhealthy_threshold"` // failures to become unhealthy; default 3
-	// PanicThreshold (percent, 0..100; 0 off): below this share of
-	// backends passing checks, the checks keep no backend out (Envoy's
-	// healthy_panic_threshold), so a checker that cannot get through does
-	// not take the whole pool down. Default 50, as Envoy's.
-	PanicThreshold int `yaml:"panic_threshold"`
-}
-
-// Outlier configures passive ejection of backends that keep failing.
-type Outlier struct {
-	ConsecutiveFailures int           `yaml:"consecutive_failures"` // default 5
-	BaseEjection        time.Duration `yaml:"base_ejection"`        // first ejection; default 30s
-	MaxEjection         time.Duration `yaml:"max_ejection"`         // cap on repeated ejections; default 5m; >= BaseEjection
-	MaxEjectionPercent  int           `yaml:"max_ejection_percent"` // 1..100; default 50
-}
-
 // Timeouts bound the gateway's work toward backends.
 type Timeouts struct {
 	Connect        time.Duration `yaml:"connect"`         // default 2s
@@ -421,23 +403,6 @@ func (s *Sticky) SetDefaults() {
 }
 
 func (b *Backend) SetDefaults() { b.Weight = 1 }
-
-func (h *HealthCheck) SetDefaults() {
-	h.Path = "/healthz"
-	h.Interval = 5 * time.Second
-	h.Timeout = time.Second
-	h.ExpectedStatus = StatusRanges{{200, 399}}
-	h.HealthyThreshold = 2
-	h.UnhealthyThreshold = 3
-	h.PanicThreshold = 50
-}
-
-func (o *Outlier) SetDefaults() {
-	o.ConsecutiveFailures = 5
-	o.BaseEjection = 30 * time.Second
-	o.MaxEjection = 5 * time.Minute
-	o.MaxEjectionPercent = 50
-}
 
 // Load reads and parses the configuration file at path. Errors reading
 // the file are returned as they are; see Parse for the rest.

@@ -501,28 +501,10 @@ func (v *validator) pool(key string, p *Pool) {
 	}
 
 	if h := p.HealthCheck; h != nil {
-		k := key + ".health_check"
-		v.path(k+".path", h.Path, true)
-		v.Positive(k+".interval", h.Interval)
-		v.Positive(k+".timeout", h.Timeout)
-		if h.Timeout >= h.Interval && h.Interval > 0 {
-			v.Add(k+".timeout", "must be less than interval (%v)", h.Interval)
-		}
-		if err := h.ExpectedStatus.validate(); err != nil {
-			v.Add(k+".expected_status", "%v", err)
-		}
-		v.Between(k+".healthy_threshold", h.HealthyThreshold, 1, 1000)
-		v.Between(k+".unhealthy_threshold", h.UnhealthyThreshold, 1, 1000)
-		v.Between(k+".panic_threshold", h.PanicThreshold, 0, 100)
+		v.In(key+".health_check", h.Validate())
 	}
 	if o := p.Outlier; o != nil {
-		k := key + ".outlier"
-		v.Between(k+".consecutive_failures", o.ConsecutiveFailures, 1, 1000)
-		v.Positive(k+".base_ejection", o.BaseEjection)
-		if o.MaxEjection < o.BaseEjection {
-			v.Add(k+".max_ejection", "must be at least base_ejection (%v)", o.BaseEjection)
-		}
-		v.Between(k+".max_ejection_percent", o.MaxEjectionPercent, 1, 100)
+		v.In(key+".outlier", o.Validate())
 	}
 	if cb := p.CircuitBreaker; cb != nil {
 		v.In(key+".circuit_breaker", cb.Validate())

@@ -6,7 +6,6 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
-	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
@@ -45,23 +44,7 @@ func settingsFromConfig(pc *config.Pool) poolSettings {
 	if pc.Sticky != nil {
 		s.sticky = &stickySettings{cookie: pc.Sticky.Cookie, secret: pc.Sticky.Secret, ttl: pc.Sticky.TTL}
 	}
-	if hc := pc.HealthCheck; hc != nil {
-		cc := &health.CheckConfig{
-			Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
-			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
-			PanicThreshold: hc.PanicThreshold,
-		}
-		for _, r := range hc.ExpectedStatus {
-			cc.ExpectedStatus = append(cc.ExpectedStatus, health.StatusRange{Min: r.Min, Max: r.Max})
-		}
-		s.health = cc
-	}
-	if oc := pc.Outlier; oc != nil {
-		s.outlier = &health.OutlierConfig{
-			ConsecutiveFailures: oc.ConsecutiveFailures, BaseEjection: oc.BaseEjection,
-			MaxEjection: oc.MaxEjection, MaxEjectionPercent: oc.MaxEjectionPercent,
-		}
-	}
+	s.health, s.outlier = pc.HealthCheck, pc.Outlier // read-only once loaded
 	s.discovered = pc.Dynamic()
 	for _, b := range pc.Backends {
 		s.backends = append(s.backends, upstream.Spec{ID: b.ID, Address: b.Address, Weight: b.Weight})
