@@ -28,8 +28,8 @@ type basicAuth struct {
 	ttl   time.Duration
 }
 
-func newBasic(c *BasicConfig, salt [32]byte) (*basicAuth, error) {
-	b := &basicAuth{users: map[string][]byte{}, salt: salt, ttl: c.CacheTTL}
+func newBasic(c *BasicConfig, cc basicCache, salt [32]byte) (*basicAuth, error) {
+	b := &basicAuth{users: map[string][]byte{}, salt: salt, ttl: cc.ttl}
 	where := map[string]string{}
 	for user, hash := range c.Users {
 		if err := b.add(user, hash, where, "users"); err != nil {
@@ -59,7 +59,7 @@ func newBasic(c *BasicConfig, salt [32]byte) (*basicAuth, error) {
 	if b.ttl == 0 {
 		b.ttl = DefaultBasicCacheTTL
 	}
-	size := c.CacheSize
+	size := cc.size
 	if size == 0 {
 		size = DefaultBasicCacheSize
 	}

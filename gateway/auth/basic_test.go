@@ -48,9 +48,8 @@ func TestBasicHTTP(t *testing.T) {
 // replaced, and the same credentials still pass until the TTL expires.
 func TestBasicCache(t *testing.T) {
 	a, clk := mustNew(t, Config{Basic: &BasicConfig{
-		Users:    map[string]string{"alice": bcryptHash(t, "pw")},
-		CacheTTL: 30 * time.Second, CacheSize: 2,
-	}})
+		Users: map[string]string{"alice": bcryptHash(t, "pw")},
+	}}, BasicCache(30*time.Second, 2))
 	check := func(user, pass string) error { _, err := a.Check(basicReq(user, pass)); return err }
 	if err := check("alice", "pw"); err != nil {
 		t.Fatal(err)
@@ -137,9 +136,9 @@ func TestConfigErrors(t *testing.T) {
 // many goroutines (run with -race).
 func TestConcurrentChecks(t *testing.T) {
 	a, _ := mustNew(t, Config{
-		Basic:   &BasicConfig{Users: map[string]string{"alice": bcryptHash(t, "pw")}, CacheSize: 4},
+		Basic:   &BasicConfig{Users: map[string]string{"alice": bcryptHash(t, "pw")}},
 		APIKeys: &APIKeyConfig{Keys: map[string]string{"k": HashKey("key")}},
-	})
+	}, BasicCache(0, 4))
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {

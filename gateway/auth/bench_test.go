@@ -79,7 +79,7 @@ func benchBasic(b *testing.B, cost int, cacheTTL time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := New(Config{Basic: &BasicConfig{Users: map[string]string{"alice": string(h)}, CacheTTL: cacheTTL}}, clock.Real{})
+	a, err := New(Config{Basic: &BasicConfig{Users: map[string]string{"alice": string(h)}}}, clock.Real{}, BasicCache(cacheTTL, 0))
 	if err != nil {
 		b.Fatal(err)
 	}

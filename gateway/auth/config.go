@@ -4,61 +4,150 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"golang.org/x/net/http/httpguts"
+	"maps"
+	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
-// Config enables one or more schemes for a route. At least one of APIKeys,
-// JWT and Basic must be set.
+// Config enables one or more schemes for a route; it is a route's auth
+// block of the gateway's file, so the comments on its keys are that
+// reference's text. At least one of APIKeys, JWT and Basic must be set.
+// A client-sent ForwardHeader is always removed first. MaxFailures is
+// built by the caller (a ratelimit.Limiter in front of the route): New
+// ignores it.
 type Config struct {
-	APIKeys *APIKeyConfig
-	JWT     *JWTConfig
-	Basic   *BasicConfig
-
-	// AllowSubjects, if not empty, lists the subjects allowed through;
-	// others get 403.
-	AllowSubjects []string
-	// ForwardHeader carries the subject to the backend; default
-	// "X-Auth-Subject". A client-sent value is always removed first.
-	ForwardHeader string
-	// StripCredentials removes the credential headers before forwarding.
-	StripCredentials bool
-	// Realm names the protection space in WWW-Authenticate; default
-	// "drawbridge".
-	Realm string
+	APIKeys          *APIKeyConfig `yaml:"api_keys"`          //
+	JWT              *JWTConfig    `yaml:"jwt"`               //
+	Basic            *BasicConfig  `yaml:"basic"`             //
+	AllowSubjects    []string      `yaml:"allow_subjects"`    // authenticated subjects outside this list get 403; empty = any
+	ForwardHeader    string        `yaml:"forward_header"`    // the identity is sent to the backend in this header; default X-Auth-Subject
+	StripCredentials bool          `yaml:"strip_credentials"` // remove the credentials before forwarding; default false
+	Realm            string        `yaml:"realm"`             // realm in WWW-Authenticate; default "drawbridge"
+	// MaxFailures limits failed authentications per client address: past
+	// it, requests get 429 before any credential is checked. nil = no limit.
+	MaxFailures *FailureLimit `yaml:"max_failures"`
 }
 
-// APIKeyConfig accepts keys whose SHA-256 digest is configured.
+// FailureLimit is a token bucket of failed authentications per client
+// address (IPv6 per /64): each 401 takes a token.
+type FailureLimit struct {
+	Rate  float64 `yaml:"rate"`  // failures forgiven per second; required
+	Burst int     `yaml:"burst"` // failures allowed in a row; default 10
+}
+
+func (f *FailureLimit) SetDefaults() { f.Burst = 10 }
+
+// APIKeyConfig accepts keys whose SHA-256 digest is configured, stored as
+// hex SHA-256 hashes, never in clear. File lines are "name hex-sha256";
+// '#' starts a comment.
 type APIKeyConfig struct {
-	Header string            // default "X-API-Key"
-	Bearer bool              // also accept "Authorization: Bearer <key>"
-	Keys   map[string]string // key name (the subject) -> hex SHA-256 of the key
-	File   string            // lines "name hex-sha256"; '#' starts a comment
+	Header string            `yaml:"header"` // default X-API-Key
+	Bearer bool              `yaml:"bearer"` // also accept "Authorization: Bearer <key>"
+	Keys   map[string]string `yaml:"keys"`   // name (the subject) -> hex SHA-256 of the key
+	File   string            `yaml:"file"`   // lines "name hex-sha256"; relative to this file
 }
 
-// JWTConfig accepts signed JWTs.
+// JWTConfig accepts signed JWTs. For New, Algorithms may be left empty:
+// every algorithm for which a key is configured; the file requires them.
+// Secret is >= 32 bytes; KeyFile holds PEM public keys or certificates;
+// JWKSFile RSA, EC P-256 and oct keys. Skew 0 means 60s, negative none.
 type JWTConfig struct {
-	// Algorithms accepted, from HS256, RS256 and ES256. Default: every
-	// algorithm for which a key is configured.
-	Algorithms []string
-	Secret     string        // HS256 secret, >= 32 bytes; "env:NAME" reads $NAME
-	KeyFile    string        // PEM public keys or certificates (RS256, ES256)
-	JWKSFile   string        // JSON Web Key Set (RSA, EC P-256, oct)
-	Issuer     string        // required "iss" when set
-	Audience   []string      // when set, "aud" must contain one of these
-	Skew       time.Duration // leeway for exp/nbf; 0 means 60s, negative means none
+	Algorithms []string      `yaml:"algorithms"` // HS256, RS256, ES256
+	Secret     string        `yaml:"secret"`     // HS256; "env:NAME" reads $NAME
+	KeyFile    string        `yaml:"key_file"`   // PEM public keys (RS256, ES256); relative to this file
+	JWKSFile   string        `yaml:"jwks_file"`  // JSON Web Key Set; relative to this file
+	Issuer     string        `yaml:"issuer"`     // required iss when set
+	Audience   []string      `yaml:"audience"`   // aud must contain one of these when set
+	Skew       time.Duration `yaml:"skew"`       // leeway for exp/nbf; default 60s
 }
 
-// BasicConfig accepts HTTP Basic credentials checked against bcrypt hashes.
+// BasicConfig is HTTP Basic auth with bcrypt hashes. The cache of
+// successful checks is not in the file: see BasicCache.
 type BasicConfig struct {
-	Users     map[string]string // user -> bcrypt hash
-	File      string            // htpasswd-style lines "user:$2y$..."
-	CacheTTL  time.Duration     // keep successful checks this long; 0 means 1m, negative disables
-	CacheSize int               // most cached credentials; 0 means 1024
+	Users map[string]string `yaml:"users"` // user -> bcrypt hash
+	File  string            `yaml:"file"`  // htpasswd lines "user:$2y$..."; relative to this file
+}
+
+// Option tunes what New builds beyond the file's block.
+type Option func(*basicCache)
+
+type basicCache struct {
+	ttl  time.Duration
+	size int
+}
+
+// BasicCache keeps successful Basic checks for ttl (0 means
+// DefaultBasicCacheTTL, negative disables the cache), at most size
+// credentials (0 means DefaultBasicCacheSize).
+func BasicCache(ttl time.Duration, size int) Option {
+	return func(c *basicCache) { c.ttl, c.size = ttl, size }
+}
+
+func (c *Config) SetDefaults() { c.ForwardHeader, c.Realm = "X-Auth-Subject", "drawbridge" }
+
+// Validate reports the problems of the auth block by key relative to it.
+// Keys and files are read by New; this checks what the file says.
+func (c *Config) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	if c.APIKeys == nil && c.JWT == nil && c.Basic == nil {
+		v.Add("", "needs at least one of api_keys, jwt, basic")
+	}
+	if k := c.APIKeys; k != nil {
+		if len(k.Keys) == 0 && k.File == "" {
+			v.Add("api_keys", "needs keys or file")
+		}
+		for _, name := range slices.Sorted(maps.Keys(k.Keys)) {
+			if h := k.Keys[name]; len(h) != 64 || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
+				v.Add("api_keys.keys."+name, "want the hex SHA-256 of the key (64 hex digits; echo -n KEY | sha256sum), not the key itself")
+			}
+		}
+		if k.Header != "" && !httpguts.ValidHeaderFieldName(k.Header) {
+			v.Add("api_keys.header", "invalid header name %q", k.Header)
+		}
+	}
+	if j := c.JWT; j != nil {
+		if len(j.Algorithms) == 0 {
+			v.Add("jwt.algorithms", "required: HS256, RS256 and/or ES256")
+		}
+		for i, alg := range j.Algorithms {
+			if alg != "HS256" && alg != "RS256" && alg != "ES256" {
+				v.Add(fmt.Sprintf("jwt.algorithms[%d]", i), "want HS256, RS256 or ES256, got %q", alg)
+			}
+		}
+		if j.Secret == "" && j.KeyFile == "" && j.JWKSFile == "" {
+			v.Add("jwt", "needs secret, key_file or jwks_file")
+		}
+	}
+	if b := c.Basic; b != nil && len(b.Users) == 0 && b.File == "" {
+		v.Add("basic", "needs users or file")
+	}
+	if f := c.MaxFailures; f != nil {
+		if !(f.Rate > 0) || math.IsInf(f.Rate, 0) {
+			v.Add("max_failures.rate", "must be a positive number of failures per second, got %v", f.Rate)
+		}
+		v.Between("max_failures.burst", f.Burst, 1, math.MaxInt32)
+	}
+	c.checkHeaders(&v)
+	return v.Errs
+}
+
+// checkHeaders checks what New needs of the block's own values; New and
+// Validate share it, so they agree.
+func (c *Config) checkHeaders(v *yamlconf.Check) {
+	if c.ForwardHeader != "" && !httpguts.ValidHeaderFieldName(c.ForwardHeader) {
+		v.Add("forward_header", "invalid header name %q", c.ForwardHeader)
+	}
+	if c.Realm != "" && (strings.ContainsAny(c.Realm, "\"\\") || !validValue(c.Realm)) {
+		v.Add("realm", "%q: no quotes, backslashes or control characters", c.Realm)
+	}
 }
 
 // Authenticator checks requests against one route's Config.
@@ -76,27 +165,26 @@ type Authenticator struct {
 
 // New loads the files named in cfg and returns an Authenticator. Errors name
 // the offending field, or the file and line.
-func New(cfg Config, clk clock.Clock) (*Authenticator, error) {
+func New(cfg Config, clk clock.Clock, opts ...Option) (*Authenticator, error) {
 	if clk == nil {
 		return nil, errors.New("auth: nil clock")
 	}
 	if cfg.APIKeys == nil && cfg.JWT == nil && cfg.Basic == nil {
 		return nil, errors.New("auth: no scheme configured: set api_keys, jwt or basic")
 	}
+	var v yamlconf.Check
+	cfg.checkHeaders(&v)
+	if err := v.Errs.Err(); err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
 	realm := cfg.Realm
 	if realm == "" {
 		realm = "drawbridge"
-	}
-	if strings.ContainsAny(realm, "\"\\") || !validValue(realm) {
-		return nil, fmt.Errorf("auth: realm %q: no quotes, backslashes or control characters", realm)
 	}
 	a := &Authenticator{clk: clk}
 	fwd := cfg.ForwardHeader
 	if fwd == "" {
 		fwd = "X-Auth-Subject"
-	}
-	if !httpguts.ValidHeaderFieldName(fwd) {
-		return nil, fmt.Errorf("auth: forward_header %q: not a valid header name", fwd)
 	}
 	a.forward = http.CanonicalHeaderKey(fwd)
 
@@ -123,7 +211,11 @@ func New(cfg Config, clk clock.Clock) (*Authenticator, error) {
 	if cfg.Basic != nil {
 		var salt [32]byte
 		_, _ = rand.Read(salt[:]) // crypto/rand.Read never fails (Go 1.24+)
-		if a.basic, err = newBasic(cfg.Basic, salt); err != nil {
+		var cache basicCache
+		for _, o := range opts {
+			o(&cache)
+		}
+		if a.basic, err = newBasic(cfg.Basic, cache, salt); err != nil {
 			return nil, fmt.Errorf("auth: basic: %w", err)
 		}
 		a.challenges = append(a.challenges, fmt.Sprintf(`Basic realm=%q, charset="UTF-8"`, realm))

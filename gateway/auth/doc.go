@@ -44,8 +44,8 @@
 // Passwords are bcrypt hashes (in Config or an htpasswd-style file of
 // "user:$2y$..." lines; other htpasswd formats are rejected). Bcrypt costs
 // tens of milliseconds by design, so successful verifications are cached in a
-// small LRU (BasicConfig.CacheSize entries, default 1024) for
-// BasicConfig.CacheTTL (default 1m). The cache key is SHA-256 over a random
+// small LRU (BasicCache size entries, default 1024) for
+// its ttl (default 1m). The cache key is SHA-256 over a random
 // per-Authenticator salt, the user and the password, so neither the password
 // nor an unsalted hash of it is kept in memory. Failures are not cached: each
 // wrong guess pays a full bcrypt, and unknown users are checked against a

@@ -107,10 +107,10 @@ func claims(sub string, exp time.Time, extra ...any) jwt.MapClaims {
 	return c
 }
 
-func mustNew(t testing.TB, cfg Config) (*Authenticator, *clock.Fake) {
+func mustNew(t testing.TB, cfg Config, opts ...Option) (*Authenticator, *clock.Fake) {
 	t.Helper()
 	clk := clock.NewFake(epoch)
-	a, err := New(cfg, clk)
+	a, err := New(cfg, clk, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,31 +85,47 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
-// Config bounds the cache.
+// Config bounds the cache; it is a route's cache block of the gateway's
+// file, so the comments on its fields are that reference's text.
+//
+// MaxBytes bounds the cache's memory (bodies + headers + keys); 0 means
+// 64 MiB. MaxObjectBytes also sets the sharding: MaxBytes/MaxObjectBytes
+// shards, at most 16, so a value near MaxBytes means one lock; 0 means
+// MaxBytes/10. The copies kept by in-progress misses are bounded by
+// MaxBytes in total too: past that, responses stream through uncached, so
+// worst case memory is about 2*MaxBytes. With DefaultTTL 0 a response
+// without max-age, s-maxage or Expires is stored only if it carries a
+// validator, and is then revalidated on every use. KeyByIdentity keys by
+// Requester.Subject, as Kong's proxy-cache does with consumers: each
+// subject gets its own entries, and responses to authenticated requests
+// may be stored without public or s-maxage.
 type Config struct {
-	// MaxBytes bounds the cache's memory (bodies + headers + keys).
-	// 0 means 64 MiB.
-	MaxBytes int64
-	// MaxObjectBytes bounds one response body; larger responses are
-	// streamed through and not stored. 0 (or more than MaxBytes) means
-	// MaxBytes/10. It also sets the sharding: MaxBytes/MaxObjectBytes
-	// shards, at most 16, so a value near MaxBytes means one lock. The copies
-	// kept by in-progress misses are bounded by MaxBytes in total too: past
-	// that, responses stream through uncached. Worst case memory is thus
-	// about 2*MaxBytes.
-	MaxObjectBytes int64
-	// DefaultTTL is the freshness lifetime given to cacheable responses
-	// without max-age, s-maxage or Expires. 0 (the default) applies no
-	// heuristic: such responses are only stored if they carry a validator,
-	// and are then revalidated on every use.
-	DefaultTTL time.Duration
-	// KeyByIdentity makes the authenticated subject (Requester.Subject)
-	// part of the key, as Kong's proxy-cache does with consumers: each
-	// subject gets its own entries, and responses to authenticated requests
-	// may be stored without public or s-maxage.
-	KeyByIdentity bool
+	MaxBytes       int64         `yaml:"max_bytes"`        // default 64 MiB
+	MaxObjectBytes int64         `yaml:"max_object_bytes"` // larger responses pass through uncached; default max_bytes/10
+	DefaultTTL     time.Duration `yaml:"default_ttl"`      // freshness for responses without explicit freshness; default 0 (not cached)
+	KeyByIdentity  bool          `yaml:"key_by_identity"`  // the authenticated subject is part of the key; needs auth; default false
+}
+
+// DefaultMaxBytes is max_bytes when it is not written.
+const DefaultMaxBytes = 64 << 20
+
+func (c *Config) SetDefaults() { c.MaxBytes = DefaultMaxBytes }
+
+// Validate reports the problems of c by key relative to the block. That
+// key_by_identity needs auth on the route is the route's to check.
+func (c *Config) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	if c.MaxBytes < 1024 {
+		v.Add("max_bytes", "must be at least 1024, got %d", c.MaxBytes)
+	}
+	if c.MaxObjectBytes < 0 || c.MaxObjectBytes > c.MaxBytes {
+		v.Add("max_object_bytes", "must be between 0 and max_bytes (%d)", c.MaxBytes)
+	}
+	v.NonNegative("default_ttl", c.DefaultTTL)
+	return v.Errs
 }
 
 // Requester is what the cache must know about who sent a request when the
@@ -153,7 +169,7 @@ type Cache struct {
 // New returns an empty cache using clk for all time.
 func New(cfg Config, clk clock.Clock) *Cache {
 	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = 64 << 20
+		cfg.MaxBytes = DefaultMaxBytes
 	}
 	if cfg.MaxObjectBytes <= 0 || cfg.MaxObjectBytes > cfg.MaxBytes {
 		cfg.MaxObjectBytes = cfg.MaxBytes / 10

@@ -23,39 +23,36 @@ package compress
 
 import (
 	"compress/gzip"
-	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
-// Config selects what is compressed.
+// Config selects what is compressed; it is a route's compress block of
+// the gateway's file, so the comments on its fields are that reference's
+// text. The zero Config is usable: level 0 is gzip's default (gzip's own 0,
+// "store", is never useful here), MinBytes 0 means 1024 and nil Types the
+// default list. Level has one range, the one compress/gzip accepts,
+// checked by Validate alone, so the loader and New agree on it.
 type Config struct {
-	// Level is a compress/gzip level (1..9, or -2 for Huffman only).
-	// 0 means gzip.DefaultCompression (0 would otherwise be "store", which
-	// is never useful here).
-	Level int
-	// MinBytes is the smallest body worth compressing. 0 means 1024.
-	MinBytes int
-	// Types are media types to compress; "text/*" matches a whole top-level
-	// type. nil means text/*, application/json, application/javascript,
-	// application/xml and image/svg+xml.
-	Types []string
+	Level    int      `yaml:"level"`     // gzip level -2..9: 1 fastest .. 9 smallest, -2 Huffman only; 0 or -1 gzip's default (6); default 0
+	MinBytes int      `yaml:"min_bytes"` // smaller responses are sent as is; default 1024
+	Types    []string `yaml:"types"`     // media types (text/* allowed); default text/*, JSON, JavaScript, XML, SVG
 }
 
 // defaultTypes is used when Config.Types is nil.
 var defaultTypes = []string{"text/*", "application/json", "application/javascript", "application/xml", "image/svg+xml"}
 
-// Validate reports a configuration Middleware would have to correct.
-func (c Config) Validate() error {
-	if c.Level != 0 && (c.Level < gzip.HuffmanOnly || c.Level > gzip.BestCompression) {
-		return fmt.Errorf("compress: level %d out of range", c.Level)
-	}
-	if c.MinBytes < 0 {
-		return fmt.Errorf("compress: min bytes %d is negative", c.MinBytes)
-	}
-	return nil
+// Validate reports the problems of c by key relative to the block.
+func (c *Config) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	v.Between("level", c.Level, gzip.HuffmanOnly, gzip.BestCompression)
+	v.Between("min_bytes", c.MinBytes, 0, math.MaxInt32)
+	return v.Errs
 }
 
 // Compressor gzips responses; one serves a route, concurrently.
@@ -80,7 +77,7 @@ func Middleware(cfg Config, next http.Handler) http.Handler {
 // New returns a Compressor for cfg. An invalid Level falls back to the
 // default level (check Config.Validate when loading configuration).
 func New(cfg Config) *Compressor {
-	if cfg.Level == 0 || cfg.Validate() != nil {
+	if cfg.Level == 0 || cfg.Validate() != nil { // invalid: see Validate
 		cfg.Level = gzip.DefaultCompression
 	}
 	if cfg.MinBytes <= 0 {

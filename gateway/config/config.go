@@ -15,7 +15,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/cache"
+	"github.com/drawbridge-dev/drawbridge/gateway/compress"
+	"github.com/drawbridge-dev/drawbridge/gateway/health"
+	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
+	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
+	"github.com/drawbridge-dev/drawbridge/gateway/static"
+	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
@@ -37,6 +45,40 @@ type Config struct {
 	Tracing         Tracing       `yaml:"tracing"`          // OpenTelemetry spans over OTLP; off by default
 	Log             Log           `yaml:"log"`              // the operational log (not the access log)
 }
+
+// The blocks a feature package owns: their types, defaults and validation
+// live there (the package's runtime reads the same value); the names here
+// keep this package's callers readable.
+type (
+	// A route's blocks.
+	Static      = static.Config
+	Cache       = cache.Config
+	Compress    = compress.Config
+	RateLimit   = ratelimit.Config
+	Retry       = resilience.RetryConfig
+	Concurrency = resilience.BulkheadConfig // also a pool's concurrency_per_backend
+
+	// The auth block and its parts.
+	Auth         = auth.Config
+	AuthFailures = auth.FailureLimit
+	APIKeys      = auth.APIKeyConfig
+	JWT          = auth.JWTConfig
+	Basic        = auth.BasicConfig
+
+	// A pool's blocks.
+	CircuitBreaker = resilience.BreakerConfig
+	HealthCheck    = health.CheckConfig
+	Outlier        = health.OutlierConfig
+	StatusRange    = health.StatusRange
+	StatusRanges   = health.StatusRanges
+)
+
+// Retry conditions besides status codes.
+const (
+	RetryConnectError = resilience.RetryConnectError
+	RetryReset        = resilience.RetryReset
+	RetryTimeout      = resilience.RetryTimeout
+)
 
 // Tracing is the tracing block, shared with the autoscaler's file.
 type Tracing = telemetry.Config
@@ -93,36 +135,22 @@ const (
 	LeaseDynamoDB = "dynamodb"
 )
 
-// Discovery keeps a pool's membership in step with a source of truth.
-type Discovery struct {
-	Type     string        `yaml:"type"`     // static (the backends list) | file | asg; default static
-	File     string        `yaml:"file"`     // file: YAML or JSON list of "host:port" or {address, id, weight}; relative to this file
-	ASG      string        `yaml:"asg"`      // asg: Auto Scaling group name; InService instances' private IPs
-	Port     int           `yaml:"port"`     // asg: the backends' port; 0 = each instance's drawbridge:port tag
-	Interval time.Duration `yaml:"interval"` // asg: poll period; file: re-read period besides change events; default 15s
-	Jitter   float64       `yaml:"jitter"`   // 0..1: each wait is interval +- this fraction, random; default 0.1
-	Region   string        `yaml:"region"`   // asg; default the SDK chain
-	Endpoint string        `yaml:"endpoint"` // asg: endpoint override for emulators
-}
+// Discovery is a pool's discovery block; internal/discovery owns it and
+// its registry of providers.
+type Discovery = discovery.Config
 
 // Discovery types.
 const (
-	DiscoveryStatic = "static"
-	DiscoveryFile   = "file"
-	DiscoveryASG    = "asg"
+	DiscoveryStatic = discovery.TypeStatic
+	DiscoveryFile   = discovery.TypeFile
+	DiscoveryASG    = discovery.TypeASG
 )
-
-func (d *Discovery) SetDefaults() {
-	d.Type = DiscoveryStatic
-	d.Interval = 15 * time.Second
-	d.Jitter = 0.1
-}
 
 func (f *Failover) SetDefaults() { f.Mode = FailoverNone }
 
 // Dynamic reports whether the pool's membership comes from discovery
 // rather than its backends list.
-func (p *Pool) Dynamic() bool { return p.Discovery != nil && p.Discovery.Type != DiscoveryStatic }
+func (p *Pool) Dynamic() bool { return p.Discovery != nil && p.Discovery.Dynamic() }
 
 // Admin is the admin listener (metrics, status). It is disabled with
 // enabled: false rather than a magic listen value, matching access_log.
@@ -217,31 +245,6 @@ type Route struct {
 	Concurrency *Concurrency  `yaml:"concurrency"` // bulkhead for the route; nil = no limit
 }
 
-// Static serves a directory.
-type Static struct {
-	Root          string   `yaml:"root"`          // required; relative to this file
-	Index         []string `yaml:"index"`         // default [index.html]
-	Precompressed bool     `yaml:"precompressed"` // serve FILE.br / FILE.gz when the client accepts them
-	Browse        bool     `yaml:"browse"`        // list directories without an index file; default false
-}
-
-// Cache is a shared HTTP cache (RFC 9111) in front of the route.
-type Cache struct {
-	MaxBytes       int64         `yaml:"max_bytes"`        // default 64 MiB
-	MaxObjectBytes int64         `yaml:"max_object_bytes"` // larger responses pass through uncached; default max_bytes/10
-	DefaultTTL     time.Duration `yaml:"default_ttl"`      // freshness for responses without explicit freshness; default 0 (not cached)
-	KeyByIdentity  bool          `yaml:"key_by_identity"`  // the authenticated subject is part of the key; needs auth; default false
-}
-
-// Compress gzips compressible responses.
-type Compress struct {
-	Level    int      `yaml:"level"`     // 1..9; default 0 (gzip's default)
-	MinBytes int      `yaml:"min_bytes"` // smaller responses are sent as is; default 1024
-	Types    []string `yaml:"types"`     // media types (text/* allowed); default text/*, JSON, JavaScript, XML, SVG
-}
-
-func (c *Cache) SetDefaults() { c.MaxBytes = 64 << 20 }
-
 // L4 is a TCP listener balancing connections over backends.
 type L4 struct {
 	Name           string        `yaml:"name"`            // required, unique
@@ -279,90 +282,10 @@ func (h *L4Health) SetDefaults() {
 	h.UnhealthyThreshold = 3
 }
 
-// Auth authenticates a route's requests; at least one method is required.
-type Auth struct {
-	APIKeys          *APIKeys `yaml:"api_keys"`          //
-	JWT              *JWT     `yaml:"jwt"`               //
-	Basic            *Basic   `yaml:"basic"`             //
-	AllowSubjects    []string `yaml:"allow_subjects"`    // authenticated subjects outside this list get 403; empty = any
-	ForwardHeader    string   `yaml:"forward_header"`    // the identity is sent to the backend in this header; default X-Auth-Subject
-	StripCredentials bool     `yaml:"strip_credentials"` // remove the credentials before forwarding; default false
-	Realm            string   `yaml:"realm"`             // realm in WWW-Authenticate; default "drawbridge"
-	// MaxFailures limits failed authentications per client address: past
-	// it, requests get 429 before any credential is checked. nil = no limit.
-	MaxFailures *AuthFailures `yaml:"max_failures"`
-}
-
-// AuthFailures is a token bucket of failed authentications per client
-// address (IPv6 per /64): each 401 takes a token.
-type AuthFailures struct {
-	Rate  float64 `yaml:"rate"`  // failures forgiven per second; required
-	Burst int     `yaml:"burst"` // failures allowed in a row; default 10
-}
-
-func (f *AuthFailures) SetDefaults() { f.Burst = 10 }
-
-// APIKeys are stored as hex SHA-256 hashes, never in clear.
-type APIKeys struct {
-	Header string            `yaml:"header"` // default X-API-Key
-	Bearer bool              `yaml:"bearer"` // also accept "Authorization: Bearer <key>"
-	Keys   map[string]string `yaml:"keys"`   // name (the subject) -> hex SHA-256 of the key
-	File   string            `yaml:"file"`   // lines "name hex-sha256"; relative to this file
-}
-
-// JWT verifies bearer tokens.
-type JWT struct {
-	Algorithms []string      `yaml:"algorithms"` // HS256, RS256, ES256
-	Secret     string        `yaml:"secret"`     // HS256; "env:NAME" reads $NAME
-	KeyFile    string        `yaml:"key_file"`   // PEM public keys (RS256, ES256); relative to this file
-	JWKSFile   string        `yaml:"jwks_file"`  // JSON Web Key Set; relative to this file
-	Issuer     string        `yaml:"issuer"`     // required iss when set
-	Audience   []string      `yaml:"audience"`   // aud must contain one of these when set
-	Skew       time.Duration `yaml:"skew"`       // leeway for exp/nbf; default 60s
-}
-
-// Basic is HTTP Basic auth with bcrypt hashes.
-type Basic struct {
-	Users map[string]string `yaml:"users"` // user -> bcrypt hash
-	File  string            `yaml:"file"`  // htpasswd lines "user:$2y$..."; relative to this file
-}
-
-// RateLimit is a token bucket per key for a route.
-type RateLimit struct {
-	Rate    float64       `yaml:"rate"`     // tokens per second; required
-	Burst   int           `yaml:"burst"`    // bucket size; default max(1, rate)
-	Key     string        `yaml:"key"`      // ip | header:NAME | identity | route; default ip
-	MaxKeys int           `yaml:"max_keys"` // buckets kept at most (LRU); default 100000
-	IdleTTL time.Duration `yaml:"idle_ttl"` // forget a key idle this long; default max(burst/rate, 1m)
-}
-
-func (a *Auth) SetDefaults()      { a.ForwardHeader = "X-Auth-Subject"; a.Realm = "drawbridge" }
-func (r *RateLimit) SetDefaults() { r.Key = "ip"; r.MaxKeys = 100000 }
-
-// Retry says when a failed try is retried on another backend.
-type Retry struct {
-	MaxRetries    int           `yaml:"max_retries"`     // retries after the first try; default 2
-	RetryOn       []string      `yaml:"retry_on"`        // connect_error, reset, timeout and status codes; default [connect_error, reset, timeout, "502", "503", "504"]
-	Methods       []string      `yaml:"methods"`         // methods that may be retried; default the idempotent ones
-	BackoffBase   time.Duration `yaml:"backoff_base"`    // first back-off ceiling (full jitter); default 25ms
-	BackoffMax    time.Duration `yaml:"backoff_max"`     // back-off ceiling cap; default 250ms
-	RetryAfterMax time.Duration `yaml:"retry_after_max"` // honour a backend's Retry-After up to this; longer ends retrying; default 1s
-	BudgetRatio   float64       `yaml:"budget_ratio"`    // retries in flight <= ratio x active requests + budget_min (connect-error retries are free); default 0.2
-	BudgetMin     int           `yaml:"budget_min"`      // the floor added to the ratio; default 3
-	MaxBodyBytes  int64         `yaml:"max_body_bytes"`  // request bodies up to this are buffered for replay; larger ones are not retried; default 65536
-}
-
 // RouteTimeouts bound a request across all its tries.
 type RouteTimeouts struct {
 	Overall time.Duration `yaml:"overall"` // whole request incl. retries; 0 = none; 504 when exceeded
 	PerTry  time.Duration `yaml:"per_try"` // response header time of one try; 0 = the pool's timeouts.response_header
-}
-
-// Concurrency is a bulkhead: a cap on requests at once with a bounded wait.
-type Concurrency struct {
-	Max          int           `yaml:"max"`           // requests at once; required, >= 1
-	QueueSize    int           `yaml:"queue_size"`    // waiters beyond max; default 0 (answer 503 at once)
-	QueueTimeout time.Duration `yaml:"queue_timeout"` // how long a waiter waits; default 1s
 }
 
 // Match is what a request must have for its route to apply; every set
@@ -414,40 +337,7 @@ type Backend struct {
 	ID      string `yaml:"id"`      // unique in the pool; default Address
 }
 
-// HealthCheck configures active HTTP health checks.
-type HealthCheck struct {
-	Path               string        `yaml:"path"`                // default "/healthz"
-	Interval           time.Duration `yaml:"interval"`            // default 5s
-	Timeout            time.Duration `yaml:"timeout"`             // default 1s; < Interval
-	ExpectedStatus     StatusRanges  `yaml:"expected_status"`     // e.g. "200" or "200-299,304"; default "200-399"
-	HealthyThreshold   int           `yaml:"healthy_threshold"`   // passes to become healthy; default 2
-	UnhealthyThreshold int           `yaml:"unhealthy_threshold"` // failures to become unhealthy; default 3
-	// PanicThreshold (percent, 0..100; 0 off): below this share of
-	// backends passing checks, the checks keep no backend out (Envoy's
-	// healthy_panic_threshold), so a checker that cannot get through does
-	// not take the whole pool down. Default 50, as Envoy's.
-	PanicThreshold int `yaml:"panic_threshold"`
-}
-
-// Outlier configures passive ejection of backends that keep failing.
-type Outlier struct {
-	ConsecutiveFailures int           `yaml:"consecutive_failures"` // default 5
-	BaseEjection        time.Duration `yaml:"base_ejection"`        // first ejection; default 30s
-	MaxEjection         time.Duration `yaml:"max_ejection"`         // cap on repeated ejections; default 5m; >= BaseEjection
-	MaxEjectionPercent  int           `yaml:"max_ejection_percent"` // 1..100; default 50
-}
-
 // Timeouts bound the gateway's work toward backends.
-// CircuitBreaker opens per backend on a failure ratio over a rolling
-// window; open backends are skipped by every strategy.
-type CircuitBreaker struct {
-	FailureRatio   float64       `yaml:"failure_ratio"`    // default 0.5
-	MinRequests    int           `yaml:"min_requests"`     // in the window before it may open; default 20
-	Window         time.Duration `yaml:"window"`           // default 10s
-	CoolDown       time.Duration `yaml:"cool_down"`        // open -> half-open; default 30s
-	HalfOpenProbes int           `yaml:"half_open_probes"` // default 3
-}
-
 type Timeouts struct {
 	Connect        time.Duration `yaml:"connect"`         // default 2s
 	ResponseHeader time.Duration `yaml:"response_header"` // default 30s; 504 when exceeded
@@ -507,57 +397,12 @@ func (p *Pool) SetDefaults() {
 	p.MaxIdleConnsPerBackend = 64
 }
 
-func (r *Retry) SetDefaults() {
-	r.MaxRetries = 2
-	r.RetryOn = []string{RetryConnectError, RetryReset, RetryTimeout, "502", "503", "504"}
-	r.BackoffBase = 25 * time.Millisecond
-	r.BackoffMax = 250 * time.Millisecond
-	r.RetryAfterMax = time.Second
-	r.BudgetRatio = 0.2
-	r.BudgetMin = 3
-	r.MaxBodyBytes = 64 << 10
-}
-
-// Retry conditions besides status codes.
-const (
-	RetryConnectError = "connect_error"
-	RetryReset        = "reset"
-	RetryTimeout      = "timeout"
-)
-
-func (c *Concurrency) SetDefaults() { c.QueueTimeout = time.Second }
-
-func (b *CircuitBreaker) SetDefaults() {
-	b.FailureRatio = 0.5
-	b.MinRequests = 20
-	b.Window = 10 * time.Second
-	b.CoolDown = 30 * time.Second
-	b.HalfOpenProbes = 3
-}
-
 func (s *Sticky) SetDefaults() {
 	s.Cookie = "drawbridge_sticky"
 	s.TTL = time.Hour
 }
 
 func (b *Backend) SetDefaults() { b.Weight = 1 }
-
-func (h *HealthCheck) SetDefaults() {
-	h.Path = "/healthz"
-	h.Interval = 5 * time.Second
-	h.Timeout = time.Second
-	h.ExpectedStatus = StatusRanges{{200, 399}}
-	h.HealthyThreshold = 2
-	h.UnhealthyThreshold = 3
-	h.PanicThreshold = 50
-}
-
-func (o *Outlier) SetDefaults() {
-	o.ConsecutiveFailures = 5
-	o.BaseEjection = 30 * time.Second
-	o.MaxEjection = 5 * time.Minute
-	o.MaxEjectionPercent = 50
-}
 
 // Load reads and parses the configuration file at path. Errors reading
 // the file are returned as they are; see Parse for the rest.
@@ -579,7 +424,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	}
 	c.resolvePaths(filepath.Dir(filename))
 	errs := c.resolveSecrets()
-	errs = append(errs, c.checkAt(func(key string) string { return fmt.Sprintf("%s:%d", filename, lines.Line(key)) })...)
+	errs = append(errs, c.checkAt(func(key string) string { return fmt.Sprintf("%s:%d", filename, lines.Line(key)) }, lines.Written)...)
 	if err := lines.Locate(errs); err != nil {
 		return nil, err
 	}

@@ -61,3 +61,12 @@ failover:
 		}
 	}
 }
+
+// A discovery provider's key under another provider is an error at its
+// line, as the autoscaler's kinds are.
+func TestDiscoveryMisplacedKey(t *testing.T) {
+	_, err := Parse("t.yaml", []byte("routes: [{name: r, pool: p}]\npools:\n  - name: p\n    discovery:\n      type: file\n      file: b.yaml\n      asg: web\n"))
+	if err == nil || err.Error() != "t.yaml:7: pools[0].discovery.asg: applies to asg discovery, not file" {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -14,40 +14,65 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
-// StatusRange is an inclusive range of HTTP status codes.
-type StatusRange struct{ Min, Max int }
+// StatusRange is an inclusive range of HTTP status codes, lowest first. An
+// array rather than a struct, so that literals such as {200, 399} read as
+// the ranges they are wherever they are written.
+type StatusRange [2]int
 
-// CheckConfig configures the active health check of one pool. Zero fields
-// take the defaults noted on them.
+// CheckConfig configures the active health check of one pool; it is a
+// pool's health_check block of the gateway's file, so the comments on its
+// keys are that reference's text. For a CheckConfig built in Go, zero
+// fields take the runtime defaults below (path "/", timeout 2s). The
+// timeout bounds a whole probe: dial, request, headers and body; redirects
+// are not followed, so a 3xx is judged as is. WithHost sets the Host
+// header of the probes.
 type CheckConfig struct {
-	// Path is requested with GET on each backend; default "/".
-	Path string
-	// Interval is the pause between the end of one probe of a backend and
-	// the start of the next; default 5s.
-	Interval time.Duration
-	// Timeout bounds a whole probe: dial, request, headers and body;
-	// default 2s.
-	Timeout time.Duration
-	// ExpectedStatus lists the status codes that pass; default 200-399.
-	// Redirects are not followed, so a 3xx is judged as is.
-	ExpectedStatus []StatusRange
-	// HealthyThreshold is how many consecutive passed probes bring an
-	// unhealthy backend back; default 2.
-	HealthyThreshold int
-	// UnhealthyThreshold is how many consecutive failed probes take a
-	// healthy backend out; default 3.
-	UnhealthyThreshold int
-	// Host, when set, is sent as the Host header instead of the address.
-	Host string
-	// PanicThreshold is Envoy's healthy panic threshold, in percent: while
-	// fewer than this share of the members pass their checks, the checks
-	// keep no member out, since a pool that looks mostly dead is more often
-	// a checker that cannot get through (an overloaded host, a slow health
-	// endpoint) than backends that cannot serve, and refusing every request
-	// is the worse failure. 0 turns it off.
-	PanicThreshold int
+	Path               string        `yaml:"path"`                // default "/healthz"
+	Interval           time.Duration `yaml:"interval"`            // default 5s
+	Timeout            time.Duration `yaml:"timeout"`             // default 1s; < Interval
+	ExpectedStatus     StatusRanges  `yaml:"expected_status"`     // e.g. "200" or "200-299,304"; default "200-399"
+	HealthyThreshold   int           `yaml:"healthy_threshold"`   // passes to become healthy; default 2
+	UnhealthyThreshold int           `yaml:"unhealthy_threshold"` // failures to become unhealthy; default 3
+	// PanicThreshold (percent, 0..100; 0 off): below this share of
+	// backends passing checks, the checks keep no backend out (Envoy's
+	// healthy_panic_threshold), so a checker that cannot get through does
+	// not take the whole pool down. Default 50, as Envoy's.
+	PanicThreshold int `yaml:"panic_threshold"`
+}
+
+func (c *CheckConfig) SetDefaults() {
+	c.Path = "/healthz"
+	c.Interval = 5 * time.Second
+	c.Timeout = time.Second
+	c.ExpectedStatus = StatusRanges{{200, 399}}
+	c.HealthyThreshold = 2
+	c.UnhealthyThreshold = 3
+	c.PanicThreshold = 50
+}
+
+// Validate reports the problems of c by key relative to the block.
+func (c *CheckConfig) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	if !strings.HasPrefix(c.Path, "/") {
+		v.Add("path", `must start with "/", got %q`, c.Path)
+	} else if i := strings.IndexFunc(c.Path, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '#' }); i >= 0 {
+		v.Add("path", "invalid character %q in path %q", c.Path[i], c.Path)
+	}
+	v.Positive("interval", c.Interval)
+	v.Positive("timeout", c.Timeout)
+	if c.Timeout >= c.Interval && c.Interval > 0 {
+		v.Add("timeout", "must be less than interval (%v)", c.Interval)
+	}
+	if err := c.ExpectedStatus.validate(); err != nil {
+		v.Add("expected_status", "%v", err)
+	}
+	v.Between("healthy_threshold", c.HealthyThreshold, 1, 1000)
+	v.Between("unhealthy_threshold", c.UnhealthyThreshold, 1, 1000)
+	v.Between("panic_threshold", c.PanicThreshold, 0, 100)
+	return v.Errs
 }
 
 // Defaults after HAProxy (inter 2s, rise 2, fall 3), with a longer interval
@@ -85,7 +110,7 @@ func (c CheckConfig) withDefaults() CheckConfig {
 
 func (c *CheckConfig) expected(code int) bool {
 	for _, r := range c.ExpectedStatus {
-		if code >= r.Min && code <= r.Max {
+		if code >= r[0] && code <= r[1] {
 			return true
 		}
 	}
@@ -435,8 +460,8 @@ func (c *Checker) get(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	if c.cfg.Host != "" {
-		req.Host = c.cfg.Host
+	if c.opts.host != "" {
+		req.Host = c.opts.host
 	}
 	req.Header.Set("User-Agent", userAgent)
 	resp, err := c.client.Do(req)

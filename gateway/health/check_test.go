@@ -234,7 +234,7 @@ func TestCheckerServerClosedIsFailure(t *testing.T) {
 func TestCheckerRequestShape(t *testing.T) {
 	ep := newEndpoint(t)
 	b := ep.backend("a")
-	c, clk, _ := newTestChecker(t, CheckConfig{Path: "status?deep=1", Host: "api.internal"})
+	c, clk, _ := newTestChecker(t, CheckConfig{Path: "status?deep=1"}, WithHost("api.internal"))
 	c.Update([]*upstream.Backend{b})
 	probeRound(t, c, clk, b)
 

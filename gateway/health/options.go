@@ -44,6 +44,28 @@ type options struct {
 	onPanic   PanicFunc
 	jitter    time.Duration // < 0: one full Interval
 	probe     ProbeFunc     // nil: HTTP GET of CheckConfig.Path
+	host      string        // Host header of HTTP probes; "": the address
+	decay     time.Duration // Outlier: forgive one ejection per this long un-ejected
+}
+
+// WithHost sends host as the Host header of the HTTP probes instead of the
+// backend's address (Checker only).
+func WithHost(host string) Option {
+	return func(o *options) { o.host = host }
+}
+
+// DefaultDecay is how long a returned backend must stay un-ejected to have
+// its ejection count lowered by one (and again for each further interval),
+// so a backend that behaves is forgiven, unless WithDecay says otherwise.
+const DefaultDecay = 30 * time.Second
+
+// WithDecay sets the Outlier's forgiveness interval; <= 0 keeps the default.
+func WithDecay(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.decay = d
+		}
+	}
 }
 
 // ProbeFunc checks one backend once; nil means it passed. The Checker
@@ -75,7 +97,7 @@ func TCPConnect(addr func(*upstream.Backend) string) ProbeFunc {
 }
 
 func buildOptions(opts []Option) options {
-	o := options{slowStart: DefaultSlowStart, jitter: -1}
+	o := options{slowStart: DefaultSlowStart, jitter: -1, decay: DefaultDecay}
 	for _, opt := range opts {
 		opt(&o)
 	}

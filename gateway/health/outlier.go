@@ -7,47 +7,66 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
-// OutlierConfig configures passive outlier ejection for one pool. Zero
-// fields take the defaults noted on them (after Envoy's outlier detection).
+// OutlierConfig configures passive outlier ejection for one pool (after
+// Envoy's outlier detection); it is a pool's outlier block of the
+// gateway's file. For an OutlierConfig built in Go, zero fields take the
+// defaults. The k-th ejection in a row lasts BaseEjection*2^(k-1), capped
+// at MaxEjection. MaxEjectionPercent is rounded down but at least one in a
+// pool of two or more (a pool of one is never ejected from: there is
+// nowhere else to send its traffic); values above 100 mean 100. A returned
+// backend is forgiven one ejection per WithDecay interval it stays in.
 type OutlierConfig struct {
-	// ConsecutiveFailures in a row eject a backend; default 5.
-	ConsecutiveFailures int
-	// BaseEjection is the first ejection's length; the k-th ejection in a
-	// row lasts BaseEjection*2^(k-1); default 30s.
-	BaseEjection time.Duration
-	// MaxEjection caps an ejection's length; default 5m.
-	MaxEjection time.Duration
-	// MaxEjectionPercent caps the share of the pool's members ejected at
-	// once, rounded down but at least one in a pool of two or more (a pool
-	// of one is never ejected from: there is nowhere else to send its
-	// traffic); default 50, values above 100 mean 100.
-	MaxEjectionPercent int
-	// DecayInterval is how long a returned backend must stay un-ejected to
-	// have its ejection count lowered by one (and again for each further
-	// interval), so a backend that behaves is forgiven; default 30s.
-	DecayInterval time.Duration
+	ConsecutiveFailures int           `yaml:"consecutive_failures"` // default 5
+	BaseEjection        time.Duration `yaml:"base_ejection"`        // first ejection; default 30s
+	MaxEjection         time.Duration `yaml:"max_ejection"`         // cap on repeated ejections; default 5m; >= BaseEjection
+	MaxEjectionPercent  int           `yaml:"max_ejection_percent"` // 1..100; default 50
+}
+
+// Defaults of OutlierConfig.
+const (
+	defaultConsecutiveFailures = 5
+	defaultBaseEjection        = 30 * time.Second
+	defaultMaxEjection         = 5 * time.Minute
+	defaultMaxEjectionPercent  = 50
+)
+
+func (c *OutlierConfig) SetDefaults() {
+	c.ConsecutiveFailures = defaultConsecutiveFailures
+	c.BaseEjection = defaultBaseEjection
+	c.MaxEjection = defaultMaxEjection
+	c.MaxEjectionPercent = defaultMaxEjectionPercent
+}
+
+// Validate reports the problems of c by key relative to the block.
+func (c *OutlierConfig) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	v.Between("consecutive_failures", c.ConsecutiveFailures, 1, 1000)
+	v.Positive("base_ejection", c.BaseEjection)
+	if c.MaxEjection < c.BaseEjection {
+		v.Add("max_ejection", "must be at least base_ejection (%v)", c.BaseEjection)
+	}
+	v.Between("max_ejection_percent", c.MaxEjectionPercent, 1, 100)
+	return v.Errs
 }
 
 func (c OutlierConfig) withDefaults() OutlierConfig {
 	if c.ConsecutiveFailures <= 0 {
-		c.ConsecutiveFailures = 5
+		c.ConsecutiveFailures = defaultConsecutiveFailures
 	}
 	if c.BaseEjection <= 0 {
-		c.BaseEjection = 30 * time.Second
+		c.BaseEjection = defaultBaseEjection
 	}
 	if c.MaxEjection <= 0 {
-		c.MaxEjection = 5 * time.Minute
+		c.MaxEjection = defaultMaxEjection
 	}
 	c.MaxEjection = max(c.MaxEjection, c.BaseEjection)
 	if c.MaxEjectionPercent <= 0 {
-		c.MaxEjectionPercent = 50
+		c.MaxEjectionPercent = defaultMaxEjectionPercent
 	}
 	c.MaxEjectionPercent = min(c.MaxEjectionPercent, 100)
-	if c.DecayInterval <= 0 {
-		c.DecayInterval = 30 * time.Second
-	}
 	return c
 }
 
@@ -188,7 +207,7 @@ func (o *Outlier) endEjection(b *upstream.Backend, seq uint64) {
 	b.ConsecutiveFailures.Store(0)
 	// Timer, then ramp, then flag: whoever sees the backend back sees it
 	// ramping and its decay already scheduled.
-	o.schedule(b, e, o.cfg.DecayInterval, o.decay)
+	o.schedule(b, e, o.opts.decay, o.decay)
 	b.StartSlowStart(o.clk.Now().UnixNano(), o.opts.slowStart)
 	b.SetFlag(upstream.FlagEjected, false)
 	o.mu.Unlock()
@@ -196,7 +215,7 @@ func (o *Outlier) endEjection(b *upstream.Backend, seq uint64) {
 	o.notify(b, true, "ejection ended")
 }
 
-// decay forgives one ejection per DecayInterval without a new one.
+// decay forgives one ejection per decay interval (WithDecay) without a new one.
 func (o *Outlier) decay(b *upstream.Backend, seq uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -208,7 +227,7 @@ func (o *Outlier) decay(b *upstream.Backend, seq uint64) {
 	// before the lower count is published.
 	k := b.Ejections.Load()
 	if k > 1 {
-		o.schedule(b, e, o.cfg.DecayInterval, o.decay)
+		o.schedule(b, e, o.opts.decay, o.decay)
 	} else {
 		e.timer = nil
 	}
@@ -241,7 +260,7 @@ func (o *Outlier) Update(members []*upstream.Backend) {
 		if b.Ejections.Load() > 0 {
 			// A count carried over (re-added member, replaced Outlier)
 			// still decays.
-			o.schedule(b, e, o.cfg.DecayInterval, o.decay)
+			o.schedule(b, e, o.opts.decay, o.decay)
 		}
 	}
 	for b, e := range o.members {

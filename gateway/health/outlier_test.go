@@ -25,12 +25,9 @@ func newTestOutlier(t *testing.T, cfg OutlierConfig, members int) (*Outlier, *cl
 	if cfg.BaseEjection == 0 {
 		cfg.BaseEjection = testBase
 	}
-	if cfg.DecayInterval == 0 {
-		cfg.DecayInterval = testDecay
-	}
 	clk := clock.NewFake(epoch)
 	rec := &recorder{}
-	o := NewOutlier("test", cfg, clk, WithOnChange(rec.hook), WithSlowStart(time.Minute))
+	o := NewOutlier("test", cfg, clk, WithOnChange(rec.hook), WithSlowStart(time.Minute), WithDecay(testDecay))
 	t.Cleanup(o.Stop)
 	bs := make([]*upstream.Backend, members)
 	for i := range bs {

@@ -77,7 +77,7 @@ func (c *Compiler) Route(rc *config.Route) (r Route, err error) {
 		}
 	}
 	if st := rc.Static; st != nil {
-		if r.Static, err = static.New(static.Config{Root: st.Root, Index: st.Index, Precompressed: st.Precompressed, Browse: st.Browse}); err != nil {
+		if r.Static, err = static.New(*st); err != nil {
 			return r, fmt.Errorf("route %q: static: %w", rc.Name, err)
 		}
 		defer func() {
@@ -89,17 +89,12 @@ func (c *Compiler) Route(rc *config.Route) (r Route, err error) {
 	if cc := rc.Cache; cc != nil {
 		k := c.live.caches[rc.Name]
 		if k == nil || k.cfg != *cc {
-			k = &keptCache{cfg: *cc, cache: cache.New(cache.Config{MaxBytes: cc.MaxBytes, MaxObjectBytes: cc.MaxObjectBytes,
-				DefaultTTL: cc.DefaultTTL, KeyByIdentity: cc.KeyByIdentity}, c.clk)}
+			k = &keptCache{cfg: *cc, cache: cache.New(*cc, c.clk)}
 		}
 		c.next.caches[rc.Name], r.Cache = k, k.cache
 	}
 	if cc := rc.Compress; cc != nil {
-		conf := compress.Config{Level: cc.Level, MinBytes: cc.MinBytes, Types: cc.Types}
-		if err := conf.Validate(); err != nil {
-			return r, fmt.Errorf("route %q: compress: %w", rc.Name, err)
-		}
-		r.Compress = compress.New(conf)
+		r.Compress = compress.New(*cc)
 	}
 	if rl := rc.RateLimit; rl != nil {
 		if err := c.rateLimit(rc.Name, rl, &r); err != nil {
@@ -114,18 +109,7 @@ func (c *Compiler) Route(rc *config.Route) (r Route, err error) {
 
 // auth builds a route's authenticator and its failure limit.
 func (c *Compiler) auth(name string, a *config.Auth, r *Route) error {
-	ac := auth.Config{AllowSubjects: a.AllowSubjects, ForwardHeader: a.ForwardHeader, StripCredentials: a.StripCredentials, Realm: a.Realm}
-	if k := a.APIKeys; k != nil {
-		ac.APIKeys = &auth.APIKeyConfig{Header: k.Header, Bearer: k.Bearer, Keys: k.Keys, File: k.File}
-	}
-	if j := a.JWT; j != nil {
-		ac.JWT = &auth.JWTConfig{Algorithms: j.Algorithms, Secret: j.Secret, KeyFile: j.KeyFile, JWKSFile: j.JWKSFile,
-			Issuer: j.Issuer, Audience: j.Audience, Skew: j.Skew}
-	}
-	if b := a.Basic; b != nil {
-		ac.Basic = &auth.BasicConfig{Users: b.Users, File: b.File}
-	}
-	au, err := auth.New(ac, c.clk)
+	au, err := auth.New(*a, c.clk)
 	if err != nil {
 		return fmt.Errorf("route %q: auth: %w", name, err)
 	}
@@ -136,7 +120,7 @@ func (c *Compiler) auth(name string, a *config.Auth, r *Route) error {
 	}
 	k := c.live.failures[name]
 	if k == nil || k.cfg != *f {
-		l, err := ratelimit.New(ratelimit.Config{Rate: f.Rate, Burst: f.Burst, Policy: "auth_failures"}, c.clk)
+		l, err := ratelimit.New(ratelimit.Config{Rate: f.Rate, Burst: f.Burst}, c.clk, ratelimit.Named("auth_failures"))
 		if err != nil {
 			return fmt.Errorf("route %q: auth.max_failures: %w", name, err)
 		}
@@ -150,11 +134,9 @@ func (c *Compiler) auth(name string, a *config.Auth, r *Route) error {
 func (c *Compiler) rateLimit(name string, rl *config.RateLimit, r *Route) error {
 	k := c.live.limits[name]
 	if k == nil || k.cfg != *rl {
-		burst := rl.Burst
-		if burst == 0 {
-			burst = max(1, int(rl.Rate))
-		}
-		l, err := ratelimit.New(ratelimit.Config{Rate: rl.Rate, Burst: burst, MaxKeys: rl.MaxKeys, IdleTTL: rl.IdleTTL, Policy: name}, c.clk)
+		lc := *rl
+		lc.DeriveDefaults() // a route built in Go was not derived by config
+		l, err := ratelimit.New(lc, c.clk, ratelimit.Named(name))
 		if err != nil {
 			return fmt.Errorf("route %q: rate_limit: %w", name, err)
 		}

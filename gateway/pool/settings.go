@@ -6,7 +6,6 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
-	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
@@ -40,33 +39,12 @@ func settingsFromConfig(pc *config.Pool) poolSettings {
 			s.hashKey = "ip"
 		}
 	}
-	if cb := pc.CircuitBreaker; cb != nil {
-		s.breaker = &resilience.BreakerConfig{FailureRatio: cb.FailureRatio, MinRequests: cb.MinRequests,
-			Window: cb.Window, CoolDown: cb.CoolDown, HalfOpenProbes: cb.HalfOpenProbes}
-	}
-	if c := pc.ConcurrencyPerBackend; c != nil {
-		s.perBackend = &config.Concurrency{Max: c.Max, QueueSize: c.QueueSize, QueueTimeout: c.QueueTimeout}
-	}
+	s.breaker = pc.CircuitBreaker // the config is read-only once loaded
+	s.perBackend = pc.ConcurrencyPerBackend
 	if pc.Sticky != nil {
 		s.sticky = &stickySettings{cookie: pc.Sticky.Cookie, secret: pc.Sticky.Secret, ttl: pc.Sticky.TTL}
 	}
-	if hc := pc.HealthCheck; hc != nil {
-		cc := &health.CheckConfig{
-			Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
-			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
-			PanicThreshold: hc.PanicThreshold,
-		}
-		for _, r := range hc.ExpectedStatus {
-			cc.ExpectedStatus = append(cc.ExpectedStatus, health.StatusRange{Min: r.Min, Max: r.Max})
-		}
-		s.health = cc
-	}
-	if oc := pc.Outlier; oc != nil {
-		s.outlier = &health.OutlierConfig{
-			ConsecutiveFailures: oc.ConsecutiveFailures, BaseEjection: oc.BaseEjection,
-			MaxEjection: oc.MaxEjection, MaxEjectionPercent: oc.MaxEjectionPercent,
-		}
-	}
+	s.health, s.outlier = pc.HealthCheck, pc.Outlier // read-only once loaded
 	s.discovered = pc.Dynamic()
 	for _, b := range pc.Backends {
 		s.backends = append(s.backends, upstream.Spec{ID: b.ID, Address: b.Address, Weight: b.Weight})
@@ -98,11 +76,11 @@ func compileRetry(c *config.Retry) *retryPolicy {
 	}
 	for _, on := range c.RetryOn {
 		switch on {
-		case config.RetryConnectError:
+		case resilience.RetryConnectError:
 			p.kinds[proxy.ErrConnect] = true
-		case config.RetryReset:
+		case resilience.RetryReset:
 			p.kinds[proxy.ErrProtocol] = true
-		case config.RetryTimeout:
+		case resilience.RetryTimeout:
 			p.kinds[proxy.ErrTimeout] = true
 		default:
 			code, _ := strconv.Atoi(on) // validated by config

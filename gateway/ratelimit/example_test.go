@@ -13,7 +13,7 @@ import (
 // The gateway keeps one Limiter per route and runs this before proxying.
 func Example() {
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	lim, err := ratelimit.New(ratelimit.Config{Rate: 1, Burst: 2, Policy: "per-ip"}, clk)
+	lim, err := ratelimit.New(ratelimit.Config{Rate: 1, Burst: 2}, clk, ratelimit.Named("per-ip"))
 	if err != nil {
 		panic(err)
 	}

@@ -21,7 +21,7 @@ func limitHandler(l *Limiter, key KeyFunc) http.Handler {
 }
 
 func TestHTTPHeadersAnd429(t *testing.T) {
-	l, clk := newLimiter(t, Config{Rate: 0.5, Burst: 2, Policy: "per-ip"})
+	l, clk := newLimiter(t, Config{Rate: 0.5, Burst: 2}, Named("per-ip"))
 	key, err := ParseKey("ip")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
 // DefaultMaxKeys bounds the number of buckets when Config.MaxKeys is zero.
@@ -20,14 +21,52 @@ const DefaultMaxKeys = 100_000
 // entry costs at most ~maxKeyLen bytes of key whatever the client sends.
 const maxKeyLen = 128
 
-// Config describes one limit. The zero values of MaxKeys, IdleTTL and Policy
-// select defaults.
+// Config describes one limit; it is a route's rate_limit block of the
+// gateway's file, so the comments on its keys are that reference's text.
+// Burst must be at least 1 for New (DeriveDefaults fills the file's
+// default); the zero values of MaxKeys, IdleTTL and Key select defaults.
+// The policy name in the headers is not in the file: see Named. IdleTTL is never below Burst/Rate: a shorter one would let a
+// client refill its bucket early by pausing.
 type Config struct {
-	Rate    float64       // tokens added per second; > 0
-	Burst   int           // bucket size: requests allowed at once; >= 1
-	MaxKeys int           // most buckets kept; default DefaultMaxKeys
-	IdleTTL time.Duration // drop buckets idle this long; default max(Burst/Rate, 1m), never below Burst/Rate
-	Policy  string        // policy name in the RateLimit headers; default "default"
+	Rate    float64       `yaml:"rate"`     // tokens per second; required
+	Burst   int           `yaml:"burst"`    // bucket size; default max(1, rate)
+	Key     string        `yaml:"key"`      // ip | header:NAME | identity | route; default ip
+	MaxKeys int           `yaml:"max_keys"` // buckets kept at most (LRU); default 100000
+	IdleTTL time.Duration `yaml:"idle_ttl"` // forget a key idle this long; default max(burst/rate, 1m)
+}
+
+func (c *Config) SetDefaults() { c.Key, c.MaxKeys = "ip", DefaultMaxKeys }
+
+// DeriveDefaults fills the default that depends on another key: burst 0
+// (or left out) is max(1, rate).
+func (c *Config) DeriveDefaults() {
+	if c.Burst == 0 {
+		c.Burst = max(1, int(c.Rate))
+	}
+}
+
+// Validate reports the problems of c by key relative to the block; what
+// is a request's rate is the caller's to word (unit), e.g. "requests".
+func (c *Config) Validate(unit string) yamlconf.Errors {
+	var v yamlconf.Check
+	if !(c.Rate > 0) || math.IsInf(c.Rate, 0) {
+		v.Add("rate", "must be a positive number of %s per second, got %v", unit, c.Rate)
+	}
+	v.Between("burst", c.Burst, 1, math.MaxInt32)
+	if _, err := ParseKey(c.Key); err != nil {
+		v.Add("key", "want ip, identity, route or header:NAME, got %q", c.Key)
+	}
+	v.Between("max_keys", c.MaxKeys, 1, 100_000_000)
+	v.NonNegative("idle_ttl", c.IdleTTL)
+	if w := c.window(); c.IdleTTL > 0 && c.Rate > 0 && c.IdleTTL < w {
+		v.Add("idle_ttl", "%v is shorter than the refill time burst/rate = %v", c.IdleTTL, w)
+	}
+	return v.Errs
+}
+
+// window is the time to refill an empty bucket: Burst/Rate.
+func (c *Config) window() time.Duration {
+	return time.Duration(float64(c.Burst) / c.Rate * float64(time.Second))
 }
 
 // Limiter holds one token bucket per key. It is safe for concurrent use.
@@ -46,60 +85,49 @@ type Limiter struct {
 	ratePrefix   string // precomputed `"name";r=`
 }
 
+// Option tunes what New builds beyond the file's block.
+type Option func(*Limiter)
+
+// Named sets the policy name in the RateLimit headers; default "default".
+func Named(policy string) Option { return func(l *Limiter) { l.policy = policy } }
+
 // New validates cfg and returns a Limiter that reads time from clk.
-func New(cfg Config, clk clock.Clock) (*Limiter, error) {
+func New(cfg Config, clk clock.Clock, opts ...Option) (*Limiter, error) {
 	if clk == nil {
 		return nil, errors.New("ratelimit: nil clock")
-	}
-	if !(cfg.Rate > 0) || math.IsInf(cfg.Rate, 0) {
-		return nil, fmt.Errorf("ratelimit: rate %v: must be a positive number of tokens per second", cfg.Rate)
-	}
-	if cfg.Burst < 1 {
-		return nil, fmt.Errorf("ratelimit: burst %d: must be at least 1", cfg.Burst)
-	}
-	if cfg.MaxKeys < 0 {
-		return nil, fmt.Errorf("ratelimit: max_keys %d: must not be negative", cfg.MaxKeys)
 	}
 	if cfg.MaxKeys == 0 {
 		cfg.MaxKeys = DefaultMaxKeys
 	}
-	if cfg.Policy == "" {
-		cfg.Policy = "default"
+	if cfg.Key == "" {
+		cfg.Key = "ip"
 	}
-	if err := checkPolicyName(cfg.Policy); err != nil {
+	if err := cfg.Validate("tokens").Err(); err != nil {
+		return nil, fmt.Errorf("ratelimit: %w", err)
+	}
+	l := &Limiter{clk: clk, policy: "default"}
+	for _, o := range opts {
+		o(l)
+	}
+	if err := checkPolicyName(l.policy); err != nil {
 		return nil, err
 	}
-	window := time.Duration(float64(cfg.Burst) / cfg.Rate * float64(time.Second))
-	switch {
-	case cfg.IdleTTL < 0:
-		return nil, fmt.Errorf("ratelimit: idle_ttl %v: must not be negative", cfg.IdleTTL)
-	case cfg.IdleTTL == 0:
+	window := cfg.window()
+	if cfg.IdleTTL == 0 {
 		cfg.IdleTTL = max(window, time.Minute)
-	case cfg.IdleTTL < window:
-		// A shorter TTL would let a client refill its bucket early by pausing.
-		return nil, fmt.Errorf("ratelimit: idle_ttl %v: shorter than the refill time burst/rate = %v", cfg.IdleTTL, window)
 	}
 
 	n := 32 // shards: enough to spread lock contention on a few cores
 	for n > 1 && cfg.MaxKeys/n < 64 {
 		n /= 2
 	}
-	l := &Limiter{
-		clk:    clk,
-		limit:  rate.Limit(cfg.Rate),
-		burst:  cfg.Burst,
-		ttl:    cfg.IdleTTL,
-		policy: cfg.Policy,
-		window: window,
-		seed:   maphash.MakeSeed(),
-		mask:   uint64(n - 1),
-		shards: make([]shard, n),
-	}
+	l.limit, l.burst, l.ttl, l.window = rate.Limit(cfg.Rate), cfg.Burst, cfg.IdleTTL, window
+	l.seed, l.mask, l.shards = maphash.MakeSeed(), uint64(n-1), make([]shard, n)
 	for i := range l.shards {
 		l.shards[i].init(cfg.MaxKeys / n)
 	}
-	l.policyHeader = fmt.Sprintf("%q;q=%d;w=%d", cfg.Policy, cfg.Burst, ceilSeconds(window))
-	l.ratePrefix = fmt.Sprintf("%q;r=", cfg.Policy)
+	l.policyHeader = fmt.Sprintf("%q;q=%d;w=%d", l.policy, cfg.Burst, ceilSeconds(window))
+	l.ratePrefix = fmt.Sprintf("%q;r=", l.policy)
 	return l, nil
 }
 

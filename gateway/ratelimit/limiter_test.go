@@ -13,10 +13,10 @@ import (
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func newLimiter(t testing.TB, cfg Config) (*Limiter, *clock.Fake) {
+func newLimiter(t testing.TB, cfg Config, opts ...Option) (*Limiter, *clock.Fake) {
 	t.Helper()
 	clk := clock.NewFake(epoch)
-	l, err := New(cfg, clk)
+	l, err := New(cfg, clk, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,15 +65,16 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		cfg  Config
 		want string
+		opts []Option
 	}{
-		{Config{Rate: 0, Burst: 1}, "rate"},
-		{Config{Rate: -1, Burst: 1}, "rate"},
-		{Config{Rate: 1, Burst: 0}, "burst"},
-		{Config{Rate: 1, Burst: 1, MaxKeys: -1}, "max_keys"},
-		{Config{Rate: 1, Burst: 60, IdleTTL: time.Second}, "idle_ttl"},
-		{Config{Rate: 1, Burst: 1, Policy: `a"b`}, "policy"},
+		{Config{Rate: 0, Burst: 1}, "rate", nil},
+		{Config{Rate: -1, Burst: 1}, "rate", nil},
+		{Config{Rate: 1, Burst: 0}, "burst", nil},
+		{Config{Rate: 1, Burst: 1, MaxKeys: -1}, "max_keys", nil},
+		{Config{Rate: 1, Burst: 60, IdleTTL: time.Second}, "idle_ttl", nil},
+		{Config{Rate: 1, Burst: 1}, "policy", []Option{Named(`a"b`)}},
 	} {
-		_, err := New(tc.cfg, clock.NewFake(epoch))
+		_, err := New(tc.cfg, clock.NewFake(epoch), tc.opts...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want error naming %q", tc.cfg, err, tc.want)
 		}

@@ -1,10 +1,12 @@
 package resilience
 
 import (
+	"math"
 	"sync"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
 // BreakerState is a circuit breaker's state.
@@ -20,13 +22,38 @@ func (s BreakerState) String() string {
 	return [...]string{"closed", "open", "half_open"}[s]
 }
 
-// BreakerConfig tunes a breaker.
+// BreakerConfig tunes a breaker; it is a pool's circuit_breaker block of
+// the gateway's file: it opens per backend when failures/requests in the
+// rolling window reach FailureRatio and the window holds at least
+// MinRequests; when half-open, HalfOpenProbes concurrent probes are let
+// through and all must succeed to close.
 type BreakerConfig struct {
-	FailureRatio   float64       // open when failures/requests in the window reach it, e.g. 0.5
-	MinRequests    int           // and the window holds at least this many requests
-	Window         time.Duration // rolling window, e.g. 10s
-	CoolDown       time.Duration // open -> half-open after this
-	HalfOpenProbes int           // concurrent probes allowed when half-open; all must succeed to close
+	FailureRatio   float64       `yaml:"failure_ratio"`    // default 0.5
+	MinRequests    int           `yaml:"min_requests"`     // in the window before it may open; default 20
+	Window         time.Duration `yaml:"window"`           // default 10s
+	CoolDown       time.Duration `yaml:"cool_down"`        // open -> half-open; default 30s
+	HalfOpenProbes int           `yaml:"half_open_probes"` // default 3
+}
+
+func (c *BreakerConfig) SetDefaults() {
+	c.FailureRatio = 0.5
+	c.MinRequests = 20
+	c.Window = 10 * time.Second
+	c.CoolDown = 30 * time.Second
+	c.HalfOpenProbes = 3
+}
+
+// Validate reports the problems of c by key relative to the block.
+func (c *BreakerConfig) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	if !(c.FailureRatio > 0 && c.FailureRatio <= 1) {
+		v.Add("failure_ratio", "must be in (0, 1], got %v", c.FailureRatio)
+	}
+	v.Between("min_requests", c.MinRequests, 1, math.MaxInt32)
+	v.Positive("window", c.Window)
+	v.Positive("cool_down", c.CoolDown)
+	v.Between("half_open_probes", c.HalfOpenProbes, 1, 1000)
+	return v.Errs
 }
 
 const breakerBuckets = 10

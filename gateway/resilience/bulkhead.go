@@ -3,11 +3,33 @@ package resilience
 import (
 	"context"
 	"errors"
+	"math"
 	"sync/atomic"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
+
+// BulkheadConfig is a cap on requests at once with a bounded wait; it is
+// the concurrency blocks of the gateway's file (a route's, a pool's per
+// backend).
+type BulkheadConfig struct {
+	Max          int           `yaml:"max"`           // requests at once; required, >= 1
+	QueueSize    int           `yaml:"queue_size"`    // waiters beyond max; default 0 (answer 503 at once)
+	QueueTimeout time.Duration `yaml:"queue_timeout"` // how long a waiter waits; default 1s
+}
+
+func (c *BulkheadConfig) SetDefaults() { c.QueueTimeout = time.Second }
+
+// Validate reports the problems of c by key relative to the block.
+func (c *BulkheadConfig) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	v.Between("max", c.Max, 1, math.MaxInt32)
+	v.Between("queue_size", c.QueueSize, 0, math.MaxInt32)
+	v.Positive("queue_timeout", c.QueueTimeout)
+	return v.Errs
+}
 
 var (
 	// ErrQueueFull means the bulkhead and its wait queue are full.

@@ -5,12 +5,84 @@
 package resilience
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
+
+// RetryConfig says when a failed try is retried on another backend; it is
+// a route's retry block of the gateway's file.
+type RetryConfig struct {
+	MaxRetries    int           `yaml:"max_retries"`     // retries after the first try; default 2
+	RetryOn       []string      `yaml:"retry_on"`        // connect_error, reset, timeout and status codes; default [connect_error, reset, timeout, "502", "503", "504"]
+	Methods       []string      `yaml:"methods"`         // methods that may be retried; default the idempotent ones
+	BackoffBase   time.Duration `yaml:"backoff_base"`    // first back-off ceiling (full jitter); default 25ms
+	BackoffMax    time.Duration `yaml:"backoff_max"`     // back-off ceiling cap; default 250ms
+	RetryAfterMax time.Duration `yaml:"retry_after_max"` // honour a backend's Retry-After up to this; longer ends retrying; default 1s
+	BudgetRatio   float64       `yaml:"budget_ratio"`    // retries in flight <= ratio x active requests + budget_min (connect-error retries are free); default 0.2
+	BudgetMin     int           `yaml:"budget_min"`      // the floor added to the ratio; default 3
+	MaxBodyBytes  int64         `yaml:"max_body_bytes"`  // request bodies up to this are buffered for replay; larger ones are not retried; default 65536
+}
+
+// Retry conditions besides status codes.
+const (
+	RetryConnectError = "connect_error"
+	RetryReset        = "reset"
+	RetryTimeout      = "timeout"
+)
+
+func (r *RetryConfig) SetDefaults() {
+	r.MaxRetries = 2
+	r.RetryOn = []string{RetryConnectError, RetryReset, RetryTimeout, "502", "503", "504"}
+	r.BackoffBase = 25 * time.Millisecond
+	r.BackoffMax = 250 * time.Millisecond
+	r.RetryAfterMax = time.Second
+	r.BudgetRatio = 0.2
+	r.BudgetMin = 3
+	r.MaxBodyBytes = 64 << 10
+}
+
+// Validate reports the problems of r by key relative to the block.
+func (r *RetryConfig) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	v.Between("max_retries", r.MaxRetries, 0, 10)
+	for i, cond := range r.RetryOn {
+		switch cond {
+		case RetryConnectError, RetryReset, RetryTimeout:
+			continue
+		}
+		if code, err := strconv.Atoi(cond); err != nil || code < 400 || code > 599 {
+			v.Add(fmt.Sprintf("retry_on[%d]", i), "want connect_error, reset, timeout or a 4xx/5xx status code, got %q", cond)
+		}
+	}
+	for i, m := range r.Methods {
+		if !httpguts.ValidHeaderFieldName(m) || m != strings.ToUpper(m) {
+			v.Add(fmt.Sprintf("methods[%d]", i), "invalid method %q (upper-case HTTP method)", m)
+		}
+	}
+	v.Positive("backoff_base", r.BackoffBase)
+	if r.BackoffMax < r.BackoffBase {
+		v.Add("backoff_max", "must be at least backoff_base (%v)", r.BackoffBase)
+	}
+	v.NonNegative("retry_after_max", r.RetryAfterMax)
+	if !(r.BudgetRatio >= 0 && r.BudgetRatio <= 1) {
+		v.Add("budget_ratio", "must be in [0, 1], got %v", r.BudgetRatio)
+	}
+	v.Between("budget_min", r.BudgetMin, 0, math.MaxInt32)
+	if r.MaxBodyBytes < 0 {
+		v.Add("max_body_bytes", "must not be negative")
+	}
+	return v.Errs
+}
 
 // Budget caps retries to a share of the requests in flight, so that
 // retries cannot multiply load on an already failing pool (after Envoy's

@@ -21,7 +21,6 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/trace"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/fsnotify/fsnotify"
@@ -532,21 +531,18 @@ func (d *discoveries) provider(dc *config.Discovery, log *slog.Logger) (discover
 	onError := func(err error) {
 		log.Warn("discovery failed; the last known membership stays", "error", err.Error())
 	}
-	switch dc.Type {
-	case config.DiscoveryFile:
-		return &discovery.File{Path: dc.File, Interval: dc.Interval, Clock: d.g.Clock(), OnError: onError}, nil
-	case config.DiscoveryASG:
-		key := [2]string{dc.Region, dc.Endpoint}
-		c, ok := d.aws[key]
-		if !ok {
-			var err error
-			if c, err = awsclient.Load(d.ctx, awsclient.Options{Region: dc.Region, Endpoint: dc.Endpoint, RegionKey: "pools[].discovery.region"}); err != nil {
-				return nil, err
-			}
-			d.aws[key] = c
-		}
-		return &discovery.ASG{AutoScaling: autoscaling.NewFromConfig(c), EC2: ec2.NewFromConfig(c), Group: dc.ASG, Port: dc.Port,
-			Interval: dc.Interval, Jitter: dc.Jitter, Clock: d.g.Clock(), OnError: onError}, nil
+	return dc.Build(discovery.Env{Clock: d.g.Clock(), OnError: onError, AWS: d.awsConfig})
+}
+
+// awsConfig loads the AWS configuration once per region and endpoint.
+func (d *discoveries) awsConfig(region, endpoint string) (aws.Config, error) {
+	key := [2]string{region, endpoint}
+	if c, ok := d.aws[key]; ok {
+		return c, nil
 	}
-	return nil, fmt.Errorf("unknown discovery type %q", dc.Type)
+	c, err := awsclient.Load(d.ctx, awsclient.Options{Region: region, Endpoint: endpoint, RegionKey: "pools[].discovery.region"})
+	if err == nil {
+		d.aws[key] = c
+	}
+	return c, err
 }

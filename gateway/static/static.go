@@ -40,20 +40,32 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
-// Config describes one static route.
+// Config describes one static route; it is the route's static block of
+// the gateway's file, so the comments on its fields are that reference's
+// text. Root must exist when New opens it; nil Index means [index.html].
 type Config struct {
-	// Root is the directory served; it must exist.
-	Root string
-	// Index lists file names tried, in order, for a directory request.
-	// nil means ["index.html"].
-	Index []string
-	// Precompressed serves FILE.br / FILE.gz when the client accepts them.
-	Precompressed bool
-	// Browse lists directories that have no index file; otherwise they
-	// are 404.
-	Browse bool
+	Root          string   `yaml:"root"`          // required; relative to this file
+	Index         []string `yaml:"index"`         // default [index.html]
+	Precompressed bool     `yaml:"precompressed"` // serve FILE.br / FILE.gz when the client accepts them
+	Browse        bool     `yaml:"browse"`        // list directories without an index file; default false
+}
+
+// Validate reports the problems of c by key relative to the block.
+func (c *Config) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	if c.Root == "" {
+		v.Add("root", "required")
+	}
+	for i, ix := range c.Index {
+		if ix == "" || strings.ContainsAny(ix, `/\`) || ix == "." || ix == ".." {
+			v.Add(fmt.Sprintf("index[%d]", i), "%q must be a plain file name", ix)
+		}
+	}
+	return v.Errs
 }
 
 // Handler serves files under Config.Root. It is safe for concurrent use.
@@ -64,16 +76,11 @@ type Handler struct {
 
 // New opens cfg.Root. It fails if Root is missing or not a directory.
 func New(cfg Config) (*Handler, error) {
-	if cfg.Root == "" {
-		return nil, errors.New("static: root is empty")
+	if err := cfg.Validate().Err(); err != nil {
+		return nil, fmt.Errorf("static: %w", err)
 	}
 	if cfg.Index == nil {
 		cfg.Index = []string{"index.html"}
-	}
-	for _, ix := range cfg.Index {
-		if ix == "" || strings.ContainsAny(ix, `/\`) || ix == "." || ix == ".." {
-			return nil, fmt.Errorf("static: index %q must be a plain file name", ix)
-		}
 	}
 	fi, err := os.Stat(cfg.Root)
 	if err != nil {

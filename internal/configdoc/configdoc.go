@@ -342,6 +342,13 @@ func typeName(t reflect.Type) string {
 // literal writes v as it would be written in the YAML file.
 func literal(v reflect.Value) string {
 	t := v.Type()
+	if m, ok := textMarshaler(v); ok && t.Kind() != reflect.Pointer {
+		// Before the kinds: a list written as one string (StatusRanges)
+		// is shown as it is written.
+		if b, err := m.MarshalText(); err == nil {
+			return "`" + strconv.Quote(string(b)) + "`"
+		}
+	}
 	switch {
 	case t == durationType:
 		return "`" + duration(time.Duration(v.Int())) + "`"
@@ -371,13 +378,6 @@ func literal(v reflect.Value) string {
 		return "`{" + strings.Join(parts, ", ") + "}`"
 	case t.Kind() == reflect.Struct:
 		return ""
-	case v.CanInterface():
-		if m, ok := v.Interface().(encoding.TextMarshaler); ok {
-			b, err := m.MarshalText()
-			if err == nil {
-				return "`" + strconv.Quote(string(b)) + "`"
-			}
-		}
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -392,6 +392,15 @@ func literal(v reflect.Value) string {
 		return "`" + strconv.FormatFloat(v.Float(), 'g', -1, 64) + "`"
 	}
 	return fmt.Sprintf("`%v`", v.Interface())
+}
+
+// textMarshaler returns v as an encoding.TextMarshaler, if it is one.
+func textMarshaler(v reflect.Value) (encoding.TextMarshaler, bool) {
+	if !v.CanInterface() {
+		return nil, false
+	}
+	m, ok := v.Interface().(encoding.TextMarshaler)
+	return m, ok
 }
 
 // duration prints d as a user writes it: 5m, not 5m0s.

@@ -1,13 +1,10 @@
-package config
+package health
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 )
-
-// StatusRange is an inclusive range of HTTP status codes.
-type StatusRange struct{ Min, Max int }
 
 // StatusRanges is a set of HTTP status codes, written as a comma-separated
 // list of codes and ranges: "200", "200-299,304".
@@ -16,7 +13,7 @@ type StatusRanges []StatusRange
 // Contains reports whether code is in the set.
 func (s StatusRanges) Contains(code int) bool {
 	for _, r := range s {
-		if r.Min <= code && code <= r.Max {
+		if r[0] <= code && code <= r[1] {
 			return true
 		}
 	}
@@ -27,9 +24,9 @@ func (s StatusRanges) Contains(code int) bool {
 func (s StatusRanges) String() string {
 	parts := make([]string, len(s))
 	for i, r := range s {
-		parts[i] = strconv.Itoa(r.Min)
-		if r.Max != r.Min {
-			parts[i] += "-" + strconv.Itoa(r.Max)
+		parts[i] = strconv.Itoa(r[0])
+		if r[1] != r[0] {
+			parts[i] += "-" + strconv.Itoa(r[1])
 		}
 	}
 	return strings.Join(parts, ",")
@@ -66,9 +63,9 @@ func (s StatusRanges) validate() error {
 	}
 	for _, r := range s {
 		switch {
-		case r.Min < 100 || r.Max > 599:
+		case r[0] < 100 || r[1] > 599:
 			return fmt.Errorf("status %s is outside 100-599", StatusRanges{r})
-		case r.Min > r.Max:
+		case r[0] > r[1]:
 			return fmt.Errorf("status range %s is backwards", StatusRanges{r})
 		}
 	}
