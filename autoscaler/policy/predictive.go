@@ -252,12 +252,6 @@ func (p *Predictive) fit(now time.Time, series []float64, end time.Time, res tim
 			fc.Buffer = max(fc.Buffer, 1)
 			_, pc := forecast.CoverCost(actual, sel.OneSteps[forecast.NamePersistence], p.BufferQuantile)
 			fc.Skill = 1 - bestCost/pc
-			if anchored {
-				// Judge the anchor apart on the backtest's rising steps
-				// (see Forecast.AnchorOnRise).
-				prev := series[n-holdout-1:]
-				fc.AnchorOnRise = risingCost(prev, bestOne, p.BufferQuantile) < risingCost(prev, sel.OneSteps[best], p.BufferQuantile)
-			}
 		}
 	} else if pe := sel.Errors[forecast.NamePersistence]; pe > 0 {
 		fc.Skill = 1 - sel.Errors[fc.Model]/pe
@@ -266,21 +260,6 @@ func (p *Predictive) fit(now time.Time, series []float64, end time.Time, res tim
 		fc.Skill = math.Inf(-1)
 	}
 	return fc
-}
-
-// risingCost is forecast.CoverCost on the rising steps of a backtest
-// only (those whose load is above the previous step's): series holds
-// the step before the backtest and then its actual values, pred the
-// predictions of the backtest.
-func risingCost(series, pred []float64, q float64) float64 {
-	var a, f []float64
-	for i := 1; i < len(series) && i-1 < len(pred); i++ {
-		if series[i] > series[i-1] {
-			a, f = append(a, series[i]), append(f, pred[i-1])
-		}
-	}
-	_, c := forecast.CoverCost(a, f, q)
-	return c
 }
 
 // anchor returns one-step predictions corrected by the previous step's
@@ -402,26 +381,31 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 	}
 	// Hold the current step's capacity until it ends, and reach the next
 	// step's SchedulingBuffer before it starts.
-	rising := ok && ok2 && ahead > load
+	cur := load
+	next := ok2 && (!ok || now.Add(p.SchedulingBuffer).Truncate(f.Step) != now.Truncate(f.Step))
 	load = max(load, ahead)
-	raw := load
 	if f.Anchored {
 		// The forecast's level follows the latest load (see anchor):
 		// the step in progress has been seen in part, the one ahead
-		// not at all.
-		off, ok := anchorOffset(f, in.History)
-		if !ok {
+		// not at all. So the anchor may lower the current step's floor,
+		// but the next step's only down to its raw forecast: a step that
+		// fell short of its forecast says little about the next one
+		// (Wikipedia's missed hour starts were steps that rose back to
+		// their forecast after one well below it).
+		off, okOff := anchorOffset(f, in.History)
+		if !okOff {
 			out.Reason = reasonf(in, "anchored forecast (%s) has no recent load to anchor on", f.Model)
 			return out, maxCap
 		}
-		load += off
-		if rising && !f.AnchorOnRise {
-			// Where the forecast rises, capacity must be in service
-			// before the rise is seen; an anchor that did not beat the
-			// raw forecast on the backtest's rising steps may raise the
-			// floor there but not lower it (an hour that fell short of
-			// its forecast says little about the next one rising).
-			load = max(load, raw)
+		load = math.Inf(-1)
+		if ok {
+			load = cur + off
+		}
+		switch {
+		case next:
+			load = max(load, ahead+off, ahead)
+		case ok2:
+			load = max(load, ahead+off)
 		}
 	}
 	load = max(load, 0) * max(f.Buffer, 1)

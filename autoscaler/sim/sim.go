@@ -374,15 +374,14 @@ const DefaultTargetRatio = 0.7
 //     There is no absolute error cap: on low-volume traffic Poisson
 //     noise alone puts MAPE above any fixed cap, while a buffered floor
 //     can still beat persistence. An anchored forecast (level-corrected
-//     by its error on the hour in progress) may not lower the floor on
-//     an hour it sees rising unless anchoring also won on the
-//     backtest's rising hours (policy.Forecast.AnchorOnRise): on
-//     Wikipedia, hours that dipped below their forecast dragged the next
-//     hour's floor down just before it rose (τU 1.00→0.83×, θU
-//     1.44→0.84× reactive's; the other traces unchanged within 0.01%).
-//     As the floor under the target
-//     tracking policy's scale-in, it keeps capacity through a
-//     predictable rise;
+//     by its error on the step in progress) may lower the floor of that
+//     step, which it has seen, but the next step's only down to its raw
+//     forecast (policy.Predictive's anchor rule): on Wikipedia, hours
+//     that dipped below their forecast dragged the next hour's floor
+//     down just before it rose back (3-minute delay: τU 0.83→0.33×,
+//     θU 0.84→0.10× reactive's, instance-hours 0.907→0.908×). As the
+//     floor under the target tracking policy's scale-in, it keeps
+//     capacity through a predictable rise;
 //   - until the predictive policy has a forecast at all (the first day or
 //     two: a forecaster needs a day of history plus a backtest), it holds
 //     the baseline's headroom, 70% of the capacity per instance
