@@ -303,3 +303,44 @@ func Percentile(xs []float64, p float64) float64 {
 	i := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[min(max(i, 0), len(s)-1)]
 }
+
+// BufferQuantiles are the coverages PricedBuffer chooses among.
+var BufferQuantiles = []float64{0.8, 0.85, 0.9, 0.95, 0.98}
+
+// PricedBuffer sizes a floor's buffer by price rather than by a fixed
+// coverage: among the q-quantiles of actual/pred (q in BufferQuantiles,
+// buffers at least 1) it returns the buffer b minimising
+//
+//	b·Σpred/Σactual + missCost · (share of the values b·pred leaves uncovered)
+//
+// over the values with a positive prediction: what the floor costs, in
+// shares of the load, plus what its misses cost. Where the tail of the
+// errors is cheap to cover (a few outliers near the bulk) it buys high
+// coverage; where covering it would cost more capacity than its misses
+// are worth (noisy, low-volume load) it settles for less. ok is false
+// when no value can be scored.
+func PricedBuffer(actual, pred []float64, missCost float64) (buffer float64, ok bool) {
+	ratios := make([]float64, 0, len(actual))
+	sumP, sumA := 0.0, 0.0
+	for i, a := range actual[:min(len(actual), len(pred))] {
+		if p := pred[i]; p > 0 && !math.IsNaN(a) {
+			ratios = append(ratios, a/p)
+			sumP += p
+			sumA += a
+		}
+	}
+	if len(ratios) == 0 || !(sumA > 0) {
+		return math.NaN(), false
+	}
+	sort.Float64s(ratios)
+	best := math.Inf(1)
+	for _, q := range BufferQuantiles {
+		i := min(max(int(math.Ceil(q*float64(len(ratios))))-1, 0), len(ratios)-1)
+		b := max(1, ratios[i])
+		covered := sort.Search(len(ratios), func(j int) bool { return ratios[j] > b })
+		if j := b*sumP/sumA + missCost*(1-float64(covered)/float64(len(ratios))); j < best {
+			best, buffer = j, b
+		}
+	}
+	return buffer, true
+}

@@ -76,3 +76,40 @@ func TestSelectPicksLowestError(t *testing.T) {
 		t.Error("selected a model on 10 values; none has enough history")
 	}
 }
+
+// PricedBuffer buys the tail when it is cheap and not when it is dear.
+func TestPricedBuffer(t *testing.T) {
+	pred := make([]float64, 100)
+	for i := range pred {
+		pred[i] = 100
+	}
+	// Ratios spread evenly from 1.00 to 1.099: covering 98% instead of
+	// 80% costs under 2% more capacity and saves 18% of the misses.
+	cheap := make([]float64, 100)
+	for i := range cheap {
+		cheap[i] = 100 + float64(i)/10 // ratios 1.00 .. 1.099
+	}
+	if b, ok := PricedBuffer(cheap, pred, 1); !ok || b < 1.09 {
+		t.Errorf("cheap tail: buffer %.3f, want the 98%% quantile (≥ 1.09)", b)
+	}
+	// Exact 80% of the time, then ratios 1.2 to 5: covering more than
+	// 80% would cost several times the load, far more than the misses
+	// it saves are worth at price 1.
+	dear := make([]float64, 100)
+	for i := range dear {
+		dear[i] = 100 + 20*max(float64(i-79), 0)
+	}
+	if b, ok := PricedBuffer(dear, pred, 1); !ok || b != 1 {
+		t.Errorf("heavy tail: buffer %.3f, want the 80%% quantile's 1", b)
+	}
+	if b, _ := PricedBuffer(dear, pred, 100); b != 4.6 {
+		t.Errorf("heavy tail at price 100: buffer %.3f, want the 98%% quantile's 4.6", b)
+	}
+	// At a high price the cheap tail is bought to the most on offer.
+	if b, _ := PricedBuffer(cheap, pred, 100); b != 1.097 {
+		t.Errorf("price 100: buffer %.4f, want the 98%% quantile 1.097", b)
+	}
+	if _, ok := PricedBuffer([]float64{1, 2}, []float64{0, math.NaN()}, 1); ok {
+		t.Error("no positive prediction: want ok false")
+	}
+}

@@ -386,6 +386,32 @@ func TestPredictiveColdStart(t *testing.T) {
 	}
 }
 
+// While the forecast has no skill, NoSkillTarget holds the latest load
+// at that target per instance instead of abstaining; a skilled forecast
+// is used as before, and without NoSkillTarget the policy abstains.
+func TestPredictiveNoSkillTarget(t *testing.T) {
+	p := DefaultPredictive(100)
+	p.RequireSkill = true
+	p.NoSkillTarget = 70
+	hour := time.Date(2026, 3, 5, 7, 0, 0, 0, time.UTC)
+	now := hour.Add(30 * time.Minute)
+	in := Input{Group: group(2, 2), Interval: time.Minute, History: hist(now, 300, 350)}
+	state := func(skill float64) *State {
+		return &State{Forecasts: map[string]*Forecast{p.Name: {FittedAt: now, Model: "m", Start: hour, Step: time.Hour,
+			Values: []float64{1000, 1000}, Buffer: 1, Skill: skill}}}
+	}
+	if got, _ := p.propose(now, &in, state(-0.1), 20); got.Abstain || got.Capacity != 5 || got.ScaleIn {
+		t.Errorf("no skill: %+v, want a floor of 5 (350 at 70)", got)
+	}
+	if got, _ := p.propose(now, &in, state(0.2), 20); got.Abstain || got.Capacity != 10 {
+		t.Errorf("skilled: %+v, want the forecast's 10", got)
+	}
+	p.NoSkillTarget = 0
+	if got, _ := p.propose(now, &in, state(-0.1), 20); !got.Abstain {
+		t.Errorf("no skill without NoSkillTarget: %+v, want an abstention", got)
+	}
+}
+
 // An anchored forecast follows the load of the step in progress, which
 // it has seen, but the step ahead, which it has not, only down to its
 // raw forecast: an hour well below its forecast must not take the next

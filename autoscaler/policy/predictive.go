@@ -59,6 +59,15 @@ type Predictive struct {
 	// quantile (0..1) of actual/predicted over the backtest, so that a
 	// noisy forecast buys headroom and an exact one none.
 	BufferQuantile float64
+	// BufferMissCost, if positive (with BufferQuantile), prices the
+	// buffer instead of fixing its coverage: at each refit the buffer is
+	// the quantile of the backtest's actual/predicted ratios (80% to
+	// 98%) that minimises the floor's cost plus BufferMissCost times the
+	// share of the backtest it leaves uncovered, both in shares of the
+	// load (forecast.PricedBuffer). BufferQuantile still ranks the models
+	// and judges skill. A fixed coverage overpays on noisy, low-volume
+	// load, whose tail is dear, and underpays where the tail is cheap.
+	BufferMissCost float64
 	// RequireSkill makes the policy abstain while its forecast has no
 	// skill (Forecast.Skill not positive): no better than persistence,
 	// the last step's load repeated, which is what the reactive policies
@@ -76,6 +85,13 @@ type Predictive struct {
 	// not apply while a forecast exists but lacks skill: that is a
 	// judgement on evidence, and the reactive policies cover it.
 	ColdStartTarget float64
+	// NoSkillTarget, if positive, is the load per instance the policy
+	// holds (on the latest datapoint, as ColdStartTarget) while its
+	// forecast has no skill under RequireSkill, instead of abstaining: a
+	// set whose reactive side packs tighter than the baseline relies on
+	// the forecast for headroom where load rises, and where the forecast
+	// is no better than persistence it has no such evidence.
+	NoSkillTarget float64
 }
 
 // Horizon and history limits, as AWS's.
@@ -249,6 +265,11 @@ func (p *Predictive) fit(now time.Time, series []float64, end time.Time, res tim
 				fc.LastFit = one[len(one)-1]
 			}
 			fc.Buffer, _ = forecast.CoverCost(actual, bestOne, p.BufferQuantile)
+			if p.BufferMissCost > 0 {
+				if b, ok := forecast.PricedBuffer(actual, bestOne, p.BufferMissCost); ok {
+					fc.Buffer = b
+				}
+			}
 			fc.Buffer = max(fc.Buffer, 1)
 			_, pc := forecast.CoverCost(actual, sel.OneSteps[forecast.NamePersistence], p.BufferQuantile)
 			fc.Skill = 1 - bestCost/pc
@@ -353,12 +374,8 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 	out := autoscaler.Proposal{Policy: p.Name, Abstain: true}
 	f := p.forecastFor(now, in, st)
 	if f == nil {
-		if p.ColdStartTarget > 0 && p.Mode != ForecastOnly && len(in.History) > 0 {
-			if v := in.History[len(in.History)-1].Value; !math.IsNaN(v) {
-				c := int(math.Ceil(max(v, 0) / p.ColdStartTarget))
-				return autoscaler.Proposal{Policy: p.Name, Capacity: min(c, maxCap),
-					Reason: reasonf(in, "no forecast yet: load %.4g at cold-start target %.4g -> %d", v, p.ColdStartTarget, c)}, maxCap
-			}
+		if prop, ok := p.holdLatest(in, p.ColdStartTarget, maxCap, "no forecast yet"); ok {
+			return prop, maxCap
 		}
 		out.Reason = reasonf(in, "no forecast: needs %s of history", MinHistory)
 		return out, maxCap
@@ -370,6 +387,9 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 		}
 	}
 	if p.RequireSkill && !(f.Skill > 0) {
+		if prop, ok := p.holdLatest(in, p.NoSkillTarget, maxCap, "forecast has no skill"); ok {
+			return prop, maxCap
+		}
 		out.Reason = reasonf(in, "forecast has no skill: %s does no better than persistence on recent history (skill %.3g)", f.Model, f.Skill)
 		return out, maxCap
 	}
@@ -417,6 +437,22 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 	}
 	return autoscaler.Proposal{Policy: p.Name, Capacity: min(fcCap, limit),
 		Reason: reasonf(in, "%s forecasts %.4g within %s -> %d", f.Model, load, p.SchedulingBuffer, fcCap)}, limit
+}
+
+// holdLatest proposes the capacity that keeps the latest datapoint's
+// load at target per instance (ok false when target is not positive,
+// the policy only forecasts, or the latest datapoint is missing).
+func (p *Predictive) holdLatest(in *Input, target float64, maxCap int, why string) (autoscaler.Proposal, bool) {
+	if !(target > 0) || p.Mode == ForecastOnly || len(in.History) == 0 {
+		return autoscaler.Proposal{}, false
+	}
+	v := in.History[len(in.History)-1].Value
+	if math.IsNaN(v) {
+		return autoscaler.Proposal{}, false
+	}
+	c := int(math.Ceil(max(v, 0) / target))
+	return autoscaler.Proposal{Policy: p.Name, Capacity: min(c, maxCap),
+		Reason: reasonf(in, "%s: load %.4g at %.4g per instance -> %d", why, v, target, c)}, true
 }
 
 // reasonf formats an explanation unless the caller asked for none.
