@@ -64,7 +64,8 @@ type Predictive struct {
 	// the quantile of the backtest's actual/predicted ratios (80% to
 	// 98%) that minimises the floor's cost plus BufferMissCost times the
 	// share of the backtest it leaves uncovered, both in shares of the
-	// load (forecast.PricedBuffer). BufferQuantile still ranks the models
+	// load, counting the floor in whole instances of Target
+	// (forecast.PricedBuffer). BufferQuantile still ranks the models
 	// and judges skill. A fixed coverage overpays on noisy, low-volume
 	// load, whose tail is dear, and underpays where the tail is cheap.
 	BufferMissCost float64
@@ -266,7 +267,18 @@ func (p *Predictive) fit(now time.Time, series []float64, end time.Time, res tim
 			}
 			fc.Buffer, _ = forecast.CoverCost(actual, bestOne, p.BufferQuantile)
 			if p.BufferMissCost > 0 {
-				if b, ok := forecast.PricedBuffer(actual, bestOne, p.BufferMissCost); ok {
+				// Price the buffer on as much of the last week as the
+				// model can be backtested on: the selection's backtest is
+				// kept short early on (see backtestSteps), and a tail
+				// quantile from a day's 24 errors is a guess.
+				bufA, bufP := actual, bestOne
+				if long := forecast.OneStepBacktest(sel.Models[best], series, min(7*perDay, n-1)); len(long) > len(actual) {
+					bufA, bufP = series[n-len(long):], long
+					if anchored {
+						bufP = anchor(bufA, long)
+					}
+				}
+				if b, ok := forecast.PricedBuffer(bufA, bufP, p.BufferMissCost, p.Target); ok {
 					fc.Buffer = b
 				}
 			}
