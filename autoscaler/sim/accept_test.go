@@ -79,7 +79,7 @@ func TestAcceptanceSharedTraces(t *testing.T) {
 // dominance target at a 3-minute delay (default ÷ reactive@70%, figures
 // of the default with the priced buffer and the no-skill hold):
 //
-//	clarknet  IH 0.943, τU 0.91, θU 0.22 (1.09 before the no-skill hold
+//	clarknet  IH 0.938, τU 0.91, θU 0.22 (1.09 before the no-skill hold
 //	          and the priced buffer; of its 29 minutes under, 8 follow
 //	          the trace's zero hour, which reactive misses too, and most
 //	          of the rest are morning rises of 28-43% that the forecast,

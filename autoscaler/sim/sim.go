@@ -367,7 +367,13 @@ const DefaultTargetRatio = 0.7
 //     buys headroom all the time; this set buys it where load rises),
 //     scaling out on the first datapoint above target and judging and
 //     sizing by the load projected along its recent rise to when new
-//     instances serve (launchDelay + warm-up + one interval);
+//     instances serve (launchDelay + warm-up + one interval), and
+//     scaling in after 5 datapoints below 90% of target rather than AWS's
+//     15: the predictive floor, not a slow alarm, keeps capacity through
+//     a predictable rise (forecast-aware scale-in). On WorldCup98 this
+//     cut instance-hours from 0.987× to 0.967× reactive's (τU 0.40→
+//     0.44×), on Saskatchewan 0.989→0.979×, and on load with 30-minute
+//     bursts (synthetic) 1.16→1.05×, with τU unchanged at 0.11×;
 //   - predictive scaling (auto forecaster, hourly, with the periods it
 //     finds in the data, and at 5 minutes when the recent load has a
 //     period shorter than an hour) as a floor at the full capacity per
@@ -413,6 +419,7 @@ const DefaultTargetRatio = 0.7
 func DefaultSet(cpi float64, ready time.Duration) *policy.Set {
 	tt := policy.DefaultTargetTracking(0.8 * cpi)
 	tt.ScaleOutDatapoints = 1
+	tt.ScaleInDatapoints = 5
 	tt.Lookahead = ready + time.Minute
 	pr := policy.DefaultPredictive(cpi)
 	pr.BufferQuantile = 0.9
