@@ -174,6 +174,12 @@ func Select(history []float64, candidates []Model, holdout, horizon int) (Select
 func oneStep(m Model, h []float64, holdout int) []float64 {
 	n := len(h)
 	pred := make([]float64, holdout)
+	if sn, ok := m.(SeasonalNaive); ok && sn.Season > 0 && n-holdout >= sn.Season {
+		// One season back lies in the history: no forecast per step
+		// (refits backtest thousands of steps at 5 minutes).
+		copy(pred, h[n-holdout-sn.Season:n-sn.Season])
+		return pred
+	}
 	for i := range pred {
 		pred[i] = m.Forecast(h[:n-holdout+i], 1)[0]
 	}
@@ -302,4 +308,89 @@ func Percentile(xs []float64, p float64) float64 {
 	sort.Float64s(s)
 	i := int(math.Ceil(p/100*float64(len(s)))) - 1
 	return s[min(max(i, 0), len(s)-1)]
+}
+
+// BufferQuantiles are the coverages PricedBuffer chooses among.
+var BufferQuantiles = []float64{0.8, 0.85, 0.9, 0.95, 0.98}
+
+// PricedBuffer sizes a floor's buffer by price rather than by a fixed
+// coverage. The floor of a value is ceil(b·pred/unit)·unit: whole units
+// (instances of unit load each), or b·pred exactly when unit is not
+// positive. Among candidate buffers b (at least 1: for each q in
+// BufferQuantiles, the q-quantile of the least buffer that covers each
+// value) it returns the one minimising
+//
+//	Σfloor/Σactual + missCost · (share of the values the floor misses)
+//
+// over the values with a positive prediction: what the floor costs, in
+// shares of the load, plus what its misses cost. Where the tail of the
+// errors is cheap to cover (a few outliers near the bulk) it buys high
+// coverage; where covering it would cost more capacity than its misses
+// are worth (noisy, low-volume load) it settles for less. Counting whole
+// units matters on small groups: a floor of 4 instances for a load of
+// 3.2 covers 25% more than its buffer says. ok is false when no value
+// can be scored.
+func PricedBuffer(actual, pred []float64, missCost, unit float64) (buffer float64, ok bool) {
+	var as, ps, need []float64
+	sumA := 0.0
+	for i, a := range actual[:min(len(actual), len(pred))] {
+		p := pred[i]
+		if !(p > 0) || math.IsNaN(a) {
+			continue
+		}
+		n := a / p
+		if unit > 0 {
+			// The least b with ceil(b·p/unit) ≥ ceil(a/unit), just above
+			// (ceil(a/unit) − 1)·unit/p.
+			n = max(math.Ceil(a/unit)-1, 0) * unit / p * (1 + 1e-9)
+		}
+		as, ps, need = append(as, a), append(ps, p), append(need, n)
+		sumA += a
+	}
+	if len(need) == 0 || !(sumA > 0) {
+		return math.NaN(), false
+	}
+	sorted := append([]float64(nil), need...)
+	sort.Float64s(sorted)
+	best := math.Inf(1)
+	for _, q := range BufferQuantiles {
+		b := max(1, sorted[min(max(int(math.Ceil(q*float64(len(sorted))))-1, 0), len(sorted)-1)])
+		cost, miss := 0.0, 0
+		for i, p := range ps {
+			f := b * p
+			if unit > 0 {
+				f = math.Ceil(f/unit) * unit
+			}
+			cost += f
+			if as[i] > f {
+				miss++
+			}
+		}
+		if j := cost/sumA + missCost*float64(miss)/float64(len(ps)); j < best {
+			best, buffer = j, b
+		}
+	}
+	return buffer, true
+}
+
+// OneStepBacktest returns m's one-step-ahead predictions of the last k
+// values of history (at most those after m's MinHistory), without
+// refitting: Holt-Winters runs with its parameters (fitted first when
+// it has none), other models forecast one step from each prefix.
+func OneStepBacktest(m Model, history []float64, k int) []float64 {
+	n := len(history)
+	k = min(k, n-m.MinHistory())
+	if k <= 0 {
+		return nil
+	}
+	if hw, ok := m.(HoltWinters); ok {
+		var f *Fitted
+		if hw.Alpha == 0 {
+			f = hw.Fit(history)
+		} else {
+			f = hw.run(history, make([]float64, n))
+		}
+		return f.OneStep[n-k:]
+	}
+	return oneStep(m, history, k)
 }

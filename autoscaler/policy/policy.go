@@ -121,13 +121,6 @@ type Forecast struct {
 	// anchored or not, as for the model, by the same loss.
 	Anchored bool    `json:"anchored,omitempty"`
 	LastFit  float64 `json:"last_fit,omitempty"`
-	// AnchorOnRise is set when the anchored forecast also beats the raw
-	// one on the backtest's rising steps alone (load above the previous
-	// step's), judged by the same loss. Without it, on a step the
-	// forecast sees rising, the anchor may raise the floor but not lower
-	// it below the raw forecast: a skill earned on falls and flats
-	// should not release capacity where load must be met ahead.
-	AnchorOnRise bool `json:"anchor_on_rise,omitempty"`
 }
 
 // At returns the forecast load at t and whether t is covered.

@@ -386,21 +386,57 @@ func TestPredictiveColdStart(t *testing.T) {
 	}
 }
 
-// On a step the forecast sees rising, an anchor that did not beat the
-// raw forecast on the backtest's rising steps may not lower the floor.
-func TestPredictiveAnchorOnRise(t *testing.T) {
+// While the forecast has no skill, NoSkillTarget holds the latest load
+// at that target per instance instead of abstaining; a skilled forecast
+// is used as before, and without NoSkillTarget the policy abstains.
+func TestPredictiveNoSkillTarget(t *testing.T) {
+	p := DefaultPredictive(100)
+	p.RequireSkill = true
+	p.NoSkillTarget = 70
+	hour := time.Date(2026, 3, 5, 7, 0, 0, 0, time.UTC)
+	now := hour.Add(30 * time.Minute)
+	in := Input{Group: group(2, 2), Interval: time.Minute, History: hist(now, 300, 350)}
+	state := func(skill float64) *State {
+		return &State{Forecasts: map[string]*Forecast{p.Name: {FittedAt: now, Model: "m", Start: hour, Step: time.Hour,
+			Values: []float64{1000, 1000}, Buffer: 1, Skill: skill}}}
+	}
+	if got, _ := p.propose(now, &in, state(-0.1), 20); got.Abstain || got.Capacity != 5 || got.ScaleIn {
+		t.Errorf("no skill: %+v, want a floor of 5 (350 at 70)", got)
+	}
+	if got, _ := p.propose(now, &in, state(0.2), 20); got.Abstain || got.Capacity != 10 {
+		t.Errorf("skilled: %+v, want the forecast's 10", got)
+	}
+	p.NoSkillTarget = 0
+	if got, _ := p.propose(now, &in, state(-0.1), 20); !got.Abstain {
+		t.Errorf("no skill without NoSkillTarget: %+v, want an abstention", got)
+	}
+}
+
+// An anchored forecast follows the load of the step in progress, which
+// it has seen, but the step ahead, which it has not, only down to its
+// raw forecast: an hour well below its forecast must not take the next
+// hour's floor down with it.
+func TestPredictiveAnchorStepAhead(t *testing.T) {
 	p := DefaultPredictive(200)
 	hour := time.Date(2026, 3, 5, 7, 0, 0, 0, time.UTC)
-	now := hour.Add(56 * time.Minute)
 	for _, tc := range []struct {
-		onRise bool
+		name   string
+		minute int
+		values []float64
 		want   int
-	}{{false, 10}, {true, 8}} {
+	}{
+		// 500 seen against a forecast of 2000: offset −1500.
+		{"within the step", 30, []float64{2000, 1500}, 3},   // 2000−1500 = 500
+		{"step ahead falls", 56, []float64{2000, 1500}, 8},  // max(500, 0, 1500)
+		{"step ahead rises", 56, []float64{2000, 2600}, 13}, // max(500, 1100, 2600)
+		{"anchor raises", 56, []float64{200, 1500}, 9},      // max(500, 1800, 1500)
+	} {
+		now := hour.Add(time.Duration(tc.minute) * time.Minute)
 		st := State{Forecasts: map[string]*Forecast{p.Name: {FittedAt: now, Model: "m", Start: hour, Step: time.Hour,
-			Values: []float64{1000, 2000}, Buffer: 1, Skill: 1, Anchored: true, AnchorOnRise: tc.onRise}}}
-		in := Input{Group: group(2, 2), Interval: time.Minute, History: hist(now, rep(500, 56)...)}
+			Values: tc.values, Buffer: 1, Skill: 1, Anchored: true}}}
+		in := Input{Group: group(2, 2), Interval: time.Minute, History: hist(now, rep(500, tc.minute)...)}
 		if got, _ := p.propose(now, &in, &st, 20); got.Abstain || got.Capacity != tc.want {
-			t.Errorf("AnchorOnRise %v: %+v, want %d", tc.onRise, got, tc.want)
+			t.Errorf("%s: %+v, want %d", tc.name, got, tc.want)
 		}
 	}
 }

@@ -59,6 +59,16 @@ type Predictive struct {
 	// quantile (0..1) of actual/predicted over the backtest, so that a
 	// noisy forecast buys headroom and an exact one none.
 	BufferQuantile float64
+	// BufferMissCost, if positive (with BufferQuantile), prices the
+	// buffer instead of fixing its coverage: at each refit the buffer is
+	// the quantile of the backtest's actual/predicted ratios (80% to
+	// 98%) that minimises the floor's cost plus BufferMissCost times the
+	// share of the backtest it leaves uncovered, both in shares of the
+	// load, counting the floor in whole instances of Target
+	// (forecast.PricedBuffer). BufferQuantile still ranks the models
+	// and judges skill. A fixed coverage overpays on noisy, low-volume
+	// load, whose tail is dear, and underpays where the tail is cheap.
+	BufferMissCost float64
 	// RequireSkill makes the policy abstain while its forecast has no
 	// skill (Forecast.Skill not positive): no better than persistence,
 	// the last step's load repeated, which is what the reactive policies
@@ -76,6 +86,13 @@ type Predictive struct {
 	// not apply while a forecast exists but lacks skill: that is a
 	// judgement on evidence, and the reactive policies cover it.
 	ColdStartTarget float64
+	// NoSkillTarget, if positive, is the load per instance the policy
+	// holds (on the latest datapoint, as ColdStartTarget) while its
+	// forecast has no skill under RequireSkill, instead of abstaining: a
+	// set whose reactive side packs tighter than the baseline relies on
+	// the forecast for headroom where load rises, and where the forecast
+	// is no better than persistence it has no such evidence.
+	NoSkillTarget float64
 }
 
 // Horizon and history limits, as AWS's.
@@ -249,15 +266,25 @@ func (p *Predictive) fit(now time.Time, series []float64, end time.Time, res tim
 				fc.LastFit = one[len(one)-1]
 			}
 			fc.Buffer, _ = forecast.CoverCost(actual, bestOne, p.BufferQuantile)
+			if p.BufferMissCost > 0 {
+				// Price the buffer on as much of the last week as the
+				// model can be backtested on: the selection's backtest is
+				// kept short early on (see backtestSteps), and a tail
+				// quantile from a day's 24 errors is a guess.
+				bufA, bufP := actual, bestOne
+				if long := forecast.OneStepBacktest(sel.Models[best], series, min(7*perDay, n-1)); len(long) > len(actual) {
+					bufA, bufP = series[n-len(long):], long
+					if anchored {
+						bufP = anchor(bufA, long)
+					}
+				}
+				if b, ok := forecast.PricedBuffer(bufA, bufP, p.BufferMissCost, p.Target); ok {
+					fc.Buffer = b
+				}
+			}
 			fc.Buffer = max(fc.Buffer, 1)
 			_, pc := forecast.CoverCost(actual, sel.OneSteps[forecast.NamePersistence], p.BufferQuantile)
 			fc.Skill = 1 - bestCost/pc
-			if anchored {
-				// Judge the anchor apart on the backtest's rising steps
-				// (see Forecast.AnchorOnRise).
-				prev := series[n-holdout-1:]
-				fc.AnchorOnRise = risingCost(prev, bestOne, p.BufferQuantile) < risingCost(prev, sel.OneSteps[best], p.BufferQuantile)
-			}
 		}
 	} else if pe := sel.Errors[forecast.NamePersistence]; pe > 0 {
 		fc.Skill = 1 - sel.Errors[fc.Model]/pe
@@ -266,21 +293,6 @@ func (p *Predictive) fit(now time.Time, series []float64, end time.Time, res tim
 		fc.Skill = math.Inf(-1)
 	}
 	return fc
-}
-
-// risingCost is forecast.CoverCost on the rising steps of a backtest
-// only (those whose load is above the previous step's): series holds
-// the step before the backtest and then its actual values, pred the
-// predictions of the backtest.
-func risingCost(series, pred []float64, q float64) float64 {
-	var a, f []float64
-	for i := 1; i < len(series) && i-1 < len(pred); i++ {
-		if series[i] > series[i-1] {
-			a, f = append(a, series[i]), append(f, pred[i-1])
-		}
-	}
-	_, c := forecast.CoverCost(a, f, q)
-	return c
 }
 
 // anchor returns one-step predictions corrected by the previous step's
@@ -374,12 +386,8 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 	out := autoscaler.Proposal{Policy: p.Name, Abstain: true}
 	f := p.forecastFor(now, in, st)
 	if f == nil {
-		if p.ColdStartTarget > 0 && p.Mode != ForecastOnly && len(in.History) > 0 {
-			if v := in.History[len(in.History)-1].Value; !math.IsNaN(v) {
-				c := int(math.Ceil(max(v, 0) / p.ColdStartTarget))
-				return autoscaler.Proposal{Policy: p.Name, Capacity: min(c, maxCap),
-					Reason: reasonf(in, "no forecast yet: load %.4g at cold-start target %.4g -> %d", v, p.ColdStartTarget, c)}, maxCap
-			}
+		if prop, ok := p.holdLatest(in, p.ColdStartTarget, maxCap, "no forecast yet"); ok {
+			return prop, maxCap
 		}
 		out.Reason = reasonf(in, "no forecast: needs %s of history", MinHistory)
 		return out, maxCap
@@ -391,6 +399,9 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 		}
 	}
 	if p.RequireSkill && !(f.Skill > 0) {
+		if prop, ok := p.holdLatest(in, p.NoSkillTarget, maxCap, "forecast has no skill"); ok {
+			return prop, maxCap
+		}
 		out.Reason = reasonf(in, "forecast has no skill: %s does no better than persistence on recent history (skill %.3g)", f.Model, f.Skill)
 		return out, maxCap
 	}
@@ -402,26 +413,31 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 	}
 	// Hold the current step's capacity until it ends, and reach the next
 	// step's SchedulingBuffer before it starts.
-	rising := ok && ok2 && ahead > load
+	cur := load
+	next := ok2 && (!ok || now.Add(p.SchedulingBuffer).Truncate(f.Step) != now.Truncate(f.Step))
 	load = max(load, ahead)
-	raw := load
 	if f.Anchored {
 		// The forecast's level follows the latest load (see anchor):
 		// the step in progress has been seen in part, the one ahead
-		// not at all.
-		off, ok := anchorOffset(f, in.History)
-		if !ok {
+		// not at all. So the anchor may lower the current step's floor,
+		// but the next step's only down to its raw forecast: a step that
+		// fell short of its forecast says little about the next one
+		// (Wikipedia's missed hour starts were steps that rose back to
+		// their forecast after one well below it).
+		off, okOff := anchorOffset(f, in.History)
+		if !okOff {
 			out.Reason = reasonf(in, "anchored forecast (%s) has no recent load to anchor on", f.Model)
 			return out, maxCap
 		}
-		load += off
-		if rising && !f.AnchorOnRise {
-			// Where the forecast rises, capacity must be in service
-			// before the rise is seen; an anchor that did not beat the
-			// raw forecast on the backtest's rising steps may raise the
-			// floor there but not lower it (an hour that fell short of
-			// its forecast says little about the next one rising).
-			load = max(load, raw)
+		load = math.Inf(-1)
+		if ok {
+			load = cur + off
+		}
+		switch {
+		case next:
+			load = max(load, ahead+off, ahead)
+		case ok2:
+			load = max(load, ahead+off)
 		}
 	}
 	load = max(load, 0) * max(f.Buffer, 1)
@@ -433,6 +449,22 @@ func (p *Predictive) propose(now time.Time, in *Input, st *State, maxCap int) (a
 	}
 	return autoscaler.Proposal{Policy: p.Name, Capacity: min(fcCap, limit),
 		Reason: reasonf(in, "%s forecasts %.4g within %s -> %d", f.Model, load, p.SchedulingBuffer, fcCap)}, limit
+}
+
+// holdLatest proposes the capacity that keeps the latest datapoint's
+// load at target per instance (ok false when target is not positive,
+// the policy only forecasts, or the latest datapoint is missing).
+func (p *Predictive) holdLatest(in *Input, target float64, maxCap int, why string) (autoscaler.Proposal, bool) {
+	if !(target > 0) || p.Mode == ForecastOnly || len(in.History) == 0 {
+		return autoscaler.Proposal{}, false
+	}
+	v := in.History[len(in.History)-1].Value
+	if math.IsNaN(v) {
+		return autoscaler.Proposal{}, false
+	}
+	c := int(math.Ceil(max(v, 0) / target))
+	return autoscaler.Proposal{Policy: p.Name, Capacity: min(c, maxCap),
+		Reason: reasonf(in, "%s: load %.4g at %.4g per instance -> %d", why, v, target, c)}, true
 }
 
 // reasonf formats an explanation unless the caller asked for none.

@@ -53,7 +53,8 @@ type Metrics struct {
 	ScalingActions         int     `json:"scaling_actions"`
 	// Forecasters is the share of scored intervals in which each model
 	// was the first predictive policy's current forecaster, with
-	// "abstain" for intervals where it proposed nothing.
+	// "abstain" for intervals where it proposed nothing or no forecast
+	// of its own (its cold-start and no-skill holds).
 	Forecasters map[string]float64 `json:"forecasters,omitempty"`
 }
 
@@ -238,7 +239,7 @@ func Run(tr *Trace, set *policy.Set, g Group, opt Options) (Metrics, *Series, er
 			Interval: iv, History: history, Terse: true,
 		}, &st)
 		if scored && models != nil {
-			models[modelOf(res, predName, st.Forecasts[predName])]++
+			models[modelOf(res, &set.Predictive[0], st.Forecasts[predName])]++
 		}
 		if res.Desired != len(launches) {
 			if scored {
@@ -270,11 +271,12 @@ func Run(tr *Trace, set *policy.Set, g Group, opt Options) (Metrics, *Series, er
 }
 
 // modelOf names what the predictive policy did in a round: its model, or
-// "abstain" when it proposed nothing.
-func modelOf(res policy.Result, name string, f *policy.Forecast) string {
-	for _, p := range res.Proposals {
-		if p.Policy == name {
-			if p.Abstain || f == nil {
+// "abstain" when it proposed nothing or no forecast of its own (the
+// cold-start and no-skill holds).
+func modelOf(res policy.Result, p *policy.Predictive, f *policy.Forecast) string {
+	for _, pr := range res.Proposals {
+		if pr.Policy == p.Name {
+			if pr.Abstain || f == nil || p.RequireSkill && !(f.Skill > 0) {
 				return "abstain"
 			}
 			return f.Model
@@ -353,36 +355,53 @@ const DefaultTargetRatio = 0.7
 
 // DefaultSet is the policy set used without a configuration, for a
 // group whose instances serve launchDelay (plus warm-up) after launch.
-// It was tuned on the WorldCup98 and Wikipedia traces and checked on the
-// held-out ClarkNet and Saskatchewan ones; nothing in it depends on a
-// trace:
+// It was tuned on WorldCup98 and Wikipedia first, then on all four
+// shared traces (ClarkNet and Saskatchewan were held out until the skill
+// rule, and again until the priced buffer, were worked out on them), so
+// the unseen traces of the independent check are the real hold-out.
+// Nothing in it depends on a trace; its constants are the baseline's 70%,
+// the 80% target, the 90% coverage that ranks models, a miss priced at a
+// step's load, and the 5-minute windows:
 //
 //   - target tracking at 80% of the capacity per instance (AWS's 70%
 //     buys headroom all the time; this set buys it where load rises),
 //     scaling out on the first datapoint above target and judging and
 //     sizing by the load projected along its recent rise to when new
-//     instances serve (launchDelay + warm-up + one interval);
+//     instances serve (launchDelay + warm-up + one interval), and
+//     scaling in after 5 datapoints below 90% of target rather than AWS's
+//     15: the predictive floor, not a slow alarm, keeps capacity through
+//     a predictable rise (forecast-aware scale-in). On WorldCup98 this
+//     cut instance-hours from 0.987× to 0.967× reactive's (τU 0.40→
+//     0.44×), on Saskatchewan 0.989→0.979×, and on load with 30-minute
+//     bursts (synthetic) 1.16→1.05×, with τU unchanged at 0.11×;
 //   - predictive scaling (auto forecaster, hourly, with the periods it
 //     finds in the data, and at 5 minutes when the recent load has a
 //     period shorter than an hour) as a floor at the full capacity per
-//     instance raised by the 90th percentile of its own recent
-//     actual/forecast ratios (so that it covers 90% of the backtest);
-//     it abstains where it has no skill: where such a floor would hold
-//     no less capacity than the same floor built on persistence (the
-//     previous step's load, what the reactive side knows), judged one
-//     step of the forecast's resolution ahead (see policy.Forecast.Skill).
+//     instance raised by a buffer from its own errors over the last week
+//     (as far back as the model can be backtested): the quantile (80% to
+//     98%) that minimises the floor's cost, in whole instances, plus the
+//     share of that week it misses, a miss priced at the whole load of a
+//     step (policy.Predictive.BufferMissCost 1). A fixed 90% overpaid on
+//     Saskatchewan's noisy hours (IH 1.062→0.989× reactive's, τU 0.25→
+//     0.43×); counting whole instances matters where a group runs a
+//     handful; a week rather than the selection's backtest (one day
+//     early on) took ClarkNet's τU from 1.09× to 0.91×. Models
+//     are ranked and skill judged by a floor covering 90% of the
+//     backtest: it has no skill where such a floor would hold no less
+//     capacity than the same floor built on persistence (the previous
+//     step's load, what the reactive side knows), judged one step of
+//     the forecast's resolution ahead (see policy.Forecast.Skill).
 //     There is no absolute error cap: on low-volume traffic Poisson
 //     noise alone puts MAPE above any fixed cap, while a buffered floor
 //     can still beat persistence. An anchored forecast (level-corrected
-//     by its error on the hour in progress) may not lower the floor on
-//     an hour it sees rising unless anchoring also won on the
-//     backtest's rising hours (policy.Forecast.AnchorOnRise): on
-//     Wikipedia, hours that dipped below their forecast dragged the next
-//     hour's floor down just before it rose (τU 1.00→0.83×, θU
-//     1.44→0.84× reactive's; the other traces unchanged within 0.01%).
-//     As the floor under the target
-//     tracking policy's scale-in, it keeps capacity through a
-//     predictable rise;
+//     by its error on the step in progress) may lower the floor of that
+//     step, which it has seen, but the next step's only down to its raw
+//     forecast (policy.Predictive's anchor rule): on Wikipedia, hours
+//     that dipped below their forecast dragged the next hour's floor
+//     down just before it rose back (3-minute delay: τU 0.83→0.33×,
+//     θU 0.84→0.10× reactive's, instance-hours 0.907→0.908×). As the
+//     floor under the target tracking policy's scale-in, it keeps
+//     capacity through a predictable rise;
 //   - until the predictive policy has a forecast at all (the first day or
 //     two: a forecaster needs a day of history plus a backtest), it holds
 //     the baseline's headroom, 70% of the capacity per instance
@@ -390,16 +409,24 @@ const DefaultTargetRatio = 0.7
 //     evidence for packing tighter than the baseline. On ClarkNet, 3
 //     minutes of delay, this took τU from 1.34× to 1.09× reactive's for
 //     1.5% more instance-hours; a lower cold-start target (60%, 50%)
-//     bought instance-hours and no τU;
+//     bought instance-hours and no τU. For the same reason it holds that
+//     headroom where its forecast has no skill
+//     (policy.Predictive.NoSkillTarget), rather than leave the hour
+//     starts to target tracking at 80%: on ClarkNet (Sunday, Labor Day)
+//     τU went from 1.09× to 0.69× reactive's, and WorldCup98's from
+//     0.44× to 0.40×, for about 1% more instance-hours;
 //   - a 5-minute scale-in stabilization window (the HPA default).
 func DefaultSet(cpi float64, ready time.Duration) *policy.Set {
 	tt := policy.DefaultTargetTracking(0.8 * cpi)
 	tt.ScaleOutDatapoints = 1
+	tt.ScaleInDatapoints = 5
 	tt.Lookahead = ready + time.Minute
 	pr := policy.DefaultPredictive(cpi)
 	pr.BufferQuantile = 0.9
 	pr.RequireSkill = true
 	pr.ColdStartTarget = DefaultTargetRatio * cpi
+	pr.NoSkillTarget = DefaultTargetRatio * cpi
+	pr.BufferMissCost = 1
 	return &policy.Set{
 		TargetTracking: []policy.TargetTracking{tt},
 		Predictive:     []policy.Predictive{pr},
