@@ -212,6 +212,16 @@ func (c *Config) validate() Errors {
 	if c.AccessLog.Enabled && c.AccessLog.Path == "" {
 		v.add("access_log.path", "required when access_log is enabled")
 	}
+	switch c.AccessLog.Query {
+	case QueryRedact, QueryFull, QueryOmit:
+	default:
+		v.add("access_log.query", "want redact, full or omit, got %q", c.AccessLog.Query)
+	}
+	for i, p := range c.AccessLog.RedactParams {
+		if strings.TrimSpace(p) == "" {
+			v.add(fmt.Sprintf("access_log.redact_params[%d]", i), "empty parameter name")
+		}
+	}
 	v.positive("server.read_header_timeout", c.Server.ReadHeaderTimeout)
 	v.positive("server.idle_timeout", c.Server.IdleTimeout)
 	v.between("server.max_header_bytes", c.Server.MaxHeaderBytes, 1, math.MaxInt32)
