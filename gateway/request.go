@@ -26,6 +26,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rr *routeRuntime
 	defer func() {
 		g.record(rt, rr, r, st)
+		if st.in != nil {
+			// The server looks at r.Body's own type after the handler
+			// (a body closed early closes the connection).
+			r.Body = st.in.ReadCloser
+		}
 		*st = reqState{} // keeps nothing of this request alive
 		requests.Put(st)
 	}()
