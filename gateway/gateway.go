@@ -36,7 +36,7 @@ type runtime struct {
 	routes     []*routeRuntime // by route.Index
 	generation uint64
 	loadedAt   time.Time
-	accessLog  *slog.Logger // nil when off
+	accessLog  *accessLog // nil when off
 	// maxConcurrent sheds load beyond this many requests; 0 = no limit.
 	maxConcurrent int64
 	// rules are the request hygiene rules of the server section.

@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
@@ -17,15 +19,22 @@ import (
 // (pipeline.Build documents its order), then one record of the outcome.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := g.rt.Load()
-	q := requests.Get().(*pipeline.Request)
-	q.Reset(w, r, g.clk.Now())
+	st := requests.Get().(*reqState)
+	st.out = meteredWriter{ResponseWriter: w}
+	q := &st.q
+	q.Reset(&st.out, r, g.clk.Now())
 	var rr *routeRuntime
 	defer func() {
-		g.record(rt, rr, r, q)
-		*q = pipeline.Request{} // keeps nothing of this request alive
-		requests.Put(q)
+		g.record(rt, rr, r, st)
+		if st.in != nil {
+			// The server looks at r.Body's own type after the handler
+			// (a body closed early closes the connection).
+			r.Body = st.in.ReadCloser
+		}
+		*st = reqState{} // keeps nothing of this request alive
+		requests.Put(st)
 	}()
-	err := g.serve(rt, q, &rr)
+	err := g.serve(rt, st, &rr)
 	q.Settle(err)
 	if e, ok := err.(*pipeline.Error); ok && e.Abort {
 		panic(http.ErrAbortHandler) // recorded first, by the deferred record
@@ -34,13 +43,26 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // requests recycles the per-request state: it escapes into the chain's
 // stages, and a request must not cost an allocation for it.
-var requests = sync.Pool{New: func() any { return new(pipeline.Request) }}
+var requests = sync.Pool{New: func() any { return new(reqState) }}
 
-// serve admits q and runs its route's chain; *rr is the route, once known.
-func (g *Gateway) serve(rt *runtime, q *pipeline.Request, rr **routeRuntime) error {
+// reqState is a request's pipeline state and the meters of what crossed
+// the client connection, which every stage writes and reads through: the
+// access log's byte counts include the gateway's own answers.
+type reqState struct {
+	q   pipeline.Request
+	out meteredWriter
+	in  *meteredBody // nil without a body
+}
+
+// serve admits the request and runs its route's chain; *rr is the route,
+// once known.
+func (g *Gateway) serve(rt *runtime, st *reqState, rr **routeRuntime) error {
+	q := &st.q
 	w, r := q.W, q.R
 	var hop hygiene.Hop
-	ref := rt.rules.Check(w, r, &hop)
+	// The server's own writer: MaxBytesReader tells it to close the
+	// connection after a 413, which it cannot through the meter.
+	ref := rt.rules.Check(st.out.ResponseWriter, r, &hop)
 	if hop.SawUpgrade {
 		// The framing guard stopped following this connection at the
 		// Upgrade header: unless the protocol switch happens, it carries
@@ -49,6 +71,13 @@ func (g *Gateway) serve(rt *runtime, q *pipeline.Request, rr **routeRuntime) err
 	}
 	if ref != nil {
 		return pipeline.Refuse(w, ref.Status, ref.Msg, strings.TrimSpace(ref.Msg), ref.Close)
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		// Counted as the stages read it, through the hygiene limits. Not
+		// pooled: an h2c transport may still read a body after the
+		// request ended.
+		st.in = &meteredBody{ReadCloser: r.Body}
+		r.Body = st.in
 	}
 	if t := rt.cfg.TLS; t != nil && t.RedirectHTTP && r.TLS == nil {
 		port := ""
@@ -114,7 +143,8 @@ func stripHostPort(h string) string {
 // record is the one record of a request, however it ended: route metrics,
 // the refusal counter and the access log line. r is the request as the
 // client sent it (after hygiene), not as a stage rewrote it.
-func (g *Gateway) record(rt *runtime, rr *routeRuntime, r *http.Request, q *pipeline.Request) {
+func (g *Gateway) record(rt *runtime, rr *routeRuntime, r *http.Request, st *reqState) {
+	q := &st.q
 	if q.Rejected != "" {
 		g.metrics.Rejected(q.Rejected)
 	}
@@ -132,29 +162,100 @@ func (g *Gateway) record(rt *runtime, rr *routeRuntime, r *http.Request, q *pipe
 		tr = trace.Route{Name: rr.r.Name, PathPrefix: rr.r.PathPrefix, Pool: rr.r.Pool}
 	}
 	trace.Outcome(r, tr, q.Backend, status, q.Reason)
-	if rt.accessLog == nil {
+	al := rt.accessLog
+	if al == nil {
 		return
 	}
-	backend := ""
+	backend, upstream := "", ""
 	if q.Backend != nil {
-		backend = q.Backend.ID()
+		backend, upstream = q.Backend.ID(), q.Backend.Addr()
 	}
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
 		slog.String("host", r.Host),
 		slog.String("path", r.URL.Path),
+		slog.String("query", al.queryOf(r)),
 		slog.String("proto", r.Proto),
 		slog.String("client", r.RemoteAddr),
+		slog.String("user_agent", r.UserAgent()),
+		slog.String("subject", q.Identity),
 		slog.Int("status", status),
-		slog.Int64("bytes", q.Bytes),
+		slog.Int64("bytes", st.bytesOut(r)),
+		slog.Int64("bytes_in", st.in.count()),
 		slog.Float64("duration_ms", float64(dur.Microseconds())/1000),
 		slog.String("route", routeName),
 		slog.String("pool", poolName),
 		slog.String("backend", backend),
+		slog.String("upstream", upstream),
+		slog.Int("tries", q.Tries),
 		slog.String("trace_id", q.TraceID),
 	}
 	if q.Reason != "" {
 		attrs = append(attrs, slog.String("error", q.Reason))
 	}
-	rt.accessLog.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	al.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+// bytesOut is the response body bytes the client was sent.
+func (st *reqState) bytesOut(r *http.Request) int64 {
+	if r.Method == http.MethodHead {
+		return 0 // the server discards what a HEAD handler writes
+	}
+	// An upgraded connection's tunnel writes to the hijacked connection,
+	// past the meter; the forward counted it.
+	return max(st.out.n, st.q.Bytes)
+}
+
+// meteredWriter counts the response body bytes written to the client.
+type meteredWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (m *meteredWriter) Write(p []byte) (int, error) {
+	n, err := m.ResponseWriter.Write(p)
+	m.n += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps the server's sendfile path for static files.
+func (m *meteredWriter) ReadFrom(src io.Reader) (int64, error) {
+	var n int64
+	var err error
+	if rf, ok := m.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{m.ResponseWriter}, src)
+	}
+	m.n += n
+	return n, err
+}
+
+func (m *meteredWriter) Flush() {
+	if f, ok := m.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection (hijack for
+// upgrades, read and write deadlines).
+func (m *meteredWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+// meteredBody counts the request body bytes the gateway read.
+type meteredBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (m *meteredBody) Read(p []byte) (int, error) {
+	n, err := m.ReadCloser.Read(p)
+	m.n.Add(int64(n))
+	return n, err
+}
+
+func (m *meteredBody) count() int64 {
+	if m == nil {
+		return 0
+	}
+	return m.n.Load()
 }

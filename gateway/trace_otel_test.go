@@ -35,7 +35,15 @@ func stopGateway(t *testing.T, rn *running) {
 // server span with two try spans under it, in the trace the client's
 // traceparent named; each backend saw its own try as the parent.
 func TestTracingExportsRouteAndTrySpans(t *testing.T) {
-	recv := otlptest.Start(t)
+	testRouteAndTrySpans(t, otlptest.Start(t), "http/protobuf")
+}
+
+// The same over OTLP/gRPC (tracing.protocol: grpc).
+func TestTracingExportsRouteAndTrySpansOverGRPC(t *testing.T) {
+	testRouteAndTrySpans(t, otlptest.StartGRPC(t), "grpc")
+}
+
+func testRouteAndTrySpans(t *testing.T, recv *otlptest.Receiver, protocol string) {
 	var mu sync.Mutex
 	seen := map[string][]string{} // backend -> traceparents received
 	backend := func(name string, status int) *testBackend {
@@ -48,7 +56,7 @@ func TestTracingExportsRouteAndTrySpans(t *testing.T) {
 	}
 	failing, ok := backend("failing", 503), backend("ok", 200)
 	yaml := routeWith("retry: {backoff_base: 1ms, backoff_max: 2ms}", "", failing.addr(), ok.addr()) +
-		"tracing: {enabled: true, endpoint: " + recv.URL() + ", service_name: edge}\n"
+		"tracing: {enabled: true, protocol: " + protocol + ", endpoint: \"" + recv.URL() + "\", service_name: edge}\n"
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(yaml, "\t", "  ")), 0o600); err != nil {
 		t.Fatal(err)

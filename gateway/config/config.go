@@ -185,6 +185,31 @@ type Admin struct {
 type AccessLog struct {
 	Enabled bool   `yaml:"enabled"` // default true
 	Path    string `yaml:"path"`    // "stdout" (default), "stderr" or a file path
+	// Query is how a request's query string is logged: redact (default)
+	// logs it with the values of redact_params replaced by REDACTED; full
+	// logs it as sent (credentials in URLs then reach the log); omit
+	// leaves it out.
+	Query string `yaml:"query"`
+	// RedactParams are the query parameters whose values are redacted,
+	// matched by name without regard to case; a list given here replaces
+	// the default one.
+	RedactParams []string `yaml:"redact_params"`
+}
+
+// Access-log query modes.
+const (
+	QueryRedact = "redact"
+	QueryFull   = "full"
+	QueryOmit   = "omit"
+)
+
+// DefaultRedactParams are the query parameters that commonly carry
+// credentials (OAuth codes and tokens, API keys, signed-URL signatures,
+// session ids).
+func DefaultRedactParams() []string {
+	return []string{"token", "access_token", "refresh_token", "id_token", "api_key", "apikey", "key",
+		"password", "passwd", "secret", "client_secret", "signature", "sig", "x-amz-signature",
+		"x-amz-credential", "x-amz-security-token", "code", "auth", "authorization", "session", "sessionid", "jwt"}
 }
 
 // Server holds the client-facing http.Server limits.
@@ -363,7 +388,7 @@ func (c *Config) SetDefaults() {
 	c.Listen = ":8080"
 	c.Admin = Admin{Enabled: true, Listen: "127.0.0.1:9090"}
 	c.ShutdownTimeout = 30 * time.Second
-	c.AccessLog = AccessLog{Enabled: true, Path: "stdout"}
+	c.AccessLog = AccessLog{Enabled: true, Path: "stdout", Query: QueryRedact, RedactParams: DefaultRedactParams()}
 	c.Tracing.SetDefaults()
 	c.Log.Level = "info"
 	c.Server = Server{

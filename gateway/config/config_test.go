@@ -32,7 +32,10 @@ func TestDefaultsApplied(t *testing.T) {
 		Listen:          ":8080",
 		Admin:           Admin{Enabled: true, Listen: "127.0.0.1:9090"},
 		ShutdownTimeout: 30 * time.Second,
-		AccessLog:       AccessLog{Enabled: true, Path: "stdout"},
+		AccessLog: AccessLog{Enabled: true, Path: "stdout", Query: "redact", RedactParams: []string{"token", "access_token",
+			"refresh_token", "id_token", "api_key", "apikey", "key", "password", "passwd", "secret", "client_secret",
+			"signature", "sig", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "code", "auth",
+			"authorization", "session", "sessionid", "jwt"}},
 		Server: Server{
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       120 * time.Second,

@@ -711,8 +711,10 @@ func TestTracingAndLogErrors(t *testing.T) {
 	for _, tc := range []struct{ name, body, want string }{
 		{"endpoint without scheme", "tracing:\n  enabled: true\n  endpoint: collector:4318\n",
 			`t.yaml:9: tracing.endpoint: want an http:// or https:// URL such as http://localhost:4318, got "collector:4318"`},
-		{"grpc", "tracing: {protocol: grpc}\n",
-			"t.yaml:7: tracing.protocol: grpc is not built in: use http/protobuf (the collector's port 4318)"},
+		{"unknown protocol", "tracing: {protocol: thrift}\n",
+			`t.yaml:7: tracing.protocol: want http/protobuf or grpc, got "thrift"`},
+		{"grpc endpoint with a path", "tracing: {protocol: grpc, endpoint: \"http://c:4317/v1/traces\"}\n",
+			`t.yaml:7: tracing.endpoint: a grpc endpoint is a scheme, host and port, without a path: got "http://c:4317/v1/traces"`},
 		{"ratio above 1", "tracing:\n  sample_ratio: 1.5\n",
 			"t.yaml:8: tracing.sample_ratio: want a number from 0 to 1, got 1.5"},
 		{"log level", "log: {level: verbose}\n",

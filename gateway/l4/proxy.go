@@ -434,6 +434,7 @@ func (p *Proxy) SetBackends(specs []upstream.Spec) error {
 	}
 	now := p.clk.Now().UnixNano()
 	diff := upstream.Diff(p.members, specs)
+	diff.SetWeights(p.log)
 	members, byID := diff.Members, diff.ByID
 	for _, nb := range diff.Added {
 		p.tracked[nb] = &member{conns: make(map[*conn]struct{})}

@@ -449,8 +449,14 @@ func TestSetBackendsKeepsIdentity(t *testing.T) {
 	if p.Backend("a") != a || p.Backend("a").Inflight() != 1 {
 		t.Error("unchanged backend a was replaced")
 	}
-	if nb := p.Backend("b"); nb == b || nb.Weight() != 3 {
-		t.Error("backend b with a new weight was not replaced")
+	if nb := p.Backend("b"); nb != b || nb.Weight() != 3 || b.HasFlag(upstream.FlagDraining) {
+		t.Error("backend b with a new weight was replaced, or kept its old weight")
+	}
+	if err := p.SetBackends([]upstream.Spec{{ID: "a", Address: "127.0.0.1:1"}, {ID: "b", Address: "127.0.0.1:3", Weight: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if p.Backend("b") == b {
+		t.Error("backend b with a new address was kept")
 	}
 	if !b.HasFlag(upstream.FlagDraining) {
 		t.Error("the old version of b is not draining")

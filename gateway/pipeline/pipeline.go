@@ -56,7 +56,9 @@ type Request struct {
 	Status  int
 	Bytes   int64
 	Backend *upstream.Backend
-	Reason  string
+	// Tries is how many tries the forward made (retries included).
+	Tries  int
+	Reason string
 	// Rejected is the drawbridge_rejected_total reason, "" when none.
 	Rejected string
 }

@@ -128,7 +128,7 @@ func (x *exchange) serve() error {
 			break
 		}
 	}
-	x.q.Backend, x.q.Bytes = lastB, last.BytesOut
+	x.q.Backend, x.q.Bytes, x.q.Tries = lastB, last.BytesOut, x.attempt.Tries
 	return x.outcome(&last)
 }
 

@@ -190,8 +190,9 @@ func (p *Pool) Commit(pp *Prepared) {
 	if old != nil {
 		current = old.members
 	}
-	// A backend with the same id, address and weight is kept as is.
+	// A backend with the same id and address is kept, its weight updated.
 	diff := upstream.Diff(current, s.backends)
+	diff.SetWeights(p.log)
 	members, byID := diff.Members, diff.ByID
 	var retired []*proxy.Upstream // endpoints replaced by new proxy settings
 	for _, b := range members {

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -157,6 +159,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.Ready(ls, g)
 	}
 
+	var refused string // the last refused reload (refusalKey), logged already
 	for {
 		select {
 		case err := <-errc:
@@ -168,10 +171,10 @@ func (r *Runner) Run(ctx context.Context) error {
 				return err
 			}
 		case <-changes:
-			r.reload(g, tcp, log)
+			r.reload(g, tcp, log, &refused)
 			disc.apply(g.Config())
 		case <-r.Reload:
-			r.reload(g, tcp, log)
+			r.reload(g, tcp, log, &refused)
 			disc.apply(g.Config())
 		case <-ctx.Done():
 			return r.shutdown(g, srv, h2, tcp, admin, log)
@@ -207,11 +210,19 @@ func serveTLS(g *gateway.Gateway, ln net.Listener, cfg *config.Config, srv *http
 	return &h2Side{disp: disp, cancel: cancel}
 }
 
-func (r *Runner) reload(g *gateway.Gateway, tcp tcpListeners, log *slog.Logger) {
+// reload applies the config file. A refusal is logged once: an editor's
+// save raises several file events, and SIGHUP may follow, so the same
+// refusal of the same bytes (*refused) is not logged again; a different
+// edit, a different error or a success in between is.
+func (r *Runner) reload(g *gateway.Gateway, tcp tcpListeners, log *slog.Logger, refused *string) {
 	if r.ConfigPath == "" {
 		return
 	}
-	cfg, err := config.Load(r.ConfigPath)
+	data, err := os.ReadFile(r.ConfigPath)
+	var cfg *config.Config
+	if err == nil {
+		cfg, err = config.Parse(r.ConfigPath, data)
+	}
 	if err == nil {
 		old := g.Config()
 		if cfg.Listen != old.Listen || cfg.Admin != old.Admin || !reflect.DeepEqual(cfg.Failover, old.Failover) ||
@@ -226,11 +237,21 @@ func (r *Runner) reload(g *gateway.Gateway, tcp tcpListeners, log *slog.Logger) 
 	}
 	g.NoteReload(err)
 	if err != nil {
-		// The message carries FILE:LINE: key: what is wrong.
-		log.Error("config reload refused; the previous configuration keeps serving", "error", err.Error())
+		if key := refusalKey(data, err); key != *refused {
+			*refused = key
+			// The message carries FILE:LINE: key: what is wrong.
+			log.Error("config reload refused; the previous configuration keeps serving", "error", err.Error())
+		}
 		return
 	}
+	*refused = ""
 	log.Info("config reloaded", "file", r.ConfigPath)
+}
+
+// refusalKey identifies a refused reload: the bytes read and the error.
+func refusalKey(data []byte, err error) string {
+	sum := sha256.Sum256(data)
+	return string(sum[:]) + err.Error()
 }
 
 // watchedFiles are the files whose change reloads the configuration: the

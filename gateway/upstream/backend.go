@@ -36,9 +36,10 @@ type trackerBox struct{ t InflightTracker }
 
 // Backend is one upstream server and its shared runtime state.
 type Backend struct {
-	id     string
-	addr   string
-	weight int
+	id   string
+	addr string
+	// weight is the one setting a reload changes in place (SetWeight).
+	weight atomic.Int64
 
 	state    atomic.Uint32
 	inflight atomic.Int64
@@ -89,17 +90,22 @@ func New(s Spec) *Backend {
 	if id == "" {
 		id = s.Address
 	}
-	w := s.Weight
-	if w < 1 {
-		w = 1
-	}
-	return &Backend{id: id, addr: s.Address, weight: w}
+	b := &Backend{id: id, addr: s.Address}
+	b.SetWeight(s.Weight)
+	return b
 }
 
 func (b *Backend) ID() string   { return b.id }
 func (b *Backend) Addr() string { return b.addr }
-func (b *Backend) Weight() int  { return b.weight }
-func (b *Backend) Spec() Spec   { return Spec{ID: b.id, Address: b.addr, Weight: b.weight} }
+func (b *Backend) Weight() int  { return int(b.weight.Load()) }
+func (b *Backend) Spec() Spec   { return Spec{ID: b.id, Address: b.addr, Weight: b.Weight()} }
+
+// SetWeight changes the weight in place, keeping the backend's state; below
+// 1 is treated as 1. Strategies that precompute from weights see it at
+// their next Update.
+func (b *Backend) SetWeight(w int) {
+	b.weight.Store(int64(max(w, 1)))
+}
 
 // Available reports whether the backend may take new requests.
 func (b *Backend) Available() bool { return b.state.Load() == 0 }

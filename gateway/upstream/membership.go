@@ -1,15 +1,26 @@
 package upstream
 
+import "log/slog"
+
 // Membership is a membership change worked out from the current backends
 // and the wanted specs. The L7 pools and the L4 proxy both apply it, so a
-// backend is "the same" by one rule everywhere: the same id, address and
-// weight keep the very *Backend with its state (in-flight, health,
-// latency); anything else is a removal plus an addition.
+// backend is "the same" by one rule everywhere: the same id and address
+// keep the very *Backend with its state (in-flight, health, latency, slow
+// start), a new weight included; anything else is a removal plus an
+// addition.
 type Membership struct {
 	Members []*Backend          // the new membership, in spec order
 	ByID    map[string]*Backend // Members by ID
 	Added   []*Backend          // new Backends, in spec order
 	Removed []*Backend          // current ones not kept, in their order
+	// Reweighted are kept Backends whose weight changes (SetWeights).
+	Reweighted []WeightChange
+}
+
+// WeightChange is a kept backend's new weight.
+type WeightChange struct {
+	Backend  *Backend
+	Old, New int
 }
 
 // Diff works out the change from current to specs. It changes nothing.
@@ -21,7 +32,10 @@ func Diff(current []*Backend, specs []Spec) Membership {
 	m := Membership{Members: make([]*Backend, 0, len(specs)), ByID: make(map[string]*Backend, len(specs))}
 	for _, s := range specs {
 		nb := New(s)
-		if b, ok := old[nb.ID()]; ok && b.Spec() == nb.Spec() {
+		if b, ok := old[nb.ID()]; ok && b.Addr() == nb.Addr() {
+			if b.Weight() != nb.Weight() {
+				m.Reweighted = append(m.Reweighted, WeightChange{Backend: b, Old: b.Weight(), New: nb.Weight()})
+			}
 			nb = b
 		} else {
 			m.Added = append(m.Added, nb)
@@ -35,4 +49,14 @@ func Diff(current []*Backend, specs []Spec) Membership {
 		}
 	}
 	return m
+}
+
+// SetWeights gives the kept backends their new weights and logs each
+// change; the caller then updates its strategy, which rebuilds what it
+// precomputes from weights.
+func (m Membership) SetWeights(log *slog.Logger) {
+	for _, c := range m.Reweighted {
+		c.Backend.SetWeight(c.New)
+		log.Info("backend weight changed", "backend", c.Backend.ID(), "address", c.Backend.Addr(), "old", c.Old, "new", c.New)
+	}
 }

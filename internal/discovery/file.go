@@ -26,7 +26,10 @@ type File struct {
 	Path     string
 	Interval time.Duration
 	Clock    clock.Clock // default clock.Real
-	OnError  func(error) // may be nil
+	// OnError hears a failed read once: the file is re-read on every
+	// event and interval, and the same error again is not repeated until
+	// a read succeeds or fails differently. May be nil.
+	OnError func(error)
 }
 
 func (f *File) Run(ctx context.Context, publish func([]backend.Spec)) error {
@@ -53,13 +56,16 @@ func (f *File) Run(ctx context.Context, publish func([]backend.Spec)) error {
 		}
 	}
 	tick := make(chan struct{}, 1)
+	reported := "" // the failure OnError last heard, until a read succeeds
 	for {
 		specs, err := f.Read()
 		if err != nil {
-			if f.OnError != nil {
+			if f.OnError != nil && err.Error() != reported {
 				f.OnError(err)
 			}
+			reported = err.Error()
 		} else {
+			reported = ""
 			publish(specs)
 		}
 		t := clk.AfterFunc(f.Interval, func() {

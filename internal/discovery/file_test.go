@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/backend"
 	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
@@ -76,4 +77,40 @@ func TestFileWatch(t *testing.T) {
 	if n, _ := sink.last(); n != 3 {
 		t.Fatalf("%d memberships applied, want 3 (the broken edit applies nothing)", n)
 	}
+}
+
+// A broken file is reported once, not on every re-read; a different
+// failure, or the same one after a good read, is reported again.
+func TestFileReportsAFailureOnce(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "backends.yaml")
+	write := func(body string) {
+		if err := os.WriteFile(p+".tmp", []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(p+".tmp", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("- nonsense\n")
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	var failures atomic.Int32
+	f := &File{Path: p, Interval: time.Minute, Clock: clk, OnError: func(error) { failures.Add(1) }}
+	var published atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = f.Run(ctx, func([]backend.Spec) { published.Add(1) }) }()
+	testkit.Eventually(t, "the first read", func() bool { return clk.Waiters() == 1 })
+	for range 3 { // three more reads of the same broken file
+		clk.Advance(time.Minute)
+		testkit.Eventually(t, "the next read", func() bool { return clk.Waiters() == 1 })
+	}
+	if n := failures.Load(); n != 1 {
+		t.Fatalf("the same failure was reported %d times, want 1", n)
+	}
+	write("- 10.0.0.1\n")
+	testkit.Eventually(t, "a different failure reported", func() bool { return failures.Load() == 2 })
+	write("- 10.0.0.1:80\n")
+	testkit.Eventually(t, "the fixed file", func() bool { return published.Load() == 1 })
+	write("- 10.0.0.1\n")
+	testkit.Eventually(t, "the failure after a good read reported", func() bool { return failures.Load() == 3 })
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -22,20 +23,28 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// ProtocolHTTP is OTLP over HTTP with protobuf bodies, the one exporter
-// protocol built in: every collector serves it beside gRPC, and the HTTP
-// exporter is the lighter dependency.
-const ProtocolHTTP = "http/protobuf"
+// The exporter protocols: OTLP over HTTP with protobuf bodies (the
+// default: every collector serves it), or over gRPC (what some agents and
+// vendors' endpoints take only).
+const (
+	ProtocolHTTP = "http/protobuf"
+	ProtocolGRPC = "grpc"
+)
 
-// DefaultEndpoint is the collector's standard OTLP/HTTP address.
-const DefaultEndpoint = "http://localhost:4318"
+// DefaultEndpoint is the collector's standard OTLP/HTTP address;
+// DefaultGRPCEndpoint its OTLP/gRPC one, used when the protocol is grpc
+// and the endpoint is left at the default.
+const (
+	DefaultEndpoint     = "http://localhost:4318"
+	DefaultGRPCEndpoint = "http://localhost:4317"
+)
 
 // Config is the `tracing:` block of the gateway's and the autoscaler's
 // configuration files.
 type Config struct {
 	Enabled     bool              `yaml:"enabled"`      // export spans over OTLP; default false
-	Endpoint    string            `yaml:"endpoint"`     // collector URL, http:// (plain text) or https://; default http://localhost:4318; a URL without a path gets /v1/traces
-	Protocol    string            `yaml:"protocol"`     // http/protobuf, the only one built in; default http/protobuf
+	Endpoint    string            `yaml:"endpoint"`     // collector URL, http:// (plain text) or https://; default http://localhost:4318 (grpc: http://localhost:4317); with http/protobuf a URL without a path gets /v1/traces; with grpc it has no path
+	Protocol    string            `yaml:"protocol"`     // http/protobuf | grpc; default http/protobuf
 	SampleRatio float64           `yaml:"sample_ratio"` // share of new traces recorded, 0..1; a client's traceparent decision is followed; default 1
 	ServiceName string            `yaml:"service_name"` // service.name of the spans; default drawbridge-gateway or drawbridge-autoscaler
 	Headers     map[string]string `yaml:"headers"`      // sent with every export, e.g. an authorization token
@@ -70,15 +79,17 @@ func (c *Config) validate() []Problem {
 	add := func(key, format string, args ...any) {
 		ps = append(ps, Problem{Key: "tracing." + key, Msg: fmt.Sprintf(format, args...)})
 	}
-	if _, err := endpointURL(c.Endpoint); err != nil {
-		add("endpoint", "%v", err)
-	}
 	switch c.Protocol {
 	case ProtocolHTTP:
-	case "grpc":
-		add("protocol", "grpc is not built in: use http/protobuf (the collector's port 4318)")
+		if _, err := endpointURL(c.Endpoint); err != nil {
+			add("endpoint", "%v", err)
+		}
+	case ProtocolGRPC:
+		if _, err := grpcEndpointURL(c.Endpoint); err != nil {
+			add("endpoint", "%v", err)
+		}
 	default:
-		add("protocol", "want %s, got %q", ProtocolHTTP, c.Protocol)
+		add("protocol", "want %s or %s, got %q", ProtocolHTTP, ProtocolGRPC, c.Protocol)
 	}
 	if !(c.SampleRatio >= 0 && c.SampleRatio <= 1) { // NaN too
 		add("sample_ratio", "want a number from 0 to 1, got %v", c.SampleRatio)
@@ -107,6 +118,43 @@ func endpointURL(s string) (string, error) {
 	return u.String(), nil
 }
 
+// grpcEndpointURL is the gRPC export address: scheme (http:// plain
+// text, https:// TLS), host and port, no path (gRPC names the service).
+func grpcEndpointURL(s string) (string, error) {
+	if s == DefaultEndpoint {
+		return DefaultGRPCEndpoint, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("want an http:// or https:// URL such as %s, got %q", DefaultGRPCEndpoint, s)
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return "", fmt.Errorf("a grpc endpoint is a scheme, host and port, without a path: got %q", s)
+	}
+	u.Path = ""
+	return u.String(), nil
+}
+
+// exporter builds c's OTLP exporter; u is the endpoint it exports to.
+func exporter(c Config) (exp sdktrace.SpanExporter, u string, err error) {
+	if c.Protocol == ProtocolGRPC {
+		u, _ = grpcEndpointURL(c.Endpoint)
+		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpointURL(u), otlptracegrpc.WithTimeout(c.Timeout)}
+		if len(c.Headers) > 0 {
+			opts = append(opts, otlptracegrpc.WithHeaders(c.Headers))
+		}
+		exp, err = otlptracegrpc.New(context.Background(), opts...)
+		return exp, u, err
+	}
+	u, _ = endpointURL(c.Endpoint)
+	opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(u), otlptracehttp.WithTimeout(c.Timeout)}
+	if len(c.Headers) > 0 {
+		opts = append(opts, otlptracehttp.WithHeaders(c.Headers))
+	}
+	exp, err = otlptracehttp.New(context.Background(), opts...)
+	return exp, u, err
+}
+
 // Provider owns the SDK's tracer provider and its exporter.
 type Provider struct {
 	tp     *sdktrace.TracerProvider
@@ -127,12 +175,7 @@ func New(c Config, defaultService string, log *slog.Logger) (*Provider, error) {
 	if ps := c.validate(); len(ps) > 0 {
 		return nil, fmt.Errorf("%s: %s", ps[0].Key, ps[0].Msg)
 	}
-	u, _ := endpointURL(c.Endpoint)
-	opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(u), otlptracehttp.WithTimeout(c.Timeout)}
-	if len(c.Headers) > 0 {
-		opts = append(opts, otlptracehttp.WithHeaders(c.Headers))
-	}
-	exp, err := otlptracehttp.New(context.Background(), opts...)
+	exp, u, err := exporter(c)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}

@@ -52,15 +52,21 @@ func TestChildOnlyUnderRecordingParent(t *testing.T) {
 	if c2, span := Child(ctx, "x"); c2 != ctx || span.IsRecording() || span.SpanContext().IsValid() {
 		t.Fatal("a child span without a recording parent")
 	}
-	recv := otlptest.Start(t)
+	exportParentAndChild(t, otlptest.Start(t), ProtocolHTTP)
+}
+
+// exportParentAndChild exports a span and its Child to recv over protocol
+// and checks they arrive linked, from the configured service.
+func exportParentAndChild(t *testing.T, recv *otlptest.Receiver, protocol string) {
+	t.Helper()
 	var c Config
 	c.SetDefaults()
-	c.Enabled, c.Endpoint, c.ServiceName = true, recv.URL(), "unit"
+	c.Enabled, c.Protocol, c.Endpoint, c.ServiceName = true, protocol, recv.URL(), "unit"
 	p, err := New(c, "svc", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pctx, parent := p.Tracer().Start(ctx, "parent")
+	pctx, parent := p.Tracer().Start(context.Background(), "parent")
 	_, child := Child(pctx, "child")
 	child.End()
 	parent.End()

@@ -1,4 +1,4 @@
-// Package otlptest is an OTLP/HTTP trace receiver for tests, built from the
+// Package otlptest is an OTLP trace receiver for tests (HTTP or gRPC), built from the
 // official OTLP protobuf definitions: it decodes what an exporter sends as
 // a collector would and keeps the spans for the test to inspect.
 package otlptest
@@ -60,9 +60,10 @@ func Attr(kvs []*commonpb.KeyValue, key string) any {
 	return nil
 }
 
-// Receiver is a collector's OTLP/HTTP traces endpoint on loopback.
+// Receiver is a collector's OTLP traces endpoint on loopback: OTLP/HTTP
+// (Start) or OTLP/gRPC (StartGRPC).
 type Receiver struct {
-	srv *httptest.Server
+	url string
 
 	mu      sync.Mutex
 	spans   []Span
@@ -73,13 +74,15 @@ type Receiver struct {
 // Start serves a receiver until the test ends.
 func Start(t testing.TB) *Receiver {
 	r := &Receiver{changed: make(chan struct{})}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.export))
-	t.Cleanup(r.srv.Close)
+	srv := httptest.NewServer(http.HandlerFunc(r.export))
+	t.Cleanup(srv.Close)
+	r.url = srv.URL + "/v1/traces"
 	return r
 }
 
-// URL is the endpoint to export to (the traces path included).
-func (r *Receiver) URL() string { return r.srv.URL + "/v1/traces" }
+// URL is the endpoint to export to: with OTLP/HTTP the traces path
+// included, with gRPC http://host:port.
+func (r *Receiver) URL() string { return r.url }
 
 func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost || req.URL.Path != "/v1/traces" || req.Header.Get("Content-Type") != "application/x-protobuf" {
@@ -105,6 +108,14 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 		r.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	out, _ := proto.Marshal(&collectorpb.ExportTraceServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(out)
+	r.add(&msg)
+}
+
+// add keeps the spans of one export.
+func (r *Receiver) add(msg *collectorpb.ExportTraceServiceRequest) {
 	var got []Span
 	for _, rs := range msg.ResourceSpans {
 		service := ""
@@ -119,9 +130,6 @@ func (r *Receiver) export(w http.ResponseWriter, req *http.Request) {
 			}
 		}
 	}
-	out, _ := proto.Marshal(&collectorpb.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(out)
 	r.mu.Lock()
 	r.spans = append(r.spans, got...)
 	close(r.changed)
