@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/accesslog"
 	"github.com/drawbridge-dev/drawbridge/gateway/admin"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
@@ -36,7 +37,7 @@ type runtime struct {
 	routes     []*routeRuntime // by route.Index
 	generation uint64
 	loadedAt   time.Time
-	accessLog  *accessLog // nil when off
+	accessLog  *accesslog.Logger // nil when off
 	// maxConcurrent sheds load beyond this many requests; 0 = no limit.
 	maxConcurrent int64
 	// rules are the request hygiene rules of the server section.
@@ -212,7 +213,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 		closeStatics()
 		return err
 	}
-	accessLog, closer, err := g.openAccessLog(cfg.AccessLog)
+	accessLog, closer, err := accesslog.Open(cfg.AccessLog, g.opts.AccessLogWriter)
 	if err != nil {
 		return err
 	}

@@ -1,14 +1,12 @@
 package gateway
 
 import (
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/accesslog"
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/trace"
@@ -20,7 +18,7 @@ import (
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := g.rt.Load()
 	st := requests.Get().(*reqState)
-	st.out = meteredWriter{ResponseWriter: w}
+	st.out = accesslog.ResponseMeter{ResponseWriter: w}
 	q := &st.q
 	q.Reset(&st.out, r, g.clk.Now())
 	var rr *routeRuntime
@@ -50,8 +48,8 @@ var requests = sync.Pool{New: func() any { return new(reqState) }}
 // access log's byte counts include the gateway's own answers.
 type reqState struct {
 	q   pipeline.Request
-	out meteredWriter
-	in  *meteredBody // nil without a body
+	out accesslog.ResponseMeter
+	in  *accesslog.BodyMeter // nil without a body
 }
 
 // serve admits the request and runs its route's chain; *rr is the route,
@@ -76,7 +74,7 @@ func (g *Gateway) serve(rt *runtime, st *reqState, rr **routeRuntime) error {
 		// Counted as the stages read it, through the hygiene limits. Not
 		// pooled: an h2c transport may still read a body after the
 		// request ended.
-		st.in = &meteredBody{ReadCloser: r.Body}
+		st.in = &accesslog.BodyMeter{ReadCloser: r.Body}
 		r.Body = st.in
 	}
 	if t := rt.cfg.TLS; t != nil && t.RedirectHTTP && r.TLS == nil {
@@ -148,52 +146,24 @@ func (g *Gateway) record(rt *runtime, rr *routeRuntime, r *http.Request, st *req
 	if q.Rejected != "" {
 		g.metrics.Rejected(q.Rejected)
 	}
-	status := q.Status
 	dur := g.clk.Now().Sub(q.Start)
 	m := g.notFound
-	routeName, poolName := "", ""
-	if rr != nil {
-		m = rr.m
-		routeName, poolName = rr.r.Name, rr.r.Pool
-	}
-	m.Observe(status, dur)
 	var tr trace.Route
 	if rr != nil {
+		m = rr.m
 		tr = trace.Route{Name: rr.r.Name, PathPrefix: rr.r.PathPrefix, Pool: rr.r.Pool}
 	}
-	trace.Outcome(r, tr, q.Backend, status, q.Reason)
-	al := rt.accessLog
-	if al == nil {
+	m.Observe(q.Status, dur)
+	trace.Outcome(r, tr, q.Backend, q.Status, q.Reason)
+	if rt.accessLog == nil {
 		return
 	}
-	backend, upstream := "", ""
+	e := accesslog.Entry{Status: q.Status, BytesOut: st.bytesOut(r), BytesIn: st.in.Count(), Duration: dur,
+		Route: tr.Name, Pool: tr.Pool, Tries: q.Tries, Subject: q.Identity, TraceID: q.TraceID, Error: q.Reason}
 	if q.Backend != nil {
-		backend, upstream = q.Backend.ID(), q.Backend.Addr()
+		e.Backend, e.Upstream = q.Backend.ID(), q.Backend.Addr()
 	}
-	attrs := []slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("host", r.Host),
-		slog.String("path", r.URL.Path),
-		slog.String("query", al.queryOf(r)),
-		slog.String("proto", r.Proto),
-		slog.String("client", r.RemoteAddr),
-		slog.String("user_agent", r.UserAgent()),
-		slog.String("subject", q.Identity),
-		slog.Int("status", status),
-		slog.Int64("bytes", st.bytesOut(r)),
-		slog.Int64("bytes_in", st.in.count()),
-		slog.Float64("duration_ms", float64(dur.Microseconds())/1000),
-		slog.String("route", routeName),
-		slog.String("pool", poolName),
-		slog.String("backend", backend),
-		slog.String("upstream", upstream),
-		slog.Int("tries", q.Tries),
-		slog.String("trace_id", q.TraceID),
-	}
-	if q.Reason != "" {
-		attrs = append(attrs, slog.String("error", q.Reason))
-	}
-	al.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	rt.accessLog.Log(r, &e)
 }
 
 // bytesOut is the response body bytes the client was sent.
@@ -203,59 +173,5 @@ func (st *reqState) bytesOut(r *http.Request) int64 {
 	}
 	// An upgraded connection's tunnel writes to the hijacked connection,
 	// past the meter; the forward counted it.
-	return max(st.out.n, st.q.Bytes)
-}
-
-// meteredWriter counts the response body bytes written to the client.
-type meteredWriter struct {
-	http.ResponseWriter
-	n int64
-}
-
-func (m *meteredWriter) Write(p []byte) (int, error) {
-	n, err := m.ResponseWriter.Write(p)
-	m.n += int64(n)
-	return n, err
-}
-
-// ReadFrom keeps the server's sendfile path for static files.
-func (m *meteredWriter) ReadFrom(src io.Reader) (int64, error) {
-	var n int64
-	var err error
-	if rf, ok := m.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(src)
-	} else {
-		n, err = io.Copy(struct{ io.Writer }{m.ResponseWriter}, src)
-	}
-	m.n += n
-	return n, err
-}
-
-func (m *meteredWriter) Flush() {
-	if f, ok := m.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the connection (hijack for
-// upgrades, read and write deadlines).
-func (m *meteredWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
-
-// meteredBody counts the request body bytes the gateway read.
-type meteredBody struct {
-	io.ReadCloser
-	n atomic.Int64
-}
-
-func (m *meteredBody) Read(p []byte) (int, error) {
-	n, err := m.ReadCloser.Read(p)
-	m.n.Add(int64(n))
-	return n, err
-}
-
-func (m *meteredBody) count() int64 {
-	if m == nil {
-		return 0
-	}
-	return m.n.Load()
+	return max(st.out.N, st.q.Bytes)
 }

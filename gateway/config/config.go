@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/accesslog"
 	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
@@ -182,35 +183,18 @@ type Admin struct {
 }
 
 // AccessLog configures the per-request log.
-type AccessLog struct {
-	Enabled bool   `yaml:"enabled"` // default true
-	Path    string `yaml:"path"`    // "stdout" (default), "stderr" or a file path
-	// Query is how a request's query string is logged: redact (default)
-	// logs it with the values of redact_params replaced by REDACTED; full
-	// logs it as sent (credentials in URLs then reach the log); omit
-	// leaves it out.
-	Query string `yaml:"query"`
-	// RedactParams are the query parameters whose values are redacted,
-	// matched by name without regard to case; a list given here replaces
-	// the default one.
-	RedactParams []string `yaml:"redact_params"`
-}
+type AccessLog = accesslog.Config
 
 // Access-log query modes.
 const (
-	QueryRedact = "redact"
-	QueryFull   = "full"
-	QueryOmit   = "omit"
+	QueryRedact = accesslog.QueryRedact
+	QueryFull   = accesslog.QueryFull
+	QueryOmit   = accesslog.QueryOmit
 )
 
-// DefaultRedactParams are the query parameters that commonly carry
-// credentials (OAuth codes and tokens, API keys, signed-URL signatures,
-// session ids).
-func DefaultRedactParams() []string {
-	return []string{"token", "access_token", "refresh_token", "id_token", "api_key", "apikey", "key",
-		"password", "passwd", "secret", "client_secret", "signature", "sig", "x-amz-signature",
-		"x-amz-credential", "x-amz-security-token", "code", "auth", "authorization", "session", "sessionid", "jwt"}
-}
+// DefaultRedactParams are the query parameters whose values the access
+// log redacts unless told otherwise.
+func DefaultRedactParams() []string { return accesslog.DefaultRedactParams() }
 
 // Server holds the client-facing http.Server limits.
 type Server struct {

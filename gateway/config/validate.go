@@ -229,19 +229,7 @@ func (c *Config) validate() Errors {
 	default:
 		v.Add("server.underscores_in_headers", "want drop or allow, got %q", c.Server.UnderscoresInHeaders)
 	}
-	if c.AccessLog.Enabled && c.AccessLog.Path == "" {
-		v.Add("access_log.path", "required when access_log is enabled")
-	}
-	switch c.AccessLog.Query {
-	case QueryRedact, QueryFull, QueryOmit:
-	default:
-		v.Add("access_log.query", "want redact, full or omit, got %q", c.AccessLog.Query)
-	}
-	for i, p := range c.AccessLog.RedactParams {
-		if strings.TrimSpace(p) == "" {
-			v.Add(fmt.Sprintf("access_log.redact_params[%d]", i), "empty parameter name")
-		}
-	}
+	v.In("access_log", c.AccessLog.Validate())
 	v.Positive("server.read_header_timeout", c.Server.ReadHeaderTimeout)
 	v.Positive("server.idle_timeout", c.Server.IdleTimeout)
 	v.Between("server.max_header_bytes", c.Server.MaxHeaderBytes, 1, math.MaxInt32)
