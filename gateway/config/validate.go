@@ -519,36 +519,16 @@ func (v *validator) pool(key string, p *Pool) {
 	v.Between(key+".max_idle_conns_per_backend", p.MaxIdleConnsPerBackend, 1, math.MaxInt32)
 }
 
+// l4 checks what the file adds to a listener the l4 package validates:
+// its name and address are required, and the name unique.
 func (v *validator) l4(key string, l *L4, names map[string]string) {
 	v.name(key+".name", l.Name)
 	v.unique(key+".name", l.Name, names, key)
 	v.listenAddr(key+".listen", l.Listen)
-	switch strategy, err := balance.Lookup(l.Strategy); {
-	case err != nil:
-		v.Add(key+".strategy", "%v", err)
-	case !strategy.PerConnection:
-		v.Add(key+".strategy", "%s does not apply to TCP (connect times measure the network); use %s", l.Strategy, balance.LeastConnections)
-	}
 	if len(l.Backends) == 0 {
 		v.Add(key+".backends", "at least one backend is required")
 	}
-	for i := range l.Backends {
-		b := &l.Backends[i]
-		k := fmt.Sprintf("%s.backends[%d]", key, i)
-		v.backendAddr(k+".address", b.Address)
-		v.Between(k+".weight", b.Weight, 1, 1000)
-	}
-	v.Positive(key+".connect_timeout", l.ConnectTimeout)
-	v.Between(key+".connect_retries", l.ConnectRetries, 0, 100)
-	v.NonNegative(key+".idle_timeout", l.IdleTimeout)
-	v.Between(key+".max_connections", l.MaxConnections, 0, math.MaxInt32)
-	v.NonNegative(key+".drain_timeout", l.DrainTimeout)
-	if h := l.HealthCheck; h != nil {
-		v.Positive(key+".health_check.interval", h.Interval)
-		v.Positive(key+".health_check.timeout", h.Timeout)
-		v.Between(key+".health_check.healthy_threshold", h.HealthyThreshold, 1, 1000)
-		v.Between(key+".health_check.unhealthy_threshold", h.UnhealthyThreshold, 1, 1000)
-	}
+	v.In(key, l.Validate())
 }
 
 // SplitHashKey splits a pool's hash_key into its source ("header",
