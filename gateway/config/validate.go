@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
@@ -607,30 +607,16 @@ func (v *validator) listenAddr(key, addr string) {
 	if addr == "" {
 		v.Add(key, "required")
 	} else if _, port, err := net.SplitHostPort(addr); err != nil {
-		v.Add(key, "invalid address %q: %s", addr, addrError(err))
+		v.Add(key, "invalid address %q: %s", addr, backend.AddrError(err))
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		v.Add(key, "invalid port %q in %q; want 0-65535", port, addr)
 	}
 }
 
 func (v *validator) backendAddr(key, addr string) {
-	if addr == "" {
-		v.Add(key, "required")
-	} else if host, port, err := net.SplitHostPort(addr); err != nil {
-		v.Add(key, "invalid address %q: %s", addr, addrError(err))
-	} else if host == "" {
-		v.Add(key, "invalid address %q: host is required", addr)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		v.Add(key, "invalid port %q in %q; want 1-65535", port, addr)
+	if err := backend.CheckAddress(addr); err != nil {
+		v.Add(key, "%v", err)
 	}
-}
-
-// addrError drops net's repetition of the address from its message.
-func addrError(err error) string {
-	if ae := (*net.AddrError)(nil); errors.As(err, &ae) {
-		return ae.Err
-	}
-	return err.Error()
 }
 
 // strategiesWhere words the strategies keep selects for a message:

@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
-	"strconv"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
@@ -133,14 +132,8 @@ func checkBackends(specs []upstream.Spec) yamlconf.Errors {
 	first := make(map[string]string, len(specs)) // id -> key of its first use
 	for i, s := range specs {
 		k := fmt.Sprintf("[%d]", i)
-		if s.Address == "" {
-			v.Add(k+".address", "required")
-		} else if host, port, err := net.SplitHostPort(s.Address); err != nil {
-			v.Add(k+".address", "invalid address %q: %s", s.Address, addrError(err))
-		} else if host == "" {
-			v.Add(k+".address", "invalid address %q: host is required", s.Address)
-		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			v.Add(k+".address", "invalid port %q in %q; want 1-65535", port, s.Address)
+		if err := backend.CheckAddress(s.Address); err != nil {
+			v.Add(k+".address", "%v", err)
 		}
 		id := s.ID
 		if id == "" {
@@ -153,12 +146,4 @@ func checkBackends(specs []upstream.Spec) yamlconf.Errors {
 		}
 	}
 	return v.Errs
-}
-
-// addrError drops net's repetition of the address from its message.
-func addrError(err error) string {
-	if ae := (*net.AddrError)(nil); errors.As(err, &ae) {
-		return ae.Err
-	}
-	return err.Error()
 }
