@@ -21,6 +21,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
 	"github.com/drawbridge-dev/drawbridge/gateway/compress"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
+	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
@@ -72,6 +73,10 @@ type (
 	Outlier        = health.OutlierConfig
 	StatusRange    = health.StatusRange
 	StatusRanges   = health.StatusRanges
+
+	// A TCP listener and its health check.
+	L4       = l4.Config
+	L4Health = l4.HealthConfig
 )
 
 // Retry conditions besides status codes.
@@ -252,43 +257,6 @@ type Route struct {
 	Retry       *Retry        `yaml:"retry"`       // nil = no retries
 	Timeouts    RouteTimeouts `yaml:"timeouts"`    //
 	Concurrency *Concurrency  `yaml:"concurrency"` // bulkhead for the route; nil = no limit
-}
-
-// L4 is a TCP listener balancing connections over backends.
-type L4 struct {
-	Name           string        `yaml:"name"`            // required, unique
-	Listen         string        `yaml:"listen"`          // required
-	Strategy       string        `yaml:"strategy"`        // as pools, but not least_response_time; default round_robin
-	Backends       []Backend     `yaml:"backends"`        // at least one
-	ConnectTimeout time.Duration `yaml:"connect_timeout"` // default 2s
-	ConnectRetries int           `yaml:"connect_retries"` // other backends tried when a connect fails; default 2
-	IdleTimeout    time.Duration `yaml:"idle_timeout"`    // close connections idle both ways this long; default 0 (never)
-	MaxConnections int           `yaml:"max_connections"` // default 0 (no limit)
-	DrainTimeout   time.Duration `yaml:"drain_timeout"`   // on removal or shutdown, open connections get this long; default 30s
-	ProxyProtocol  bool          `yaml:"proxy_protocol"`  // send a PROXY v1 header so backends see the client address
-	HealthCheck    *L4Health     `yaml:"health_check"`    // TCP connect checks; nil = none
-}
-
-// L4Health is a TCP connect check with hysteresis.
-type L4Health struct {
-	Interval           time.Duration `yaml:"interval"`            // default 5s
-	Timeout            time.Duration `yaml:"timeout"`             // default 2s
-	HealthyThreshold   int           `yaml:"healthy_threshold"`   // default 2
-	UnhealthyThreshold int           `yaml:"unhealthy_threshold"` // default 3
-}
-
-func (l *L4) SetDefaults() {
-	l.Strategy = balance.RoundRobin
-	l.ConnectTimeout = 2 * time.Second
-	l.ConnectRetries = 2
-	l.DrainTimeout = 30 * time.Second
-}
-
-func (h *L4Health) SetDefaults() {
-	h.Interval = 5 * time.Second
-	h.Timeout = 2 * time.Second
-	h.HealthyThreshold = 2
-	h.UnhealthyThreshold = 3
 }
 
 // RouteTimeouts bound a request across all its tries.

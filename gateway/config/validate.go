@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
@@ -517,36 +517,16 @@ func (v *validator) pool(key string, p *Pool) {
 	v.Between(key+".max_idle_conns_per_backend", p.MaxIdleConnsPerBackend, 1, math.MaxInt32)
 }
 
+// l4 checks what the file adds to a listener the l4 package validates:
+// its name and address are required, and the name unique.
 func (v *validator) l4(key string, l *L4, names map[string]string) {
 	v.name(key+".name", l.Name)
 	v.unique(key+".name", l.Name, names, key)
 	v.listenAddr(key+".listen", l.Listen)
-	switch strategy, err := balance.Lookup(l.Strategy); {
-	case err != nil:
-		v.Add(key+".strategy", "%v", err)
-	case !strategy.PerConnection:
-		v.Add(key+".strategy", "%s does not apply to TCP (connect times measure the network); use %s", l.Strategy, balance.LeastConnections)
-	}
 	if len(l.Backends) == 0 {
 		v.Add(key+".backends", "at least one backend is required")
 	}
-	for i := range l.Backends {
-		b := &l.Backends[i]
-		k := fmt.Sprintf("%s.backends[%d]", key, i)
-		v.backendAddr(k+".address", b.Address)
-		v.Between(k+".weight", b.Weight, 1, 1000)
-	}
-	v.Positive(key+".connect_timeout", l.ConnectTimeout)
-	v.Between(key+".connect_retries", l.ConnectRetries, 0, 100)
-	v.NonNegative(key+".idle_timeout", l.IdleTimeout)
-	v.Between(key+".max_connections", l.MaxConnections, 0, math.MaxInt32)
-	v.NonNegative(key+".drain_timeout", l.DrainTimeout)
-	if h := l.HealthCheck; h != nil {
-		v.Positive(key+".health_check.interval", h.Interval)
-		v.Positive(key+".health_check.timeout", h.Timeout)
-		v.Between(key+".health_check.healthy_threshold", h.HealthyThreshold, 1, 1000)
-		v.Between(key+".health_check.unhealthy_threshold", h.UnhealthyThreshold, 1, 1000)
-	}
+	v.In(key, l.Validate())
 }
 
 // SplitHashKey splits a pool's hash_key into its source ("header",
@@ -625,30 +605,16 @@ func (v *validator) listenAddr(key, addr string) {
 	if addr == "" {
 		v.Add(key, "required")
 	} else if _, port, err := net.SplitHostPort(addr); err != nil {
-		v.Add(key, "invalid address %q: %s", addr, addrError(err))
+		v.Add(key, "invalid address %q: %s", addr, backend.AddrError(err))
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		v.Add(key, "invalid port %q in %q; want 0-65535", port, addr)
 	}
 }
 
 func (v *validator) backendAddr(key, addr string) {
-	if addr == "" {
-		v.Add(key, "required")
-	} else if host, port, err := net.SplitHostPort(addr); err != nil {
-		v.Add(key, "invalid address %q: %s", addr, addrError(err))
-	} else if host == "" {
-		v.Add(key, "invalid address %q: host is required", addr)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		v.Add(key, "invalid port %q in %q; want 1-65535", port, addr)
+	if err := backend.CheckAddress(addr); err != nil {
+		v.Add(key, "%v", err)
 	}
-}
-
-// addrError drops net's repetition of the address from its message.
-func addrError(err error) string {
-	if ae := (*net.AddrError)(nil); errors.As(err, &ae) {
-		return ae.Err
-	}
-	return err.Error()
 }
 
 // strategiesWhere words the strategies keep selects for a message:

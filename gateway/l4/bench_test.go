@@ -25,7 +25,9 @@ func BenchmarkThroughput(b *testing.B) {
 	}{{"splice", 0}, {"buffered", time.Minute}} {
 		b.Run(mode.name, func(b *testing.B) {
 			be := startBackend(b, "sink", sink)
-			p := startProxy(b, Config{Backends: specs(be), IdleTimeout: mode.idle}, nil)
+			cfg := config(specs(be)...)
+			cfg.IdleTimeout = mode.idle
+			p := startProxy(b, cfg, nil)
 			cl := dial(b, p.addr)
 			chunk := make([]byte, 64<<10)
 			b.ResetTimer()
@@ -60,7 +62,7 @@ func BenchmarkConnSetup(b *testing.B) {
 			c.Write(buf[:])
 		}
 	})
-	p := startProxy(b, Config{Backends: specs(be)}, nil)
+	p := startProxy(b, config(specs(be)...), nil)
 	b.Run("proxied", func(b *testing.B) { benchConns(b, p.addr) })
 	// The same loop straight to the backend, for the proxy's overhead.
 	b.Run("direct", func(b *testing.B) { benchConns(b, be.Addr()) })

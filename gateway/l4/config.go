@@ -3,16 +3,16 @@ package l4
 import (
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
+	"math"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
-	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/backend"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
-// Defaults for the zero fields of Config (HAProxy-like values for a TCP
+// Defaults SetDefaults gives a Config (HAProxy-like values for a TCP
 // front door).
 const (
 	DefaultStrategy       = balance.RoundRobin
@@ -22,198 +22,128 @@ const (
 )
 
 // Config is one L4 (TCP) listener: where it listens, how it balances and
-// checks its backends, and how it ends connections.
+// checks its backends, and how it ends connections. It is an entry of the
+// gateway file's l4 list, so the comments on its keys are that reference's
+// text. Every value means what it says (0 retries is none, a 0 drain
+// timeout closes at once): the defaults come from SetDefaults, which the
+// file's loader applies before decoding and a Config built in Go starts
+// from. Settings that are not keys of the file are Options of New.
+//
+// Built in Go, Name defaults to Listen, and Listen is read only by
+// ListenAndServe. With IdleTimeout set the proxy copies through a
+// user-space buffer instead of splice(2) (see pipe.go); connections over
+// MaxConnections count in Stats.Refused. The hash strategies hash the
+// client IP exactly as the HTTP gateway's "ip" hash key does.
 type Config struct {
-	// Name identifies the listener in logs; default Listen.
-	Name string
-	// Listen is the address ListenAndServe binds ("host:port"). Serve takes
-	// an already open listener and ignores it.
-	Listen string
-
-	// Strategy is one of the balance strategies that make sense per TCP
-	// connection: round_robin (default), weighted_round_robin,
-	// least_connections, power_of_two, random, ip_hash and consistent_hash.
-	// The two hash strategies hash the client IP (the only key a TCP proxy
-	// has), exactly as the HTTP gateway's "ip" hash key does, so both tiers
-	// send a client to the same backend of a shared pool.
-	// least_response_time is refused: at L4 only the connect time is
-	// observable, which measures the network and the accept queue, not the
-	// service; least_connections is the L4 equivalent.
-	Strategy string
-	// Balance tunes consistent_hash (VirtualNodes, BoundedLoad).
-	Balance balance.Options
-
-	// Backends is the initial membership; SetBackends replaces it.
-	Backends []upstream.Spec
-
-	// ConnectTimeout bounds one connect attempt to a backend; default 2s.
-	ConnectTimeout time.Duration
-	// ConnectRetries is how many other backends are tried after a failed
-	// connect before the client is dropped. 0 means DefaultConnectRetries;
-	// a negative value means no retries.
-	ConnectRetries int
-
-	// IdleTimeout closes a connection on which no byte has moved in either
-	// direction for this long (a peer that stops reading counts as idle
-	// too). 0 means never. Note that with IdleTimeout set the proxy copies
-	// through a user-space buffer instead of splice(2); see pipe.go.
-	IdleTimeout time.Duration
-
-	// MaxConnections caps the open client connections; beyond it a new
-	// connection is accepted and closed at once (counted in Stats.Refused),
-	// so the client sees a clean close instead of a stuck SYN queue.
-	// 0 means unlimited.
-	MaxConnections int
-
-	// Health enables active TCP connect checks; nil means none (backends
-	// are always considered healthy).
-	Health *HealthConfig
-	// Outlier enables passive ejection of backends whose connects fail
-	// (health.Outlier, shared with the HTTP gateway); nil means none.
-	Outlier *health.OutlierConfig
-	// SlowStart ramps a backend's share of new connections over this window
-	// when it joins after the first membership, or recovers from a failed
-	// health check or an ejection. 0 means no ramp.
-	SlowStart time.Duration
-
-	// DrainTimeout is how long the open connections of a removed backend
-	// may continue before they are closed; default 30s. Negative means
-	// they are closed at once.
-	DrainTimeout time.Duration
-
-	// ProxyProtocol sends a PROXY protocol v1 header at the start of every
-	// backend connection, so the backend sees the client's address.
-	ProxyProtocol bool
+	Name   string `yaml:"name"`   // required, unique
+	Listen string `yaml:"listen"` // required
+	// Strategy: as pools, but not least_response_time (a TCP proxy sees
+	// only connect times, which measure the network, not the service; use
+	// least_connections). ip_hash and consistent_hash hash the client IP, so
+	// a client reaches the same backend of a pool shared with the HTTP tier.
+	Strategy       string          `yaml:"strategy"`        // default round_robin
+	Backends       []upstream.Spec `yaml:"backends"`        // at least one
+	ConnectTimeout time.Duration   `yaml:"connect_timeout"` // one connect attempt to a backend; default 2s
+	ConnectRetries int             `yaml:"connect_retries"` // other backends tried when a connect fails, 0..100; default 2
+	// IdleTimeout closes a connection idle both ways this long (a peer
+	// that stops reading counts as idle too); default 0 (never).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxConnections caps the open client connections; beyond it a new one
+	// is accepted and closed at once, a clean close rather than a stuck SYN
+	// queue. Default 0 (no limit).
+	MaxConnections int           `yaml:"max_connections"`
+	DrainTimeout   time.Duration `yaml:"drain_timeout"`  // on removal or shutdown, open connections get this long; 0 closes at once; default 30s
+	ProxyProtocol  bool          `yaml:"proxy_protocol"` // send a PROXY v1 header so backends see the client address
+	Health         *HealthConfig `yaml:"health_check"`   // TCP connect checks; nil = none (every backend counts as healthy)
 }
 
-// HealthConfig configures active TCP checks: a backend passes a probe when a
-// TCP connect to its address succeeds within Timeout (the connection is
-// closed at once, as HAProxy's plain "check" does).
+// HealthConfig configures active TCP checks with hysteresis: a backend
+// passes a probe when a TCP connect to its address succeeds within Timeout
+// (the connection is closed at once, as HAProxy's plain "check" does).
+// WithHealthAddress probes another port.
 type HealthConfig struct {
-	// Interval is the pause between the end of one probe and the start of
-	// the next; default 5s.
-	Interval time.Duration
-	// Timeout bounds one connect; default 2s.
-	Timeout time.Duration
-	// HealthyThreshold is how many consecutive passed probes bring an
-	// unhealthy backend back; default 2.
-	HealthyThreshold int
-	// UnhealthyThreshold is how many consecutive failed probes take a
-	// healthy backend out; default 3.
-	UnhealthyThreshold int
-	// Address, when set, is probed instead of the backend's own address
-	// (a separate health port); "host:port" or ":port" (backend's host).
-	Address string
+	Interval           time.Duration `yaml:"interval"`            // pause between the end of one probe and the next; default 5s
+	Timeout            time.Duration `yaml:"timeout"`             // bounds one connect; default 2s
+	HealthyThreshold   int           `yaml:"healthy_threshold"`   // passes to become healthy; default 2
+	UnhealthyThreshold int           `yaml:"unhealthy_threshold"` // failures to become unhealthy; default 3
 }
 
-// Defaults after health.CheckConfig (HAProxy's rise 2, fall 3).
-const (
-	defaultHealthInterval     = 5 * time.Second
-	defaultHealthTimeout      = 2 * time.Second
-	defaultHealthyThreshold   = 2
-	defaultUnhealthyThreshold = 3
-)
+func (c *Config) SetDefaults() {
+	c.Strategy = DefaultStrategy
+	c.ConnectTimeout = DefaultConnectTimeout
+	c.ConnectRetries = DefaultConnectRetries
+	c.DrainTimeout = DefaultDrainTimeout
+}
 
-func (h HealthConfig) withDefaults() HealthConfig {
-	if h.Interval <= 0 {
-		h.Interval = defaultHealthInterval
-	}
-	if h.Timeout <= 0 {
-		h.Timeout = defaultHealthTimeout
-	}
-	if h.HealthyThreshold <= 0 {
-		h.HealthyThreshold = defaultHealthyThreshold
-	}
-	if h.UnhealthyThreshold <= 0 {
-		h.UnhealthyThreshold = defaultUnhealthyThreshold
-	}
-	return h
+// SetDefaults: after health.CheckConfig (HAProxy's rise 2, fall 3).
+func (h *HealthConfig) SetDefaults() {
+	h.Interval = 5 * time.Second
+	h.Timeout = 2 * time.Second
+	h.HealthyThreshold = 2
+	h.UnhealthyThreshold = 3
 }
 
 // ErrUnsupportedStrategy is returned (wrapped) for a strategy that exists in
 // package balance but has no meaning per TCP connection.
 var ErrUnsupportedStrategy = errors.New("strategy not supported at L4")
 
-// withDefaults validates c and fills its zero fields.
-func (c Config) withDefaults() (Config, error) {
-	if c.Name == "" {
-		c.Name = c.Listen
+// lookupStrategy is balance.Lookup refusing the strategies that need more
+// than a TCP proxy observes.
+func lookupStrategy(name string) (balance.Info, error) {
+	strategy, err := balance.Lookup(name)
+	if err == nil && !strategy.PerConnection {
+		err = fmt.Errorf("%w: %s needs response times, and a TCP proxy only sees connect times; use %s", ErrUnsupportedStrategy, name, balance.LeastConnections)
 	}
-	if c.Strategy == "" {
-		c.Strategy = DefaultStrategy
-	}
-	switch strategy, err := balance.Lookup(c.Strategy); {
-	case err != nil:
-		return c, fmt.Errorf("l4 %q: balance: %w", c.Name, err)
-	case !strategy.PerConnection:
-		return c, fmt.Errorf("l4 %q: %w: %s needs response times, and a TCP proxy only sees connect times; use %s", c.Name, ErrUnsupportedStrategy, c.Strategy, balance.LeastConnections)
-	}
-	if c.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-			return c, fmt.Errorf("l4 %q: listen address: %w", c.Name, err)
-		}
-	}
-	if c.ConnectTimeout <= 0 {
-		c.ConnectTimeout = DefaultConnectTimeout
-	}
-	switch {
-	case c.ConnectRetries == 0:
-		c.ConnectRetries = DefaultConnectRetries
-	case c.ConnectRetries < 0:
-		c.ConnectRetries = 0
-	}
-	if c.IdleTimeout < 0 {
-		return c, fmt.Errorf("l4 %q: negative idle timeout %v", c.Name, c.IdleTimeout)
-	}
-	if c.MaxConnections < 0 {
-		return c, fmt.Errorf("l4 %q: negative max connections %d", c.Name, c.MaxConnections)
-	}
-	switch {
-	case c.DrainTimeout == 0:
-		c.DrainTimeout = DefaultDrainTimeout
-	case c.DrainTimeout < 0:
-		c.DrainTimeout = 0
-	}
-	if c.SlowStart < 0 {
-		return c, fmt.Errorf("l4 %q: negative slow start %v", c.Name, c.SlowStart)
-	}
-	if c.Health != nil {
-		h := c.Health.withDefaults()
-		if h.Address != "" {
-			if _, _, err := net.SplitHostPort(h.Address); err != nil {
-				return c, fmt.Errorf("l4 %q: health address: %w", c.Name, err)
-			}
-		}
-		c.Health = &h
-	}
-	if err := validateSpecs(c.Backends); err != nil {
-		return c, fmt.Errorf("l4 %q: %w", c.Name, err)
-	}
-	return c, nil
+	return strategy, err
 }
 
-// validateSpecs checks backend addresses and ID uniqueness.
-func validateSpecs(specs []upstream.Spec) error {
-	seen := make(map[string]bool, len(specs))
-	for _, s := range specs {
-		host, port, err := net.SplitHostPort(s.Address)
-		if err != nil {
-			return fmt.Errorf("backend %q: %w", s.Address, err)
-		}
-		if host == "" {
-			return fmt.Errorf("backend %q: missing host", s.Address)
-		}
-		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-			return fmt.Errorf("backend %q: bad port %q", s.Address, port)
+// Validate reports the problems of c by key relative to the listener. The
+// name and listen address are left to the caller: the file requires them
+// (and unique), while a Proxy built in Go may have neither.
+func (c *Config) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	if _, err := lookupStrategy(c.Strategy); err != nil {
+		v.Add("strategy", "%v", err)
+	}
+	v.In("backends", checkBackends(c.Backends))
+	for i, b := range c.Backends {
+		v.Between(fmt.Sprintf("backends[%d].weight", i), b.Weight, 1, 1000)
+	}
+	v.Positive("connect_timeout", c.ConnectTimeout)
+	v.Between("connect_retries", c.ConnectRetries, 0, 100)
+	v.NonNegative("idle_timeout", c.IdleTimeout)
+	v.Between("max_connections", c.MaxConnections, 0, math.MaxInt32)
+	v.NonNegative("drain_timeout", c.DrainTimeout)
+	if h := c.Health; h != nil {
+		v.Positive("health_check.interval", h.Interval)
+		v.Positive("health_check.timeout", h.Timeout)
+		v.Between("health_check.healthy_threshold", h.HealthyThreshold, 1, 1000)
+		v.Between("health_check.unhealthy_threshold", h.UnhealthyThreshold, 1, 1000)
+	}
+	return v.Errs
+}
+
+// checkBackends checks a membership's addresses and IDs (an empty ID is
+// the address), by key relative to the list. It is what SetBackends
+// checks too; weights are not, as a Spec built in Go counts a Weight
+// below 1 as 1.
+func checkBackends(specs []upstream.Spec) yamlconf.Errors {
+	var v yamlconf.Check
+	first := make(map[string]string, len(specs)) // id -> key of its first use
+	for i, s := range specs {
+		k := fmt.Sprintf("[%d]", i)
+		if err := backend.CheckAddress(s.Address); err != nil {
+			v.Add(k+".address", "%v", err)
 		}
 		id := s.ID
 		if id == "" {
 			id = s.Address
 		}
-		if seen[id] {
-			return fmt.Errorf("duplicate backend %q", id)
+		if at, dup := first[id]; dup {
+			v.Add(k+".id", "duplicate backend id %q (same as backends%s; set id to tell them apart)", id, at)
+		} else {
+			first[id] = k
 		}
-		seen[id] = true
 	}
-	return nil
+	return v.Errs
 }

@@ -12,13 +12,13 @@ import (
 // newChecker runs TCP connect checks through the gateway's health checker:
 // the same scheduling, hysteresis and slow start as the HTTP checks, with a
 // probe that passes when a connection opens.
-func newChecker(name string, cfg HealthConfig, clk clock.Clock, slowStart time.Duration,
+func newChecker(name string, cfg HealthConfig, address string, clk clock.Clock, slowStart time.Duration,
 	onChange func(*upstream.Backend, bool, string)) *health.Checker {
 	return health.NewChecker(name, health.CheckConfig{
 		Interval: cfg.Interval, Timeout: cfg.Timeout,
 		HealthyThreshold: cfg.HealthyThreshold, UnhealthyThreshold: cfg.UnhealthyThreshold,
 	}, clk,
-		health.WithProbe(health.TCPConnect(func(b *upstream.Backend) string { return probeAddr(cfg.Address, b) })),
+		health.WithProbe(health.TCPConnect(func(b *upstream.Backend) string { return probeAddr(address, b) })),
 		health.WithSlowStart(slowStart), health.WithOnChange(onChange))
 }
 
@@ -28,7 +28,7 @@ func probeAddr(address string, b *upstream.Backend) string {
 	if address == "" {
 		return b.Addr()
 	}
-	host, port, _ := net.SplitHostPort(address) // validated by Config
+	host, port, _ := net.SplitHostPort(address) // validated by New
 	if host == "" {
 		host, _, _ = net.SplitHostPort(b.Addr())
 	}

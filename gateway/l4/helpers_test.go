@@ -37,7 +37,18 @@ var (
 	deadAddr     = testkit.DeadAddr
 )
 
-func spec(b *testBackend) upstream.Spec { return upstream.Spec{ID: b.Name, Address: b.Addr()} }
+func spec(b *testBackend) upstream.Spec {
+	return upstream.Spec{ID: b.Name, Address: b.Addr(), Weight: 1}
+}
+
+// config is a Config as the file gives it with only its backends written
+// (SetDefaults); tests change the fields they are about.
+func config(backends ...upstream.Spec) Config {
+	var c Config
+	c.SetDefaults()
+	c.Backends = backends
+	return c
+}
 
 // runningProxy is a Proxy serving on a loopback listener.
 type runningProxy struct {
@@ -47,19 +58,16 @@ type runningProxy struct {
 	stopOnce sync.Once
 }
 
-// startProxy builds a Proxy from cfg, applies setup (before serving, so
-// that no connection races it) and serves it on a loopback listener.
-func startProxy(t testing.TB, cfg Config, clk clock.Clock, setup ...func(*Proxy)) *runningProxy {
+// startProxy builds a Proxy from cfg and opts (applied in New, so before
+// serving: no connection races them) and serves it on a loopback listener.
+func startProxy(t testing.TB, cfg Config, clk clock.Clock, opts ...Option) *runningProxy {
 	t.Helper()
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	p, err := New(cfg, clk, nil)
+	p, err := New(cfg, clk, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, f := range setup {
-		f(p)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

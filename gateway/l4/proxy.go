@@ -36,6 +36,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
 // ErrClosed is returned by Serve after Shutdown, and by SetBackends and
@@ -56,8 +57,9 @@ type Proxy struct {
 	log     *slog.Logger
 	bal     balance.Balancer
 	hashKey balance.KeyFunc // non-nil for ip_hash and consistent_hash
+	opts    options
 	checker *health.Checker // nil without Config.Health
-	outlier *health.Outlier // nil without Config.Outlier
+	outlier *health.Outlier // nil without WithOutlier
 	// dial connects to a backend; tests replace it to simulate a backend
 	// that never answers.
 	dialFn func(ctx context.Context, addr string) (net.Conn, error)
@@ -109,13 +111,51 @@ type conn struct {
 	cancelDial context.CancelCauseFunc
 }
 
+// Option sets what a Proxy takes besides its Config: the settings that are
+// not keys of the gateway's file. Options run in New before the members
+// are added, so one may also replace the proxy's internals in tests.
+type Option func(*Proxy)
+
+// options are the Options' settings.
+type options struct {
+	balance    balance.Options
+	outlier    *health.OutlierConfig
+	slowStart  time.Duration
+	healthAddr string
+}
+
+// WithBalance tunes consistent_hash (VirtualNodes, BoundedLoad).
+func WithBalance(o balance.Options) Option { return func(p *Proxy) { p.opts.balance = o } }
+
+// WithOutlier enables passive ejection of backends whose connects fail
+// (health.Outlier, shared with the HTTP gateway).
+func WithOutlier(c health.OutlierConfig) Option { return func(p *Proxy) { p.opts.outlier = &c } }
+
+// WithSlowStart ramps a backend's share of new connections over d when it
+// joins after the first membership, or recovers from a failed health check
+// or an ejection. Without it there is no ramp.
+func WithSlowStart(d time.Duration) Option { return func(p *Proxy) { p.opts.slowStart = d } }
+
+// WithHealthAddress has the health checks probe addr instead of a
+// backend's own address (a separate health port): "host:port", or ":port"
+// for the backend's host.
+func WithHealthAddress(addr string) Option { return func(p *Proxy) { p.opts.healthAddr = addr } }
+
 // New validates cfg and returns a Proxy with cfg.Backends as its members.
-// clk drives health checks, connect timeouts and drain deadlines; log may
-// be nil.
-func New(cfg Config, clk clock.Clock, log *slog.Logger) (*Proxy, error) {
-	cfg, err := cfg.withDefaults()
+// cfg is taken as it is: start one built in Go from SetDefaults. clk
+// drives health checks, connect timeouts and drain deadlines; log may be
+// nil.
+func New(cfg Config, clk clock.Clock, log *slog.Logger, opts ...Option) (*Proxy, error) {
+	if cfg.Name == "" {
+		cfg.Name = cfg.Listen
+	}
+	// First, alone, so that errors.Is finds ErrUnsupportedStrategy.
+	strategy, err := lookupStrategy(cfg.Strategy)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("l4 %q: strategy: %w", cfg.Name, err)
+	}
+	if err := cfg.Validate().Err(); err != nil {
+		return nil, fmt.Errorf("l4 %q: %w", cfg.Name, err)
 	}
 	if clk == nil {
 		clk = clock.Real{}
@@ -123,12 +163,8 @@ func New(cfg Config, clk clock.Clock, log *slog.Logger) (*Proxy, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	bal, err := balance.New(cfg.Strategy, cfg.Balance)
-	if err != nil {
-		return nil, fmt.Errorf("l4 %q: %w", cfg.Name, err)
-	}
 	p := &Proxy{
-		cfg: cfg, clk: clk, log: log.With("listener", cfg.Name), bal: bal,
+		cfg: cfg, clk: clk, log: log.With("listener", cfg.Name),
 		byID:      make(map[string]*upstream.Backend),
 		tracked:   make(map[*upstream.Backend]*member),
 		conns:     make(map[*conn]struct{}),
@@ -137,18 +173,32 @@ func New(cfg Config, clk clock.Clock, log *slog.Logger) (*Proxy, error) {
 	}
 	var d net.Dialer // Go's defaults: TCP keep-alive on, Nagle off
 	p.dialFn = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
-	if strategy, _ := balance.Lookup(cfg.Strategy); strategy.Hashed {
+	for _, o := range opts {
+		o(p)
+	}
+	if p.opts.slowStart < 0 {
+		return nil, fmt.Errorf("l4 %q: negative slow start %v", cfg.Name, p.opts.slowStart)
+	}
+	if a := p.opts.healthAddr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("l4 %q: health address: %w", cfg.Name, err)
+		}
+	}
+	if p.bal, err = balance.New(cfg.Strategy, p.opts.balance); err != nil {
+		return nil, fmt.Errorf("l4 %q: %w", cfg.Name, err)
+	}
+	if strategy.Hashed {
 		// The HTTP gateway's own "ip" key, so a client maps to the same
 		// backend at L4 and at L7 (the hash is fixed-seed, so across
 		// processes too).
 		p.hashKey, _ = balance.ParseKey("ip")
 	}
 	if cfg.Health != nil {
-		p.checker = newChecker(cfg.Name, *cfg.Health, clk, cfg.SlowStart, p.healthChanged)
+		p.checker = newChecker(cfg.Name, *cfg.Health, p.opts.healthAddr, clk, p.opts.slowStart, p.healthChanged)
 	}
-	if cfg.Outlier != nil {
-		p.outlier = health.NewOutlier(cfg.Name, *cfg.Outlier, clk,
-			health.WithSlowStart(cfg.SlowStart), health.WithOnChange(p.healthChanged))
+	if p.opts.outlier != nil {
+		p.outlier = health.NewOutlier(cfg.Name, *p.opts.outlier, clk,
+			health.WithSlowStart(p.opts.slowStart), health.WithOnChange(p.healthChanged))
 	}
 	if err := p.SetBackends(cfg.Backends); err != nil {
 		return nil, err
@@ -421,8 +471,9 @@ func (c *conn) isClosed() bool {
 // keep draining). A connect in flight to a removed backend is dropped and
 // retried on another. On error the membership is unchanged.
 func (p *Proxy) SetBackends(specs []upstream.Spec) error {
-	if err := validateSpecs(specs); err != nil {
-		return fmt.Errorf("l4 %q: %w", p.cfg.Name, err)
+	var v yamlconf.Check
+	if v.In("backends", checkBackends(specs)); v.Errs != nil {
+		return fmt.Errorf("l4 %q: %w", p.cfg.Name, v.Errs.Err())
 	}
 	p.memMu.Lock()
 	defer p.memMu.Unlock()
@@ -439,7 +490,7 @@ func (p *Proxy) SetBackends(specs []upstream.Spec) error {
 	for _, nb := range diff.Added {
 		p.tracked[nb] = &member{conns: make(map[*conn]struct{})}
 		if p.started {
-			nb.StartSlowStart(now, p.cfg.SlowStart)
+			nb.StartSlowStart(now, p.opts.slowStart)
 		}
 		p.log.Info("backend added", "backend", nb.ID(), "address", nb.Addr(), "weight", nb.Weight())
 	}

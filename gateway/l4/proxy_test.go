@@ -28,7 +28,9 @@ func specs(bs ...*testBackend) []upstream.Spec {
 
 func TestRoundRobinDistribution(t *testing.T) {
 	a, b, c := startBackend(t, "a", nameEcho), startBackend(t, "b", nameEcho), startBackend(t, "c", nameEcho)
-	p := startProxy(t, Config{Strategy: "round_robin", Backends: specs(a, b, c)}, nil)
+	cfg := config(specs(a, b, c)...)
+	cfg.Strategy = "round_robin"
+	p := startProxy(t, cfg, nil)
 
 	counts := map[string]int{}
 	for i := range 30 {
@@ -52,7 +54,9 @@ func TestRoundRobinDistribution(t *testing.T) {
 
 func TestLeastConnectionsLongLived(t *testing.T) {
 	a, b := startBackend(t, "a", nameEcho), startBackend(t, "b", nameEcho)
-	p := startProxy(t, Config{Strategy: "least_connections", Backends: specs(a, b)}, nil)
+	cfg := config(specs(a, b)...)
+	cfg.Strategy = "least_connections"
+	p := startProxy(t, cfg, nil)
 
 	byName := map[string][]*client{}
 	for range 4 {
@@ -90,7 +94,9 @@ func TestHashByClientIPSticky(t *testing.T) {
 			for i := range 4 {
 				bs = append(bs, startBackend(t, fmt.Sprint("b", i), nameEcho))
 			}
-			p := startProxy(t, Config{Strategy: strategy, Backends: specs(bs...)}, nil)
+			cfg := config(specs(bs...)...)
+			cfg.Strategy = strategy
+			p := startProxy(t, cfg, nil)
 
 			// One client IP, many connections (and source ports): one backend.
 			_, first := connectName(t, p.addr)
@@ -126,8 +132,10 @@ func TestHashByClientIPSticky(t *testing.T) {
 
 func TestDeadBackendSkippedByRetry(t *testing.T) {
 	live := startBackend(t, "live", nameEcho)
-	dead := upstream.Spec{ID: "dead", Address: deadAddr(t)}
-	p := startProxy(t, Config{Strategy: "round_robin", Backends: []upstream.Spec{dead, spec(live)}}, nil)
+	dead := upstream.Spec{ID: "dead", Address: deadAddr(t), Weight: 1}
+	cfg := config(dead, spec(live))
+	cfg.Strategy = "round_robin"
+	p := startProxy(t, cfg, nil)
 
 	for i := range 10 {
 		cl, name := connectName(t, p.addr)
@@ -147,10 +155,9 @@ func TestDeadBackendSkippedByRetry(t *testing.T) {
 }
 
 func TestAllBackendsDeadClosesClient(t *testing.T) {
-	p := startProxy(t, Config{
-		Backends:       []upstream.Spec{{Address: deadAddr(t)}, {Address: deadAddr(t)}},
-		ConnectRetries: 5, // more than there are backends: each is tried once
-	}, nil)
+	cfg := config(upstream.Spec{Address: deadAddr(t), Weight: 1}, upstream.Spec{Address: deadAddr(t), Weight: 1})
+	cfg.ConnectRetries = 5 // more than there are backends: each is tried once
+	p := startProxy(t, cfg, nil)
 	cl := dial(t, p.addr)
 	if !cl.closedByPeer() {
 		t.Fatal("client connection not closed")
@@ -163,12 +170,10 @@ func TestAllBackendsDeadClosesClient(t *testing.T) {
 
 func TestOutlierEjectsOnConnectFailure(t *testing.T) {
 	live := startBackend(t, "live", nameEcho)
-	dead := upstream.Spec{ID: "dead", Address: deadAddr(t)}
+	dead := upstream.Spec{ID: "dead", Address: deadAddr(t), Weight: 1}
 	clk := clock.NewFake(time.Unix(1e9, 0))
-	p := startProxy(t, Config{
-		Backends: []upstream.Spec{dead, spec(live)},
-		Outlier:  &health.OutlierConfig{ConsecutiveFailures: 1, MaxEjectionPercent: 100},
-	}, clk)
+	p := startProxy(t, config(dead, spec(live)), clk,
+		WithOutlier(health.OutlierConfig{ConsecutiveFailures: 1, MaxEjectionPercent: 100}))
 	for range 2 { // round robin: one of the two tries the dead backend first
 		cl, _ := connectName(t, p.addr)
 		cl.Close()
@@ -182,10 +187,9 @@ func TestHealthCheckTCP(t *testing.T) {
 	a, b := startBackend(t, "a", nameEcho), startBackend(t, "b", nameEcho)
 	clk := clock.NewFake(time.Unix(1e9, 0))
 	const interval = time.Second
-	p := startProxy(t, Config{
-		Backends: specs(a, b),
-		Health:   &HealthConfig{Interval: interval, Timeout: time.Second, HealthyThreshold: 2, UnhealthyThreshold: 3},
-	}, clk)
+	cfg := config(specs(a, b)...)
+	cfg.Health = &HealthConfig{Interval: interval, Timeout: time.Second, HealthyThreshold: 2, UnhealthyThreshold: 3}
+	p := startProxy(t, cfg, clk)
 	ba := p.Backend("a")
 
 	probes := func() uint64 {
@@ -251,7 +255,9 @@ func TestHalfClose(t *testing.T) {
 				c.Write([]byte("got:"))
 				c.Write(data)
 			})
-			p := startProxy(t, Config{Backends: specs(be), IdleTimeout: mode.idle}, nil)
+			cfg := config(specs(be)...)
+			cfg.IdleTimeout = mode.idle
+			p := startProxy(t, cfg, nil)
 			payload := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
 			cl := dial(t, p.addr)
 			go func() {
@@ -277,7 +283,9 @@ func TestHalfClose(t *testing.T) {
 func TestIdleTimeoutClosesIdleConnection(t *testing.T) {
 	be := startBackend(t, "a", nameEcho)
 	const idle = 100 * time.Millisecond
-	p := startProxy(t, Config{Backends: specs(be), IdleTimeout: idle}, nil)
+	cfg := config(specs(be)...)
+	cfg.IdleTimeout = idle
+	p := startProxy(t, cfg, nil)
 	cl, _ := connectName(t, p.addr)
 	cl.echo("still here")
 	start := time.Now()
@@ -293,7 +301,9 @@ func TestIdleTimeoutClosesIdleConnection(t *testing.T) {
 func TestIdleTimeoutSparesActiveConnection(t *testing.T) {
 	be := startBackend(t, "a", nameEcho)
 	const idle = 400 * time.Millisecond
-	p := startProxy(t, Config{Backends: specs(be), IdleTimeout: idle}, nil)
+	cfg := config(specs(be)...)
+	cfg.IdleTimeout = idle
+	p := startProxy(t, cfg, nil)
 	cl, _ := connectName(t, p.addr)
 	// Traffic every 20ms for three idle periods: never idle, so never closed.
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -318,7 +328,9 @@ func TestIdleTimeoutStalledReader(t *testing.T) {
 			}
 		}
 	})
-	p := startProxy(t, Config{Backends: specs(be), IdleTimeout: 100 * time.Millisecond}, nil)
+	cfg := config(specs(be)...)
+	cfg.IdleTimeout = 100 * time.Millisecond
+	p := startProxy(t, cfg, nil)
 	cl := dial(t, p.addr)
 	// Half-close too, so that the client-to-backend direction ends and only
 	// the blocked write is left to notice.
@@ -331,7 +343,7 @@ func TestIdleTimeoutStalledReader(t *testing.T) {
 
 func TestShutdownWaitsForOpenConnection(t *testing.T) {
 	be := startBackend(t, "a", nameEcho)
-	p := startProxy(t, Config{Backends: specs(be)}, nil)
+	p := startProxy(t, config(specs(be)...), nil)
 	cl, _ := connectName(t, p.addr)
 
 	done := make(chan error, 1)
@@ -364,7 +376,7 @@ func TestShutdownWaitsForOpenConnection(t *testing.T) {
 
 func TestShutdownClosesAtDeadline(t *testing.T) {
 	be := startBackend(t, "a", nameEcho)
-	p := startProxy(t, Config{Backends: specs(be)}, nil)
+	p := startProxy(t, config(specs(be)...), nil)
 	cl, _ := connectName(t, p.addr)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -392,7 +404,9 @@ func TestRemovedBackendDrains(t *testing.T) {
 	a, b := startBackend(t, "a", nameEcho), startBackend(t, "b", nameEcho)
 	clk := clock.NewFake(time.Unix(1e9, 0))
 	const drain = 10 * time.Second
-	p := startProxy(t, Config{Backends: specs(a, b), DrainTimeout: drain}, clk)
+	cfg := config(specs(a, b)...)
+	cfg.DrainTimeout = drain
+	p := startProxy(t, cfg, clk)
 
 	// One connection that ends on its own, one that outlives the deadline.
 	var onA []*client
@@ -436,7 +450,7 @@ func TestRemovedBackendDrains(t *testing.T) {
 }
 
 func TestSetBackendsKeepsIdentity(t *testing.T) {
-	p, err := New(Config{Backends: []upstream.Spec{{ID: "a", Address: "127.0.0.1:1"}, {ID: "b", Address: "127.0.0.1:2"}}}, clock.Real{}, nil)
+	p, err := New(config(upstream.Spec{ID: "a", Address: "127.0.0.1:1", Weight: 1}, upstream.Spec{ID: "b", Address: "127.0.0.1:2", Weight: 1}), clock.Real{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +485,9 @@ func TestSetBackendsKeepsIdentity(t *testing.T) {
 
 func TestMaxConnectionsRefusesExcess(t *testing.T) {
 	be := startBackend(t, "a", nameEcho)
-	p := startProxy(t, Config{Backends: specs(be), MaxConnections: 2}, nil)
+	cfg := config(specs(be)...)
+	cfg.MaxConnections = 2
+	p := startProxy(t, cfg, nil)
 	c1, _ := connectName(t, p.addr)
 	c2, _ := connectName(t, p.addr)
 	defer c2.Close()
@@ -502,7 +518,9 @@ func TestProxyProtocolHeader(t *testing.T) {
 		}
 		c.Write(line)
 	})
-	p := startProxy(t, Config{Backends: specs(be), ProxyProtocol: true}, nil)
+	cfg := config(specs(be)...)
+	cfg.ProxyProtocol = true
+	p := startProxy(t, cfg, nil)
 	cl := dial(t, p.addr)
 	cl.SetReadDeadline(time.Now().Add(ioTimeout))
 	got, err := io.ReadAll(cl)
@@ -538,18 +556,27 @@ func TestProxyHeaderV1Families(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		cfg  Config
+		edit func(*Config) // of a Config from SetDefaults
+		opt  Option
 		want string
 	}{
-		{"least_response_time", Config{Strategy: "least_response_time"}, "connect times"},
-		{"unknown strategy", Config{Strategy: "fastest"}, "unknown strategy"},
-		{"bad address", Config{Backends: []upstream.Spec{{Address: "localhost"}}}, "missing port"},
-		{"bad port", Config{Backends: []upstream.Spec{{Address: "localhost:0"}}}, "bad port"},
-		{"duplicate", Config{Backends: []upstream.Spec{{Address: "a:1"}, {Address: "a:1"}}}, "duplicate"},
-		{"negative idle", Config{IdleTimeout: -1}, "idle"},
-		{"bad health address", Config{Health: &HealthConfig{Address: "x"}}, "health address"},
+		{"least_response_time", func(c *Config) { c.Strategy = "least_response_time" }, nil, "connect times"},
+		{"unknown strategy", func(c *Config) { c.Strategy = "fastest" }, nil, "unknown strategy"},
+		{"bad address", func(c *Config) { c.Backends = []upstream.Spec{{Address: "localhost", Weight: 1}} }, nil, "missing port"},
+		{"bad port", func(c *Config) { c.Backends = []upstream.Spec{{Address: "localhost:0", Weight: 1}} }, nil, "invalid port"},
+		{"duplicate", func(c *Config) {
+			c.Backends = []upstream.Spec{{Address: "a:1", Weight: 1}, {Address: "a:1", Weight: 1}}
+		}, nil, "duplicate"},
+		{"negative idle", func(c *Config) { c.IdleTimeout = -1 }, nil, "idle"},
+		{"bad health address", func(c *Config) {}, WithHealthAddress("x"), "health address"},
 	} {
-		_, err := New(tc.cfg, clock.Real{}, nil)
+		cfg := config()
+		tc.edit(&cfg)
+		var opts []Option
+		if tc.opt != nil {
+			opts = append(opts, tc.opt)
+		}
+		_, err := New(cfg, clock.Real{}, nil, opts...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
 		}
@@ -557,7 +584,9 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := New(Config{Strategy: "least_response_time"}, nil, nil); !errors.Is(err, ErrUnsupportedStrategy) {
 		t.Errorf("least_response_time: %v, want ErrUnsupportedStrategy", err)
 	}
-	p, err := New(Config{}, nil, nil)
+	var zero Config
+	zero.SetDefaults()
+	p, err := New(zero, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -576,11 +605,12 @@ func TestNoGoroutineLeak(t *testing.T) {
 	base := runtime.NumGoroutine()
 	a, b := startBackend(t, "a", nameEcho), startBackend(t, "b", nameEcho)
 	clk := clock.NewFake(time.Unix(1e9, 0))
-	p := startProxy(t, Config{
-		Backends:    specs(a, b),
-		IdleTimeout: time.Minute,
-		Health:      &HealthConfig{Interval: time.Second},
-	}, clk)
+	cfg := config(specs(a, b)...)
+	cfg.IdleTimeout = time.Minute
+	cfg.Health = &HealthConfig{}
+	cfg.Health.SetDefaults()
+	cfg.Health.Interval = time.Second
+	p := startProxy(t, cfg, clk)
 	clk.Advance(time.Second) // run a round of probes
 	var open []*client
 	for i := range 6 {
@@ -614,10 +644,12 @@ func TestNoGoroutineLeak(t *testing.T) {
 // client is served by the next one.
 func TestConnectTimeoutRetries(t *testing.T) {
 	live := startBackend(t, "live", nameEcho)
-	hang := upstream.Spec{ID: "hang", Address: "192.0.2.1:9"} // TEST-NET-1, never dialled
+	hang := upstream.Spec{ID: "hang", Address: "192.0.2.1:9", Weight: 1} // TEST-NET-1, never dialled
 	clk := clock.NewFake(time.Unix(1e9, 0))
 	dialing := make(chan struct{}, 1)
-	p := startProxy(t, Config{Backends: []upstream.Spec{hang, spec(live)}, ConnectTimeout: 3 * time.Second}, clk,
+	cfg := config(hang, spec(live))
+	cfg.ConnectTimeout = 3 * time.Second
+	p := startProxy(t, cfg, clk,
 		func(p *Proxy) {
 			real := p.dialFn
 			p.dialFn = func(ctx context.Context, addr string) (net.Conn, error) {

@@ -9,31 +9,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
-
-// l4Config maps a config l4 section to the TCP proxy's settings.
-func l4Config(lc *config.L4) l4.Config {
-	c := l4.Config{
-		Name: lc.Name, Listen: lc.Listen, Strategy: lc.Strategy,
-		ConnectTimeout: lc.ConnectTimeout, IdleTimeout: lc.IdleTimeout, MaxConnections: lc.MaxConnections,
-		DrainTimeout: lc.DrainTimeout, ProxyProtocol: lc.ProxyProtocol,
-		ConnectRetries: lc.ConnectRetries,
-	}
-	if c.ConnectRetries == 0 {
-		c.ConnectRetries = -1 // config 0 means none; l4 reads 0 as its default
-	}
-	if lc.DrainTimeout == 0 {
-		c.DrainTimeout = -1 // close at once
-	}
-	for _, b := range lc.Backends {
-		c.Backends = append(c.Backends, upstream.Spec{ID: b.ID, Address: b.Address, Weight: b.Weight})
-	}
-	if h := lc.HealthCheck; h != nil {
-		c.Health = &l4.HealthConfig{Interval: h.Interval, Timeout: h.Timeout, HealthyThreshold: h.HealthyThreshold, UnhealthyThreshold: h.UnhealthyThreshold}
-	}
-	return c
-}
 
 // tcpListeners are the running L4 proxies, by name.
 type tcpListeners map[string]*l4.Proxy
@@ -43,7 +19,7 @@ func startTCP(g *gateway.Gateway, cfg *config.Config, errc chan<- error, log *sl
 	ts := tcpListeners{}
 	for i := range cfg.L4 {
 		lc := &cfg.L4[i]
-		p, err := l4.New(l4Config(lc), g.Clock(), log.With("l4", lc.Name))
+		p, err := l4.New(*lc, g.Clock(), log.With("l4", lc.Name))
 		if err == nil {
 			var ln net.Listener
 			if ln, err = net.Listen("tcp", lc.Listen); err == nil {
@@ -72,7 +48,7 @@ func (ts tcpListeners) apply(cfg *config.Config, log *slog.Logger) {
 			log.Warn("new l4 listener takes effect on restart", "name", lc.Name)
 			continue
 		}
-		if err := p.SetBackends(l4Config(lc).Backends); err != nil {
+		if err := p.SetBackends(lc.Backends); err != nil {
 			log.Error("l4 membership not applied", "name", lc.Name, "error", err.Error())
 		}
 	}
