@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // Reloading the configuration while clients hammer the gateway must not
@@ -20,7 +22,7 @@ import (
 // backends finish what they have in flight.
 func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	bs := startBackends(t, 3)
-	cfgFor := func(strategy string, members ...*testBackend) string {
+	cfgFor := func(strategy string, members ...*testkit.HTTPBackend) string {
 		return poolConfig("strategy: "+strategy, members...)
 	}
 	g, gw := startGateway(t, parseConfig(t, cfgFor("round_robin", bs[0], bs[1])), Options{})
@@ -28,12 +30,12 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	ctx, stopLoad := context.WithCancel(context.Background())
 	defer stopLoad()
 	l := startLoad(ctx, gw.URL+"/", 8, 100000)
-	sets := [][]*testBackend{{bs[1], bs[2]}, {bs[0], bs[2]}, {bs[0], bs[1], bs[2]}, {bs[2]}, {bs[0], bs[1]}}
+	sets := [][]*testkit.HTTPBackend{{bs[1], bs[2]}, {bs[0], bs[2]}, {bs[0], bs[1], bs[2]}, {bs[2]}, {bs[0], bs[1]}}
 	strategies := []string{"least_connections", "random", "round_robin", "power_of_two", "weighted_round_robin"}
 	for i := 0; i < 30; i++ {
 		// Let some traffic through between reloads.
 		target := l.ok.Load() + 50
-		waitFor(t, "traffic between reloads", func() bool { return l.ok.Load() >= target })
+		testkit.Eventually(t, "traffic between reloads", func() bool { return l.ok.Load() >= target })
 		cfg := parseConfig(t, cfgFor(strategies[i%len(strategies)], sets[i%len(sets)]...))
 		if err := g.Apply(cfg); err != nil {
 			t.Fatalf("reload %d: %v", i, err)
@@ -160,7 +162,7 @@ pools:
 func TestReloadOnFileChangeAndSignal(t *testing.T) {
 	bs := startBackends(t, 2)
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	writeConfig(t, path, runnerConfig(bs[0].addr()))
+	writeConfig(t, path, runnerConfig(bs[0].Addr()))
 	reload := make(chan struct{}, 1)
 	rn := runGateway(t, path, reload)
 	c := &http.Client{}
@@ -169,14 +171,14 @@ func TestReloadOnFileChangeAndSignal(t *testing.T) {
 		t.Fatalf("initial: %q", body)
 	}
 
-	writeConfig(t, path, runnerConfig(bs[1].addr()))
-	waitFor(t, "file change applied", func() bool { _, body, _ := get(t, c, url); return body == "b1\n" })
+	writeConfig(t, path, runnerConfig(bs[1].Addr()))
+	testkit.Eventually(t, "file change applied", func() bool { _, body, _ := get(t, c, url); return body == "b1\n" })
 
 	// An invalid config is refused with file and line; the old one serves.
 	gen := rn.g.Status().Generation
-	writeConfig(t, path, runnerConfig(bs[0].addr())+"\t\tbogus_key: 1\n")
+	writeConfig(t, path, runnerConfig(bs[0].Addr())+"\t\tbogus_key: 1\n")
 	reload <- struct{}{} // SIGHUP path as well as the watcher
-	waitFor(t, "refusal logged", func() bool { return strings.Contains(rn.log.String(), "config reload refused") })
+	testkit.Eventually(t, "refusal logged", func() bool { return strings.Contains(rn.log.String(), "config reload refused") })
 	logs := rn.log.String()
 	if !strings.Contains(logs, path+":11:") || !strings.Contains(logs, "bogus_key") {
 		t.Fatalf("refusal does not name file:line and key:\n%s", logs)
@@ -186,9 +188,9 @@ func TestReloadOnFileChangeAndSignal(t *testing.T) {
 	}
 
 	// SIGHUP after fixing the file applies it.
-	writeConfig(t, path, runnerConfig(bs[0].addr()))
+	writeConfig(t, path, runnerConfig(bs[0].Addr()))
 	reload <- struct{}{}
-	waitFor(t, "fixed config applied", func() bool { _, body, _ := get(t, c, url); return body == "b0\n" })
+	testkit.Eventually(t, "fixed config applied", func() bool { _, body, _ := get(t, c, url); return body == "b0\n" })
 }
 
 // SIGTERM: stop accepting, finish what is in flight, then exit.
@@ -201,13 +203,13 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		_, _ = w.Write([]byte("finished"))
 	}))
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	writeConfig(t, path, runnerConfig(slow.addr()))
+	writeConfig(t, path, runnerConfig(slow.Addr()))
 	rn := runGateway(t, path, nil)
 
 	result := getAsync(http.DefaultClient, "http://"+rn.addr+"/")
 	<-started
 	rn.cancel()
-	waitFor(t, "listener closed", func() bool {
+	testkit.Eventually(t, "listener closed", func() bool {
 		c, err := net.Dial("tcp", rn.addr)
 		if err == nil {
 			c.Close()
