@@ -515,42 +515,31 @@ func (r *reader) str(key, def string) string {
 }
 
 func (r *reader) int(key string, def int) int {
-	v, ok := r.raw(key)
-	if !ok {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		r.fail(key, "%q is not an integer", v)
-		return def
-	}
-	return n
+	return parsed(r, key, def, strconv.Atoi, "an integer")
 }
 
 func (r *reader) duration(key string, def time.Duration) time.Duration {
-	v, ok := r.raw(key)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		r.fail(key, "%q is not a duration like \"15s\"", v)
-		return def
-	}
-	return d
+	return parsed(r, key, def, time.ParseDuration, `a duration like "15s"`)
 }
 
 func (r *reader) bool(key string, def bool) bool {
+	return parsed(r, key, def, strconv.ParseBool, "true or false")
+}
+
+// parsed is key's value read by parse: def when the key is unset, and def
+// with a complaint that the value is not what it should be (want) when
+// parse fails.
+func parsed[T any](r *reader, key string, def T, parse func(string) (T, error), want string) T {
 	v, ok := r.raw(key)
 	if !ok {
 		return def
 	}
-	b, err := strconv.ParseBool(v)
+	x, err := parse(v)
 	if err != nil {
-		r.fail(key, "%q is not true or false", v)
+		r.fail(key, "%q is not %s", v, want)
 		return def
 	}
-	return b
+	return x
 }
 
 func (r *reader) json(key string, into any) {
