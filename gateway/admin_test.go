@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -338,10 +337,7 @@ func TestRouteSamplerRatesErrorsAndLatency(t *testing.T) {
 
 func TestReloadStatusKeepsLastError(t *testing.T) {
 	bs := startBackends(t, 1)
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	writeConfig(t, path, runnerConfig(bs[0].Addr()))
-	reload := make(chan struct{}, 1)
-	rn := runGateway(t, path, reload)
+	rn, path, reload := runWithConfigFile(t, bs[0].Addr())
 	if r := rn.g.ReloadStatus(); r.Attempts != 0 || r.LastResult != "" || r.Generation != 1 || r.File != path {
 		t.Fatalf("before any reload: %+v", r)
 	}

@@ -71,22 +71,12 @@ func TestFailoverFenceStatusAndHandover(t *testing.T) {
 	dir := t.TempDir()
 	write := func(node string) string {
 		p := filepath.Join(dir, node+".yaml")
-		writeConfig(t, p, fmt.Sprintf(`listen: 127.0.0.1:0
-admin: {listen: 127.0.0.1:0}
-access_log: {enabled: false}
-shutdown_timeout: 1s
-routes:
-	- name: all
-		pool: p
-pools:
-	- name: p
-		backends: [{address: %s}]
-failover:
+		writeConfig(t, p, strings.Replace(runnerConfig(bs[0].Addr()), "shutdown_timeout: 5s", "shutdown_timeout: 1s", 1)+fmt.Sprintf(`failover:
 	mode: local
 	node: %s
 	lease: {path: lease.json, ttl: 300ms}
 	vip: {address: 192.168.255.1/32, interface: drawbridge-none0}
-`, bs[0].Addr(), node))
+`, node))
 		return p
 	}
 	a := runGateway(t, write("a"), nil)

@@ -243,11 +243,15 @@ func checkRequestLines(t *testing.T, be *rawBackend) {
 	}
 }
 
-const spellingConfig = `
-access_log: {enabled: false}
-admin: {enabled: false}
-routes:
-	- name: admin-host
+// rawConfig is a config for the raw backend: head, then routes (YAML with
+// tabs) before a catch-all route, all to pool p, whose one backend's
+// address is the format's last verb.
+func rawConfig(head, routes string) string {
+	return "access_log: {enabled: false}\nadmin: {enabled: false}\n" + head + "routes:\n" + routes +
+		"\t- name: all\n\t\tpool: p\npools:\n\t- name: p\n\t\tbackends: [{address: %s}]\n"
+}
+
+var spellingConfig = rawConfig("", `	- name: admin-host
 		match: {host: admin.test}
 		deny_cidrs: [127.0.0.0/8, "::1/128"]
 		pool: p
@@ -255,12 +259,7 @@ routes:
 		match: {path_prefix: /admin}
 		deny_cidrs: [127.0.0.0/8, "::1/128"]
 		pool: p
-	- name: all
-		pool: p
-pools:
-	- name: p
-		backends: [{address: %s}]
-`
+`)
 
 // Each spelling is sent as an HTTP/1.1 request line and Host, and as
 // HTTP/2 :path and :authority over h2c; a refused one must not reach the
@@ -436,21 +435,11 @@ func TestRequestLineRulesOverHTTP1(t *testing.T) {
 	}
 }
 
-const identityConfig = `
-access_log: {enabled: false}
-admin: {enabled: false}
-%s
-routes:
-	- name: private
+var identityConfig = rawConfig("%s\n", `	- name: private
 		match: {path_prefix: /private}
 		auth: {api_keys: {keys: {alice: %x}}}
 		pool: p
-	- name: all
-		pool: p
-pools:
-	- name: p
-		backends: [{address: %s}]
-`
+`)
 
 // The identity the gateway asserts cannot be removed by the client's
 // Connection header, nor forged through an underscore spelling.
@@ -537,11 +526,7 @@ func TestUnderscoresAllowedKeepsAssertedHeaders(t *testing.T) {
 	}
 }
 
-const upgradeConfig = `
-access_log: {enabled: false}
-admin: {enabled: false}
-routes:
-	- name: admin
+var upgradeConfig = rawConfig("", `	- name: admin
 		match: {path_prefix: /admin}
 		deny_cidrs: [127.0.0.0/8, "::1/128"]
 		pool: p
@@ -553,12 +538,7 @@ routes:
 		match: {path_prefix: /echo}
 		upgrade: [echo]
 		pool: p
-	- name: all
-		pool: p
-pools:
-	- name: p
-		backends: [{address: %s}]
-`
+`)
 
 // RFC 9113 §3.1: an h2c upgrade is never relayed. A lenient backend that
 // would switch must not even be asked, and /admin, denied at the gateway,

@@ -49,16 +49,22 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	}
 }
 
+// startSlowBackend serves one request that answers body only once release
+// is closed; started is closed when that request arrives.
+func startSlowBackend(t *testing.T, body string) (be *testkit.HTTPBackend, started, release chan struct{}) {
+	started, release = make(chan struct{}), make(chan struct{})
+	be = startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = w.Write([]byte(body))
+	}))
+	return be, started, release
+}
+
 // A backend removed while a request is in flight on it finishes that
 // request; it takes no new ones.
 func TestRemovedBackendDrainsInFlight(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan struct{})
-	slow := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(started)
-		<-release
-		_, _ = w.Write([]byte("slow done"))
-	}))
+	slow, started, release := startSlowBackend(t, "slow done")
 	fast := startBackends(t, 1)[0]
 	g, gw := startGateway(t, parseConfig(t, poolConfig("", slow)), Options{})
 
@@ -145,6 +151,16 @@ func writeConfig(t *testing.T, path, body string) {
 	}
 }
 
+// runWithConfigFile runs a gateway on a file holding runnerConfig(backend);
+// the test may rewrite the file and send on reload (SIGHUP).
+func runWithConfigFile(t *testing.T, backend string) (rn *running, path string, reload chan struct{}) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "gateway.yaml")
+	writeConfig(t, path, runnerConfig(backend))
+	reload = make(chan struct{}, 1)
+	return runGateway(t, path, reload), path, reload
+}
+
 func runnerConfig(backend string) string {
 	return fmt.Sprintf(`listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0}
@@ -161,10 +177,7 @@ pools:
 
 func TestReloadOnFileChangeAndSignal(t *testing.T) {
 	bs := startBackends(t, 2)
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	writeConfig(t, path, runnerConfig(bs[0].Addr()))
-	reload := make(chan struct{}, 1)
-	rn := runGateway(t, path, reload)
+	rn, path, reload := runWithConfigFile(t, bs[0].Addr())
 	c := &http.Client{}
 	url := "http://" + rn.addr + "/"
 	if _, body, _ := get(t, c, url); body != "b0\n" {
@@ -195,16 +208,8 @@ func TestReloadOnFileChangeAndSignal(t *testing.T) {
 
 // SIGTERM: stop accepting, finish what is in flight, then exit.
 func TestGracefulShutdownDrains(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan struct{})
-	slow := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(started)
-		<-release
-		_, _ = w.Write([]byte("finished"))
-	}))
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	writeConfig(t, path, runnerConfig(slow.Addr()))
-	rn := runGateway(t, path, nil)
+	slow, started, release := startSlowBackend(t, "finished")
+	rn, _, _ := runWithConfigFile(t, slow.Addr())
 
 	result := getAsync(http.DefaultClient, "http://"+rn.addr+"/")
 	<-started
