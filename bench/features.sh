@@ -54,14 +54,7 @@ EOF
 
 parse_bench_args "$@"
 
-if [[ "$quick" == 1 ]]; then
-	DURATION="${DURATION:-3s}"
-	WARMUP="${WARMUP:-1s}"
-	ROUNDS="${ROUNDS:-1}"
-fi
-DURATION="${DURATION:-10s}"
-WARMUP="${WARMUP:-2s}"
-ROUNDS="${ROUNDS:-5}"
+round_defaults 5 # bench/lib.sh
 CONNECTIONS="${CONNECTIONS:-64}"
 FEATURES="${FEATURES-auth rate_limit}"
 RATE="${RATE:-1000000}"

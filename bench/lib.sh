@@ -458,6 +458,20 @@ parse_bench_args() {
 	done
 }
 
+# round_defaults ROUNDS: the defaults of DURATION, WARMUP and ROUNDS for
+# the scripts that measure in rounds: 10s, 2s and ROUNDS; with --quick (a
+# smoke test) 3s, 1s and 1.
+round_defaults() {
+	if [[ "$quick" == 1 ]]; then
+		DURATION="${DURATION:-3s}"
+		WARMUP="${WARMUP:-1s}"
+		ROUNDS="${ROUNDS:-1}"
+	fi
+	DURATION="${DURATION:-10s}"
+	WARMUP="${WARMUP:-2s}"
+	ROUNDS="${ROUNDS:-$1}"
+}
+
 # start_drawbridge_backend N PORT [ARG...]: `drawbridge backend` bN on PORT
 # (GOMAXPROCS=1, on the client CPU), appending to $tmp/backendN.log, and
 # waits until it is ready; last_pid gives its pid.

@@ -65,14 +65,7 @@ EOF
 
 parse_bench_args "$@"
 
-if [[ "$quick" == 1 ]]; then
-	DURATION="${DURATION:-3s}"
-	WARMUP="${WARMUP:-1s}"
-	ROUNDS="${ROUNDS:-1}"
-fi
-DURATION="${DURATION:-10s}"
-WARMUP="${WARMUP:-2s}"
-ROUNDS="${ROUNDS:-3}"
+round_defaults 3 # bench/lib.sh
 CONNECTIONS="${CONNECTIONS:-64}"
 STOCK="${STOCK:-1}"
 PIN="${PIN:-1}"
