@@ -482,16 +482,22 @@ func coalesce(t *testing.T, cc string) (calls int64, bodies []string, rg *rig) {
 	return rg.calls.Load(), bodies, rg
 }
 
-func TestConcurrentMissesCoalesce(t *testing.T) {
-	calls, bodies, rg := coalesce(t, "max-age=60")
-	if calls != 1 {
-		t.Fatalf("backend calls = %d, want 1", calls)
-	}
+// allShared fails unless every coalesced waiter got the backend's body.
+func allShared(t *testing.T, bodies []string) {
+	t.Helper()
 	for _, b := range bodies {
 		if b != "shared" {
 			t.Fatalf("bodies = %q", bodies)
 		}
 	}
+}
+
+func TestConcurrentMissesCoalesce(t *testing.T) {
+	calls, bodies, rg := coalesce(t, "max-age=60")
+	if calls != 1 {
+		t.Fatalf("backend calls = %d, want 1", calls)
+	}
+	allShared(t, bodies)
 	if st := rg.c.Stats(); st.Hits != 7 || st.Misses != 1 {
 		t.Fatalf("stats = %+v", st)
 	}
@@ -502,11 +508,7 @@ func TestCoalescedWaitersRefetchWhenUncacheable(t *testing.T) {
 	if calls != 8 {
 		t.Fatalf("backend calls = %d, want 8 (each waiter refetches)", calls)
 	}
-	for _, b := range bodies {
-		if b != "shared" {
-			t.Fatalf("bodies = %q", bodies)
-		}
-	}
+	allShared(t, bodies)
 }
 
 // A leader whose next panics (ReverseProxy aborts that way) must release
