@@ -453,21 +453,20 @@ func (c *Config) subnetLayout() (*Network, error) {
 			cursor = start + size
 			return netip.PrefixFrom(uintToAddr(start), bits), nil
 		}
-		for i := 0; i < c.AZCount; i++ {
-			p, err := alloc(priv)
-			if err != nil {
-				return nil, err
+		// Private subnets first, then public, one of each per AZ.
+		for _, tier := range []struct {
+			name string
+			bits int
+			into *[]netip.Prefix
+		}{{"private", priv, &n.Private}, {"public", pub, &n.Public}} {
+			for i := 0; i < c.AZCount; i++ {
+				p, err := alloc(tier.bits)
+				if err != nil {
+					return nil, err
+				}
+				*tier.into = append(*tier.into, p)
+				all = append(all, named{fmt.Sprintf("%s subnet %d", tier.name, i), p})
 			}
-			n.Private = append(n.Private, p)
-			all = append(all, named{fmt.Sprintf("private subnet %d", i), p})
-		}
-		for i := 0; i < c.AZCount; i++ {
-			p, err := alloc(pub)
-			if err != nil {
-				return nil, err
-			}
-			n.Public = append(n.Public, p)
-			all = append(all, named{fmt.Sprintf("public subnet %d", i), p})
 		}
 	}
 	for i := range all {
