@@ -435,3 +435,271 @@ median() {
 			else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2
 		}'
 }
+
+# ------------------------------------------------------- script plumbing ---
+
+# parse_bench_args ARG...: the options every bench script takes: --quick
+# (sets quick=1; QUICK=1 does the same) and --help (calls the script's usage).
+parse_bench_args() {
+	quick="${QUICK:-0}"
+	local arg
+	for arg in "$@"; do
+		case "$arg" in
+		--quick) quick=1 ;;
+		-h | --help)
+			usage
+			exit 0
+			;;
+		*)
+			echo "$bench_name: unknown argument: $arg (try --help)" >&2
+			exit 2
+			;;
+		esac
+	done
+}
+
+# round_defaults ROUNDS: the defaults of DURATION, WARMUP and ROUNDS for
+# the scripts that measure in rounds: 10s, 2s and ROUNDS; with --quick (a
+# smoke test) 3s, 1s and 1.
+round_defaults() {
+	if [[ "$quick" == 1 ]]; then
+		DURATION="${DURATION:-3s}"
+		WARMUP="${WARMUP:-1s}"
+		ROUNDS="${ROUNDS:-1}"
+	fi
+	DURATION="${DURATION:-10s}"
+	WARMUP="${WARMUP:-2s}"
+	ROUNDS="${ROUNDS:-$1}"
+}
+
+# start_drawbridge_backend N PORT [ARG...]: `drawbridge backend` bN on PORT
+# (GOMAXPROCS=1, on the client CPU), appending to $tmp/backendN.log, and
+# waits until it is ready; last_pid gives its pid.
+start_drawbridge_backend() {
+	local n="$1" port="$2" logf="$tmp/backend$1.log"
+	shift 2
+	start "backend b$n" "$logf" env GOMAXPROCS=1 "${client_pin[@]}" "$drawbridge" backend \
+		--listen "127.0.0.1:$port" --id "b$n" "$@"
+	wait_ready "drawbridge backend b$n" "$(last_pid)" "http://127.0.0.1:$port/healthz" "$logf"
+}
+
+# start_two_backends [ARG...]: picks BACKEND1_PORT and BACKEND2_PORT and
+# starts backends b1 and b2 there as BACKENDS says: "drawbridge" (ARGs go
+# to each `drawbridge backend`) or "nginx" (one static nginx).
+start_two_backends() {
+	pick_port BACKEND1_PORT
+	pick_port BACKEND2_PORT
+	case "$BACKENDS" in
+	drawbridge)
+		start_drawbridge_backend 1 "$BACKEND1_PORT" "$@"
+		start_drawbridge_backend 2 "$BACKEND2_PORT" "$@"
+		;;
+	nginx) start_nginx_backends "$BACKEND1_PORT" "$BACKEND2_PORT" ;;
+	*) die "BACKENDS must be 'drawbridge' or 'nginx', got '$BACKENDS'" ;;
+	esac
+	log "$BACKENDS backends b1=127.0.0.1:$BACKEND1_PORT b2=127.0.0.1:$BACKEND2_PORT"
+}
+
+# The targets under test, by name: their port, pid and log file.
+declare -A target_port target_pid target_log
+
+# set_target NAME PORT LOGFILE: records the last started process as target NAME.
+set_target() {
+	target_port[$1]="$2"
+	target_pid[$1]="$(last_pid)"
+	target_log[$1]="$3"
+}
+
+# gateway_yaml_head PORT ADMIN_PORT: the first lines of a bench gateway
+# config (listener, admin, no access log) up to the start of `routes:`.
+gateway_yaml_head() {
+	printf 'listen: "127.0.0.1:%s"\n' "$1"
+	printf 'admin: {enabled: true, listen: "127.0.0.1:%s"}\n' "$2"
+	printf 'access_log: {enabled: false}\n'
+	printf 'shutdown_timeout: 1s\n'
+	printf 'routes:\n  - name: all\n    pool: p\n'
+}
+
+# run_gateway NAME DIR [HINT]: checks DIR/gateway.yaml with `drawbridge
+# gateway validate` (dying with its complaint and HINT), then starts
+# `gateway run` on it on the proxy CPU; last_pid gives its pid.
+run_gateway() {
+	local name="$1" dir="$2" hint="${3:-}"
+	"$drawbridge" gateway validate --config "$dir/gateway.yaml" >"$dir/validate.log" 2>&1 ||
+		die "drawbridge gateway validate rejected the $name config ($dir/gateway.yaml):
+$(cat "$dir/validate.log")${hint:+
+$hint}"
+	start "$name" "$dir/gateway.log" env GOMAXPROCS=1 "${proxy_pin[@]}" "$drawbridge" gateway run --config "$dir/gateway.yaml"
+}
+
+# run_haproxy NAME CFG LOGFILE: checks CFG with haproxy -c (dying with its
+# complaint), then starts haproxy on it on the proxy CPU.
+run_haproxy() {
+	local name="$1" cfg="$2" logf="$3"
+	haproxy -c -q -f "$cfg" >"$logf.check" 2>&1 ||
+		die "$name rejected its config ($cfg):
+$(cat "$logf.check")"
+	start "$name" "$logf" "${proxy_pin[@]}" haproxy -db -f "$cfg"
+}
+
+# check_spread NAME URL ID...: 6 GETs through target NAME must succeed (else
+# die with its log) and should reach every backend ID (else warn).
+check_spread() {
+	local name="$1" url="$2" i id ids=() uniq want missing=0
+	shift 2
+	for ((i = 0; i < 6; i++)); do
+		id="$(curl -fsS -o /dev/null -D - --max-time 2 "$url" 2>/dev/null |
+			tr -d '\r' | awk -F': *' 'tolower($1)=="x-backend-id"{print $2}')" ||
+			die "$name: GET $url failed; its log (${target_log[$name]:-?}):
+$(tail -n 30 "${target_log[$name]:-/dev/null}" 2>/dev/null)"
+		ids+=("${id:-<none>}")
+	done
+	uniq="$(printf '%s\n' "${ids[@]}" | sort -u | tr '\n' ' ')"
+	for want in "$@"; do [[ " $uniq" == *" $want "* ]] || missing=1; done
+	if ((missing)); then
+		warn "$name: 6 requests reached backends [ ${uniq}] - expected $* (round robin)"
+	fi
+}
+
+# ------------------------------------------------------ measured wrk runs ---
+
+# run_wrk NAME DURATION OUTFILE [WRK ARG...]: wrk -t1 -c$CONNECTIONS against
+# target NAME; fails loudly if wrk fails or the target died. wrk runs in the
+# background so that a signal to the script is handled at once (the cleanup
+# trap stops wrk too).
+run_wrk() {
+	local name="$1" dur="$2" outf="$3" rc=0
+	shift 3
+	"${client_pin[@]}" wrk -t1 "-c$CONNECTIONS" "-d$dur" "$@" \
+		"http://127.0.0.1:${target_port[$name]}/" >"$outf" 2>&1 &
+	wrk_pid=$!
+	wait "$wrk_pid" || rc=$?
+	wrk_pid=""
+	if ! kill -0 "${target_pid[$name]}" 2>/dev/null; then
+		die "$name (pid ${target_pid[$name]}) died under load; its log (${target_log[$name]}):
+$(tail -n 30 "${target_log[$name]}" 2>/dev/null)
+wrk output:
+$(cat "$outf")"
+	fi
+	((rc == 0)) || die "wrk against $name exited with status $rc:
+$(cat "$outf")"
+}
+
+# measure_run TARGET ROUND [WRK ARG...]: an optional WARMUP run, then one
+# measured DURATION run of wrk --latency against TARGET, appended to
+# $samples as one line:
+#   target rps p99_ms errors requests proxy_cpu_pct client_cpu_busy_pct
+#   rps_per_proxy_core          (-1: not available)
+# wrk_error_hint, if set, is added to the warning about errors.
+measure_run() {
+	local t="$1" round="$2" outf ticks0 ticks1 client0 client1 t0 t1 cpu client
+	local rps p99_raw p99 reqs sockerr non2xx errors eff client_txt
+	shift 2
+	if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
+		run_wrk "$t" "$WARMUP" "$tmp/wrk-$t-warmup.txt" --latency "$@"
+	fi
+	outf="$tmp/wrk-$t-$round.txt"
+	ticks0="$(cpu_ticks "${target_pid[$t]}")"
+	client0="$(cpu_stat "$CLIENT_CPU")"
+	t0="$EPOCHREALTIME"
+	run_wrk "$t" "$DURATION" "$outf" --latency "$@"
+	t1="$EPOCHREALTIME"
+	client1="$(cpu_stat "$CLIENT_CPU")"
+	ticks1="$(cpu_ticks "${target_pid[$t]}")"
+	# Share of one core the proxy actually got while wrk ran: well below
+	# 100 means it was starved (noisy neighbour on its CPU) or the client
+	# side could not push it harder.
+	cpu="$(awk -v a="$ticks0" -v b="$ticks1" -v hz="$clk_tck" -v s="$t0" -v e="$t1" \
+		'BEGIN { w = e - s; printf "%.1f", (w > 0) ? 100 * (b - a) / hz / w : 0 }')"
+	# How busy the client CPU (wrk + backends + anyone else) was: near 100
+	# means the client side, not the proxy, set the pace.
+	client="-1"
+	if [[ "$PIN" == 1 && -n "$client0" && -n "$client1" ]]; then
+		client="$(busy_pct "$client0" "$client1")"
+	fi
+	rps="$(awk '/^Requests\/sec:/ {print $2}' "$outf")"
+	p99_raw="$(awk '$1 == "99%" {print $2}' "$outf")"
+	[[ -n "$rps" && -n "$p99_raw" ]] || die "could not parse wrk output for $t:
+$(cat "$outf")"
+	p99="$(to_ms "$p99_raw")" || die "unknown latency unit in wrk output for $t: '$p99_raw'"
+	reqs="$(awk '/ requests in / {print $1}' "$outf")"
+	read -r sockerr non2xx < <(wrk_errors "$outf")
+	errors=$((sockerr + non2xx))
+	# Requests per second of proxy CPU time: how much work one fully used
+	# core does. Robust to a neighbour stealing part of the proxy's core
+	# (req/s drops, this does not); skipped (-1) when the proxy got almost
+	# no CPU.
+	eff="$(awk -v r="$rps" -v c="$cpu" 'BEGIN { if (c < 5) print -1; else printf "%.0f", r * 100 / c }')"
+	printf '%s %s %s %s %s %s %s %s\n' "$t" "$rps" "$p99" "$errors" "${reqs:-0}" "$cpu" "$client" "$eff" >>"$samples"
+	client_txt="n/a"
+	[[ "$client" == -* ]] || client_txt="$client%"
+	log "round $round/$ROUNDS $(printf '%-8s %10.0f req/s  p99 %8.3f ms  proxy cpu %5.1f%%  client cpu %6s  errors %s' \
+		"$t" "$rps" "$p99" "$cpu" "$client_txt" "$errors")"
+	if ((errors > 0)); then
+		warn "$t: $errors errors in round $round (socket errors: $sockerr, non-2xx/3xx: $non2xx${wrk_error_hint:+; $wrk_error_hint}); wrk said:
+$(grep -E 'Socket errors|Non-2xx' "$outf")"
+	fi
+}
+
+# summarize_samples TARGET...: the medians of each target's runs in
+# $samples into med_rps med_p99 med_cpu med_client med_eff, and the summed
+# errors into tot_err.
+summarize_samples() {
+	declare -gA med_rps med_p99 med_cpu med_client med_eff tot_err
+	local t
+	for t in "$@"; do
+		med_rps[$t]="$(median "$samples" 2 "$t")"
+		med_p99[$t]="$(median "$samples" 3 "$t")"
+		med_cpu[$t]="$(median "$samples" 6 "$t")"
+		med_client[$t]="$(median "$samples" 7 "$t")"
+		med_eff[$t]="$(median "$samples" 8 "$t")"
+		tot_err[$t]="$(awk -v t="$t" '$1 == t {s += $4} END {print s + 0}' "$samples")"
+	done
+}
+
+# samples_table TARGET...: the table of the medians (summarize_samples).
+samples_table() {
+	local t client eff
+	printf '\n%-10s %12s %10s %10s %11s %14s %8s\n' target 'req/s' 'p99 (ms)' 'proxy cpu' 'client cpu' 'req/cpu-sec' errors
+	printf '%-10s %12s %10s %10s %11s %14s %8s\n' ---------- ------------ ---------- ---------- ----------- -------------- --------
+	for t in "$@"; do
+		if [[ "${med_client[$t]}" == -* ]]; then client="n/a"; else client="$(printf '%.1f%%' "${med_client[$t]}")"; fi
+		if [[ "${med_eff[$t]}" == -* ]]; then eff="n/a"; else eff="$(printf '%.0f' "${med_eff[$t]}")"; fi
+		printf '%-10s %12.0f %10.3f %9.1f%% %11s %14s %8s\n' "$t" "${med_rps[$t]}" "${med_p99[$t]}" \
+			"${med_cpu[$t]}" "$client" "$eff" "${tot_err[$t]}"
+	done
+}
+
+# sample_target_json TARGET [EXTRA]: TARGET's medians and runs as one JSON
+# object; EXTRA (e.g. `"port": 80, `) goes right after its name.
+sample_target_json() {
+	local t="$1" extra="${2:-}" mc me runs=() rps p99 errs reqs cpu client eff
+	mc="${med_client[$t]}"
+	[[ "$mc" == -* ]] && mc=null
+	me="${med_eff[$t]}"
+	[[ "$me" == -* ]] && me=null
+	while read -r _ rps p99 errs reqs cpu client eff; do
+		[[ "$client" == -* ]] && client=null
+		[[ "$eff" == -* ]] && eff=null
+		runs+=("{\"rps\": $rps, \"p99_ms\": $p99, \"proxy_cpu_pct\": $cpu, \"client_cpu_busy_pct\": $client, \"rps_per_proxy_cpu\": $eff, \"errors\": $errs, \"requests\": $reqs}")
+	done < <(awk -v t="$t" '$1 == t' "$samples")
+	printf '    {"name": "%s", %s"rps": %s, "p99_ms": %s, "proxy_cpu_pct": %s, "client_cpu_busy_pct": %s, "rps_per_proxy_cpu": %s, "errors": %s,\n     "runs": [%s]}' \
+		"$t" "$extra" "${med_rps[$t]}" "${med_p99[$t]}" "${med_cpu[$t]}" "$mc" "$me" "${tot_err[$t]}" "$(join_by ', ' "${runs[@]}")"
+}
+
+# write_json_report: stdin to $OUT, atomically (through $OUT.tmp).
+write_json_report() {
+	mkdir -p "$(dirname -- "$OUT")"
+	cat >"$OUT.tmp"
+	mv -f -- "$OUT.tmp" "$OUT"
+	log "wrote $OUT"
+}
+
+# eff_ratio A B: A's over B's median req/cpu-sec, or null if either is unknown.
+eff_ratio() {
+	if [[ "${med_eff[$1]}" == -* || "${med_eff[$2]}" == -* ]]; then
+		printf 'null'
+	else
+		ratio "${med_eff[$1]}" "${med_eff[$2]}"
+	fi
+}

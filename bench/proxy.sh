@@ -63,29 +63,9 @@ Environment (defaults in brackets):
 EOF
 }
 
-quick="${QUICK:-0}"
-for arg in "$@"; do
-	case "$arg" in
-	--quick) quick=1 ;;
-	-h | --help)
-		usage
-		exit 0
-		;;
-	*)
-		echo "proxy.sh: unknown argument: $arg (try --help)" >&2
-		exit 2
-		;;
-	esac
-done
+parse_bench_args "$@"
 
-if [[ "$quick" == 1 ]]; then
-	DURATION="${DURATION:-3s}"
-	WARMUP="${WARMUP:-1s}"
-	ROUNDS="${ROUNDS:-1}"
-fi
-DURATION="${DURATION:-10s}"
-WARMUP="${WARMUP:-2s}"
-ROUNDS="${ROUNDS:-3}"
+round_defaults 3 # bench/lib.sh
 CONNECTIONS="${CONNECTIONS:-64}"
 STOCK="${STOCK:-1}"
 PIN="${PIN:-1}"
@@ -130,22 +110,6 @@ setup_host
 # Temp dir, cleanup traps, pick_port, start, wait_ready: bench/lib.sh.
 bench_init
 
-# check_balance NAME URL: a few requests must reach both backends.
-check_balance() {
-	local name="$1" url="$2" i ids=() id
-	for ((i = 0; i < 6; i++)); do
-		id="$(curl -fsS -o /dev/null -D - --max-time 2 "$url" 2>/dev/null |
-			tr -d '\r' | awk -F': *' 'tolower($1)=="x-backend-id"{print $2}')" ||
-			die "$name: request to $url failed"
-		ids+=("${id:-<none>}")
-	done
-	local uniq
-	uniq="$(printf '%s\n' "${ids[@]}" | sort -u | tr '\n' ' ')"
-	if [[ "$uniq" != *b1* || "$uniq" != *b2* ]]; then
-		warn "$name: 6 requests reached backends [ ${uniq}] - expected both b1 and b2 (round robin)"
-	fi
-}
-
 # ----------------------------------------------------------------- build ---
 
 build_drawbridge
@@ -159,30 +123,12 @@ fi
 
 # -------------------------------------------------------------- backends ---
 
-pick_port BACKEND1_PORT
-pick_port BACKEND2_PORT
-backends="127.0.0.1:$BACKEND1_PORT,127.0.0.1:$BACKEND2_PORT"
 latency_args=()
 if [[ -n "$BACKEND_LATENCY" ]]; then latency_args=(--latency "$BACKEND_LATENCY"); fi
-
-case "$BACKENDS" in
-drawbridge)
-	for n in 1 2; do
-		port_var="BACKEND${n}_PORT"
-		start "backend b$n" "$tmp/backend$n.log" \
-			env GOMAXPROCS=1 "${client_pin[@]}" "$drawbridge" backend \
-			--listen "127.0.0.1:${!port_var}" --id "b$n" "${latency_args[@]}"
-		wait_ready "drawbridge backend b$n" "$(last_pid)" "http://127.0.0.1:${!port_var}/healthz" "$tmp/backend$n.log"
-	done
-	;;
-nginx) start_nginx_backends "$BACKEND1_PORT" "$BACKEND2_PORT" ;; # bench/lib.sh
-*) die "BACKENDS must be 'drawbridge' or 'nginx', got '$BACKENDS'" ;;
-esac
-log "$BACKENDS backends b1=127.0.0.1:$BACKEND1_PORT b2=127.0.0.1:$BACKEND2_PORT"
+start_two_backends "${latency_args[@]}" # bench/lib.sh
+backends="127.0.0.1:$BACKEND1_PORT,127.0.0.1:$BACKEND2_PORT"
 
 # --------------------------------------------------------------- proxies ---
-
-declare -A target_port target_pid target_log
 
 start_nginx() {
 	local dir="$tmp/nginx"
@@ -211,9 +157,7 @@ start_nginx() {
 EOF
 	} >"$dir/nginx.conf"
 	run_nginx nginx "$dir" "${proxy_pin[@]}"
-	target_port[nginx]="$NGINX_PORT"
-	target_pid[nginx]="$(last_pid)"
-	target_log[nginx]="$dir/error.log"
+	set_target nginx "$NGINX_PORT" "$dir/error.log"
 }
 
 start_haproxy() {
@@ -242,13 +186,8 @@ backend drawbridge_backends
     server b1 127.0.0.1:$BACKEND1_PORT
     server b2 127.0.0.1:$BACKEND2_PORT
 EOF
-	haproxy -c -q -f "$cfg" >"$tmp/haproxy-check.log" 2>&1 ||
-		die "haproxy rejected its config ($cfg):
-$(cat "$tmp/haproxy-check.log")"
-	start haproxy "$tmp/haproxy.log" "${proxy_pin[@]}" haproxy -db -f "$cfg"
-	target_port[haproxy]="$HAPROXY_PORT"
-	target_pid[haproxy]="$(last_pid)"
-	target_log[haproxy]="$tmp/haproxy.log"
+	run_haproxy haproxy "$cfg" "$tmp/haproxy.log"
+	set_target haproxy "$HAPROXY_PORT" "$tmp/haproxy.log"
 }
 
 # start_drawbridge_proxy NAME BINARY: `gateway proxy` of BINARY as target NAME.
@@ -263,9 +202,7 @@ start_drawbridge_proxy() {
 	start "$name" "$tmp/$name.log" env GOMAXPROCS=1 "${proxy_pin[@]}" \
 		"$bin" gateway proxy --listen "127.0.0.1:${!port_var}" \
 		--to "$backends" --strategy "$GATEWAY_STRATEGY" --admin "127.0.0.1:${!admin_var}"
-	target_port[$name]="${!port_var}"
-	target_pid[$name]="$(last_pid)"
-	target_log[$name]="$tmp/$name.log"
+	set_target "$name" "${!port_var}" "$tmp/$name.log"
 }
 
 start_gateway() { start_drawbridge_proxy gateway "$drawbridge"; }
@@ -275,39 +212,17 @@ start_stock() {
 	pick_port STOCK_PORT
 	start stock "$tmp/stock.log" env GOMAXPROCS=1 "${proxy_pin[@]}" \
 		"$tmp/stockproxy" --listen "127.0.0.1:$STOCK_PORT" --to "$backends"
-	target_port[stock]="$STOCK_PORT"
-	target_pid[stock]="$(last_pid)"
-	target_log[stock]="$tmp/stock.log"
+	set_target stock "$STOCK_PORT" "$tmp/stock.log"
 }
 
 for t in "${targets[@]}"; do
 	"start_$t"
 	wait_ready "$t" "${target_pid[$t]}" "http://127.0.0.1:${target_port[$t]}/" "${target_log[$t]}"
-	check_balance "$t" "http://127.0.0.1:${target_port[$t]}/"
+	check_spread "$t" "http://127.0.0.1:${target_port[$t]}/" b1 b2
 	log "$t ready on 127.0.0.1:${target_port[$t]}"
 done
 
 # ------------------------------------------------------------------- wrk ---
-
-# run_wrk NAME DURATION OUTFILE: wrk against target NAME; fails loudly if wrk
-# fails or the target died. wrk runs in the background so that a signal to
-# this script is handled at once (the cleanup trap stops wrk too).
-run_wrk() {
-	local name="$1" dur="$2" outf="$3" rc=0
-	"${client_pin[@]}" wrk -t1 "-c$CONNECTIONS" "-d$dur" --latency \
-		"http://127.0.0.1:${target_port[$name]}/" >"$outf" 2>&1 &
-	wrk_pid=$!
-	wait "$wrk_pid" || rc=$?
-	wrk_pid=""
-	if ! kill -0 "${target_pid[$name]}" 2>/dev/null; then
-		die "$name (pid ${target_pid[$name]}) died under load; its log (${target_log[$name]}):
-$(tail -n 30 "${target_log[$name]}" 2>/dev/null)
-wrk output:
-$(cat "$outf")"
-	fi
-	((rc == 0)) || die "wrk against $name exited with status $rc:
-$(cat "$outf")"
-}
 
 # Samples, one line per measured run:
 #   target rps p99_ms errors requests proxy_cpu_pct client_cpu_busy_pct
@@ -320,66 +235,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	# Rotate the order every round so no target always runs first/last.
 	for ((k = 0; k < n_targets; k++)); do
 		t="${targets[$(((k + round - 1) % n_targets))]}"
-		if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
-			run_wrk "$t" "$WARMUP" "$tmp/wrk-$t-warmup.txt"
-		fi
-		outf="$tmp/wrk-$t-$round.txt"
-		ticks0="$(cpu_ticks "${target_pid[$t]}")"
-		client0="$(cpu_stat "$CLIENT_CPU")"
-		t0="$EPOCHREALTIME"
-		run_wrk "$t" "$DURATION" "$outf"
-		t1="$EPOCHREALTIME"
-		client1="$(cpu_stat "$CLIENT_CPU")"
-		ticks1="$(cpu_ticks "${target_pid[$t]}")"
-		# Share of one core the proxy actually got while wrk ran: well
-		# below 100 means it was starved (noisy neighbour on its CPU) or
-		# the client side could not push it harder.
-		cpu="$(awk -v a="$ticks0" -v b="$ticks1" -v hz="$clk_tck" -v s="$t0" -v e="$t1" \
-			'BEGIN { w = e - s; printf "%.1f", (w > 0) ? 100 * (b - a) / hz / w : 0 }')"
-		# How busy the client CPU (wrk + backends + anyone else) was: near
-		# 100 means the client side, not the proxy, set the pace.
-		client="-1"
-		if [[ "$PIN" == 1 && -n "$client0" && -n "$client1" ]]; then
-			client="$(busy_pct "$client0" "$client1")"
-		fi
-		rps="$(awk '/^Requests\/sec:/ {print $2}' "$outf")"
-		p99_raw="$(awk '$1 == "99%" {print $2}' "$outf")"
-		[[ -n "$rps" && -n "$p99_raw" ]] || die "could not parse wrk output for $t:
-$(cat "$outf")"
-		p99="$(to_ms "$p99_raw")" || die "unknown latency unit in wrk output for $t: '$p99_raw'"
-		reqs="$(awk '/ requests in / {print $1}' "$outf")"
-		sockerr="$(awk '/Socket errors:/ {gsub(",", ""); print $4 + $6 + $8 + $10}' "$outf")"
-		non2xx="$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$outf")"
-		errors=$((${sockerr:-0} + ${non2xx:-0}))
-		# Requests per second of proxy CPU time: how much work one fully
-		# used core does. Robust to a neighbour stealing part of the
-		# proxy's core (req/s drops, this does not); skipped (-1) when the
-		# proxy got almost no CPU.
-		eff="$(awk -v r="$rps" -v c="$cpu" 'BEGIN { if (c < 5) print -1; else printf "%.0f", r * 100 / c }')"
-		printf '%s %s %s %s %s %s %s %s\n' "$t" "$rps" "$p99" "$errors" "${reqs:-0}" "$cpu" "$client" "$eff" >>"$samples"
-		client_txt="n/a"
-		[[ "$client" == -* ]] || client_txt="$client%"
-		log "round $round/$ROUNDS $(printf '%-8s %10.0f req/s  p99 %8.3f ms  proxy cpu %5.1f%%  client cpu %6s  errors %s' \
-			"$t" "$rps" "$p99" "$cpu" "$client_txt" "$errors")"
-		if ((errors > 0)); then
-			warn "$t: $errors errors in round $round (socket errors: ${sockerr:-0}, non-2xx/3xx: ${non2xx:-0}); wrk said:
-$(grep -E 'Socket errors|Non-2xx' "$outf")"
-		fi
+		measure_run "$t" "$round" # bench/lib.sh
 	done
 done
 
 # ---------------------------------------------------------------- report ---
 
 
-declare -A med_rps med_p99 med_cpu med_client med_eff tot_err
-for t in "${targets[@]}"; do
-	med_rps[$t]="$(median "$samples" 2 "$t")"
-	med_p99[$t]="$(median "$samples" 3 "$t")"
-	med_cpu[$t]="$(median "$samples" 6 "$t")"
-	med_client[$t]="$(median "$samples" 7 "$t")"
-	med_eff[$t]="$(median "$samples" 8 "$t")"
-	tot_err[$t]="$(awk -v t="$t" '$1 == t {s += $4} END {print s + 0}' "$samples")"
-done
+summarize_samples "${targets[@]}"
 
 pin_desc="none"
 [[ "$PIN" == 1 ]] && pin_desc="proxy on CPU $PROXY_CPU; wrk + backends on CPU $CLIENT_CPU"
@@ -387,14 +250,7 @@ pin_desc="none"
 	printf '\nProxy benchmark: wrk -t1 -c%s -d%s, %s round(s), median shown; pinning: %s\n' \
 		"$CONNECTIONS" "$DURATION" "$ROUNDS" "$pin_desc"
 	printf 'backends: 2x %s%s\n' "$BACKENDS" "${BACKEND_LATENCY:+ (latency $BACKEND_LATENCY)}"
-	printf '\n%-10s %12s %10s %10s %11s %14s %8s\n' target 'req/s' 'p99 (ms)' 'proxy cpu' 'client cpu' 'req/cpu-sec' errors
-	printf '%-10s %12s %10s %10s %11s %14s %8s\n' ---------- ------------ ---------- ---------- ----------- -------------- --------
-	for t in "${targets[@]}"; do
-		if [[ "${med_client[$t]}" == -* ]]; then client="n/a"; else client="$(printf '%.1f%%' "${med_client[$t]}")"; fi
-		if [[ "${med_eff[$t]}" == -* ]]; then eff="n/a"; else eff="$(printf '%.0f' "${med_eff[$t]}")"; fi
-		printf '%-10s %12.0f %10.3f %9.1f%% %11s %14s %8s\n' "$t" "${med_rps[$t]}" "${med_p99[$t]}" \
-			"${med_cpu[$t]}" "$client" "$eff" "${tot_err[$t]}"
-	done
+	samples_table "${targets[@]}"
 	echo
 } | tee "$tmp/table.txt"
 
@@ -404,10 +260,7 @@ if [[ -n "${med_rps[nginx]:-}" ]]; then
 		[[ -n "${med_rps[$t]:-}" ]] || continue
 		r_rps="$(ratio "${med_rps[$t]}" "${med_rps[nginx]}")"
 		r_p99="$(ratio "${med_p99[$t]}" "${med_p99[nginx]}")"
-		r_eff=null
-		if [[ "${med_eff[$t]}" != -* && "${med_eff[nginx]}" != -* ]]; then
-			r_eff="$(ratio "${med_eff[$t]}" "${med_eff[nginx]}")"
-		fi
+		r_eff="$(eff_ratio "$t" nginx)"
 		printf '%s/nginx req/s ratio: %s\n' "$t" "$r_rps"
 		printf '%s/nginx p99 ratio: %s\n' "$t" "$r_p99"
 		printf '%s/nginx req/cpu-sec ratio: %s\n' "$t" "$r_eff"
@@ -433,45 +286,22 @@ for t in "${targets[@]}"; do total_errors=$((total_errors + tot_err[$t])); done
 ((total_errors == 0)) || warn "some runs had errors (see the errors column); treat those numbers with care"
 
 # JSON report.
-# (awk reads all input: an early-exiting `head` would SIGPIPE the writer,
-# which pipefail turns into a failure.)
-ver_nginx="$(nginx -v 2>&1 | awk 'NR == 1 {sub(/^nginx version: /, ""); print}' || true)"
-ver_haproxy="$(haproxy -v 2>/dev/null | awk 'NR == 1 {print $3}' || true)"
-ver_go="$(go version 2>/dev/null | awk '{print $3}' || true)"
-ver_wrk="$(wrk -v 2>&1 | awk 'NR == 1 {print $2}' || true)"
-
 target_json=()
 for t in "${targets[@]}"; do
-	mc="${med_client[$t]}"
-	[[ "$mc" == -* ]] && mc=null
-	me="${med_eff[$t]}"
-	[[ "$me" == -* ]] && me=null
-	runs=()
-	while read -r _ rps p99 errs reqs cpu client eff; do
-		[[ "$client" == -* ]] && client=null
-		[[ "$eff" == -* ]] && eff=null
-		runs+=("{\"rps\": $rps, \"p99_ms\": $p99, \"proxy_cpu_pct\": $cpu, \"client_cpu_busy_pct\": $client, \"rps_per_proxy_cpu\": $eff, \"errors\": $errs, \"requests\": $reqs}")
-	done < <(awk -v t="$t" '$1 == t' "$samples")
-	target_json+=("    {\"name\": \"$t\", \"port\": ${target_port[$t]}, \"rps\": ${med_rps[$t]}, \"p99_ms\": ${med_p99[$t]}, \"proxy_cpu_pct\": ${med_cpu[$t]}, \"client_cpu_busy_pct\": ${mc}, \"rps_per_proxy_cpu\": ${me}, \"errors\": ${tot_err[$t]},
-     \"runs\": [$(join_by ', ' "${runs[@]}")]}")
+	target_json+=("$(sample_target_json "$t" "\"port\": ${target_port[$t]}, ")")
 done
 
-mkdir -p "$(dirname -- "$OUT")"
 {
 	printf '{\n'
 	printf '  "benchmark": "bench/proxy.sh",\n'
 	printf '  "timestamp": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	printf '  "host": {"cpus": %s, "kernel": %s, "loadavg_at_start": %s, "loadavg_at_end": %s},\n' "$ncpu" \
-		"$(json_str "$(uname -sr)")" "$(json_str "$load_start")" "$(json_str "$(loadavg)")"
+	printf '  "host": %s,\n' "$(host_json)"
 	printf '  "config": {"duration": %s, "warmup": %s, "rounds": %s, "threads": 1, "connections": %s, "pinned": %s, "proxy_cpu": %s, "client_cpu": %s, "backends": %s, "backend_latency": %s, "gateway_strategy": %s},\n' \
 		"$(json_str "$DURATION")" "$(json_str "$WARMUP")" "$ROUNDS" "$CONNECTIONS" \
 		"$([[ "$PIN" == 1 ]] && echo true || echo false)" "$PROXY_CPU" "$CLIENT_CPU" \
 		"$(json_str "$BACKENDS")" "$(json_str "$BACKEND_LATENCY")" "$(json_str "$GATEWAY_STRATEGY")"
-	printf '  "versions": {"nginx": %s, "haproxy": %s, "go": %s, "wrk": %s},\n' \
-		"$(json_str "$ver_nginx")" "$(json_str "$ver_haproxy")" "$(json_str "$ver_go")" "$(json_str "$ver_wrk")"
+	printf '  "versions": %s,\n' "$(tool_versions_json)"
 	printf '  "targets": [\n%s\n  ],\n' "$(join_by $',\n' "${target_json[@]}")"
 	printf '  "ratios": {%s}\n' "$(join_by ', ' "${ratio_json[@]}")"
 	printf '}\n'
-} >"$OUT.tmp"
-mv -f -- "$OUT.tmp" "$OUT"
-log "wrote $OUT"
+} | write_json_report

@@ -3,6 +3,7 @@
 package clock
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"time"
@@ -151,4 +152,20 @@ func (w *fakeWaiter) Stop() bool {
 	was := !w.stopped
 	w.stopped = true
 	return was
+}
+
+// Every calls f with the time of each tick of c, every d, until ctx ends.
+// f runs on the caller's goroutine, so a slow f delays (and the ticker
+// drops) later ticks rather than overlapping them.
+func Every(ctx context.Context, c Clock, d time.Duration, f func(now time.Time)) {
+	t := c.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C():
+			f(now)
+		}
+	}
 }

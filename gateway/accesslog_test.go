@@ -72,7 +72,7 @@ func TestAccessLogTriesUpstreamAndBytes(t *testing.T) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = w.Write([]byte("accepted, thanks"))
 	}))
-	cfg := parseConfig(t, routeWith("retry: {backoff_base: 1ms, backoff_max: 2ms}", "", unavailable.addr(), ok.addr()))
+	cfg := parseConfig(t, routeWith("retry: {backoff_base: 1ms, backoff_max: 2ms}", "", unavailable.Addr(), ok.Addr()))
 	cfg.AccessLog.Enabled = true
 	logs := &syncBuffer{}
 	_, gw := startGateway(t, cfg, Options{AccessLogWriter: logs})
@@ -86,7 +86,7 @@ func TestAccessLogTriesUpstreamAndBytes(t *testing.T) {
 	retried := 0
 	for _, l := range accessLines(t, logs, 2) {
 		if l["status"] != 200.0 || l["bytes"] != float64(len("accepted, thanks")) || l["bytes_in"] != float64(len("payload-123")) ||
-			l["user_agent"] != "curl/8.5.0" || l["upstream"] != ok.addr() || l["backend"] != ok.addr() {
+			l["user_agent"] != "curl/8.5.0" || l["upstream"] != ok.Addr() || l["backend"] != ok.Addr() {
 			t.Errorf("access log line: %v", l)
 		}
 		switch l["tries"] {
@@ -113,7 +113,7 @@ routes:
 		match: {path_prefix: /api}
 		pool: p
 pools: [{name: p, backends: [{address: %s}]}]
-`, be.addr()))
+`, be.Addr()))
 	_, gw := startGateway(t, cfg, Options{AccessLogWriter: logs})
 	code, body := do(t, gw.Client(), "GET", gw.URL+"/nowhere", "", nil)
 	if code != 404 || body == "" {
@@ -136,7 +136,7 @@ func TestAccessLogRedactsQuery(t *testing.T) {
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			logs := &syncBuffer{}
-			cfg := parseConfig(t, fmt.Sprintf("access_log: {%s}\nadmin: {enabled: false}\nroutes: [{name: r, pool: p}]\npools: [{name: p, backends: [{address: %s}]}]\n", tc.mode, be.addr()))
+			cfg := parseConfig(t, fmt.Sprintf("access_log: {%s}\nadmin: {enabled: false}\nroutes: [{name: r, pool: p}]\npools: [{name: p, backends: [{address: %s}]}]\n", tc.mode, be.Addr()))
 			_, gw := startGateway(t, cfg, Options{AccessLogWriter: logs})
 			if code, _ := do(t, gw.Client(), "GET", gw.URL+"/search?user=ann&Access_Token=s3cr3t&tok%65n=hunter2;sig=c2ln&flag&q=key", "", nil); code != 200 {
 				t.Fatalf("GET: %d", code)
@@ -156,7 +156,7 @@ func TestAccessLogRedactsQuery(t *testing.T) {
 func TestAccessLogSubject(t *testing.T) {
 	be := startBackends(t, 1)[0]
 	sum := sha256.Sum256([]byte("secret-key-1"))
-	cfg := parseConfig(t, routeWith(fmt.Sprintf("auth: {api_keys: {keys: {billing: %x}}}", sum), "", be.addr()))
+	cfg := parseConfig(t, routeWith(fmt.Sprintf("auth: {api_keys: {keys: {billing: %x}}}", sum), "", be.Addr()))
 	cfg.AccessLog.Enabled = true
 	logs := &syncBuffer{}
 	_, gw := startGateway(t, cfg, Options{AccessLogWriter: logs})

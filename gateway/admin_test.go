@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/pool"
 	"github.com/drawbridge-dev/drawbridge/gateway/routehistory"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // remoteListener makes every accepted connection report a non-loopback
@@ -110,11 +110,11 @@ func backendState(t *testing.T, g *Gateway, id string) pool.BackendStatus {
 
 // namedPoolConfig is poolConfig with each backend's id set to the name
 // its answers carry (b0, b1, ...).
-func namedPoolConfig(t *testing.T, bs []*testBackend) *config.Config {
+func namedPoolConfig(t *testing.T, bs []*testkit.HTTPBackend) *config.Config {
 	t.Helper()
 	cfg := parseConfig(t, poolConfig("", bs...))
 	for i := range cfg.Pools[0].Backends {
-		cfg.Pools[0].Backends[i].ID = bs[i].id
+		cfg.Pools[0].Backends[i].ID = bs[i].ID
 	}
 	return cfg
 }
@@ -184,7 +184,7 @@ func TestDrainForgottenWhenBackendLeaves(t *testing.T) {
 	cfg := parseConfig(t, poolConfig("", bs...))
 	g, gw := startGateway(t, cfg, Options{})
 	admin := startAdmin(t, g, false)
-	if code, body := post(t, drainURL(admin.URL, "p", bs[1].addr(), "drain"), nil); code != http.StatusOK {
+	if code, body := post(t, drainURL(admin.URL, "p", bs[1].Addr(), "drain"), nil); code != http.StatusOK {
 		t.Fatalf("drain: %d %s", code, body)
 	}
 	// b1 leaves, then comes back: it is a new backend and serves.
@@ -194,17 +194,17 @@ func TestDrainForgottenWhenBackendLeaves(t *testing.T) {
 	if err := g.Apply(parseConfig(t, poolConfig("", bs...))); err != nil {
 		t.Fatal(err)
 	}
-	if st := backendState(t, g, bs[1].addr()); st.Drained {
+	if st := backendState(t, g, bs[1].Addr()); st.Drained {
 		t.Fatalf("re-added backend still drained: %+v", st)
 	}
-	waitFor(t, "the re-added backend to serve", func() bool { return servedBy(t, gw, 4)["b1"] > 0 })
+	testkit.Eventually(t, "the re-added backend to serve", func() bool { return servedBy(t, gw, 4)["b1"] > 0 })
 }
 
 func TestDrainAPIRefusesRemoteAndCrossSite(t *testing.T) {
 	bs := startBackends(t, 2)
 	const token = "s3cret-token"
 	cfg := parseConfig(t, poolConfig("", bs...))
-	id := bs[1].addr()
+	id := bs[1].Addr()
 
 	// No token configured: remote clients are refused whatever they send.
 	g, _ := startGateway(t, cfg, Options{})
@@ -323,7 +323,7 @@ func TestRouteSamplerRatesErrorsAndLatency(t *testing.T) {
 	if p.P50MS <= 0 || p.P99MS < p.P50MS || p.P99MS > 10_000 {
 		t.Errorf("latency quantiles: p50 %v, p99 %v", p.P50MS, p.P99MS)
 	}
-	if rps := s.BackendRates()[[2]string{"p", fail.addr()}]; rps != 5 {
+	if rps := s.BackendRates()[[2]string{"p", fail.Addr()}]; rps != 5 {
 		t.Errorf("backend rate %v, want 5", rps)
 	}
 	// The ring keeps five minutes.
@@ -337,25 +337,22 @@ func TestRouteSamplerRatesErrorsAndLatency(t *testing.T) {
 
 func TestReloadStatusKeepsLastError(t *testing.T) {
 	bs := startBackends(t, 1)
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	writeConfig(t, path, runnerConfig(bs[0].addr()))
-	reload := make(chan struct{}, 1)
-	rn := runGateway(t, path, reload)
+	rn, path, reload := runWithConfigFile(t, bs[0].Addr())
 	if r := rn.g.ReloadStatus(); r.Attempts != 0 || r.LastResult != "" || r.Generation != 1 || r.File != path {
 		t.Fatalf("before any reload: %+v", r)
 	}
 
 	// The watcher may not be up yet: SIGHUP's path reloads as well.
-	writeConfig(t, path, runnerConfig(bs[0].addr())+"\t\tbogus_key: 1\n")
+	writeConfig(t, path, runnerConfig(bs[0].Addr())+"\t\tbogus_key: 1\n")
 	reload <- struct{}{}
-	waitFor(t, "the refused reload to be recorded", func() bool { return rn.g.ReloadStatus().Failures >= 1 })
+	testkit.Eventually(t, "the refused reload to be recorded", func() bool { return rn.g.ReloadStatus().Failures >= 1 })
 	r := rn.g.ReloadStatus()
 	if r.LastResult != "failure" || !strings.Contains(r.LastError, "gateway.yaml:") || r.Generation != 1 || r.File != path {
 		t.Fatalf("after a bad edit: %+v", r)
 	}
 
-	writeConfig(t, path, strings.Replace(runnerConfig(bs[0].addr()), "shutdown_timeout: 5s", "shutdown_timeout: 6s", 1))
-	waitFor(t, "the good reload to apply", func() bool { return rn.g.ReloadStatus().LastResult == "success" })
+	writeConfig(t, path, strings.Replace(runnerConfig(bs[0].Addr()), "shutdown_timeout: 5s", "shutdown_timeout: 6s", 1))
+	testkit.Eventually(t, "the good reload to apply", func() bool { return rn.g.ReloadStatus().LastResult == "success" })
 	r2 := rn.g.ReloadStatus()
 	// The watcher is up by now (the refusal was handled by the loop that
 	// starts it first); its events may coalesce or not: 2 or more.
@@ -388,9 +385,9 @@ func TestSamplerTicksWithTheClockAndStopsOnClose(t *testing.T) {
 	}
 	for i := 1; i <= 3; i++ {
 		clk.Advance(routehistory.Interval)
-		waitFor(t, fmt.Sprintf("sample %d", i), func() bool { return len(g.admin.Sampler().RouteSeries()["all"]) == i })
+		testkit.Eventually(t, fmt.Sprintf("sample %d", i), func() bool { return len(g.admin.Sampler().RouteSeries()["all"]) == i })
 	}
 	g.Close()
 	// Close stops every timer of the gateway (none but the sampler's here).
-	waitFor(t, "the sampler's ticker stopped by Close", func() bool { return clk.Waiters() == 0 })
+	testkit.Eventually(t, "the sampler's ticker stopped by Close", func() bool { return clk.Waiters() == 0 })
 }

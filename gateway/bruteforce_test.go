@@ -50,7 +50,7 @@ func basicRoute(t *testing.T, extra string) (bruteRig, *clock.Fake) {
 		t.Fatal(err)
 	}
 	be := startBackends(t, 1)[0]
-	cfg := parseConfig(t, routeWith(fmt.Sprintf("auth:\n  basic: {users: {alice: %q}}\n%s", h, extra), "", be.addr()))
+	cfg := parseConfig(t, routeWith(fmt.Sprintf("auth:\n  basic: {users: {alice: %q}}\n%s", h, extra), "", be.Addr()))
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	_, gw := startGateway(t, cfg, Options{Clock: clk})
 	return bruteRig{t: t, url: gw.URL}, clk

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -51,7 +52,7 @@ func cacheAuthSchemes(t *testing.T) []cacheAuthScheme {
 // perSubjectBackend answers with the subject the gateway forwarded, and
 // says the response may be cached for a minute but not that it is public:
 // the typical API that forgets "private".
-func perSubjectBackend(t *testing.T) *testBackend {
+func perSubjectBackend(t *testing.T) *testkit.HTTPBackend {
 	return startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		io.WriteString(w, "data of "+r.Header.Get("X-Auth-Subject"))
@@ -67,7 +68,7 @@ func TestCacheNeverSharesAuthenticatedResponses(t *testing.T) {
 			for _, keyed := range []bool{false, true} {
 				name := fmt.Sprintf("%s/strip=%v/key_by_identity=%v", sc.name, strip, keyed)
 				t.Run(name, func(t *testing.T) {
-					cfg := parseConfig(t, routeWith(fmt.Sprintf("auth:\n  %s\n  strip_credentials: %v\ncache: {max_bytes: 1048576, key_by_identity: %v}", sc.auth, strip, keyed), "", be.addr()))
+					cfg := parseConfig(t, routeWith(fmt.Sprintf("auth:\n  %s\n  strip_credentials: %v\ncache: {max_bytes: 1048576, key_by_identity: %v}", sc.auth, strip, keyed), "", be.Addr()))
 					_, gw := startGateway(t, cfg, Options{})
 					c := gw.Client()
 					get := func(user string) (string, string) {
@@ -122,7 +123,7 @@ func TestCacheUnkeyedHeadersThroughGateway(t *testing.T) {
 		}
 		io.WriteString(w, `<script src="`+origin+`/app.js">`)
 	}))
-	cfg := parseConfig(t, routeWith("cache: {max_bytes: 1048576}", "", be.addr()))
+	cfg := parseConfig(t, routeWith("cache: {max_bytes: 1048576}", "", be.Addr()))
 	_, gw := startGateway(t, cfg, Options{})
 	c := gw.Client()
 	fetch := func(path string, hdr ...string) string {

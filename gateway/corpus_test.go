@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // The access-control corpus: requests that try to reach what a route denies
@@ -132,7 +132,7 @@ routes:
 pools:
 	- name: p
 		backends:
-			- address: `+be.addr()+`
+			- address: `+be.Addr()+`
 `)
 	_, gw := startGateway(t, cfg, Options{})
 	addr := gw.Listener.Addr().String()
@@ -158,11 +158,7 @@ pools:
 // their statuses.
 func sendRaw(t *testing.T, addr, raw string) []int {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testkit.Dial(t, addr)
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +195,7 @@ routes:
 pools:
 	- name: p
 		backends:
-			- address: `+be.addr()+`
+			- address: `+be.Addr()+`
 `), Options{})
 	statuses := sendRaw(t, gw.Listener.Addr().String(), "POST /x HTTP/1.1\r\nHost: ok.test\r\nContent-Length: 0\r\n"+
 		"X-HTTP-Method-Override: DELETE\r\nX-HTTP-Method: DELETE\r\nX-Method-Override: DELETE\r\n\r\n")

@@ -42,7 +42,7 @@ routes:
 		cache: {max_bytes: 1048576}
 		compress: {}
 pools: [{name: p, backends: [{address: %s}]}]
-`, dir, be.addr()))
+`, dir, be.Addr()))
 	_, gw := startGateway(t, cfg, Options{AccessLogWriter: logs})
 	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // TestDiscoveryMembershipSurvivesReload: a pool fed by a discovery file
@@ -18,7 +20,7 @@ func TestDiscoveryMembershipSurvivesReload(t *testing.T) {
 	bs := startBackends(t, 2)
 	dir := t.TempDir()
 	members := filepath.Join(dir, "members.yaml")
-	writeConfig(t, members, fmt.Sprintf("- %s\n", bs[0].addr()))
+	writeConfig(t, members, fmt.Sprintf("- %s\n", bs[0].Addr()))
 	path := filepath.Join(dir, "gateway.yaml")
 	cfg := `listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0}
@@ -45,13 +47,13 @@ pools:
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	waitFor(t, "the discovered backend", func() bool { return body() == "b0\n" })
-	writeConfig(t, members, fmt.Sprintf("- %s\n", bs[1].addr()))
-	waitFor(t, "the file change", func() bool { return body() == "b1\n" })
+	testkit.Eventually(t, "the discovered backend", func() bool { return body() == "b0\n" })
+	writeConfig(t, members, fmt.Sprintf("- %s\n", bs[1].Addr()))
+	testkit.Eventually(t, "the file change", func() bool { return body() == "b1\n" })
 
 	writeConfig(t, path, fmt.Sprintf(cfg, "4s"))
 	reload <- struct{}{}
-	waitFor(t, "the reload", func() bool { return rn.g.Config().ShutdownTimeout.String() == "4s" })
+	testkit.Eventually(t, "the reload", func() bool { return rn.g.Config().ShutdownTimeout.String() == "4s" })
 	for range 5 {
 		if got := body(); got != "b1\n" {
 			t.Fatalf("after reload: %q, want the discovered b1", got)
@@ -69,22 +71,12 @@ func TestFailoverFenceStatusAndHandover(t *testing.T) {
 	dir := t.TempDir()
 	write := func(node string) string {
 		p := filepath.Join(dir, node+".yaml")
-		writeConfig(t, p, fmt.Sprintf(`listen: 127.0.0.1:0
-admin: {listen: 127.0.0.1:0}
-access_log: {enabled: false}
-shutdown_timeout: 1s
-routes:
-	- name: all
-		pool: p
-pools:
-	- name: p
-		backends: [{address: %s}]
-failover:
+		writeConfig(t, p, strings.Replace(runnerConfig(bs[0].Addr()), "shutdown_timeout: 5s", "shutdown_timeout: 1s", 1)+fmt.Sprintf(`failover:
 	mode: local
 	node: %s
 	lease: {path: lease.json, ttl: 300ms}
 	vip: {address: 192.168.255.1/32, interface: drawbridge-none0}
-`, bs[0].addr(), node))
+`, node))
 		return p
 	}
 	a := runGateway(t, write("a"), nil)
@@ -98,7 +90,7 @@ failover:
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return resp.StatusCode, resp.Header
 	}
-	waitFor(t, "a to become active", func() bool { s, _ := getFrom(a.addr); return s == http.StatusOK })
+	testkit.Eventually(t, "a to become active", func() bool { s, _ := getFrom(a.addr); return s == http.StatusOK })
 	_, h := getFrom(a.addr)
 	if h.Get(FenceHeader) != "1" || h.Get(NodeHeader) != "a" {
 		t.Fatalf("active headers: fence %q node %q", h.Get(FenceHeader), h.Get(NodeHeader))
@@ -130,7 +122,7 @@ failover:
 	}
 
 	b := runGateway(t, write("b"), nil)
-	waitFor(t, "b to read the lease", func() bool { st := b.g.Status().Failover; return st.Token == 1 && st.Holder != "" })
+	testkit.Eventually(t, "b to read the lease", func() bool { st := b.g.Status().Failover; return st.Token == 1 && st.Holder != "" })
 	if s, h := getFrom(b.addr); s != http.StatusServiceUnavailable || h.Get(FenceHeader) != "" || h.Get(NodeHeader) != "b" {
 		t.Fatalf("passive answered %d with fence %q", s, h.Get(FenceHeader))
 	}
@@ -140,7 +132,7 @@ failover:
 	a.cancel()
 	<-a.done
 	a.done <- nil // for the cleanup's receive
-	waitFor(t, "b to take over", func() bool { s, _ := getFrom(b.addr); return s == http.StatusOK })
+	testkit.Eventually(t, "b to take over", func() bool { s, _ := getFrom(b.addr); return s == http.StatusOK })
 	if _, h := getFrom(b.addr); h.Get(FenceHeader) != "2" {
 		t.Fatalf("token after handover %q, want 2", h.Get(FenceHeader))
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/trace"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 func TestForwardsAndAnswersWithBackend(t *testing.T) {
@@ -105,7 +106,7 @@ func TestTraceparentPassedOn(t *testing.T) {
 func TestHostHeaderModes(t *testing.T) {
 	rec := &recorder{}
 	be := startHandlerBackend(t, rec)
-	for mode, want := range map[string]string{"backend": be.addr(), "api.internal": "api.internal"} {
+	for mode, want := range map[string]string{"backend": be.Addr(), "api.internal": "api.internal"} {
 		_, gw := startGateway(t, parseConfig(t, poolConfig("host_header: "+mode, be)), Options{})
 		req, _ := http.NewRequest("GET", gw.URL+"/", nil)
 		req.Host = "public.example.com"
@@ -149,7 +150,7 @@ pools:
 		backends: [{address: %s}]
 	- name: admin
 		backends: [{address: %s}]
-`, b1.addr(), b2.addr(), b3.addr()))
+`, b1.Addr(), b2.Addr(), b3.Addr()))
 	_, gw := startGateway(t, cfg, Options{})
 	c := gw.Client()
 
@@ -366,32 +367,10 @@ func TestMalformedBackendResponses(t *testing.T) {
 		"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
 	}
 	for _, reply := range replies {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					br := bufio.NewReader(c)
-					for {
-						l, err := br.ReadString('\n')
-						if err != nil || l == "\r\n" {
-							break
-						}
-					}
-					_, _ = io.WriteString(c, reply)
-				}()
-			}
-		}()
-		_, gw := startGateway(t, parseConfig(t, poolConfigAddrs("", ln.Addr().String())), Options{})
+		be := testkit.StartLines(t, "scripted", reply)
+		_, gw := startGateway(t, parseConfig(t, poolConfigAddrs("", be.Addr())), Options{})
 		code, _, _ := get(t, gw.Client(), gw.URL+"/")
-		ln.Close()
+		be.Kill()
 		if code != http.StatusBadGateway {
 			t.Errorf("reply %q: status %d, want 502", reply, code)
 		}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // pathRecorder is a backend that records the method and path of every
@@ -39,12 +41,7 @@ func (p *pathRecorder) list() []string {
 // connection was closed (EOF) after them.
 func exchangeRaw(t *testing.T, addr, raw string, want int) (statuses []int, closed bool) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := testkit.Dial(t, addr)
 	go func() { _, _ = io.WriteString(c, raw) }() // may block on a big head the gateway refuses
 	br := bufio.NewReader(c)
 	for {

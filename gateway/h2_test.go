@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -124,7 +125,7 @@ func (h *h2Raw) closed() bool {
 // h2Listeners starts a gateway with both listeners (h2c on the plain one,
 // TLS for a.test) in front of be and returns their addresses by name;
 // server is YAML under server:.
-func h2Listeners(t *testing.T, be interface{ addr() string }, server string) map[string]string {
+func h2Listeners(t *testing.T, be interface{ Addr() string }, server string) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
 	writeCert(t, dir, "a.test", 1)
@@ -138,7 +139,7 @@ tls:
 	certificates: [{cert_file: a.test.crt, key_file: a.test.key}]
 routes: [{name: all, pool: p}]
 pools: [{name: p, backends: [{address: %s}]}]
-`, server, be.addr()))
+`, server, be.Addr()))
 	rn := runGateway(t, path, nil)
 	return map[string]string{"h2c": rn.addr, "tls": rn.https}
 }
@@ -155,7 +156,7 @@ func TestH2HeaderDeadline(t *testing.T) {
 		t.Run(proto+"/nothing after the preface", func(t *testing.T) {
 			start := time.Now()
 			h := dialH2Raw(t, addr, proto == "tls")
-			waitFor(t, "connection closed", h.closed)
+			testkit.Eventually(t, "connection closed", h.closed)
 			if d := time.Since(start); d < timeout {
 				t.Fatalf("closed after %v, before the %v deadline", d, timeout)
 			}
@@ -165,13 +166,13 @@ func TestH2HeaderDeadline(t *testing.T) {
 			if err := h.headers(1, true, h.block("/one")); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "first response", func() bool { return h.seen("HEADERS 1") })
+			testkit.Eventually(t, "first response", func() bool { return h.seen("HEADERS 1") })
 			frag := h.block("/two")
 			start := time.Now()
 			if err := h.headers(3, false, frag[:len(frag)/2]); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "connection closed", h.closed)
+			testkit.Eventually(t, "connection closed", h.closed)
 			if d := time.Since(start); d < timeout {
 				t.Fatalf("closed after %v, before the %v deadline", d, timeout)
 			}
@@ -184,7 +185,7 @@ func TestH2HeaderDeadline(t *testing.T) {
 			if err := h.headers(1, true, h.block("/one")); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "first response", func() bool { return h.seen("HEADERS 1") })
+			testkit.Eventually(t, "first response", func() bool { return h.seen("HEADERS 1") })
 			select { // three deadlines' worth of idleness is not a slow header
 			case <-h.done:
 				t.Fatal("an idle connection was cut at the header deadline")
@@ -193,7 +194,7 @@ func TestH2HeaderDeadline(t *testing.T) {
 			if err := h.headers(3, true, h.block("/two")); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "second response", func() bool { return h.seen("HEADERS 3") })
+			testkit.Eventually(t, "second response", func() bool { return h.seen("HEADERS 3") })
 		})
 	}
 }
@@ -227,7 +228,7 @@ func TestH2ContinuationFlood(t *testing.T) {
 						sent.Add(int64(9 + len(frag)))
 					}
 				}()
-				waitFor(t, "connection closed", h.closed)
+				testkit.Eventually(t, "connection closed", h.closed)
 				if h.seen("HEADERS 1") {
 					t.Fatal("the endless header block was answered")
 				}
@@ -268,7 +269,7 @@ func TestH2RapidReset(t *testing.T) {
 					break // the server may end the connection (ENHANCE_YOUR_CALM)
 				}
 			}
-			waitFor(t, "backend work drained", func() bool { return active.Load() == 0 })
+			testkit.Eventually(t, "backend work drained", func() bool { return active.Load() == 0 })
 			if p := peak.Load(); p > 250 {
 				t.Fatalf("%d requests at once reached the backend; the stream limit is 250", p)
 			}
@@ -277,7 +278,7 @@ func TestH2RapidReset(t *testing.T) {
 			if err := o.headers(1, true, o.block("/")); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, "other client answered", func() bool { return o.seen("HEADERS 1") })
+			testkit.Eventually(t, "other client answered", func() bool { return o.seen("HEADERS 1") })
 		})
 	}
 }

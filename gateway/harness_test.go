@@ -14,39 +14,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drawbridge-dev/drawbridge/demobackend"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
-// testBackend is a real HTTP server on a loopback port.
-type testBackend struct {
-	*httptest.Server
-	id   string
-	demo *demobackend.Handler
-}
-
-func (b *testBackend) addr() string { return b.Listener.Addr().String() }
-
 // startBackends starts n demo backends named b0..bn-1.
-func startBackends(t *testing.T, n int) []*testBackend {
-	t.Helper()
-	var out []*testBackend
-	for i := 0; i < n; i++ {
-		id := "b" + string(rune('0'+i))
-		h := demobackend.NewHandler(demobackend.Config{ID: id})
-		s := httptest.NewServer(h)
-		t.Cleanup(s.Close)
-		out = append(out, &testBackend{Server: s, id: id, demo: h})
-	}
-	return out
-}
+func startBackends(t *testing.T, n int) []*testkit.HTTPBackend { return testkit.StartDemo(t, n) }
 
 // startHandlerBackend serves h on loopback.
-func startHandlerBackend(t *testing.T, h http.Handler) *testBackend {
-	t.Helper()
-	s := httptest.NewServer(h)
-	t.Cleanup(s.Close)
-	return &testBackend{Server: s}
+func startHandlerBackend(t *testing.T, h http.Handler) *testkit.HTTPBackend {
+	return testkit.StartHTTP(t, h)
 }
 
 // parseConfig parses YAML written in the test, with tabs for readability.
@@ -83,10 +60,10 @@ func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httpt
 }
 
 // poolConfig renders a one-route, one-pool config for backends.
-func poolConfig(extra string, backends ...*testBackend) string {
+func poolConfig(extra string, backends ...*testkit.HTTPBackend) string {
 	addrs := make([]string, len(backends))
 	for i, be := range backends {
-		addrs[i] = be.addr()
+		addrs[i] = be.Addr()
 	}
 	return poolConfigAddrs(extra, addrs...)
 }
@@ -179,20 +156,6 @@ func (l *load) fail(why string) {
 
 // wait waits for the workers to stop (their context must end).
 func (l *load) wait() { l.wg.Wait() }
-
-// waitFor polls cond until it holds or the deadline passes. The deadline
-// is generous: it only matters when the test fails, and CI machines are
-// shared.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // recorder captures what a backend received.
 type recorder struct {

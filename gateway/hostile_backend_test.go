@@ -1,37 +1,22 @@
 package gateway
 
 import (
-	"bufio"
-	"io"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/internal/hostile"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // hostileExchange sends raw on a new connection and reads one response to
 // a request of method.
 func hostileExchange(t *testing.T, addr, raw, method string) (int, string) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
+	code, body := testkit.RawRoundTrip(t, addr, raw, method)
+	if code == 0 {
+		t.Fatalf("response to %q: %s", raw, body)
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
-	if err != nil {
-		t.Fatalf("response to %q: %v", raw, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return code, body
 }
 
 // Through the whole gateway: whatever one backend exchange leaves behind,

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/internal/corpus"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // The hostile-request corpus: requests that try to reach what routing or
@@ -38,66 +38,37 @@ func withRouteKeys(yaml, keys string) string {
 // "admin secret" to every request, as a backend trusting the gateway's
 // access rules would), anything else by answering 101 and closing.
 type rawBackend struct {
-	ln      net.Listener
+	*testkit.TCPBackend
 	lenient bool
-
-	mu    sync.Mutex
-	heads []string
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
+	heads   testkit.Log[string]
 }
 
 func startRawBackend(t *testing.T, lenient bool) *rawBackend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &rawBackend{ln: ln, lenient: lenient, conns: map[net.Conn]bool{}}
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.conns[c] = true
-			b.mu.Unlock()
-			b.wg.Add(1)
-			go func() {
-				defer b.wg.Done()
-				defer c.Close()
-				b.serve(c)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		b.mu.Lock()
-		for c := range b.conns {
-			c.Close()
-		}
-		b.mu.Unlock()
-		b.wg.Wait()
-	})
+	b := &rawBackend{lenient: lenient}
+	b.TCPBackend = testkit.StartTCP(t, "raw", func(_ *testkit.TCPBackend, c net.Conn) { b.serve(c) })
 	return b
 }
 
-func (b *rawBackend) addr() string { return b.ln.Addr().String() }
-
-func (b *rawBackend) record(s string) {
-	b.mu.Lock()
-	b.heads = append(b.heads, s)
-	b.mu.Unlock()
-}
+func (b *rawBackend) record(s string) { b.heads.Add(s) }
 
 // seen returns the heads recorded so far.
-func (b *rawBackend) seen() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.heads...)
+func (b *rawBackend) seen() []string { return b.heads.All() }
+
+// mark returns a function that gives the heads recorded after mark.
+func (b *rawBackend) mark() func() []string {
+	n := b.heads.Len()
+	return func() []string { return b.seen()[n:] }
+}
+
+// rawGateway starts a raw backend behind a gateway configured by yaml, a
+// format whose last verb takes the backend's address, and returns the
+// backend and the gateway's address.
+func rawGateway(t *testing.T, lenient bool, yaml string, args ...any) (*rawBackend, string) {
+	t.Helper()
+	be := startRawBackend(t, lenient)
+	_, gw := startGateway(t, parseConfig(t, fmt.Sprintf(yaml, append(args, be.Addr())...)), Options{})
+	return be, gw.Listener.Addr().String()
 }
 
 // bufConn reads what a bufio.Reader already holds before the connection.
@@ -166,12 +137,7 @@ func headerLines(head, name string) []string {
 // rawExchange sends raw bytes on a new connection and reads one response.
 func rawExchange(t *testing.T, addr, raw string) (*http.Response, string, *bufio.Reader, net.Conn) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := testkit.Dial(t, addr)
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)
 	}
@@ -277,11 +243,15 @@ func checkRequestLines(t *testing.T, be *rawBackend) {
 	}
 }
 
-const spellingConfig = `
-access_log: {enabled: false}
-admin: {enabled: false}
-routes:
-	- name: admin-host
+// rawConfig is a config for the raw backend: head, then routes (YAML with
+// tabs) before a catch-all route, all to pool p, whose one backend's
+// address is the format's last verb.
+func rawConfig(head, routes string) string {
+	return "access_log: {enabled: false}\nadmin: {enabled: false}\n" + head + "routes:\n" + routes +
+		"\t- name: all\n\t\tpool: p\npools:\n\t- name: p\n\t\tbackends: [{address: %s}]\n"
+}
+
+var spellingConfig = rawConfig("", `	- name: admin-host
 		match: {host: admin.test}
 		deny_cidrs: [127.0.0.0/8, "::1/128"]
 		pool: p
@@ -289,57 +259,47 @@ routes:
 		match: {path_prefix: /admin}
 		deny_cidrs: [127.0.0.0/8, "::1/128"]
 		pool: p
-	- name: all
-		pool: p
-pools:
-	- name: p
-		backends: [{address: %s}]
-`
+`)
 
-func TestSpellingsOverHTTP1(t *testing.T) {
-	be := startRawBackend(t, false)
-	_, gw := startGateway(t, parseConfig(t, fmt.Sprintf(spellingConfig, be.addr())), Options{})
-	addr := gw.Listener.Addr().String()
-	for _, tc := range corpus.Spellings {
-		before := len(be.seen())
-		code, body := rawRequest(t, addr, "GET "+tc.Target+" HTTP/1.1\r\nHost: "+tc.Host+"\r\n\r\n")
-		if code != tc.Want {
-			t.Errorf("GET %q Host %q: %d %q, want %d", tc.Target, tc.Host, code, body, tc.Want)
-		}
-		if reached := len(be.seen()) > before; reached != (tc.Want == 200) {
-			t.Errorf("GET %q Host %q: backend reached = %v", tc.Target, tc.Host, reached)
-		}
+// Each spelling is sent as an HTTP/1.1 request line and Host, and as
+// HTTP/2 :path and :authority over h2c; a refused one must not reach the
+// backend.
+func TestSpellings(t *testing.T) {
+	transports := []struct {
+		name string
+		// send returns what the gateway answered and whether that is want.
+		send func(t *testing.T, addr, target, host string, want int) (string, bool)
+	}{
+		{"HTTP/1.1", func(t *testing.T, addr, target, host string, want int) (string, bool) {
+			code, body := rawRequest(t, addr, "GET "+target+" HTTP/1.1\r\nHost: "+host+"\r\n\r\n")
+			return fmt.Sprintf("%d %q", code, body), code == want
+		}},
+		{"h2c", func(t *testing.T, addr, target, host string, want int) (string, bool) {
+			got := h2Request(t, testkit.Dial(t, addr), h2Fields("GET", target, host))
+			return got, got == strconv.Itoa(want) || (want == 400 && refused(got))
+		}},
 	}
-	checkRequestLines(t, be)
-}
-
-func TestSpellingsOverH2C(t *testing.T) {
-	be := startRawBackend(t, false)
-	_, gw := startGateway(t, parseConfig(t, fmt.Sprintf(spellingConfig, be.addr())), Options{})
-	addr := gw.Listener.Addr().String()
-	for _, tc := range corpus.Spellings {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := len(be.seen())
-		got := h2Request(t, c, h2Fields("GET", tc.Target, tc.Host))
-		if got != strconv.Itoa(tc.Want) && !(tc.Want == 400 && refused(got)) {
-			t.Errorf(":path %q :authority %q: %s, want %d", tc.Target, tc.Host, got, tc.Want)
-		}
-		if reached := len(be.seen()) > before; reached != (tc.Want == 200) {
-			t.Errorf(":path %q :authority %q: backend reached = %v", tc.Target, tc.Host, reached)
-		}
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			be, addr := rawGateway(t, false, spellingConfig)
+			for _, tc := range corpus.Spellings {
+				since := be.mark()
+				if got, ok := tr.send(t, addr, tc.Target, tc.Host, tc.Want); !ok {
+					t.Errorf("%q at %q: %s, want %d", tc.Target, tc.Host, got, tc.Want)
+				}
+				if reached := len(since()) > 0; reached != (tc.Want == 200) {
+					t.Errorf("%q at %q: backend reached = %v", tc.Target, tc.Host, reached)
+				}
+			}
+			checkRequestLines(t, be)
+		})
 	}
-	checkRequestLines(t, be)
 }
 
 // Request targets only HTTP/1 can carry, and the methods a reverse proxy
 // does not serve.
 func TestTargetFormsOverHTTP1(t *testing.T) {
-	be := startRawBackend(t, false)
-	_, gw := startGateway(t, parseConfig(t, fmt.Sprintf(spellingConfig, be.addr())), Options{})
-	addr := gw.Listener.Addr().String()
+	be, addr := rawGateway(t, false, spellingConfig)
 	cases := []struct {
 		raw  string
 		want int
@@ -362,12 +322,12 @@ func TestTargetFormsOverHTTP1(t *testing.T) {
 		{"GET /x HTTP/1.0\r\n\r\n", 200, "GET /x HTTP/1.1\r\n"},
 	}
 	for _, tc := range cases {
-		before := len(be.seen())
+		since := be.mark()
 		code, body := rawRequest(t, addr, tc.raw)
 		if code != tc.want {
 			t.Errorf("%q: %d %q, want %d", tc.raw, code, body, tc.want)
 		}
-		seen := be.seen()[before:]
+		seen := since()
 		switch {
 		case tc.head == "" && len(seen) > 0:
 			t.Errorf("%q: backend reached with %q", tc.raw, seen[0])
@@ -422,28 +382,21 @@ func h2ToH1(t *testing.T, dial func() net.Conn, be *rawBackend) {
 		t.Fatalf("clean request: %s", got)
 	}
 	for _, tc := range h2ToH1Corpus {
-		before := len(be.seen())
+		since := be.mark()
 		got := h2Request(t, dial(), tc.fields)
 		if !refused(got) && got != "501" {
 			t.Errorf("%s: answered %s, want 400 or a reset stream", tc.name, got)
 		}
-		if seen := be.seen(); len(seen) > before {
-			t.Errorf("%s: backend got %q", tc.name, seen[before:])
+		if seen := since(); len(seen) > 0 {
+			t.Errorf("%s: backend got %q", tc.name, seen)
 		}
 	}
 	checkRequestLines(t, be)
 }
 
 func TestH2ToH1InjectionOverH2C(t *testing.T) {
-	be := startRawBackend(t, false)
-	_, gw := startGateway(t, parseConfig(t, fmt.Sprintf(spellingConfig, be.addr())), Options{})
-	h2ToH1(t, func() net.Conn {
-		c, err := net.Dial("tcp", gw.Listener.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}, be)
+	be, addr := rawGateway(t, false, spellingConfig)
+	h2ToH1(t, func() net.Conn { return testkit.Dial(t, addr) }, be)
 }
 
 func TestH2ToH1InjectionOverTLS(t *testing.T) {
@@ -464,9 +417,7 @@ func TestH2ToH1InjectionOverTLS(t *testing.T) {
 // An HTTP/1.1 request carries the same fields in its request line and
 // Host; the ones net/http's parser lets through are refused too.
 func TestRequestLineRulesOverHTTP1(t *testing.T) {
-	be := startRawBackend(t, false)
-	_, gw := startGateway(t, parseConfig(t, fmt.Sprintf(spellingConfig, be.addr())), Options{})
-	addr := gw.Listener.Addr().String()
+	be, addr := rawGateway(t, false, spellingConfig)
 	for _, raw := range []string{
 		"G(T /x HTTP/1.1\r\nHost: x\r\n\r\n",
 		"GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -484,39 +435,27 @@ func TestRequestLineRulesOverHTTP1(t *testing.T) {
 	}
 }
 
-const identityConfig = `
-access_log: {enabled: false}
-admin: {enabled: false}
-%s
-routes:
-	- name: private
+var identityConfig = rawConfig("%s\n", `	- name: private
 		match: {path_prefix: /private}
 		auth: {api_keys: {keys: {alice: %x}}}
 		pool: p
-	- name: all
-		pool: p
-pools:
-	- name: p
-		backends: [{address: %s}]
-`
+`)
 
 // The identity the gateway asserts cannot be removed by the client's
 // Connection header, nor forged through an underscore spelling.
 func TestIdentityHeaderCannotBeStrippedOrForged(t *testing.T) {
-	be := startRawBackend(t, false)
-	_, gw := startGateway(t, parseConfig(t, fmt.Sprintf(identityConfig, "", sha256.Sum256([]byte("k1")), be.addr())), Options{})
-	addr := gw.Listener.Addr().String()
+	be, addr := rawGateway(t, false, identityConfig, "", sha256.Sum256([]byte("k1")))
 	send := func(raw string) string {
 		t.Helper()
-		before := len(be.seen())
+		since := be.mark()
 		if code, body := rawRequest(t, addr, raw); code != 200 {
 			t.Fatalf("%q: %d %q", raw, code, body)
 		}
-		seen := be.seen()
-		if len(seen) != before+1 {
-			t.Fatalf("%q: backend saw %d requests", raw, len(seen)-before)
+		seen := since()
+		if len(seen) != 1 {
+			t.Fatalf("%q: backend saw %d requests", raw, len(seen))
 		}
-		return seen[before]
+		return seen[0]
 	}
 
 	// CVE-2022-1388 class: Connection names the identity header.
@@ -558,17 +497,13 @@ func TestIdentityHeaderCannotBeStrippedOrForged(t *testing.T) {
 	}
 
 	// The same over h2c.
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := len(be.seen())
-	if got := h2Request(t, c, h2Fields("GET", "/private/x", "x", "x-api-key", "k1", "x_auth_subject", "admin")); got != "200" {
+	since := be.mark()
+	if got := h2Request(t, testkit.Dial(t, addr), h2Fields("GET", "/private/x", "x", "x-api-key", "k1", "x_auth_subject", "admin")); got != "200" {
 		t.Fatalf("h2c: %s", got)
 	}
-	if seen := be.seen(); len(seen) != before+1 {
-		t.Fatalf("h2c: backend saw %d requests", len(seen)-before)
-	} else if got := headerLines(seen[before], "X-Auth-Subject"); len(got) != 1 || got[0] != "X-Auth-Subject: alice" {
+	if seen := since(); len(seen) != 1 {
+		t.Fatalf("h2c: backend saw %d requests", len(seen))
+	} else if got := headerLines(seen[0], "X-Auth-Subject"); len(got) != 1 || got[0] != "X-Auth-Subject: alice" {
 		t.Errorf("h2c x_auth_subject: backend saw %q", got)
 	}
 }
@@ -576,9 +511,8 @@ func TestIdentityHeaderCannotBeStrippedOrForged(t *testing.T) {
 // With underscores_in_headers: allow, other underscore headers pass but
 // the spellings of the headers the gateway asserts still do not.
 func TestUnderscoresAllowedKeepsAssertedHeaders(t *testing.T) {
-	be := startRawBackend(t, false)
-	_, gw := startGateway(t, parseConfig(t, fmt.Sprintf(identityConfig, "server: {underscores_in_headers: allow}", sha256.Sum256([]byte("k1")), be.addr())), Options{})
-	code, body := rawRequest(t, gw.Listener.Addr().String(),
+	be, addr := rawGateway(t, false, identityConfig, "server: {underscores_in_headers: allow}", sha256.Sum256([]byte("k1")))
+	code, body := rawRequest(t, addr,
 		"GET /public HTTP/1.1\r\nHost: x\r\nX_Custom: 1\r\nX_Auth_Subject: admin\r\nx_forwarded_for: 10.0.0.1\r\nX_Forwarded_Host: admin.test\r\n\r\n")
 	if code != 200 {
 		t.Fatalf("%d %q", code, body)
@@ -592,11 +526,7 @@ func TestUnderscoresAllowedKeepsAssertedHeaders(t *testing.T) {
 	}
 }
 
-const upgradeConfig = `
-access_log: {enabled: false}
-admin: {enabled: false}
-routes:
-	- name: admin
+var upgradeConfig = rawConfig("", `	- name: admin
 		match: {path_prefix: /admin}
 		deny_cidrs: [127.0.0.0/8, "::1/128"]
 		pool: p
@@ -608,32 +538,25 @@ routes:
 		match: {path_prefix: /echo}
 		upgrade: [echo]
 		pool: p
-	- name: all
-		pool: p
-pools:
-	- name: p
-		backends: [{address: %s}]
-`
+`)
 
 // RFC 9113 §3.1: an h2c upgrade is never relayed. A lenient backend that
 // would switch must not even be asked, and /admin, denied at the gateway,
 // stays out of reach of a tunnel.
 func TestH2CUpgradeNeverRelayed(t *testing.T) {
-	be := startRawBackend(t, true)
-	_, gw := startGateway(t, parseConfig(t, fmt.Sprintf(upgradeConfig, be.addr())), Options{})
-	addr := gw.Listener.Addr().String()
+	be, addr := rawGateway(t, true, upgradeConfig)
 	for _, head := range []string{
 		"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n",
 		"Connection: upgrade\r\nUpgrade: H2C\r\n",
 		"Upgrade: h2c\r\n",
 		"Connection: Upgrade\r\nUpgrade: h2c, foo\r\n",
 	} {
-		before := len(be.seen())
+		since := be.mark()
 		resp, body, br, c := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n"+head+"\r\n")
 		if resp.StatusCode != 200 || !resp.Close {
 			t.Errorf("%q: %d close=%v, want a plain 200 closing the connection", head, resp.StatusCode, resp.Close)
 		}
-		if seen := be.seen()[before:]; len(seen) != 1 || len(headerLines(seen[0], "Upgrade")) != 0 || len(headerLines(seen[0], "HTTP2-Settings")) != 0 {
+		if seen := since(); len(seen) != 1 || len(headerLines(seen[0], "Upgrade")) != 0 || len(headerLines(seen[0], "HTTP2-Settings")) != 0 {
 			t.Errorf("%q: backend saw %q", head, seen)
 		}
 		// Speak HTTP/2 as if the switch had happened, and ask for /admin.
@@ -662,9 +585,7 @@ func TestH2CUpgradeNeverRelayed(t *testing.T) {
 // Only the protocols a route lists are relayed, one at a time, in an
 // Upgrade header the gateway writes itself.
 func TestUpgradeAllowlist(t *testing.T) {
-	be := startRawBackend(t, true)
-	_, gw := startGateway(t, parseConfig(t, fmt.Sprintf(upgradeConfig, be.addr())), Options{})
-	addr := gw.Listener.Addr().String()
+	be, addr := rawGateway(t, true, upgradeConfig)
 	cases := []struct {
 		path, upgrade string
 		relayed       string // the backend's Upgrade line, "" for none
@@ -680,9 +601,9 @@ func TestUpgradeAllowlist(t *testing.T) {
 		{"/closed", "websocket", ""},
 	}
 	for _, tc := range cases {
-		before := len(be.seen())
+		since := be.mark()
 		resp, _, _, _ := rawExchange(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: "+tc.upgrade+"\r\n\r\n")
-		seen := be.seen()[before:]
+		seen := since()
 		if len(seen) != 1 {
 			t.Errorf("%s %q: backend saw %q", tc.path, tc.upgrade, seen)
 			continue
@@ -699,9 +620,9 @@ func TestUpgradeAllowlist(t *testing.T) {
 		}
 	}
 	// A denied route stays denied whatever the upgrade.
-	before := len(be.seen())
+	since := be.mark()
 	resp, _, _, _ := rawExchange(t, addr, "GET /admin HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-	if resp.StatusCode != 403 || !resp.Close || len(be.seen()) != before {
+	if resp.StatusCode != 403 || !resp.Close || len(since()) != 0 {
 		t.Errorf("upgrade to a denied route: %d close=%v", resp.StatusCode, resp.Close)
 	}
 }

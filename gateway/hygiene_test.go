@@ -9,9 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/internal/corpus"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 func TestSmugglingCorpusRefused(t *testing.T) {
@@ -30,12 +30,7 @@ func TestSmugglingCorpusRefused(t *testing.T) {
 			mu.Lock()
 			seen = nil
 			mu.Unlock()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			c := testkit.Dial(t, addr)
 			if _, err := io.WriteString(c, tc.Raw); err != nil {
 				t.Fatal(err)
 			}
@@ -58,24 +53,11 @@ func TestSmugglingCorpusRefused(t *testing.T) {
 	}
 }
 
+// rawRequest sends raw on a new connection and reads one response (0 and
+// the error when none came).
 func rawRequest(t *testing.T, addr, raw string) (int, string) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return testkit.RawRoundTrip(t, addr, raw, "")
 }
 
 func TestRequestLimitsAndNormalisation(t *testing.T) {
@@ -101,7 +83,7 @@ pools:
 		backends: [{address: %s}]
 	- name: admin
 		backends: [{address: %s}]
-`, be.addr(), adminBE.addr()))
+`, be.Addr(), adminBE.Addr()))
 	_, gw := startGateway(t, cfg, Options{})
 	addr := gw.Listener.Addr().String()
 	c := gw.Client()
@@ -156,12 +138,7 @@ func TestSlowBodyRefused(t *testing.T) {
 	}))
 	cfg := parseConfig(t, strings.Replace(poolConfig("", be), "routes:", "server: {min_body_rate: 1000, body_grace: 200ms}\nroutes:", 1))
 	_, gw := startGateway(t, cfg, Options{})
-	c, err := net.Dial("tcp", gw.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := testkit.Dial(t, gw.Listener.Addr().String())
 	_, _ = io.WriteString(c, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
 	// ...and nothing more: far below 1000 B/s once the grace is over.
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/discovery"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // Weighted shares hold end to end over real sockets.
@@ -29,7 +30,7 @@ pools:
 			- {address: %s, weight: 1}
 			- {address: %s, weight: 2}
 			- {address: %s, weight: 5}
-`, bs[0].addr(), bs[1].addr(), bs[2].addr()))
+`, bs[0].Addr(), bs[1].Addr(), bs[2].Addr()))
 	_, gw := startGateway(t, cfg, Options{})
 	const n = 4000
 	counts := map[string]int{}
@@ -121,10 +122,10 @@ func TestStickySessionPinsAndFailsOver(t *testing.T) {
 	}
 }
 
-func addrOf(bs []*testBackend, id string) string {
+func addrOf(bs []*testkit.HTTPBackend, id string) string {
 	for _, b := range bs {
-		if b.id == id {
-			return b.addr()
+		if b.ID == id {
+			return b.Addr()
 		}
 	}
 	return ""
@@ -136,7 +137,7 @@ func TestOutlierEjectionEndToEnd(t *testing.T) {
 	failing := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "boom", 500)
 	}))
-	failing.id = "bad"
+	failing.ID = "bad"
 	good := startBackends(t, 1)[0]
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	g, gw := startGateway(t, parseConfig(t, poolConfig(`outlier: {consecutive_failures: 3, base_ejection: 30s, max_ejection: 5m}`, failing, good)), Options{Clock: clk})
@@ -151,12 +152,12 @@ func TestOutlierEjectionEndToEnd(t *testing.T) {
 	if fails != 3 {
 		t.Fatalf("the failing backend served %d requests; want exactly 3 before ejection", fails)
 	}
-	bad := g.Pool("p").Backend(failing.addr())
+	bad := g.Pool("p").Backend(failing.Addr())
 	if !bad.HasFlag(2) {
 		t.Fatal("backend not ejected")
 	}
 	clk.Advance(31 * time.Second)
-	waitFor(t, "ejection lifted", func() bool { return !bad.HasFlag(2) })
+	testkit.Eventually(t, "ejection lifted", func() bool { return !bad.HasFlag(2) })
 }
 
 // Active health checks take an unhealthy backend out and put it back.
@@ -165,8 +166,8 @@ func TestActiveHealthCheckEndToEnd(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	g, gw := startGateway(t, parseConfig(t, poolConfig(`health_check: {interval: 1s, timeout: 500ms, healthy_threshold: 2, unhealthy_threshold: 2}`, bs...)), Options{Clock: clk})
 	p := g.Pool("p")
-	b0 := p.Backend(bs[0].addr())
-	bs[0].demo.SetHealthy(false)
+	b0 := p.Backend(bs[0].Addr())
+	bs[0].Demo.SetHealthy(false)
 	for i := 0; !b0.HasFlag(1); i++ {
 		if i == 10 {
 			t.Fatal("b0 not marked unhealthy after 10 probe rounds")
@@ -178,7 +179,7 @@ func TestActiveHealthCheckEndToEnd(t *testing.T) {
 			t.Fatalf("unhealthy backend served: %q", body)
 		}
 	}
-	bs[0].demo.SetHealthy(true)
+	bs[0].Demo.SetHealthy(true)
 	for i := 0; b0.HasFlag(1); i++ {
 		if i == 10 {
 			t.Fatal("b0 not healthy again after 10 probe rounds")
@@ -200,7 +201,7 @@ func probeRound(t *testing.T, p *Pool, clk *clock.Fake) {
 		before[i] = st.Probes
 	}
 	clk.Advance(time.Second)
-	waitFor(t, "a probe of every member", func() bool {
+	testkit.Eventually(t, "a probe of every member", func() bool {
 		for i, b := range members {
 			if st, _ := ck.Status(b); st.Probes <= before[i] {
 				return false
@@ -218,13 +219,13 @@ func TestAdminMetricsAndStatus(t *testing.T) {
 	}
 	get(t, gw.Client(), gw.URL+"/") // one more
 	admin := startHandlerBackend(t, g.AdminHandler())
-	_, metrics, _ := get(t, admin.Client(), admin.URL+"/metrics")
+	_, metrics, _ := get(t, http.DefaultClient, admin.URL()+"/metrics")
 	for _, want := range []string{
 		`drawbridge_requests_total{code="2xx",route="all"} 11`,
-		`drawbridge_backend_requests_total{backend="` + bs[0].addr() + `",code="2xx",pool="p"}`,
+		`drawbridge_backend_requests_total{backend="` + bs[0].Addr() + `",code="2xx",pool="p"}`,
 		`drawbridge_request_duration_seconds_bucket{route="all",le="+Inf"} 11`,
-		`drawbridge_backend_up{backend="` + bs[1].addr() + `",pool="p"} 1`,
-		`drawbridge_balancer_picks_total{backend="` + bs[0].addr() + `",pool="p",strategy="least_connections"}`,
+		`drawbridge_backend_up{backend="` + bs[1].Addr() + `",pool="p"} 1`,
+		`drawbridge_balancer_picks_total{backend="` + bs[0].Addr() + `",pool="p",strategy="least_connections"}`,
 		`drawbridge_backend_inflight_requests{`,
 		`drawbridge_inflight_requests 0`,
 		`drawbridge_config_reloads_total{result="success"} 1`,
@@ -233,7 +234,7 @@ func TestAdminMetricsAndStatus(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	code, body, _ := get(t, admin.Client(), admin.URL+"/status")
+	code, body, _ := get(t, http.DefaultClient, admin.URL()+"/status")
 	var st Status
 	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil {
 		t.Fatalf("status: %d %v", code, err)
@@ -249,12 +250,12 @@ func TestAdminMetricsAndStatus(t *testing.T) {
 		t.Fatalf("status counts %d requests, want 11", total)
 	}
 	for _, p := range []string{"/healthz", "/readyz"} {
-		if code, _, _ := get(t, admin.Client(), admin.URL+p); code != 200 {
+		if code, _, _ := get(t, http.DefaultClient, admin.URL()+p); code != 200 {
 			t.Errorf("%s: %d", p, code)
 		}
 	}
 	g.draining.Store(true)
-	if code, _, _ := get(t, admin.Client(), admin.URL+"/readyz"); code != 503 {
+	if code, _, _ := get(t, http.DefaultClient, admin.URL()+"/readyz"); code != 503 {
 		t.Errorf("/readyz while draining: %d, want 503", code)
 	}
 }
@@ -269,7 +270,7 @@ func TestAccessLogIsJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(strings.TrimSpace(logs.String())), &line); err != nil {
 		t.Fatalf("access log is not one JSON line: %q", logs.String())
 	}
-	if line["path"] != "/some/path" || line["status"] != float64(200) || line["route"] != "all" || line["backend"] != bs[0].addr() || len(line["trace_id"].(string)) != 32 {
+	if line["path"] != "/some/path" || line["status"] != float64(200) || line["route"] != "all" || line["backend"] != bs[0].Addr() || len(line["trace_id"].(string)) != 32 {
 		t.Fatalf("access log line: %v", line)
 	}
 }
@@ -282,26 +283,26 @@ func TestDiscoveryUpdatesMembershipInPlace(t *testing.T) {
 	g, gw := startGateway(t, parseConfig(t, poolConfig("slow_start: 30s", bs[0], bs[1])), Options{Clock: clk})
 	p := g.Pool("p")
 	var _ discovery.Sink = p
-	before := p.Backend(bs[0].addr())
+	before := p.Backend(bs[0].Addr())
 	get(t, gw.Client(), gw.URL+"/")
 	get(t, gw.Client(), gw.URL+"/") // round robin: one each
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	specs := discovery.Static{
-		{ID: bs[0].addr(), Address: bs[0].addr(), Weight: 1},
-		{ID: bs[2].addr(), Address: bs[2].addr(), Weight: 1},
+		{ID: bs[0].Addr(), Address: bs[0].Addr(), Weight: 1},
+		{ID: bs[2].Addr(), Address: bs[2].Addr(), Weight: 1},
 	}
 	go func() { _ = discovery.Watch(ctx, specs, p, nil) }()
-	waitFor(t, "membership applied", func() bool { return p.Backend(bs[2].addr()) != nil })
+	testkit.Eventually(t, "membership applied", func() bool { return p.Backend(bs[2].Addr()) != nil })
 
-	if p.Backend(bs[0].addr()) != before || before.Requests.Load() != 1 {
+	if p.Backend(bs[0].Addr()) != before || before.Requests.Load() != 1 {
 		t.Fatalf("kept backend lost its identity or its counters (requests %d)", before.Requests.Load())
 	}
-	if p.Backend(bs[1].addr()) != nil {
+	if p.Backend(bs[1].Addr()) != nil {
 		t.Fatal("removed backend still a member")
 	}
-	if f := p.Backend(bs[2].addr()).SlowStartFactor(clk.Now().UnixNano()); f >= 1 {
+	if f := p.Backend(bs[2].Addr()).SlowStartFactor(clk.Now().UnixNano()); f >= 1 {
 		t.Fatalf("new backend not in slow start (factor %v)", f)
 	}
 	seen := map[string]bool{}

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // runQuick runs a quick proxy (`drawbridge gateway proxy` with these flags,
@@ -54,15 +54,7 @@ func TestQuickProxyChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20,000 requests with kills; skipped with -short")
 	}
-	var bs []*chaosBackend
-	var addrs []string
-	for i := 0; i < 3; i++ {
-		cb := &chaosBackend{addr: deadAddr(t), id: fmt.Sprint("q", i)}
-		cb.start(t)
-		t.Cleanup(cb.kill)
-		bs = append(bs, cb)
-		addrs = append(addrs, cb.addr)
-	}
+	bs, addrs := startChaosBackends(t, 3)
 	l := runQuick(t, config.QuickProxy{Listen: "127.0.0.1:0", To: strings.Join(addrs, ",")})
 
 	const workers, perWorker = 8, 2500 // 20,000 GETs
@@ -73,10 +65,10 @@ func TestQuickProxyChaos(t *testing.T) {
 	victim := bs[1]
 	for k := range 4 { // kill at 2k, 6k, 10k, 14k requests; back 2k later
 		at := int64(2000 + 4000*k)
-		waitFor(t, fmt.Sprint("request ", at), func() bool { return done() >= at })
-		victim.kill()
-		waitFor(t, fmt.Sprint("request ", at+2000), func() bool { return done() >= at+2000 })
-		victim.start(t)
+		testkit.Eventually(t, fmt.Sprint("request ", at), func() bool { return done() >= at })
+		victim.Kill()
+		testkit.Eventually(t, fmt.Sprint("request ", at+2000), func() bool { return done() >= at+2000 })
+		victim.Restart(t)
 	}
 	ld.wait()
 	t.Logf("quick proxy chaos: 4 kills, %d ok, %d client-visible errors", ld.ok.Load(), ld.failed.Load())
@@ -93,8 +85,8 @@ func TestQuickProxyChaos(t *testing.T) {
 func TestTwoQuickProxiesSideBySide(t *testing.T) {
 	be := startBackends(t, 1)[0]
 	for _, admin := range []string{"", "127.0.0.1:0"} {
-		a := runQuick(t, config.QuickProxy{Listen: "127.0.0.1:0", To: be.addr(), Admin: admin})
-		b := runQuick(t, config.QuickProxy{Listen: "127.0.0.1:0", To: be.addr(), Admin: admin})
+		a := runQuick(t, config.QuickProxy{Listen: "127.0.0.1:0", To: be.Addr(), Admin: admin})
+		b := runQuick(t, config.QuickProxy{Listen: "127.0.0.1:0", To: be.Addr(), Admin: admin})
 		for _, l := range []Listeners{a, b} {
 			if code, _, _ := get(t, http.DefaultClient, "http://"+l.HTTP.String()+"/"); code != 200 {
 				t.Fatalf("admin %q: proxy on %s answered %d", admin, l.HTTP, code)
@@ -116,16 +108,11 @@ func TestTwoQuickProxiesSideBySide(t *testing.T) {
 // higher.
 func TestQuickProxyRefusesHugeHeaders(t *testing.T) {
 	be := startBackends(t, 1)[0]
-	l := runQuick(t, config.QuickProxy{Listen: "127.0.0.1:0", To: be.addr()})
+	l := runQuick(t, config.QuickProxy{Listen: "127.0.0.1:0", To: be.Addr()})
 	def := new(config.Config)
 	def.SetDefaults()
 	size := max(256<<10, def.Server.MaxHeaderBytes+8<<10)
-	c, err := net.Dial("tcp", l.HTTP.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := testkit.Dial(t, l.HTTP.String())
 	go func() { // the gateway may answer before reading it all
 		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", strings.Repeat("a", size))
 	}()

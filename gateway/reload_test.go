@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // Reloading the configuration while clients hammer the gateway must not
@@ -20,7 +22,7 @@ import (
 // backends finish what they have in flight.
 func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	bs := startBackends(t, 3)
-	cfgFor := func(strategy string, members ...*testBackend) string {
+	cfgFor := func(strategy string, members ...*testkit.HTTPBackend) string {
 		return poolConfig("strategy: "+strategy, members...)
 	}
 	g, gw := startGateway(t, parseConfig(t, cfgFor("round_robin", bs[0], bs[1])), Options{})
@@ -28,12 +30,12 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	ctx, stopLoad := context.WithCancel(context.Background())
 	defer stopLoad()
 	l := startLoad(ctx, gw.URL+"/", 8, 100000)
-	sets := [][]*testBackend{{bs[1], bs[2]}, {bs[0], bs[2]}, {bs[0], bs[1], bs[2]}, {bs[2]}, {bs[0], bs[1]}}
+	sets := [][]*testkit.HTTPBackend{{bs[1], bs[2]}, {bs[0], bs[2]}, {bs[0], bs[1], bs[2]}, {bs[2]}, {bs[0], bs[1]}}
 	strategies := []string{"least_connections", "random", "round_robin", "power_of_two", "weighted_round_robin"}
 	for i := 0; i < 30; i++ {
 		// Let some traffic through between reloads.
 		target := l.ok.Load() + 50
-		waitFor(t, "traffic between reloads", func() bool { return l.ok.Load() >= target })
+		testkit.Eventually(t, "traffic between reloads", func() bool { return l.ok.Load() >= target })
 		cfg := parseConfig(t, cfgFor(strategies[i%len(strategies)], sets[i%len(sets)]...))
 		if err := g.Apply(cfg); err != nil {
 			t.Fatalf("reload %d: %v", i, err)
@@ -47,16 +49,22 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	}
 }
 
+// startSlowBackend serves one request that answers body only once release
+// is closed; started is closed when that request arrives.
+func startSlowBackend(t *testing.T, body string) (be *testkit.HTTPBackend, started, release chan struct{}) {
+	started, release = make(chan struct{}), make(chan struct{})
+	be = startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		_, _ = w.Write([]byte(body))
+	}))
+	return be, started, release
+}
+
 // A backend removed while a request is in flight on it finishes that
 // request; it takes no new ones.
 func TestRemovedBackendDrainsInFlight(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan struct{})
-	slow := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(started)
-		<-release
-		_, _ = w.Write([]byte("slow done"))
-	}))
+	slow, started, release := startSlowBackend(t, "slow done")
 	fast := startBackends(t, 1)[0]
 	g, gw := startGateway(t, parseConfig(t, poolConfig("", slow)), Options{})
 
@@ -143,6 +151,16 @@ func writeConfig(t *testing.T, path, body string) {
 	}
 }
 
+// runWithConfigFile runs a gateway on a file holding runnerConfig(backend);
+// the test may rewrite the file and send on reload (SIGHUP).
+func runWithConfigFile(t *testing.T, backend string) (rn *running, path string, reload chan struct{}) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "gateway.yaml")
+	writeConfig(t, path, runnerConfig(backend))
+	reload = make(chan struct{}, 1)
+	return runGateway(t, path, reload), path, reload
+}
+
 func runnerConfig(backend string) string {
 	return fmt.Sprintf(`listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0}
@@ -159,24 +177,21 @@ pools:
 
 func TestReloadOnFileChangeAndSignal(t *testing.T) {
 	bs := startBackends(t, 2)
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	writeConfig(t, path, runnerConfig(bs[0].addr()))
-	reload := make(chan struct{}, 1)
-	rn := runGateway(t, path, reload)
+	rn, path, reload := runWithConfigFile(t, bs[0].Addr())
 	c := &http.Client{}
 	url := "http://" + rn.addr + "/"
 	if _, body, _ := get(t, c, url); body != "b0\n" {
 		t.Fatalf("initial: %q", body)
 	}
 
-	writeConfig(t, path, runnerConfig(bs[1].addr()))
-	waitFor(t, "file change applied", func() bool { _, body, _ := get(t, c, url); return body == "b1\n" })
+	writeConfig(t, path, runnerConfig(bs[1].Addr()))
+	testkit.Eventually(t, "file change applied", func() bool { _, body, _ := get(t, c, url); return body == "b1\n" })
 
 	// An invalid config is refused with file and line; the old one serves.
 	gen := rn.g.Status().Generation
-	writeConfig(t, path, runnerConfig(bs[0].addr())+"\t\tbogus_key: 1\n")
+	writeConfig(t, path, runnerConfig(bs[0].Addr())+"\t\tbogus_key: 1\n")
 	reload <- struct{}{} // SIGHUP path as well as the watcher
-	waitFor(t, "refusal logged", func() bool { return strings.Contains(rn.log.String(), "config reload refused") })
+	testkit.Eventually(t, "refusal logged", func() bool { return strings.Contains(rn.log.String(), "config reload refused") })
 	logs := rn.log.String()
 	if !strings.Contains(logs, path+":11:") || !strings.Contains(logs, "bogus_key") {
 		t.Fatalf("refusal does not name file:line and key:\n%s", logs)
@@ -186,28 +201,20 @@ func TestReloadOnFileChangeAndSignal(t *testing.T) {
 	}
 
 	// SIGHUP after fixing the file applies it.
-	writeConfig(t, path, runnerConfig(bs[0].addr()))
+	writeConfig(t, path, runnerConfig(bs[0].Addr()))
 	reload <- struct{}{}
-	waitFor(t, "fixed config applied", func() bool { _, body, _ := get(t, c, url); return body == "b0\n" })
+	testkit.Eventually(t, "fixed config applied", func() bool { _, body, _ := get(t, c, url); return body == "b0\n" })
 }
 
 // SIGTERM: stop accepting, finish what is in flight, then exit.
 func TestGracefulShutdownDrains(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan struct{})
-	slow := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(started)
-		<-release
-		_, _ = w.Write([]byte("finished"))
-	}))
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	writeConfig(t, path, runnerConfig(slow.addr()))
-	rn := runGateway(t, path, nil)
+	slow, started, release := startSlowBackend(t, "finished")
+	rn, _, _ := runWithConfigFile(t, slow.Addr())
 
 	result := getAsync(http.DefaultClient, "http://"+rn.addr+"/")
 	<-started
 	rn.cancel()
-	waitFor(t, "listener closed", func() bool {
+	testkit.Eventually(t, "listener closed", func() bool {
 		c, err := net.Dial("tcp", rn.addr)
 		if err == nil {
 			c.Close()

@@ -6,38 +6,26 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
-
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 func TestRetryOnConnectErrorGoesElsewhere(t *testing.T) {
 	live := startBackends(t, 1)[0]
-	dead := deadAddr(t)
+	dead := testkit.DeadAddr(t)
 	for _, withRetry := range []bool{false, true} {
 		extra := ""
 		if withRetry {
 			extra = "retry: {}"
 		}
-		cfg := parseConfig(t, strings.Replace(poolConfigAddrs("", dead, live.addr()), "    pool: p\n", "    pool: p\n    "+extra+"\n", 1))
+		cfg := parseConfig(t, strings.Replace(poolConfigAddrs("", dead, live.Addr()), "    pool: p\n", "    pool: p\n    "+extra+"\n", 1))
 		_, gw := startGateway(t, cfg, Options{})
 		failed := 0
 		for i := 0; i < 20; i++ {
@@ -80,7 +68,7 @@ func TestRetryOnStatusOnlyForIdempotentMethods(t *testing.T) {
 		got.Store(r.Method + " " + string(b))
 		_, _ = w.Write([]byte("ok"))
 	}))
-	_, gw := startGateway(t, parseConfig(t, routeWith("retry: {backoff_base: 1ms, backoff_max: 2ms}", "", unavailable.addr(), ok.addr())), Options{})
+	_, gw := startGateway(t, parseConfig(t, routeWith("retry: {backoff_base: 1ms, backoff_max: 2ms}", "", unavailable.Addr(), ok.Addr())), Options{})
 	c := gw.Client()
 	for i := 0; i < 10; i++ {
 		req, _ := http.NewRequest("PUT", gw.URL+"/", strings.NewReader("payload-"+fmt.Sprint(i)))
@@ -120,7 +108,7 @@ func TestRetryAfterBeyondLimitIsNotRetried(t *testing.T) {
 		w.Header().Set("Retry-After", "30")
 		http.Error(w, "maintenance", 503)
 	}))
-	_, gw := startGateway(t, parseConfig(t, routeWith("retry: {retry_after_max: 1s}", "", slowDown.addr(), startBackends(t, 1)[0].addr())), Options{})
+	_, gw := startGateway(t, parseConfig(t, routeWith("retry: {retry_after_max: 1s}", "", slowDown.Addr(), startBackends(t, 1)[0].Addr())), Options{})
 	saw := 0
 	for i := 0; i < 4; i++ {
 		code, _, h := get(t, gw.Client(), gw.URL+"/")
@@ -142,7 +130,7 @@ func TestRetryBudgetZeroMeansNoRetries(t *testing.T) {
 	}))
 	live := startBackends(t, 1)[0]
 	// An empty budget: the backend's 503 is never retried...
-	_, gw := startGateway(t, parseConfig(t, routeWith("retry: {budget_ratio: 0, budget_min: 0}", "", unavailable.addr(), live.addr())), Options{})
+	_, gw := startGateway(t, parseConfig(t, routeWith("retry: {budget_ratio: 0, budget_min: 0}", "", unavailable.Addr(), live.Addr())), Options{})
 	failed := 0
 	for i := 0; i < 10; i++ {
 		if code, _, _ := get(t, gw.Client(), gw.URL+"/"); code != 200 {
@@ -153,7 +141,7 @@ func TestRetryBudgetZeroMeansNoRetries(t *testing.T) {
 		t.Fatalf("%d of 10 failed; with an empty budget every 503 must reach the client (want 5)", failed)
 	}
 	// ...but a connect failure reached no backend, so it is retried for free.
-	_, gw2 := startGateway(t, parseConfig(t, routeWith("retry: {budget_ratio: 0, budget_min: 0}", "", deadAddr(t), live.addr())), Options{})
+	_, gw2 := startGateway(t, parseConfig(t, routeWith("retry: {budget_ratio: 0, budget_min: 0}", "", testkit.DeadAddr(t), live.Addr())), Options{})
 	for i := 0; i < 10; i++ {
 		if code, _, _ := get(t, gw2.Client(), gw2.URL+"/"); code != 200 {
 			t.Fatalf("connect failure not retried with an empty budget: %d", code)
@@ -174,13 +162,13 @@ func TestCircuitBreakerOpensSkipsAndProbes(t *testing.T) {
 	}))
 	good := startBackends(t, 1)[0]
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	cfg := parseConfig(t, poolConfigAddrs("circuit_breaker: {failure_ratio: 0.5, min_requests: 4, window: 10s, cool_down: 30s, half_open_probes: 1}", bad.addr(), good.addr()))
+	cfg := parseConfig(t, poolConfigAddrs("circuit_breaker: {failure_ratio: 0.5, min_requests: 4, window: 10s, cool_down: 30s, half_open_probes: 1}", bad.Addr(), good.Addr()))
 	g, gw := startGateway(t, cfg, Options{Clock: clk})
 	c := gw.Client()
 	for i := 0; i < 8; i++ { // 4 land on the failing backend: it opens
 		get(t, c, gw.URL+"/")
 	}
-	b := g.Pool("p").Backend(bad.addr())
+	b := g.Pool("p").Backend(bad.Addr())
 	if !b.HasFlag(upstream.FlagCircuitOpen) {
 		t.Fatalf("breaker did not open after %d failures", badHits.Load())
 	}
@@ -198,7 +186,7 @@ func TestCircuitBreakerOpensSkipsAndProbes(t *testing.T) {
 	}
 	healthy.Store(true)
 	clk.Advance(31 * time.Second) // cool-down over: one probe closes it
-	waitFor(t, "probe closes the circuit", func() bool {
+	testkit.Eventually(t, "probe closes the circuit", func() bool {
 		get(t, c, gw.URL+"/")
 		return !b.HasFlag(upstream.FlagCircuitOpen) && g.Status().Pools[0].Backends[0].Circuit == "closed"
 	})
@@ -213,15 +201,15 @@ func TestBulkheadsAndLoadShedding(t *testing.T) {
 		_, _ = w.Write([]byte("done"))
 	}))
 	for name, cfgText := range map[string]string{
-		"route bulkhead":   routeWith("concurrency: {max: 1}", "", slow.addr()),
-		"load shedding":    "max_concurrent: 1\n" + poolConfigAddrs("", slow.addr()),
-		"backend bulkhead": poolConfigAddrs("concurrency_per_backend: {max: 1}", slow.addr()),
+		"route bulkhead":   routeWith("concurrency: {max: 1}", "", slow.Addr()),
+		"load shedding":    "max_concurrent: 1\n" + poolConfigAddrs("", slow.Addr()),
+		"backend bulkhead": poolConfigAddrs("concurrency_per_backend: {max: 1}", slow.Addr()),
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, gw := startGateway(t, parseConfig(t, cfgText), Options{})
 			start := entered.Load()
 			first := getAsync(gw.Client(), gw.URL+"/")
-			waitFor(t, "first request in flight", func() bool { return entered.Load() == start+1 })
+			testkit.Eventually(t, "first request in flight", func() bool { return entered.Load() == start+1 })
 			code, body, h := get(t, gw.Client(), gw.URL+"/")
 			if code != 503 || h.Get("Retry-After") == "" {
 				t.Fatalf("over capacity: %d %q %v", code, body, h)
@@ -238,7 +226,7 @@ func TestRouteOverallTimeout(t *testing.T) {
 	slow := startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 	}))
-	_, gw := startGateway(t, parseConfig(t, routeWith("timeouts: {overall: 50ms}", "", slow.addr())), Options{})
+	_, gw := startGateway(t, parseConfig(t, routeWith("timeouts: {overall: 50ms}", "", slow.Addr())), Options{})
 	start := time.Now()
 	code, body, _ := get(t, gw.Client(), gw.URL+"/")
 	if code != 504 || body != "request timed out\n" {
@@ -249,32 +237,14 @@ func TestRouteOverallTimeout(t *testing.T) {
 	}
 }
 
-// chaosBackend is a demo backend on a fixed port that can be killed
-// (listener and connections closed at once) and started again.
-type chaosBackend struct {
-	addr string
-	id   string
-	mu   sync.Mutex
-	srv  *http.Server
-}
-
-func (c *chaosBackend) start(t *testing.T) {
-	var ln net.Listener
-	var err error
-	waitFor(t, "port free again", func() bool { ln, err = net.Listen("tcp", c.addr); return err == nil })
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(c.id))
-	})}
-	c.mu.Lock()
-	c.srv = srv
-	c.mu.Unlock()
-	go func() { _ = srv.Serve(ln) }()
-}
-
-func (c *chaosBackend) kill() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_ = c.srv.Close() // abrupt: listener and every connection
+// startChaosBackends starts n demo backends, and lists their addresses, for a chaos
+// run that kills (testkit: abruptly, as a crash) and restarts them.
+func startChaosBackends(t *testing.T, n int) ([]*testkit.HTTPBackend, []string) {
+	bs, addrs := testkit.StartDemo(t, n), make([]string, n)
+	for i, b := range bs {
+		addrs[i] = b.Addr()
+	}
+	return bs, addrs
 }
 
 // serverErrorLog keeps the access-log lines of 5xx answers, so a failing
@@ -295,15 +265,7 @@ func TestChaosKillAndRestartBackends(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20 s chaos run; skipped with -short")
 	}
-	var bs []*chaosBackend
-	var addrs []string
-	for i := 0; i < 3; i++ {
-		cb := &chaosBackend{addr: deadAddr(t), id: fmt.Sprint("c", i)}
-		cb.start(t)
-		t.Cleanup(cb.kill)
-		bs = append(bs, cb)
-		addrs = append(addrs, cb.addr)
-	}
+	bs, addrs := startChaosBackends(t, 3)
 	// A killed backend refuses connections at once, so outlier detection
 	// and the checks find it in a moment; the check timeout stays at the
 	// default's order so that a busy machine's pause (CI runs packages side
@@ -328,13 +290,13 @@ func TestChaosKillAndRestartBackends(t *testing.T) {
 			continue
 		}
 		victim := bs[kills%len(bs)]
-		victim.kill()
+		victim.Kill()
 		kills++
 		select { // down for a second, then back
 		case <-time.After(time.Second):
 		case <-ctx.Done():
 		}
-		victim.start(t)
+		victim.Restart(t)
 	}
 	l.wait()
 	t.Logf("chaos: %d kills in 20s, %d requests ok, %d client-visible errors", kills, l.ok.Load(), l.failed.Load())
@@ -354,7 +316,7 @@ func TestAuthAndRateLimitOnRoute(t *testing.T) {
 	cfg := parseConfig(t, routeWith(fmt.Sprintf(`auth:
 	api_keys: {keys: {billing: %x}}
 	strip_credentials: true
-rate_limit: {rate: 1, burst: 2, key: identity}`, sum), "", be.addr()))
+rate_limit: {rate: 1, burst: 2, key: identity}`, sum), "", be.Addr()))
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
 	_, gw := startGateway(t, cfg, Options{Clock: clk})
 	c := gw.Client()

@@ -9,44 +9,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
-// tcpEcho answers each line with its name and the line.
-func tcpEcho(t *testing.T, name string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil {
-						return
-					}
-					_, _ = io.WriteString(c, name+":"+line)
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func TestL4ListenerThroughRunner(t *testing.T) {
-	a, b := tcpEcho(t, "a"), tcpEcho(t, "b")
-	l4Port := deadAddr(t)
+	a, b := testkit.StartEcho(t, "a").Addr(), testkit.StartEcho(t, "b").Addr()
+	l4Port := testkit.DeadAddr(t)
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
 	conf := func(backend string) string {
-		return runnerConfig(startBackends(t, 1)[0].addr()) + fmt.Sprintf(`l4:
+		return runnerConfig(startBackends(t, 1)[0].Addr()) + fmt.Sprintf(`l4:
 	- name: echo
 		listen: %s
 		backends: [{address: %s}]
@@ -76,7 +48,7 @@ func TestL4ListenerThroughRunner(t *testing.T) {
 	}
 	writeConfig(t, path, conf(b))
 	reload <- struct{}{}
-	waitFor(t, "membership moved to b", func() bool { return ask() == "b:ping" })
+	testkit.Eventually(t, "membership moved to b", func() bool { return ask() == "b:ping" })
 	if st := rn.g.Status(); st.L4["echo"].Accepted < 2 {
 		t.Fatalf("status: %+v", st.L4)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // writeCert writes a self-signed certificate for name with the given
@@ -77,7 +78,7 @@ tls:
 	redirect_http: true
 routes: [{name: all, pool: p}]
 pools: [{name: p, backends: [{address: %s}]}]
-`, be.addr()))
+`, be.Addr()))
 	rn := runGateway(t, path, nil)
 
 	dial := func(sni string, maxVersion uint16, protos ...string) (*tls.Conn, error) {
@@ -145,7 +146,7 @@ pools: [{name: p, backends: [{address: %s}]}]
 
 	// A renewed certificate is served without a restart.
 	writeCert(t, dir, "a.test", 99)
-	waitFor(t, "renewed certificate served", func() bool {
+	testkit.Eventually(t, "renewed certificate served", func() bool {
 		c, err := tls.Dial("tcp", rn.https, &tls.Config{InsecureSkipVerify: true, ServerName: "a.test"})
 		if err != nil {
 			return false

@@ -17,6 +17,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/gateway/trace"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry/otlptest"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // stopGateway stops rn and waits for Run to return, so the spans it
@@ -46,7 +47,7 @@ func TestTracingExportsRouteAndTrySpansOverGRPC(t *testing.T) {
 func testRouteAndTrySpans(t *testing.T, recv *otlptest.Receiver, protocol string) {
 	var mu sync.Mutex
 	seen := map[string][]string{} // backend -> traceparents received
-	backend := func(name string, status int) *testBackend {
+	backend := func(name string, status int) *testkit.HTTPBackend {
 		return startHandlerBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			seen[name] = append(seen[name], r.Header.Get("Traceparent"))
@@ -55,7 +56,7 @@ func testRouteAndTrySpans(t *testing.T, recv *otlptest.Receiver, protocol string
 		}))
 	}
 	failing, ok := backend("failing", 503), backend("ok", 200)
-	yaml := routeWith("retry: {backoff_base: 1ms, backoff_max: 2ms}", "", failing.addr(), ok.addr()) +
+	yaml := routeWith("retry: {backoff_base: 1ms, backoff_max: 2ms}", "", failing.Addr(), ok.Addr()) +
 		"tracing: {enabled: true, protocol: " + protocol + ", endpoint: \"" + recv.URL() + "\", service_name: edge}\n"
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(yaml, "\t", "  ")), 0o600); err != nil {
@@ -154,8 +155,8 @@ func testRouteAndTrySpans(t *testing.T, recv *otlptest.Receiver, protocol string
 		status int64
 		sawTP  string
 	}{
-		{1, failing.addr(), 503, seen["failing"][0]},
-		{2, ok.addr(), 200, ""},
+		{1, failing.Addr(), 503, seen["failing"][0]},
+		{2, ok.Addr(), 200, ""},
 	}
 	for _, tp := range seen["ok"] {
 		if tp[3:35] == traceID {
@@ -190,7 +191,7 @@ func TestTracingAuthAndCacheSpans(t *testing.T) {
 		_, _ = w.Write([]byte("cached"))
 	}))
 	route := fmt.Sprintf("auth: {api_keys: {keys: {alice: %x}}}\ncache: {}", sha256.Sum256([]byte("key-alice")))
-	yaml := routeWith(route, "", be.addr()) + "tracing: {enabled: true, endpoint: " + recv.URL() + "}\n"
+	yaml := routeWith(route, "", be.Addr()) + "tracing: {enabled: true, endpoint: " + recv.URL() + "}\n"
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -325,7 +326,7 @@ func TestReloadWarnsTracingTakesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	reload <- struct{}{}
-	waitFor(t, "the restart warning", func() bool {
+	testkit.Eventually(t, "the restart warning", func() bool {
 		return strings.Contains(rn.log.String(), "tracing or log settings changed; they take effect on restart")
 	})
 }
@@ -360,7 +361,7 @@ func TestTracingBreakerEvent(t *testing.T) {
 				continue
 			}
 			a := e.Attributes
-			if otlptest.Attr(a, "from") != "closed" || otlptest.Attr(a, "to") != "open" || otlptest.Attr(a, "drawbridge.backend") != bad.addr() {
+			if otlptest.Attr(a, "from") != "closed" || otlptest.Attr(a, "to") != "open" || otlptest.Attr(a, "drawbridge.backend") != bad.Addr() {
 				t.Fatalf("breaker event %v", e.Attributes)
 			}
 			if s.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR || s.Attr("http.response.status_code") != int64(503) {

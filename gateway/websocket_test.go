@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 	"golang.org/x/net/websocket"
 )
 
@@ -37,11 +37,7 @@ func echoUpgrade(w http.ResponseWriter, r *http.Request) {
 
 func openTunnel(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := testkit.Dial(t, addr)
 	_, _ = io.WriteString(c, "GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)
@@ -90,7 +86,7 @@ func TestUpgradedConnectionsFollowTheirBackend(t *testing.T) {
 	if err := g.Apply(parseConfig(t, echoRoute(poolConfig("", other)))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "tunnel closed with its backend", func() bool {
+	testkit.Eventually(t, "tunnel closed with its backend", func() bool {
 		_, err := io.WriteString(c, "x\n")
 		if err != nil {
 			return true
@@ -105,11 +101,7 @@ func TestRefusedUpgradeClosesTheConnection(t *testing.T) {
 		_, _ = w.Write([]byte("no upgrade here"))
 	}))
 	_, gw := startGateway(t, parseConfig(t, poolConfig("", be)), Options{})
-	c, err := net.Dial("tcp", gw.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testkit.Dial(t, gw.Listener.Addr().String())
 	_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {

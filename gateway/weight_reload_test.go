@@ -21,7 +21,7 @@ func TestReloadChangingOnlyAWeightKeepsTheBackend(t *testing.T) {
 		return poolConfigAddrs("strategy: weighted_round_robin\nslow_start: 30s") +
 			strings.ReplaceAll(members, "\t", "  ")
 	}
-	b0, b1 := bs[0].addr(), bs[1].addr()
+	b0, b1 := bs[0].Addr(), bs[1].Addr()
 	g, gw := startGateway(t, parseConfig(t, cfgWith(fmt.Sprintf("\t\t\t- {address: %s}\n", b0))),
 		Options{Clock: clk, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	// b1 joins a running pool: it ramps up over 30s.

@@ -25,10 +25,10 @@ type Autoscaler struct {
 // NewAutoscaler creates the policy (and its attachment).
 func NewAutoscaler(ctx *pulumi.Context, name string, args *AutoscalerArgs, opts ...pulumi.ResourceOption) (*Autoscaler, error) {
 	a := &Autoscaler{}
-	if err := ctx.RegisterComponentResource("drawbridge:infra:Autoscaler", name, a, opts...); err != nil {
+	p, err := register(ctx, "Autoscaler", name, a, opts)
+	if err != nil {
 		return nil, err
 	}
-	p := pulumi.Parent(a)
 	doc := args.GroupARN.ApplyT(func(arn string) string { return AutoscalerPolicy(arn).JSON() }).(pulumi.StringOutput)
 	pol, err := iam.NewPolicy(ctx, name+"-policy", &iam.PolicyArgs{
 		Description: pulumi.String("drawbridge autoscaler: set one group's desired capacity, read metrics"),

@@ -63,10 +63,10 @@ type BackendPool struct {
 // NewBackendPool creates the launch template, the group and its schedules.
 func NewBackendPool(ctx *pulumi.Context, name string, args *BackendPoolArgs, opts ...pulumi.ResourceOption) (*BackendPool, error) {
 	b := &BackendPool{}
-	if err := ctx.RegisterComponentResource("drawbridge:infra:BackendPool", name, b, opts...); err != nil {
+	p, err := register(ctx, "BackendPool", name, b, opts)
+	if err != nil {
 		return nil, err
 	}
-	p := pulumi.Parent(b)
 	tags := args.Tags
 	role := []string{TagRole, "backend", TagPool, args.Pool, TagPort, fmt.Sprint(args.AppPort)}
 

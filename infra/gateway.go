@@ -58,11 +58,15 @@ type GatewayFleet struct {
 // NewGatewayFleet creates the fleet.
 func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, opts ...pulumi.ResourceOption) (*GatewayFleet, error) {
 	g := &GatewayFleet{}
-	if err := ctx.RegisterComponentResource("drawbridge:infra:GatewayFleet", name, g, opts...); err != nil {
+	p, err := register(ctx, "GatewayFleet", name, g, opts)
+	if err != nil {
 		return nil, err
 	}
-	p := pulumi.Parent(g)
 	fleetTag := []string{"drawbridge:role", "gateway", "drawbridge:fleet", args.Name}
+	// fleetTags are the tags of a fleet resource named name, plus kv.
+	fleetTags := func(name string, kv ...string) []string {
+		return append(append([]string{"Name", name}, kv...), fleetTag...)
+	}
 	tags := args.Tags
 
 	var v4, v6 pulumi.StringArray
@@ -101,7 +105,7 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 		VpcId:       args.VpcID,
 		Ingress:     ingress,
 		Egress:      allEgress(),
-		Tags:        tags.Map(append([]string{"Name", args.Name + "-gateway"}, fleetTag...)...),
+		Tags:        tags.Map(fleetTags(args.Name + "-gateway")...),
 	}, p)
 	if err != nil {
 		return nil, err
@@ -121,7 +125,7 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 		ServerSideEncryption: dynamodb.TableServerSideEncryptionArgs{
 			Enabled: pulumi.Bool(true),
 		},
-		Tags: tags.Map(append([]string{"Name", args.Name + "-gateway-lease"}, fleetTag...)...),
+		Tags: tags.Map(fleetTags(args.Name + "-gateway-lease")...),
 	}, p)
 	if err != nil {
 		return nil, err
@@ -129,7 +133,7 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 
 	eip, err := ec2.NewEip(ctx, name+"-eip", &ec2.EipArgs{
 		Domain: pulumi.String("vpc"),
-		Tags:   tags.Map(append([]string{"Name", args.Name + "-gateway"}, fleetTag...)...),
+		Tags:   tags.Map(fleetTags(args.Name + "-gateway")...),
 	}, p)
 	if err != nil {
 		return nil, err
@@ -195,7 +199,7 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 		VpcSecurityGroupIds:  pulumi.StringArray{sg.ID().ToStringOutput()},
 		UserData:             userData,
 		UpdateDefaultVersion: pulumi.Bool(true),
-		TagSpecifications:    tagSpecs(tags, append([]string{"Name", args.Name + "-gateway"}, fleetTag...)),
+		TagSpecifications:    tagSpecs(tags, fleetTags(args.Name+"-gateway")),
 		Tags:                 tags.Map("Name", args.Name+"-gateway"),
 	}, p)
 	if err != nil {
@@ -220,7 +224,7 @@ func NewGatewayFleet(ctx *pulumi.Context, name string, args *GatewayFleetArgs, o
 				HttpTokens: pulumi.String("required"), HttpEndpoint: pulumi.String("enabled"), HttpPutResponseHopLimit: pulumi.Int(1),
 			},
 			RootBlockDevice: ec2.InstanceRootBlockDeviceArgs{Encrypted: pulumi.Bool(true), VolumeType: pulumi.String("gp3"), VolumeSize: pulumi.Int(16)},
-			Tags:            tags.Map(append([]string{"Name", fmt.Sprintf("%s-gateway-%d", args.Name, i), "drawbridge:gateway-index", fmt.Sprint(i)}, fleetTag...)...),
+			Tags:            tags.Map(fleetTags(fmt.Sprintf("%s-gateway-%d", args.Name, i), "drawbridge:gateway-index", fmt.Sprint(i))...),
 		}, p)
 		if err != nil {
 			return nil, err

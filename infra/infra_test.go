@@ -67,10 +67,15 @@ func asSlice(v any) []any        { s, _ := v.([]any); return s }
 func asMap(v any) map[string]any { m, _ := v.(map[string]any); return m }
 
 func subnets(m *mocktest.Mocks, tier string) []mocktest.Resource {
+	return ofTier(m, "aws:ec2/subnet:Subnet", tier)
+}
+
+// ofTier lists the resources of type typ tagged drawbridge:tier=tier.
+func ofTier(m *mocktest.Mocks, typ, tier string) []mocktest.Resource {
 	var out []mocktest.Resource
-	for _, s := range m.OfType("aws:ec2/subnet:Subnet") {
-		if str(asMap(s.Inputs["tags"])["drawbridge:tier"]) == tier {
-			out = append(out, s)
+	for _, r := range m.OfType(typ) {
+		if str(asMap(r.Inputs["tags"])["drawbridge:tier"]) == tier {
+			out = append(out, r)
 		}
 	}
 	return out
@@ -137,13 +142,7 @@ func defaultRoutes(m *mocktest.Mocks) map[string]map[string]any {
 }
 
 func routeTables(m *mocktest.Mocks, tier string) []mocktest.Resource {
-	var out []mocktest.Resource
-	for _, r := range m.OfType("aws:ec2/routeTable:RouteTable") {
-		if str(asMap(r.Inputs["tags"])["drawbridge:tier"]) == tier {
-			out = append(out, r)
-		}
-	}
-	return out
+	return ofTier(m, "aws:ec2/routeTable:RouteTable", tier)
 }
 
 func TestRoutesPrivateToNATPublicToIGW(t *testing.T) {

@@ -37,10 +37,10 @@ type Network struct {
 // private subnets are isolated, as terraform-aws-modules' intra subnets).
 func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pulumi.ResourceOption) (*Network, error) {
 	n := &Network{VpcCIDR: args.Plan.VPC.String()}
-	if err := ctx.RegisterComponentResource("drawbridge:infra:Network", name, n, opts...); err != nil {
+	p, err := register(ctx, "Network", name, n, opts)
+	if err != nil {
 		return nil, err
 	}
-	p := pulumi.Parent(n)
 	tags := args.Tags
 
 	vpc, err := ec2.NewVpc(ctx, name+"-vpc", &ec2.VpcArgs{
@@ -69,16 +69,22 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		return nil, err
 	}
 
+	// subnet is the tier's ("public" or "private") subnet in the i-th AZ.
+	subnet := func(tier string, i int, cidr string) (*ec2.Subnet, error) {
+		az := args.Plan.AZs[i]
+		return ec2.NewSubnet(ctx, fmt.Sprintf("%s-%s-%d", name, tier, i), &ec2.SubnetArgs{
+			VpcId:               vpc.ID(),
+			CidrBlock:           pulumi.String(cidr),
+			AvailabilityZone:    pulumi.String(az),
+			MapPublicIpOnLaunch: pulumi.Bool(tier == "public"),
+			Tags:                tags.Map("Name", fmt.Sprintf("%s-%s-%s", args.Name, tier, az), "drawbridge:tier", tier),
+		}, p)
+	}
+
 	var public, private, nats pulumi.IDArray
 	var publicSubnets []*ec2.Subnet
-	for i, az := range args.Plan.AZs {
-		s, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-public-%d", name, i), &ec2.SubnetArgs{
-			VpcId:               vpc.ID(),
-			CidrBlock:           pulumi.String(args.Plan.Public[i].String()),
-			AvailabilityZone:    pulumi.String(az),
-			MapPublicIpOnLaunch: pulumi.Bool(true),
-			Tags:                tags.Map("Name", fmt.Sprintf("%s-public-%s", args.Name, az), "drawbridge:tier", "public"),
-		}, p)
+	for i := range args.Plan.AZs {
+		s, err := subnet("public", i, args.Plan.Public[i].String())
 		if err != nil {
 			return nil, err
 		}
@@ -134,13 +140,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 	}
 
 	for i, az := range args.Plan.AZs {
-		s, err := ec2.NewSubnet(ctx, fmt.Sprintf("%s-private-%d", name, i), &ec2.SubnetArgs{
-			VpcId:               vpc.ID(),
-			CidrBlock:           pulumi.String(args.Plan.Private[i].String()),
-			AvailabilityZone:    pulumi.String(az),
-			MapPublicIpOnLaunch: pulumi.Bool(false),
-			Tags:                tags.Map("Name", fmt.Sprintf("%s-private-%s", args.Name, az), "drawbridge:tier", "private"),
-		}, p)
+		s, err := subnet("private", i, args.Plan.Private[i].String())
 		if err != nil {
 			return nil, err
 		}

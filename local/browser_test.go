@@ -57,13 +57,7 @@ func parsePage(t *testing.T, dom string) page {
 // screenshot (to $DRAWBRIDGE_SCREENSHOT when set, e.g. docs/dashboard.png).
 func TestDashboardInBrowser(t *testing.T) {
 	chromium.SkipIfMissing(t)
-	if testing.Short() {
-		t.Skip("runs local mode and a browser; skipped with -short")
-	}
-	t.Parallel()
-	opt := testOptions()
-	opt.Speed = fastDay
-	s := startStack(t, opt)
+	s := startFastDay(t, "runs local mode and a browser")
 	url := s.URLs().Dashboard
 	// Let a few seconds of series accumulate, and the first scale-out.
 	testkit.EventuallyWithin(t, 20*time.Second, "a scale-out and 5 s of series", func() bool {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/clock"
 )
 
 // loadGen sends GET requests to the gateway at a rate that follows a
@@ -50,29 +52,22 @@ func (g *loadGen) run(ctx context.Context) {
 	start := time.Now()
 	last := start
 	owed := 0.0 // requests due but not yet sent (fractional)
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			owed += g.rate(now.Sub(start)) * now.Sub(last).Seconds()
-			last = now
-			for ; owed >= 1; owed-- {
-				select {
-				case sem <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-				wg.Add(1)
-				go func() {
-					defer func() { <-sem; wg.Done() }()
-					g.one(ctx)
-				}()
+	clock.Every(ctx, clock.Real{}, 10*time.Millisecond, func(now time.Time) {
+		owed += g.rate(now.Sub(start)) * now.Sub(last).Seconds()
+		last = now
+		for ; owed >= 1; owed-- {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
 			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				g.one(ctx)
+			}()
 		}
-	}
+	})
 }
 
 func (g *loadGen) one(ctx context.Context) {

@@ -324,33 +324,30 @@ func (s *Stack) URLs() dashboard.URLs { return s.urls }
 // healthy backend.
 func (s *Stack) ReadyIn() time.Duration { return s.readyIn }
 
+// halt cancels a part of the stack and waits until it has returned
+// (done closes); a part that never started (cancel nil) is skipped.
+func halt(cancel context.CancelFunc, done <-chan struct{}) {
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
 // Stop stops the load, the autoscaler, every backend process and the
 // gateway, in that order, and returns the run's summary. It is safe to
 // call more than once.
 func (s *Stack) Stop() Summary {
 	s.stopOnce.Do(func() {
-		if s.cancelLoad != nil {
-			s.cancelLoad()
-			<-s.loadDone
-		}
-		if s.cancelCore != nil {
-			s.cancelCore()
-			<-s.coreDone
-		}
+		halt(s.cancelLoad, s.loadDone)
+		halt(s.cancelCore, s.coreDone)
 		if s.lg != nil {
 			s.summary = s.summarize()
 		}
 		if s.act != nil {
 			_ = s.act.Close() // SIGTERM, then SIGKILL, to every backend's process group
 		}
-		if s.cancelSink != nil {
-			s.cancelSink()
-			<-s.sinkDone
-		}
-		if s.cancelGateway != nil {
-			s.cancelGateway()
-			<-s.gatewayDone
-		}
+		halt(s.cancelSink, s.sinkDone)
+		halt(s.cancelGateway, s.gatewayDone)
 	})
 	return s.summary
 }

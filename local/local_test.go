@@ -41,6 +41,19 @@ func startStack(t *testing.T, opt Options) *Stack {
 	return s
 }
 
+// startFastDay starts, in parallel with the other long tests, a stack
+// replaying fastDay; -short skips the test (a run of seconds), saying why.
+func startFastDay(t *testing.T, why string) *Stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(why + "; skipped with -short")
+	}
+	t.Parallel()
+	opt := testOptions()
+	opt.Speed = fastDay
+	return startStack(t, opt)
+}
+
 // addresses returns every listener of the stack: gateway, admin and the
 // backends it runs now.
 func addresses(s *Stack) []string {
@@ -97,13 +110,7 @@ func assertNothingLeft(t *testing.T, addrs map[string]bool) {
 }
 
 func TestLocalScalesOutAndInWithoutErrors(t *testing.T) {
-	if testing.Short() {
-		t.Skip("20 s run of local mode; skipped with -short")
-	}
-	t.Parallel()
-	opt := testOptions()
-	opt.Speed = fastDay
-	s := startStack(t, opt)
+	s := startFastDay(t, "20 s run of local mode")
 	t.Logf("ready in %s", s.ReadyIn())
 
 	seen := map[string]bool{}

@@ -3,10 +3,12 @@ package local
 import (
 	"context"
 	"fmt"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/daemon"
 	"math"
 	"strings"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/autoscaler/daemon"
+	"github.com/drawbridge-dev/drawbridge/clock"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/forecast"
@@ -20,16 +22,7 @@ const maxPoints = 600
 // exited, collects the autoscaler's decisions and records a point of the
 // series.
 func (s *Stack) sample(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			s.tick(ctx, now)
-		}
-	}
+	clock.Every(ctx, clock.Real{}, time.Second, func(now time.Time) { s.tick(ctx, now) })
 }
 
 func (s *Stack) tick(ctx context.Context, now time.Time) {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/autoscaler/actuator"
+	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
@@ -72,52 +74,36 @@ func (r *readySink) publishLocked() error {
 // run probes the backends not yet ready every 20 ms until ctx ends.
 func (r *readySink) run(ctx context.Context) {
 	defer r.client.CloseIdleConnections()
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		r.mu.Lock()
-		var pending []string
-		for _, sp := range r.specs {
-			if !r.ready[sp.Address] {
-				pending = append(pending, sp.Address)
-			}
-		}
-		r.mu.Unlock()
-		var up []string
-		for _, a := range pending {
-			if r.healthy(ctx, a) {
-				up = append(up, a)
-			}
-		}
-		if len(up) == 0 {
-			continue
-		}
-		r.mu.Lock()
-		for _, a := range up {
-			// Only if still a member: it may have been stopped meanwhile.
-			if slices.ContainsFunc(r.specs, func(sp upstream.Spec) bool { return sp.Address == a }) {
-				r.ready[a] = true
-			}
-		}
-		_ = r.publishLocked() // the pool refuses nothing the actuator built
-		r.mu.Unlock()
-	}
+	clock.Every(ctx, clock.Real{}, 20*time.Millisecond, func(time.Time) { r.probe(ctx) })
 }
 
-func (r *readySink) healthy(ctx context.Context, addr string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
-	if err != nil {
-		return false
+// probe marks the pending backends that answer their health check ready
+// and publishes them.
+func (r *readySink) probe(ctx context.Context) {
+	r.mu.Lock()
+	var pending []string
+	for _, sp := range r.specs {
+		if !r.ready[sp.Address] {
+			pending = append(pending, sp.Address)
+		}
 	}
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return false
+	r.mu.Unlock()
+	var up []string
+	for _, a := range pending {
+		if actuator.Healthz(ctx, r.client, a) {
+			up = append(up, a)
+		}
 	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	if len(up) == 0 {
+		return
+	}
+	r.mu.Lock()
+	for _, a := range up {
+		// Only if still a member: it may have been stopped meanwhile.
+		if slices.ContainsFunc(r.specs, func(sp upstream.Spec) bool { return sp.Address == a }) {
+			r.ready[a] = true
+		}
+	}
+	_ = r.publishLocked() // the pool refuses nothing the actuator built
+	r.mu.Unlock()
 }

@@ -111,7 +111,7 @@ func (l *Local) Describe(ctx context.Context, group string) (autoscaler.GroupSta
 	st := autoscaler.GroupState{Name: group, Min: l.opt.Min, Max: l.opt.Max, Desired: l.desired}
 	for _, p := range l.procs {
 		if !p.ready {
-			p.ready = healthy(ctx, p.addr)
+			p.ready = probeHealthz(ctx, p.addr)
 		}
 		if p.ready {
 			st.InService++
@@ -280,14 +280,21 @@ func (l *Local) publishLocked() error {
 	return nil
 }
 
-func healthy(ctx context.Context, addr string) bool {
+func probeHealthz(ctx context.Context, addr string) bool {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
+	return Healthz(ctx, http.DefaultClient, addr)
+}
+
+// Healthz reports whether the backend at addr answers GET /healthz with a
+// 200 through client: what "ready" means for a backend this actuator
+// starts, for whoever waits on one.
+func Healthz(ctx context.Context, client *http.Client, addr string) bool {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
 	if err != nil {
 		return false
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return false
 	}

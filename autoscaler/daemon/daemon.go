@@ -197,16 +197,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		defer wg.Done()
 		// Renew well within the TTL, independent of the decision interval
 		// (a 60 s round would let a 15 s lease lapse between rounds).
-		t := d.opt.Clock.NewTicker(d.opt.LeaseTTL / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C():
-				d.renewLease(ctx)
-			}
-		}
+		clock.Every(ctx, d.opt.Clock, d.opt.LeaseTTL/3, func(time.Time) { d.renewLease(ctx) })
 	}()
 	for _, g := range d.groups {
 		wg.Add(1)

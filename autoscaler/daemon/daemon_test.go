@@ -56,6 +56,13 @@ func (f *fakeSource) Query(_ context.Context, q autoscaler.Query) ([]autoscaler.
 	return out, nil
 }
 
+// loadOf is a source whose load is v.
+func loadOf(v float64) *fakeSource {
+	s := &fakeSource{}
+	s.set(v)
+	return s
+}
+
 func (f *fakeSource) set(load float64) {
 	f.mu.Lock()
 	f.load = func(time.Time) float64 { return load }
@@ -220,8 +227,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 // with a higher token and acts on the history it kept warm.
 func TestLeaseHandoverBetweenReplicas(t *testing.T) {
 	clk := clock.NewFake(t0)
-	src := &fakeSource{}
-	src.set(50)
+	src := loadOf(50)
 	act := newFakeGroup(1)
 	leasePath := filepath.Join(t.TempDir(), "autoscaler.lease")
 	var logB bytes.Buffer
@@ -298,8 +304,7 @@ func fmtInts(v []int) string {
 // lease renews on its own ticker, cancel releases the lease.
 func TestRunLoop(t *testing.T) {
 	clk := clock.NewFake(t0)
-	src := &fakeSource{}
-	src.set(50)
+	src := loadOf(50)
 	act := newFakeGroup(1)
 	leasePath := filepath.Join(t.TempDir(), "lease")
 	d := newTestDaemon(t, clk, src, act, nil, lease.NewFile(leasePath, clk), "a", nil)
@@ -330,8 +335,7 @@ func TestRunLoop(t *testing.T) {
 // counted, and is named in the decision.
 func TestFailingSourceIsNotZeroLoad(t *testing.T) {
 	clk := clock.NewFake(t0)
-	src := &fakeSource{}
-	src.set(50)
+	src := loadOf(50)
 	act := newFakeGroup(1)
 	d := newTestDaemon(t, clk, src, act, nil, nil, "a", nil)
 	ctx := context.Background()
@@ -361,8 +365,7 @@ func TestFailingSourceIsNotZeroLoad(t *testing.T) {
 
 func TestAdminEndpoints(t *testing.T) {
 	clk := clock.NewFake(t0)
-	src := &fakeSource{}
-	src.set(50)
+	src := loadOf(50)
 	d := newTestDaemon(t, clk, src, newFakeGroup(2), nil, nil, "a", nil)
 	d.RunOnce(context.Background())
 	h := d.Handler()
@@ -404,8 +407,7 @@ func TestAdminEndpoints(t *testing.T) {
 
 func TestExplainDoesNotAct(t *testing.T) {
 	clk := clock.NewFake(t0)
-	src := &fakeSource{}
-	src.set(50)
+	src := loadOf(50)
 	act := newFakeGroup(1)
 	st, _ := store.Open(t.TempDir())
 	d := newTestDaemon(t, clk, src, act, st, nil, "a", nil)

@@ -22,26 +22,14 @@ func newMetrics(reg *prometheus.Registry, _ *Daemon) *daemonMetrics {
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "drawbridge_autoscaler_decisions_total", Help: "Decision rounds, by group and direction (out, in, hold).",
 		}, []string{"group", "direction"}),
-		desired: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "drawbridge_autoscaler_desired_capacity", Help: "Desired capacity decided in the last round.",
-		}, []string{"group"}),
-		current: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "drawbridge_autoscaler_current_capacity", Help: "Desired capacity the actuator reported before the last round.",
-		}, []string{"group"}),
+		desired: groupGauge("drawbridge_autoscaler_desired_capacity", "Desired capacity decided in the last round."),
+		current: groupGauge("drawbridge_autoscaler_current_capacity", "Desired capacity the actuator reported before the last round."),
 		// The bounds in force (scheduled actions change them), so alerts can
 		// compare desired with max: "at max" means the policies want more.
-		minCap: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "drawbridge_autoscaler_min_capacity", Help: "Minimum capacity in force in the last round (configured or scheduled).",
-		}, []string{"group"}),
-		maxCap: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "drawbridge_autoscaler_max_capacity", Help: "Maximum capacity in force in the last round (configured or scheduled).",
-		}, []string{"group"}),
-		inService: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "drawbridge_autoscaler_in_service_instances", Help: "Instances in service and past warm-up.",
-		}, []string{"group"}),
-		load: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "drawbridge_autoscaler_load", Help: "Newest load datapoint of the group's metric source.",
-		}, []string{"group"}),
+		minCap:    groupGauge("drawbridge_autoscaler_min_capacity", "Minimum capacity in force in the last round (configured or scheduled)."),
+		maxCap:    groupGauge("drawbridge_autoscaler_max_capacity", "Maximum capacity in force in the last round (configured or scheduled)."),
+		inService: groupGauge("drawbridge_autoscaler_in_service_instances", "Instances in service and past warm-up."),
+		load:      groupGauge("drawbridge_autoscaler_load", "Newest load datapoint of the group's metric source."),
 		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "drawbridge_autoscaler_metric_source_errors_total", Help: "Failed metric source queries.",
 		}, []string{"group"}),
@@ -64,4 +52,9 @@ func newMetrics(reg *prometheus.Registry, _ *Daemon) *daemonMetrics {
 	reg.MustRegister(m.decisions, m.desired, m.current, m.minCap, m.maxCap, m.inService, m.load, m.sourceErrors,
 		m.actuatorErrors, m.storeErrors, m.leaseHeld, m.leaseToken, m.leaseErrors)
 	return m
+}
+
+// groupGauge is a gauge with one series per group.
+func groupGauge(name, help string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"group"})
 }

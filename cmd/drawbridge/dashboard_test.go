@@ -122,18 +122,6 @@ func dashState(t *testing.T, admin string) dashboard.State {
 	return st
 }
 
-// waitUntil polls cond until it holds or the deadline passes.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func routeTraffic(st dashboard.State, route string) bool {
 	for _, r := range st.Routes {
 		if r.Name == route {
@@ -195,7 +183,7 @@ func TestGatewayProxyDashboardInBrowser(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	waitUntil(t, 10*time.Second, "the route's traffic sampled", func() bool { return routeTraffic(dashState(t, gp.admin), "default") })
+	testkit.EventuallyWithin(t, 10*time.Second, "the route's traffic sampled", func() bool { return routeTraffic(dashState(t, gp.admin), "default") })
 
 	dom := chromium.Run(t, "http://"+gp.admin+"/", "", 1280, 900)
 	if m := domMode.FindStringSubmatch(dom); m == nil || m[1] != "gateway" {
@@ -224,7 +212,7 @@ func TestGatewayProxyDashboardInBrowser(t *testing.T) {
 		// cross-origin and loopback guards as a browser sends it.
 		page = chromium.NewSession(t)
 		page.Navigate("http://" + gp.admin + "/")
-		waitUntil(t, 20*time.Second, "the drain button to drain the backend", func() bool {
+		testkit.EventuallyWithin(t, 20*time.Second, "the drain button to drain the backend", func() bool {
 			_ = page.Click(`button.act[data-action="drain"]`) // re-rendered each second: retried
 			return drained()
 		})
@@ -246,7 +234,7 @@ func TestGatewayProxyDashboardInBrowser(t *testing.T) {
 	}
 
 	if page != nil {
-		waitUntil(t, 20*time.Second, "the undrain button to restore the backend", func() bool {
+		testkit.EventuallyWithin(t, 20*time.Second, "the undrain button to restore the backend", func() bool {
 			_ = page.Click(`button.act[data-action="undrain"]`)
 			return !drained()
 		})
@@ -349,17 +337,17 @@ pools:
 	if err := os.WriteFile(path, []byte(cfg+"bogus_key: 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 15*time.Second, "the refused reload", func() bool {
+	testkit.EventuallyWithin(t, 15*time.Second, "the refused reload", func() bool {
 		r := dashState(t, gp.admin).Reload
 		return r != nil && r.Failures > 0
 	})
-	waitUntil(t, 10*time.Second, "both routes' traffic sampled", func() bool {
+	testkit.EventuallyWithin(t, 10*time.Second, "both routes' traffic sampled", func() bool {
 		st := dashState(t, gp.admin)
 		return routeTraffic(st, "api") && routeTraffic(st, "web")
 	})
 	// The api backends fail one request in 25: the api route's 5xx share
 	// shows once each has served 25.
-	waitUntil(t, 30*time.Second, "the api route's 5xx sampled", func() bool {
+	testkit.EventuallyWithin(t, 30*time.Second, "the api route's 5xx sampled", func() bool {
 		for _, r := range dashState(t, gp.admin).Routes {
 			for _, p := range r.Series {
 				if r.Name == "api" && p.ErrorRate > 0 {
@@ -372,7 +360,7 @@ pools:
 	shot := os.Getenv("DRAWBRIDGE_SCREENSHOT")
 	if shot != "" {
 		// Forty seconds of history make a readable picture.
-		waitUntil(t, time.Minute, "40 s of samples", func() bool {
+		testkit.EventuallyWithin(t, time.Minute, "40 s of samples", func() bool {
 			for _, r := range dashState(t, gp.admin).Routes {
 				if len(r.Series) < 40 {
 					return false

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -34,13 +33,8 @@ Stop with Ctrl-C (or --duration).`,
 			if backends < 1 || backends > 64 {
 				return usageError(fmt.Errorf("--backends: must be 1..64, got %d", backends))
 			}
-			ctx, stop := signalContext()
+			ctx, stop := signalContextFor(duration)
 			defer stop()
-			if duration > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, duration)
-				defer cancel()
-			}
 			var addrs []string
 			for i := 0; i < backends; i++ {
 				ln, err := net.Listen("tcp", "127.0.0.1:0")

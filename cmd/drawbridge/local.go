@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,13 +87,8 @@ replaced; with retries and outlier ejection, clients see no error.`,
 				opt.BackendOutput = f // the backends' own lines join the same file
 			}
 
-			ctx, stop := signalContext()
+			ctx, stop := signalContextFor(duration)
 			defer stop()
-			if duration > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, duration)
-				defer cancel()
-			}
 			s, err := local.Start(ctx, opt)
 			if s != nil {
 				defer s.Stop() // on every path: no backend process outlives the command

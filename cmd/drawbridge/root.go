@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -67,6 +68,17 @@ read what the Go toolchain embedded from the git checkout.`,
 // signalContext ends on SIGINT or SIGTERM.
 func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// signalContextFor is signalContext that also ends after d (--duration)
+// when d is positive; its stop does both.
+func signalContextFor(d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, stop := signalContext()
+	if d <= 0 {
+		return ctx, stop
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	return ctx, func() { cancel(); stop() }
 }
 
 // newLogger is the operational log: JSON lines on stderr.

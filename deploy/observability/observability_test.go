@@ -20,7 +20,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -33,6 +32,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/server"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 const (
@@ -231,19 +231,6 @@ func scrapeNames(t *testing.T, url string) map[string]bool {
 	return names
 }
 
-// waitFor polls cond until it holds; the gateway's failover and reload
-// run on their own goroutines.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func metricsText(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -259,12 +246,10 @@ func metricsText(t *testing.T, url string) string {
 // drives it until every family the rules and the dashboard read has a
 // series. It returns the admin address.
 func startGateway(t *testing.T) string {
-	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }))
-	t.Cleanup(good.Close)
-	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	good := testkit.StartHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }))
+	bad := testkit.StartHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	}))
-	t.Cleanup(bad.Close)
 
 	dir := t.TempDir()
 	path := filepath.Join(dir, "gateway.yaml")
@@ -286,7 +271,7 @@ failover:
   node: gw-test
   lease: {path: lease.json, ttl: 5s}
   vip: {address: 192.168.255.1/32, interface: drawbridge-none0}
-`, strings.TrimPrefix(good.URL, "http://"), strings.TrimPrefix(bad.URL, "http://"))
+`, good.Addr(), bad.Addr())
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +290,7 @@ failover:
 		t.Fatalf("gateway exited: %v", err)
 	}
 	admin := "http://" + ls.Admin.String() + "/metrics"
-	waitFor(t, "the gateway to take the failover lease", func() bool {
+	testkit.Eventually(t, "the gateway to take the failover lease", func() bool {
 		return strings.Contains(metricsText(t, admin), `drawbridge_failover_role{node="gw-test",role="active"} 1`)
 	})
 
@@ -339,7 +324,7 @@ failover:
 		t.Fatal(err)
 	}
 	reload <- struct{}{}
-	waitFor(t, "the refused reload", func() bool {
+	testkit.Eventually(t, "the refused reload", func() bool {
 		return strings.Contains(metricsText(t, admin), `drawbridge_config_reloads_total{result="failure"}`)
 	})
 	return ls.Admin.String()

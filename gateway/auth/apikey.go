@@ -6,10 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"golang.org/x/net/http/httpguts"
 	"net/http"
 	"os"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 type apiKeys struct {
@@ -69,23 +70,31 @@ func (k *apiKeys) add(name, digest string, names map[string]string, where string
 }
 
 func (k *apiKeys) loadFile(path string, names map[string]string) error {
+	return eachLine(path, func(text, where string) error {
+		text, _, _ = strings.Cut(text, "#")
+		fields := strings.Fields(text)
+		if len(fields) == 0 {
+			return nil
+		}
+		if len(fields) != 2 {
+			return fmt.Errorf("want \"name sha256hex\", got %d fields", len(fields))
+		}
+		return k.add(fields[0], fields[1], names, where)
+	})
+}
+
+// eachLine calls f with each line of the credentials file at path and its
+// place (path:line), which prefixes f's error.
+func eachLine(path string, f func(text, at string) error) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("file: %w", err)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; sc.Scan(); line++ {
-		text, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(text)
-		if len(fields) == 0 {
-			continue
-		}
-		where := fmt.Sprintf("%s:%d", path, line)
-		if len(fields) != 2 {
-			return fmt.Errorf("%s: want \"name sha256hex\", got %d fields", where, len(fields))
-		}
-		if err := k.add(fields[0], fields[1], names, where); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
+		at := fmt.Sprintf("%s:%d", path, line)
+		if err := f(sc.Text(), at); err != nil {
+			return fmt.Errorf("%s: %w", at, err)
 		}
 	}
 	return sc.Err()

@@ -1,13 +1,11 @@
 package auth
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -91,26 +89,17 @@ func (b *basicAuth) add(user, hash string, where map[string]string, at string) e
 }
 
 func (b *basicAuth) loadFile(path string, where map[string]string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("file: %w", err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
+	return eachLine(path, func(text, at string) error {
+		text = strings.TrimSpace(text)
 		if text == "" || text[0] == '#' {
-			continue
+			return nil
 		}
-		at := fmt.Sprintf("%s:%d", path, line)
 		user, hash, ok := strings.Cut(text, ":")
 		if !ok {
-			return fmt.Errorf("%s: want \"user:bcrypt-hash\"", at)
+			return errors.New(`want "user:bcrypt-hash"`)
 		}
-		if err := b.add(user, hash, where, at); err != nil {
-			return fmt.Errorf("%s: %w", at, err)
-		}
-	}
-	return sc.Err()
+		return b.add(user, hash, where, at)
+	})
 }
 
 func (b *basicAuth) verify(r *http.Request, now time.Time) (Identity, error) {

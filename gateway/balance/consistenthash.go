@@ -160,15 +160,7 @@ func (c *consistentHash) Update(members []*upstream.Backend) {
 	if old == nil || c.bound == 0 {
 		return
 	}
-	kept := make(map[*upstream.Backend]struct{}, len(m))
-	for _, b := range m {
-		kept[b] = struct{}{}
-	}
-	for _, b := range old.members {
-		if _, ok := kept[b]; !ok {
-			b.SetTracker(nil)
-		}
-	}
+	untrackDropped(old.members, m)
 }
 
 // maxWalk bounds the clockwise walk past unusable or full owners before

@@ -225,15 +225,7 @@ func (lc *leastConnections) Update(members []*upstream.Backend) {
 	if old == nil {
 		return
 	}
-	kept := make(map[*upstream.Backend]struct{}, len(m))
-	for _, b := range m {
-		kept[b] = struct{}{}
-	}
-	for _, b := range old.members {
-		if _, ok := kept[b]; !ok {
-			b.SetTracker(nil)
-		}
-	}
+	untrackDropped(old.members, m)
 }
 
 func (lc *leastConnections) Pick(r *Request) *upstream.Backend {
@@ -468,3 +460,17 @@ func (r *lcRand) step() uint64 {
 
 func (r *lcRand) take16() uint64 { return r.step() >> 48 }
 func (r *lcRand) take32() uint64 { return r.step() >> 32 }
+
+// untrackDropped detaches the in-flight trackers of the old members that
+// are not in m, so a removed backend stops updating a structure it left.
+func untrackDropped(old, m []*upstream.Backend) {
+	kept := make(map[*upstream.Backend]struct{}, len(m))
+	for _, b := range m {
+		kept[b] = struct{}{}
+	}
+	for _, b := range old {
+		if _, ok := kept[b]; !ok {
+			b.SetTracker(nil)
+		}
+	}
+}

@@ -23,11 +23,7 @@ import "github.com/drawbridge-dev/drawbridge/gateway/upstream"
 type leastResponseTime struct{ weightedMembers }
 
 func (l *leastResponseTime) Pick(r *Request) *upstream.Backend {
-	set := l.load()
-	if set == nil {
-		return nil
-	}
-	a, wa, b, wb := set.pair(r)
+	a, wa, b, wb := l.pair(r)
 	if b == nil {
 		return a
 	}

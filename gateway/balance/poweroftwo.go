@@ -11,11 +11,7 @@ import "github.com/drawbridge-dev/drawbridge/gateway/upstream"
 type powerOfTwo struct{ weightedMembers }
 
 func (p *powerOfTwo) Pick(r *Request) *upstream.Backend {
-	set := p.load()
-	if set == nil {
-		return nil
-	}
-	a, wa, b, wb := set.pair(r)
+	a, wa, b, wb := p.pair(r)
 	// Cross-multiplied in-flight/weight comparison: no division.
 	if b != nil && float64(b.Inflight())*wa < float64(a.Inflight())*wb {
 		return b

@@ -24,6 +24,15 @@ func (w *weightedMembers) Update(members []*upstream.Backend) {
 }
 
 // load returns the current snapshot, or nil when it has no members.
+// pair is the current set's pair of candidates for r (set.pair); both
+// nil when there are no members.
+func (w *weightedMembers) pair(r *Request) (a *upstream.Backend, wa float64, b *upstream.Backend, wb float64) {
+	if s := w.load(); s != nil {
+		return s.pair(r)
+	}
+	return nil, 0, nil, 0
+}
+
 func (w *weightedMembers) load() *weightedSet {
 	s := w.set.Load()
 	if s == nil || len(s.members) == 0 {

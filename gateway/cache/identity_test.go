@@ -26,13 +26,17 @@ func perUser(cc string) http.HandlerFunc {
 	}
 }
 
+// stripAuthAsserting is stripAuth, then the identity header the
+// gateway's auth sets for the backend.
+func stripAuthAsserting(r *http.Request) Requester {
+	who := stripAuth(r)
+	r.Header.Set("X-Auth-Subject", who.Subject)
+	return who
+}
+
 func TestStrippedCredentialsStillCountAsAuthenticated(t *testing.T) {
 	rg := newRig(t, Config{}, perUser("max-age=60"))
-	rg.who = func(r *http.Request) Requester {
-		who := stripAuth(r)
-		r.Header.Set("X-Auth-Subject", who.Subject)
-		return who
-	}
+	rg.who = stripAuthAsserting
 	expect(t, rg.get(t, "/me", "X-Api-Key", "alice"), 200, "MISS", "data of alice")
 	expect(t, rg.get(t, "/me", "X-Api-Key", "bob"), 200, "MISS", "data of bob")
 	if st := rg.c.Stats(); st.Entries != 0 {
@@ -50,11 +54,7 @@ func TestStrippedCredentialsStillCountAsAuthenticated(t *testing.T) {
 func TestKeyByIdentity(t *testing.T) {
 	for _, cc := range []string{"max-age=60", "public, max-age=60", "s-maxage=60"} {
 		rg := newRig(t, Config{KeyByIdentity: true}, perUser(cc))
-		rg.who = func(r *http.Request) Requester {
-			who := stripAuth(r)
-			r.Header.Set("X-Auth-Subject", who.Subject)
-			return who
-		}
+		rg.who = stripAuthAsserting
 		expect(t, rg.get(t, "/me", "X-Api-Key", "alice"), 200, "MISS", "data of alice")
 		expect(t, rg.get(t, "/me", "X-Api-Key", "bob"), 200, "MISS", "data of bob")
 		expect(t, rg.get(t, "/me", "X-Api-Key", "alice"), 200, "HIT", "data of alice")
@@ -75,11 +75,7 @@ func TestKeyByIdentity(t *testing.T) {
 func TestSubjectIgnoredUnlessKeyed(t *testing.T) {
 	// A Subject without KeyByIdentity must not make a response storable.
 	rg := newRig(t, Config{}, perUser("max-age=60"))
-	rg.who = func(r *http.Request) Requester {
-		who := stripAuth(r)
-		r.Header.Set("X-Auth-Subject", who.Subject)
-		return who
-	}
+	rg.who = stripAuthAsserting
 	rg.get(t, "/me", "X-Api-Key", "alice")
 	expect(t, rg.get(t, "/me", "X-Api-Key", "bob"), 200, "MISS", "data of bob")
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/drawbridge-dev/drawbridge/clock"
 )
 
 // VIP is a virtual IP address moved between hosts of one L2 segment, as
@@ -58,16 +60,7 @@ func (v *VIP) Acquire(ctx context.Context) error {
 	v.announceWG.Add(1)
 	go func() {
 		defer v.announceWG.Done()
-		t := time.NewTicker(garpInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-actx.Done():
-				return
-			case <-t.C:
-				_ = sendGARP(ifi, v.Prefix.Addr())
-			}
-		}
+		clock.Every(actx, clock.Real{}, garpInterval, func(time.Time) { _ = sendGARP(ifi, v.Prefix.Addr()) })
 	}()
 	return nil
 }

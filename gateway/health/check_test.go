@@ -2,7 +2,6 @@ package health
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -74,6 +73,15 @@ func assertHealthy(t *testing.T, c *Checker, b *upstream.Backend, want bool) {
 	if st.Healthy != want || b.HasFlag(upstream.FlagUnhealthy) == want {
 		t.Fatalf("%s: Healthy=%v FlagUnhealthy=%v, want healthy=%v (status %+v)",
 			b.ID(), st.Healthy, b.HasFlag(upstream.FlagUnhealthy), want, st)
+	}
+}
+
+// assertFailedWith fails unless b is unhealthy and its last error says why.
+func assertFailedWith(t *testing.T, c *Checker, b *upstream.Backend, why string) {
+	t.Helper()
+	assertHealthy(t, c, b, false)
+	if st := mustStatus(t, c, b); !strings.Contains(st.LastError, why) {
+		t.Fatalf("LastError = %q, want %q in it", st.LastError, why)
 	}
 }
 
@@ -161,10 +169,7 @@ func TestCheckerTimeoutIsFailure(t *testing.T) {
 	}
 	clk.Advance(time.Hour)
 	testkit.Eventually(t, "probe to time out", func() bool { return mustStatus(t, c, b).Probes == 1 })
-	assertHealthy(t, c, b, false)
-	if st := mustStatus(t, c, b); !strings.Contains(st.LastError, "timed out") {
-		t.Fatalf("LastError = %q, want a timeout", st.LastError)
-	}
+	assertFailedWith(t, c, b, "timed out")
 }
 
 func TestCheckerUnexpectedStatusIsFailure(t *testing.T) {
@@ -201,21 +206,12 @@ func TestCheckerRedirectIsJudgedNotFollowed(t *testing.T) {
 }
 
 func TestCheckerConnectionRefusedIsFailure(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
-	b := upstream.New(upstream.Spec{Address: addr})
+	b := upstream.New(upstream.Spec{Address: testkit.DeadAddr(t)})
 	c, clk, _ := newTestChecker(t, CheckConfig{UnhealthyThreshold: 1})
 	c.Update([]*upstream.Backend{b})
 
 	probeRound(t, c, clk, b)
-	assertHealthy(t, c, b, false)
-	if st := mustStatus(t, c, b); !strings.Contains(st.LastError, "refused") {
-		t.Fatalf("LastError = %q, want connection refused", st.LastError)
-	}
+	assertFailedWith(t, c, b, "refused")
 }
 
 func TestCheckerServerClosedIsFailure(t *testing.T) {

@@ -19,10 +19,7 @@ func sink(_ *testBackend, c net.Conn) {
 // is the default path (no IdleTimeout); buffered is the user-space copy
 // that IdleTimeout needs.
 func BenchmarkThroughput(b *testing.B) {
-	for _, mode := range []struct {
-		name string
-		idle time.Duration
-	}{{"splice", 0}, {"buffered", time.Minute}} {
+	for _, mode := range copyModes {
 		b.Run(mode.name, func(b *testing.B) {
 			be := startBackend(b, "sink", sink)
 			cfg := config(specs(be)...)

@@ -21,6 +21,13 @@ import (
 // test instead of hanging it.
 const ioTimeout = 5 * time.Second
 
+// copyModes are the proxy's two copy paths: splice (the default, no
+// IdleTimeout) and the user-space copy an IdleTimeout needs.
+var copyModes = []struct {
+	name string
+	idle time.Duration
+}{{"splice", 0}, {"buffered", time.Minute}}
+
 // testBackend is a loopback TCP server whose handler the test chooses.
 type testBackend = testkit.TCPBackend
 

@@ -242,10 +242,7 @@ func TestHealthCheckTCP(t *testing.T) {
 // reads to EOF (which it only sees if the proxy passes the FIN on), then
 // answers and closes; the client must read the whole answer.
 func TestHalfClose(t *testing.T) {
-	for _, mode := range []struct {
-		name string
-		idle time.Duration
-	}{{"splice", 0}, {"buffered", time.Minute}} {
+	for _, mode := range copyModes {
 		t.Run(mode.name, func(t *testing.T) {
 			be := startBackend(t, "hc", func(_ *testBackend, c net.Conn) {
 				data, err := io.ReadAll(c)

@@ -453,21 +453,20 @@ func (c *Config) subnetLayout() (*Network, error) {
 			cursor = start + size
 			return netip.PrefixFrom(uintToAddr(start), bits), nil
 		}
-		for i := 0; i < c.AZCount; i++ {
-			p, err := alloc(priv)
-			if err != nil {
-				return nil, err
+		// Private subnets first, then public, one of each per AZ.
+		for _, tier := range []struct {
+			name string
+			bits int
+			into *[]netip.Prefix
+		}{{"private", priv, &n.Private}, {"public", pub, &n.Public}} {
+			for i := 0; i < c.AZCount; i++ {
+				p, err := alloc(tier.bits)
+				if err != nil {
+					return nil, err
+				}
+				*tier.into = append(*tier.into, p)
+				all = append(all, named{fmt.Sprintf("%s subnet %d", tier.name, i), p})
 			}
-			n.Private = append(n.Private, p)
-			all = append(all, named{fmt.Sprintf("private subnet %d", i), p})
-		}
-		for i := 0; i < c.AZCount; i++ {
-			p, err := alloc(pub)
-			if err != nil {
-				return nil, err
-			}
-			n.Public = append(n.Public, p)
-			all = append(all, named{fmt.Sprintf("public subnet %d", i), p})
 		}
 	}
 	for i := range all {
@@ -515,42 +514,31 @@ func (r *reader) str(key, def string) string {
 }
 
 func (r *reader) int(key string, def int) int {
-	v, ok := r.raw(key)
-	if !ok {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		r.fail(key, "%q is not an integer", v)
-		return def
-	}
-	return n
+	return parsed(r, key, def, strconv.Atoi, "an integer")
 }
 
 func (r *reader) duration(key string, def time.Duration) time.Duration {
-	v, ok := r.raw(key)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		r.fail(key, "%q is not a duration like \"15s\"", v)
-		return def
-	}
-	return d
+	return parsed(r, key, def, time.ParseDuration, `a duration like "15s"`)
 }
 
 func (r *reader) bool(key string, def bool) bool {
+	return parsed(r, key, def, strconv.ParseBool, "true or false")
+}
+
+// parsed is key's value read by parse: def when the key is unset, and def
+// with a complaint that the value is not what it should be (want) when
+// parse fails.
+func parsed[T any](r *reader, key string, def T, parse func(string) (T, error), want string) T {
 	v, ok := r.raw(key)
 	if !ok {
 		return def
 	}
-	b, err := strconv.ParseBool(v)
+	x, err := parse(v)
 	if err != nil {
-		r.fail(key, "%q is not true or false", v)
+		r.fail(key, "%q is not %s", v, want)
 		return def
 	}
-	return b
+	return x
 }
 
 func (r *reader) json(key string, into any) {

@@ -65,13 +65,8 @@ func (d *Double) serveCloudWatch(w http.ResponseWriter, r *http.Request) {
 		}))
 		return
 	}
-	f, ok := form(w, r, "2010-08-01", false)
+	f, action, ok := d.queryAction(w, r, "monitoring", "2010-08-01", false)
 	if !ok {
-		return
-	}
-	action := f.Get("Action")
-	if code, fail := d.call("monitoring:"+action, f); fail {
-		queryError(w, code, "injected by the double", failStatus(code))
 		return
 	}
 	switch action {

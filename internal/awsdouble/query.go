@@ -15,25 +15,33 @@ const (
 	asNS  = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
 )
 
-// form parses a query-protocol request and checks its Version.
-func form(w http.ResponseWriter, r *http.Request, version string, ec2Style bool) (url.Values, bool) {
+// queryAction parses a query-protocol request to service, checks its
+// Version and returns its form and Action. It answers, and returns false,
+// when the request is malformed or the test injected a failure for
+// service:Action.
+func (d *Double) queryAction(w http.ResponseWriter, r *http.Request, service, version string, ec2Style bool) (url.Values, string, bool) {
 	fail := queryError
 	if ec2Style {
 		fail = ec2Error
 	}
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		fail(w, "InvalidRequest", "want a form-encoded POST", http.StatusBadRequest)
-		return nil, false
+		return nil, "", false
 	}
 	if err := r.ParseForm(); err != nil {
 		fail(w, "MalformedQueryString", err.Error(), http.StatusBadRequest)
-		return nil, false
+		return nil, "", false
 	}
 	if v := r.PostForm.Get("Version"); v != version {
 		fail(w, "InvalidParameterValue", fmt.Sprintf("unsupported Version %q", v), http.StatusBadRequest)
-		return nil, false
+		return nil, "", false
 	}
-	return r.PostForm, true
+	f, action := r.PostForm, r.PostForm.Get("Action")
+	if code, injected := d.call(service+":"+action, f); injected {
+		fail(w, code, "injected by the double", failStatus(code))
+		return nil, "", false
+	}
+	return f, action, true
 }
 
 // members reads a query list: Prefix.1, Prefix.2, ...
@@ -118,13 +126,8 @@ type ec2Instance struct {
 }
 
 func (d *Double) serveEC2(w http.ResponseWriter, r *http.Request) {
-	f, ok := form(w, r, "2016-11-15", true)
+	f, action, ok := d.queryAction(w, r, "ec2", "2016-11-15", true)
 	if !ok {
-		return
-	}
-	action := f.Get("Action")
-	if code, fail := d.call("ec2:"+action, f); fail {
-		ec2Error(w, code, "injected by the double", failStatus(code))
 		return
 	}
 	switch action {
@@ -239,13 +242,8 @@ func toEC2(in *Instance) ec2Instance {
 }
 
 func (d *Double) serveAutoScaling(w http.ResponseWriter, r *http.Request) {
-	f, ok := form(w, r, "2011-01-01", false)
+	f, action, ok := d.queryAction(w, r, "autoscaling", "2011-01-01", false)
 	if !ok {
-		return
-	}
-	action := f.Get("Action")
-	if code, fail := d.call("autoscaling:"+action, f); fail {
-		queryError(w, code, "injected by the double", failStatus(code))
 		return
 	}
 	switch action {

@@ -46,47 +46,37 @@ const (
 
 func (d *DynamoDB) TryAcquire(ctx context.Context, holder string, ttl time.Duration) (bool, uint64, error) {
 	now := d.clock.Now()
-	exp := strconv.FormatInt(now.Add(ttl).UnixMilli(), 10)
+	me := &types.AttributeValueMemberS{Value: holder}
+	exp := &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(ttl).UnixMilli(), 10)}
 	// Renew first: the common case for the active replica, and it keeps
-	// the token because the lease does not change hands.
-	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(d.table),
-		Key:                      d.itemKey(),
-		UpdateExpression:         aws.String("SET expires_at = :exp"),
-		ConditionExpression:      aws.String(condRenew),
-		ExpressionAttributeNames: map[string]string{"#holder": "holder"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":me":  &types.AttributeValueMemberS{Value: holder},
-			":exp": &types.AttributeValueMemberN{Value: exp},
-		},
-		ReturnValues: types.ReturnValueAllNew,
-	})
-	if err == nil {
-		return true, tokenOf(out.Attributes), nil
+	// the token because the lease does not change hands. Then take over
+	// a lease that is free or expired, with the next token.
+	attempts := []struct {
+		what, set, cond string
+		names           map[string]string
+		values          map[string]types.AttributeValue
+	}{
+		{"renew", "SET expires_at = :exp", condRenew,
+			map[string]string{"#holder": "holder"},
+			map[string]types.AttributeValue{":me": me, ":exp": exp}},
+		{"take over", "SET #holder = :me, expires_at = :exp, #token = if_not_exists(#token, :zero) + :one", condTakeOver,
+			map[string]string{"#holder": "holder", "#token": "token"},
+			map[string]types.AttributeValue{
+				":me":   me,
+				":exp":  exp,
+				":now":  &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
+				":zero": &types.AttributeValueMemberN{Value: "0"},
+				":one":  &types.AttributeValueMemberN{Value: "1"},
+			}},
 	}
-	if !isConditionFailed(err) {
-		return false, 0, fmt.Errorf("lease %s/%s: renew: %w", d.table, d.key, err)
-	}
-	out, err = d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(d.table),
-		Key:                      d.itemKey(),
-		UpdateExpression:         aws.String("SET #holder = :me, expires_at = :exp, #token = if_not_exists(#token, :zero) + :one"),
-		ConditionExpression:      aws.String(condTakeOver),
-		ExpressionAttributeNames: map[string]string{"#holder": "holder", "#token": "token"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":me":   &types.AttributeValueMemberS{Value: holder},
-			":exp":  &types.AttributeValueMemberN{Value: exp},
-			":now":  &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
-			":zero": &types.AttributeValueMemberN{Value: "0"},
-			":one":  &types.AttributeValueMemberN{Value: "1"},
-		},
-		ReturnValues: types.ReturnValueAllNew,
-	})
-	if err == nil {
-		return true, tokenOf(out.Attributes), nil
-	}
-	if !isConditionFailed(err) {
-		return false, 0, fmt.Errorf("lease %s/%s: take over: %w", d.table, d.key, err)
+	for _, a := range attempts {
+		out, err := d.update(ctx, a.set, a.cond, a.names, a.values)
+		if err == nil {
+			return true, tokenOf(out.Attributes), nil
+		}
+		if !isConditionFailed(err) {
+			return false, 0, fmt.Errorf("lease %s/%s: %s: %w", d.table, d.key, a.what, err)
+		}
 	}
 	// Someone else holds it; report their token for the status page.
 	got, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{
@@ -101,21 +91,30 @@ func (d *DynamoDB) TryAcquire(ctx context.Context, holder string, ttl time.Durat
 func (d *DynamoDB) Release(ctx context.Context, holder string) error {
 	// Expire rather than delete: the token must survive so the next
 	// holder's is higher.
-	_, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(d.table),
-		Key:                      d.itemKey(),
-		UpdateExpression:         aws.String("SET expires_at = :zero"),
-		ConditionExpression:      aws.String(condRelease),
-		ExpressionAttributeNames: map[string]string{"#holder": "holder"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+	_, err := d.update(ctx, "SET expires_at = :zero", condRelease,
+		map[string]string{"#holder": "holder"},
+		map[string]types.AttributeValue{
 			":me":   &types.AttributeValueMemberS{Value: holder},
 			":zero": &types.AttributeValueMemberN{Value: "0"},
-		},
-	})
+		})
 	if err != nil && !isConditionFailed(err) {
 		return fmt.Errorf("lease %s/%s: release: %w", d.table, d.key, err)
 	}
 	return nil
+}
+
+// update is a conditional UpdateItem of the lease's item; the output
+// holds the item as it is after the update.
+func (d *DynamoDB) update(ctx context.Context, set, cond string, names map[string]string, values map[string]types.AttributeValue) (*dynamodb.UpdateItemOutput, error) {
+	return d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(d.table),
+		Key:                       d.itemKey(),
+		UpdateExpression:          aws.String(set),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
+	})
 }
 
 func (d *DynamoDB) itemKey() map[string]types.AttributeValue {

@@ -48,12 +48,26 @@ func StartDemo(t testing.TB, n int) []*HTTPBackend {
 	return out
 }
 
-func (b *HTTPBackend) listen(t testing.TB, addr string) {
+// listenOn listens on addr; a fixed address (a restart) is waited for,
+// since a connection the kill just closed may still hold it briefly.
+func listenOn(t testing.TB, addr string) net.Listener {
 	t.Helper()
-	ln, err := net.Listen("tcp", addr)
+	var ln net.Listener
+	var err error
+	if addr == "127.0.0.1:0" {
+		ln, err = net.Listen("tcp", addr)
+	} else {
+		Until(Patience, func() bool { ln, err = net.Listen("tcp", addr); return err == nil })
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln
+}
+
+func (b *HTTPBackend) listen(t testing.TB, addr string) {
+	t.Helper()
+	ln := listenOn(t, addr)
 	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.hits.Add(1)
 		b.Handler.ServeHTTP(w, r)
@@ -73,14 +87,16 @@ func (b *HTTPBackend) URL() string { return "http://" + b.Addr() }
 // Hits counts the requests served, across restarts.
 func (b *HTTPBackend) Hits() int64 { return b.hits.Load() }
 
-// Kill closes the listener and every connection and waits for the
-// handlers, so later dials are refused. It is idempotent.
+// Kill closes the listener and every connection, requests in flight
+// included (as a crash does), and waits for the handlers, so later dials
+// are refused. It is idempotent.
 func (b *HTTPBackend) Kill() {
 	b.mu.Lock()
 	srv := b.srv
 	b.srv = nil
 	b.mu.Unlock()
 	if srv != nil {
+		_ = srv.Config.Close() // httptest's Close alone lets active requests finish
 		srv.Close()
 	}
 }
@@ -125,10 +141,7 @@ func (b *TCPBackend) Accepted() int64 { return b.accepted.Load() }
 
 func (b *TCPBackend) listen(t testing.TB, addr string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenOn(t, addr)
 	b.mu.Lock()
 	b.ln, b.addr = ln, ln.Addr().String()
 	b.mu.Unlock()

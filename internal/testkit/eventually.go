@@ -1,5 +1,6 @@
 // Package testkit is what the project's tests share: waiting on a
-// condition, loopback HTTP and TCP backends, the test binary re-executed
+// condition, loopback HTTP and TCP backends, raw client connections
+// (Dial, RawRoundTrip), the test binary re-executed
 // as a backend process, the drawbridge binary built once per run, and an
 // SDK config for the AWS double. It is imported by tests only.
 package testkit

@@ -170,3 +170,35 @@ func TestLog(t *testing.T) {
 		t.Fatalf("Last = %d, %d; want 9, 4", v, n)
 	}
 }
+
+// Kill is a crash: a request in flight loses its connection instead of
+// being waited for.
+func TestHTTPBackendKillCutsRequestsInFlight(t *testing.T) {
+	started := make(chan struct{})
+	b := StartHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(Patience): // a graceful Kill would wait this long
+			w.WriteHeader(200)
+		}
+	}))
+	got := make(chan error, 1)
+	go func() {
+		// No client timeout: only the backend may end this request.
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(b.URL())
+		if err == nil {
+			resp.Body.Close()
+		}
+		got <- err
+	}()
+	<-started
+	start := time.Now()
+	b.Kill()
+	if err := <-got; err == nil {
+		t.Fatal("the request in flight was answered")
+	}
+	if d := time.Since(start); d > Patience/2 {
+		t.Fatalf("Kill waited %v for the request in flight", d)
+	}
+}

@@ -22,6 +22,15 @@ func Split(trigger string, bad Script) Script {
 	}
 }
 
+// Answer is a script that reads the request's body and writes raw, a
+// whole (mis)response.
+func Answer(raw string) Script {
+	return func(c *Conn, r *Request) {
+		_, _ = r.Body()
+		c.Write(raw)
+	}
+}
+
 // EchoBody is the body Echo answers r with: "echo " and the request target.
 func EchoBody(r *Request) string { return "echo " + r.Target }
 
@@ -40,36 +49,21 @@ func echoResponse(r *Request) string {
 
 // BodyOnHEAD answers with a Content-Length and then sends that many bytes
 // (Smuggled) even though the request is HEAD, which has no response body.
-func BodyOnHEAD(c *Conn, r *Request) {
-	_, _ = r.Body()
-	c.Write("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(Smuggled)) + "\r\n\r\n" + Smuggled)
-}
+var BodyOnHEAD = Answer("HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(Smuggled)) + "\r\n\r\n" + Smuggled)
 
 // BodyOn204 answers 204 No Content followed by a body (Smuggled).
-func BodyOn204(c *Conn, r *Request) {
-	_, _ = r.Body()
-	c.Write("HTTP/1.1 204 No Content\r\n\r\n" + Smuggled)
-}
+var BodyOn204 = Answer("HTTP/1.1 204 No Content\r\n\r\n" + Smuggled)
 
 // BodyOn304 answers 304 Not Modified followed by a body (Smuggled).
-func BodyOn304(c *Conn, r *Request) {
-	_, _ = r.Body()
-	c.Write("HTTP/1.1 304 Not Modified\r\nEtag: \"x\"\r\n\r\n" + Smuggled)
-}
+var BodyOn304 = Answer("HTTP/1.1 304 Not Modified\r\nEtag: \"x\"\r\n\r\n" + Smuggled)
 
 // ExtraAfterLength answers a two-byte body "ok" as announced by
 // Content-Length, then Smuggled past its end.
-func ExtraAfterLength(c *Conn, r *Request) {
-	_, _ = r.Body()
-	c.Write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + Smuggled)
-}
+var ExtraAfterLength = Answer("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + Smuggled)
 
 // ExtraAfterLastChunk answers a chunked "ok", then Smuggled after the
 // final chunk.
-func ExtraAfterLastChunk(c *Conn, r *Request) {
-	_, _ = r.Body()
-	c.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n" + Smuggled)
-}
+var ExtraAfterLastChunk = Answer("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n" + Smuggled)
 
 // CloseAfter answers like Echo, then closes the connection although its
 // response promised to keep it open: the connection turns to EOF while the
@@ -81,23 +75,14 @@ func CloseAfter(c *Conn, r *Request) {
 
 // BareCRInHeader answers with a bare CR inside a header value, which a
 // lenient parser downstream reads as a line break starting a new header.
-func BareCRInHeader(c *Conn, r *Request) {
-	_, _ = r.Body()
-	c.Write("HTTP/1.1 200 OK\r\nX-Note: a\rSet-Cookie: session=stolen\r\nContent-Length: 2\r\n\r\nok")
-}
+var BareCRInHeader = Answer("HTTP/1.1 200 OK\r\nX-Note: a\rSet-Cookie: session=stolen\r\nContent-Length: 2\r\n\r\nok")
 
 // CTLInHeader answers with a NUL byte inside a header value.
-func CTLInHeader(c *Conn, r *Request) {
-	_, _ = r.Body()
-	c.Write("HTTP/1.1 200 OK\r\nX-Note: a\x00b\r\nContent-Length: 2\r\n\r\nok")
-}
+var CTLInHeader = Answer("HTTP/1.1 200 OK\r\nX-Note: a\x00b\r\nContent-Length: 2\r\n\r\nok")
 
 // BareCRInReason answers with a bare CR inside the status line's reason
 // phrase.
-func BareCRInReason(c *Conn, r *Request) {
-	_, _ = r.Body()
-	c.Write("HTTP/1.1 200 O\rSet-Cookie: session=stolen\r\nContent-Length: 2\r\n\r\nok")
-}
+var BareCRInReason = Answer("HTTP/1.1 200 O\rSet-Cookie: session=stolen\r\nContent-Length: 2\r\n\r\nok")
 
 // Switch answers 101 Switching Protocols to proto whatever was asked, then
 // echoes raw bytes back until the peer closes: a tunnel that is open if
