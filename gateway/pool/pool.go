@@ -179,13 +179,9 @@ func (p *Pool) Commit(pp *Prepared) {
 	if s.discovered && !pp.fromDiscovery && old != nil {
 		s.backends = p.settings.backends
 	}
-	proxyChanged := old == nil || p.settings.proxy != s.proxy
-	memberChanged := proxyChanged || !reflect.DeepEqual(p.settings.breaker, s.breaker) || !reflect.DeepEqual(p.settings.perBackend, s.perBackend)
-	healthChanged := old == nil || !reflect.DeepEqual(p.settings.health, s.health) || p.settings.slowStart != s.slowStart
-	outlierChanged := old == nil || !reflect.DeepEqual(p.settings.outlier, s.outlier) || p.settings.slowStart != s.slowStart
+	prev := p.settings
 	p.settings = s
 
-	now := p.clk.Now()
 	var current []*upstream.Backend
 	if old != nil {
 		current = old.members
@@ -193,11 +189,31 @@ func (p *Pool) Commit(pp *Prepared) {
 	// A backend with the same id and address is kept, its weight updated.
 	diff := upstream.Diff(current, s.backends)
 	diff.SetWeights(p.log)
-	members, byID := diff.Members, diff.ByID
-	var retired []*proxy.Upstream // endpoints replaced by new proxy settings
+	retired := p.attachMembers(old, diff.Members, &s, old == nil || prev.proxy != s.proxy,
+		!reflect.DeepEqual(prev.breaker, s.breaker) || !reflect.DeepEqual(prev.perBackend, s.perBackend))
+	p.replaceChecks(old == nil, prev, &s, diff.Members)
+
+	p.keepDrains(diff.ByID) // before the view is live: a drained backend never serves
+	p.view.Store(&poolView{bal: p.balancerFor(pp, old, diff.Members), key: pp.key, sticky: pp.sticky, strategy: s.strategy,
+		members: diff.Members, byID: diff.ByID, outlier: p.outlier})
+
+	for _, up := range retired {
+		up.Close() // idle conns close now; in-flight ones finish first
+	}
+	if old != nil {
+		p.retire(diff.Removed)
+	}
+}
+
+// attachMembers gives every member its per-backend state: new ones get
+// theirs (and ramp up if they join a running pool); kept ones get new
+// state only if the proxy or breaker settings changed. It returns the
+// endpoints that new proxy settings replaced.
+func (p *Pool) attachMembers(old *poolView, members []*upstream.Backend, s *poolSettings, proxyChanged, breakerChanged bool) (retired []*proxy.Upstream) {
+	now := p.clk.Now()
 	for _, b := range members {
 		if old != nil && old.byID[b.ID()] == b { // kept
-			if memberChanged {
+			if proxyChanged || breakerChanged {
 				prev := ext.Load(b)
 				up := prev.up
 				if proxyChanged {
@@ -205,42 +221,40 @@ func (p *Pool) Commit(pp *Prepared) {
 					retired = append(retired, prev.up)
 				}
 				b.SetFlag(upstream.FlagCircuitOpen, false) // a fresh breaker starts closed
-				ext.Store(b, p.newMember(b, &s, up, prev.m))
+				ext.Store(b, p.newMember(b, s, up, prev.m))
 			}
 			continue
 		}
-		ext.Store(b, p.newMember(b, &s, proxy.NewUpstream(b.Addr(), s.proxy), p.metrics.backend(p.name, b.ID())))
+		ext.Store(b, p.newMember(b, s, proxy.NewUpstream(b.Addr(), s.proxy), p.metrics.backend(p.name, b.ID())))
 		if old != nil { // a backend joining a running pool ramps up
 			b.StartSlowStart(now.UnixNano(), s.slowStart)
 			p.log.Info("backend added", "backend", b.ID(), "address", b.Addr())
 		}
 	}
+	return retired
+}
 
+// replaceChecks restarts the active checker and the outlier detector
+// whose settings changed (or all, on the first commit), and hands both
+// the new membership.
+func (p *Pool) replaceChecks(first bool, prev poolSettings, s *poolSettings, members []*upstream.Backend) {
 	logChange := func(b *upstream.Backend, healthy bool, reason string) {
 		p.log.Info("backend health changed", "backend", b.ID(), "healthy", healthy, "reason", reason)
 	}
-	onChange := health.WithOnChange(logChange)
-	if healthChanged {
+	if first || !reflect.DeepEqual(prev.health, s.health) || prev.slowStart != s.slowStart {
 		if p.checker != nil {
 			p.checker.Stop()
 			p.checker = nil
 		}
 		if s.health != nil {
-			onPanic := health.WithPanicChange(func(panic bool, healthy, total int) {
-				if panic {
-					p.log.Warn("pool in panic: too few backends pass their checks, so none is kept out",
-						"healthy", healthy, "backends", total, "panic_threshold_percent", s.health.PanicThreshold)
-				} else {
-					p.log.Info("pool out of panic: checks keep failing backends out again", "healthy", healthy, "backends", total)
-				}
-			})
-			p.checker = health.NewChecker(p.name, *s.health, p.clk, health.WithSlowStart(s.slowStart), onChange, onPanic)
+			p.checker = health.NewChecker(p.name, *s.health, p.clk, health.WithSlowStart(s.slowStart),
+				health.WithOnChange(logChange), health.WithPanicChange(p.logPanic(s.health.PanicThreshold)))
 		}
 	}
 	if p.checker != nil {
 		p.checker.Update(members)
 	}
-	if outlierChanged {
+	if first || !reflect.DeepEqual(prev.outlier, s.outlier) || prev.slowStart != s.slowStart {
 		if p.outlier != nil {
 			p.outlier.Stop()
 			p.outlier = nil
@@ -258,8 +272,23 @@ func (p *Pool) Commit(pp *Prepared) {
 	if p.outlier != nil {
 		p.outlier.Update(members)
 	}
+}
 
-	p.keepDrains(byID) // before the view is live: a drained backend never serves
+// logPanic logs when the pool enters and leaves the checker's panic mode.
+func (p *Pool) logPanic(threshold int) func(panic bool, healthy, total int) {
+	return func(panic bool, healthy, total int) {
+		if panic {
+			p.log.Warn("pool in panic: too few backends pass their checks, so none is kept out",
+				"healthy", healthy, "backends", total, "panic_threshold_percent", threshold)
+		} else {
+			p.log.Info("pool out of panic: checks keep failing backends out again", "healthy", healthy, "backends", total)
+		}
+	}
+}
+
+// balancerFor is the strategy that picks from members: pp's new one, or
+// the running one when the strategy did not change.
+func (p *Pool) balancerFor(pp *Prepared, old *poolView, members []*upstream.Backend) balance.Balancer {
 	bal := pp.bal
 	if bal == nil {
 		bal = old.bal
@@ -272,18 +301,13 @@ func (p *Pool) Commit(pp *Prepared) {
 		}
 	}
 	bal.Update(members)
-	p.view.Store(&poolView{bal: bal, key: pp.key, sticky: pp.sticky, strategy: s.strategy,
-		members: members, byID: byID, outlier: p.outlier})
+	return bal
+}
 
-	for _, up := range retired {
-		up.Close() // idle conns close now; in-flight ones finish first
-	}
-	if old == nil {
-		return
-	}
-	for _, b := range diff.Removed {
-		// Removed: no new picks; requests in flight finish on their own
-		// connections, which then close.
+// retire takes removed backends out: no new picks; requests in flight
+// finish on their own connections, which then close.
+func (p *Pool) retire(removed []*upstream.Backend) {
+	for _, b := range removed {
 		b.SetFlag(upstream.FlagDraining, true)
 		ext.Load(b).up.Close()
 		p.closeTunnels(b)
