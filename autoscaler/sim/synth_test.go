@@ -116,23 +116,25 @@ func TestAcceptanceSynthetic(t *testing.T) {
 // not yet meet the target at 3 minutes (default ÷ reactive@70%, seeds
 // 1-3; every seed of each class misses the same way):
 //
-//	social-bursts-tall   IH 1.07-1.08, τU 0.25-0.29, θU 0.15-0.20
-//	social-bursts-short  IH 1.11, τU 2.6-2.9, θU 0.34-0.38
-//	web-launches         IH 0.99-1.00, τU 0.67-0.74, θU 0.71-0.75
-//	web-launches-noisy   IH 1.16, τU 0.65-0.71, θU 0.66-0.70
+//	social-bursts-tall   IH 1.02, τU 0.25-0.29, θU 0.15-0.20
+//	social-bursts-short  IH 1.06, τU 3.2-3.7, θU 0.41-0.47
+//	web-launches         IH 0.97-0.98, τU 0.67-0.74, θU 0.74-0.77
+//	web-launches-noisy   IH 1.10-1.11, τU 0.66-0.71, θU 0.67-0.72
 //
 // The excess instance-hours of the bursty classes fall in the first
 // minutes of each burst: target tracking's lookahead extrapolates a
-// burst's one-minute jump over launch delay + one interval (4 minutes),
-// sizing for twice the burst or more, and the 5-minute stabilization
-// window holds it. Extrapolating only a sustained rise (the smaller of
-// the last two steps) took IH to 0.86-0.96 on all four classes, but
-// WorldCup98's τU from 0.44 to 0.75 at 3 minutes (its match spikes
-// start as such jumps), so it is not in. On social-bursts-short the
-// floor at a burst's onset is short: burst heights are drawn per burst,
-// so the 30-minute seasonal naive forecast copies the last one, and the
-// priced buffer, one factor for quiet and burst steps alike, does not
-// cover the tail of the bursts.
+// burst's one-minute jump when the minute before or after it also rose
+// by noise, and the scale-in windows hold it. (Extrapolating no jump at
+// all, the smaller of the last two rises, took IH to 0.86-0.96 on all
+// four classes but WorldCup98's τU from 0.44 to 0.75: its match spikes
+// start as such jumps.) On social-bursts-short the floor at a burst's
+// onset is short: burst heights are drawn per burst, so the 30-minute
+// seasonal naive forecast copies the last one, and the priced buffer,
+// one factor for quiet and burst steps alike, does not cover the tail
+// of the bursts; target tracking at 80% then leaves less headroom than
+// the baseline's 70% over the quiet minutes. On the launch classes the
+// spikes are the reactive side's, and the default's τU gain is what its
+// floor buys on the daily cycle.
 var synthKnownMiss = map[string]bool{"social-bursts-tall": true, "social-bursts-short": true, "web-launches": true, "web-launches-noisy": true}
 
 // checkDominance runs the acceptance comparison at a 3-minute delay,
