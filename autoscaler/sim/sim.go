@@ -372,7 +372,8 @@ const DefaultTargetRatio = 0.7
 //     not projected: WorldCup98 IH 0.967→0.963×, τU 0.44→0.42×;
 //     Saskatchewan IH 0.979→0.951×, τU 0.43→0.44×; Wikipedia IH
 //     0.906→0.887×; ClarkNet IH 0.938→0.920×; synthetic 30-minute
-//     bursts IH 1.08→1.02× and 1.11→1.06×), and
+//     bursts IH 1.08→1.02× and 1.11→1.06×; at 1 and 5 minutes
+//     WorldCup98's τU went 0.50→0.53×, its 5-minute IH 1.005→0.998×), and
 //     scaling in after 5 datapoints below 90% of target rather than AWS's
 //     15: the predictive floor, not a slow alarm, keeps capacity through
 //     a predictable rise (forecast-aware scale-in). On WorldCup98 this
