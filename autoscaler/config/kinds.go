@@ -389,6 +389,9 @@ type PredictivePolicy struct {
 	MaxForecastError  float64       `yaml:"max_forecast_error"`  // abstain above this backtested MAPE (0 = never)
 	BufferQuantile    float64       `yaml:"buffer_quantile"`     // raise the forecast to cover this share of its backtest (0 = off)
 	RequireSkill      bool          `yaml:"require_skill"`       // abstain unless the forecast beats persistence
+	BufferMissCost    float64       `yaml:"buffer_miss_cost"`    // price the buffer: a miss costs this share of a step's load (0 = fixed buffer_quantile)
+	ColdStartTarget   float64       `yaml:"cold_start_target"`   // load per instance held on the latest datapoint until a forecast exists (0 = abstain)
+	NoSkillTarget     float64       `yaml:"no_skill_target"`     // with require_skill: load per instance held while the forecast has no skill (0 = abstain)
 }
 
 func (p *PredictivePolicy) SetDefaults() {

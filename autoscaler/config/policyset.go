@@ -75,7 +75,8 @@ func (p *PredictivePolicy) add(s *policy.Set, g *Group, name string) {
 		Mode: policy.PredictiveMode(p.Mode), SchedulingBuffer: p.SchedulingBuffer,
 		MaxCapacityBreach: policy.BreachBehavior(p.MaxCapacityBreach), MaxCapacityBuffer: p.MaxCapacityBuffer,
 		Forecaster: p.Forecaster, Refresh: p.Refresh, Resolution: p.Resolution, Aggregation: p.Aggregation, MaxForecastError: p.MaxForecastError,
-		BufferQuantile: p.BufferQuantile, RequireSkill: p.RequireSkill})
+		BufferQuantile: p.BufferQuantile, RequireSkill: p.RequireSkill, BufferMissCost: p.BufferMissCost,
+		ColdStartTarget: p.ColdStartTarget, NoSkillTarget: p.NoSkillTarget})
 }
 
 func (p *ScheduledPolicy) add(s *policy.Set, _ *Group, name string) {

@@ -219,6 +219,17 @@ func (p *PredictivePolicy) check(v *validator, key string) {
 	if !(p.BufferQuantile == 0 || (p.BufferQuantile >= 0.5 && p.BufferQuantile < 1)) {
 		v.add(key+".buffer_quantile", "must be 0 (off) or in [0.5, 1), got %g", p.BufferQuantile)
 	}
+	v.nonNegative(key+".buffer_miss_cost", p.BufferMissCost)
+	if p.BufferMissCost > 0 && p.BufferQuantile == 0 {
+		// The priced buffer chooses among quantiles of the backtest that
+		// buffer_quantile turns on; alone it would silently do nothing.
+		v.add(key+".buffer_miss_cost", "needs buffer_quantile (the priced buffer replaces its fixed coverage)")
+	}
+	v.nonNegative(key+".cold_start_target", p.ColdStartTarget)
+	v.nonNegative(key+".no_skill_target", p.NoSkillTarget)
+	if p.NoSkillTarget > 0 && !p.RequireSkill {
+		v.add(key+".no_skill_target", "needs require_skill: true (it replaces the abstention without skill)")
+	}
 	if p.Resolution <= 0 || (24*time.Hour)%p.Resolution != 0 {
 		v.add(key+".resolution", "must divide a day evenly, got %s", p.Resolution)
 	}

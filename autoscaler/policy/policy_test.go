@@ -440,3 +440,27 @@ func TestPredictiveAnchorStepAhead(t *testing.T) {
 		}
 	}
 }
+
+// A rise over both of the last two minutes is extrapolated over the
+// lookahead; a one-minute jump (a burst switching on, an hourly step) is
+// sized as seen: projecting it would size for several more jumps.
+func TestLookaheadExtrapolatesSustainedRises(t *testing.T) {
+	now := t0.Add(time.Hour)
+	p := DefaultTargetTracking(10)
+	p.ScaleOutDatapoints, p.Lookahead = 1, 4*time.Minute
+	g := autoscaler.GroupState{Name: "web", Min: 1, Max: 100, Desired: 10, InService: 10}
+	for _, c := range []struct {
+		name  string
+		loads []float64
+		want  int
+	}{
+		{"ramp", []float64{100, 120, 140}, 22}, // 140 + 4·20 = 220
+		{"jump", []float64{100, 100, 200}, 20}, // 200 as seen, not 200 + 4·50
+		{"jump then dip", []float64{100, 200, 195}, 20},
+	} {
+		in := Input{Group: g, Interval: time.Minute, History: hist(now, c.loads...)}
+		if got := p.propose(now, &in, nil); got.Capacity != c.want {
+			t.Errorf("%s %v: capacity %d, want %d (%s)", c.name, c.loads, got.Capacity, c.want, got.Reason)
+		}
+	}
+}

@@ -37,14 +37,19 @@ type TargetTracking struct {
 
 // project returns the load Lookahead ahead of the newest datapoint of
 // vals, extrapolating a rise linearly (a fall is not extrapolated:
-// scale-in stays the slow side's job).
+// scale-in stays the slow side's job). Only a rise over both of the last
+// two intervals is extrapolated: a single jump (a burst switching on, an
+// hourly count replayed per minute) is a step, and projecting it over
+// the lookahead sized for several more: twice a 30-minute burst's load,
+// held by the scale-in windows for much of the burst.
 func (p *TargetTracking) project(vals []float64, interval time.Duration) float64 {
 	last := vals[len(vals)-1]
 	if p.Lookahead <= 0 || len(vals) < 3 {
 		return last
 	}
-	slope := (last - vals[len(vals)-3]) / 2
-	if !(slope > 0) {
+	n := len(vals)
+	slope := (last - vals[n-3]) / 2
+	if !(last > vals[n-2] && vals[n-2] > vals[n-3]) {
 		return last
 	}
 	return last + slope*float64(p.Lookahead)/float64(interval)

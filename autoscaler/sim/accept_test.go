@@ -27,6 +27,19 @@ func sharedGroup(cpi float64) Group {
 	return Group{Name: "web", Min: 1, Max: 100000, CapacityPerInstance: cpi, LaunchDelay: 3 * time.Minute, Warmup: 0, Interval: time.Minute}
 }
 
+// peakSized is the acceptance checks' group for tr: instances sized so
+// that the trace's peak needs 40 (the hourly traces peak at a few
+// requests/s), room for 121, launch delay d.
+func peakSized(tr *Trace, d time.Duration) Group {
+	peak := 0.0
+	for i := range tr.Len() {
+		peak = max(peak, tr.Rate(i))
+	}
+	g := sharedGroup(peak / 40)
+	g.Max, g.LaunchDelay = 121, d
+	return g
+}
+
 // TestAcceptanceSharedTraces is issue 12's check: on every shared trace,
 // with instances sized so that the trace's peak needs 40 (the hourly
 // traces peak at a few requests/s), and a 3-minute launch delay, the
@@ -42,35 +55,7 @@ func TestAcceptanceSharedTraces(t *testing.T) {
 	}
 	for _, name := range []string{"worldcup98-per-minute.csv", "wikipedia-en-2016-01-per-hour.csv", "clarknet-per-hour.csv", "saskatchewan-per-hour.csv"} {
 		t.Run(name, func(t *testing.T) {
-			tr := loadShared(t, name)
-			peak := 0.0
-			for i := range tr.Len() {
-				peak = max(peak, tr.Rate(i))
-			}
-			cpi := peak / 40
-			g := sharedGroup(cpi)
-			g.Max = 121
-			r, _, err := Compare(tr, DefaultSet(cpi, g.LaunchDelay), g, CompareOptions{ReactiveTarget: DefaultTargetRatio * cpi})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("policy:   %+v", r.Policy)
-			t.Logf("reactive: %+v", r.Reactive)
-			t.Logf("oracle:   %+v", r.Oracle)
-			errorf := t.Errorf
-			if knownMiss[name] {
-				errorf = t.Logf
-			}
-			costRatio := r.Policy.InstanceHours / r.Reactive.InstanceHours
-			if costRatio > 1 {
-				errorf("instance-hours %.1f are %.1f%% above reactive's %.1f", r.Policy.InstanceHours, 100*(costRatio-1), r.Reactive.InstanceHours)
-			}
-			if r.Policy.UnderProvisionedTime > 0.5*r.Reactive.UnderProvisionedTime {
-				errorf("τU %.5f is not 50%% below reactive's %.5f", r.Policy.UnderProvisionedTime, r.Reactive.UnderProvisionedTime)
-			}
-			if r.Policy.UnderProvisionedDemand > 0.5*r.Reactive.UnderProvisionedDemand {
-				errorf("θU %.6f is not 50%% below reactive's %.6f", r.Policy.UnderProvisionedDemand, r.Reactive.UnderProvisionedDemand)
-			}
+			checkDominance(t, name, loadShared(t, name), knownMiss[name])
 		})
 	}
 }
@@ -100,14 +85,8 @@ func TestAcceptanceDelays(t *testing.T) {
 	for _, d := range []time.Duration{time.Minute, 3 * time.Minute, 5 * time.Minute} {
 		for _, name := range []string{"worldcup98-per-minute.csv", "wikipedia-en-2016-01-per-hour.csv", "clarknet-per-hour.csv", "saskatchewan-per-hour.csv"} {
 			tr := loadShared(t, name)
-			peak := 0.0
-			for i := range tr.Len() {
-				peak = max(peak, tr.Rate(i))
-			}
-			cpi := peak / 40
-			g := sharedGroup(cpi)
-			g.Max = 121
-			g.LaunchDelay = d
+			g := peakSized(tr, d)
+			cpi := g.CapacityPerInstance
 			r, _, err := Compare(tr, DefaultSet(cpi, d), g, CompareOptions{ReactiveTarget: DefaultTargetRatio * cpi,
 				Sweep: []float64{0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8}})
 			if err != nil {

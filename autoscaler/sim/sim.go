@@ -367,7 +367,13 @@ const DefaultTargetRatio = 0.7
 //     buys headroom all the time; this set buys it where load rises),
 //     scaling out on the first datapoint above target and judging and
 //     sizing by the load projected along its recent rise to when new
-//     instances serve (launchDelay + warm-up + one interval), and
+//     instances serve (launchDelay + warm-up + one interval; a rise over
+//     both of the last two minutes only, so a burst's one-minute jump is
+//     not projected: WorldCup98 IH 0.967→0.963×, τU 0.44→0.42×;
+//     Saskatchewan IH 0.979→0.951×, τU 0.43→0.44×; Wikipedia IH
+//     0.906→0.887×; ClarkNet IH 0.938→0.920×; synthetic 30-minute
+//     bursts IH 1.08→1.02× and 1.11→1.06×; at 1 and 5 minutes
+//     WorldCup98's τU went 0.50→0.53×, its 5-minute IH 1.005→0.998×), and
 //     scaling in after 5 datapoints below 90% of target rather than AWS's
 //     15: the predictive floor, not a slow alarm, keeps capacity through
 //     a predictable rise (forecast-aware scale-in). On WorldCup98 this

@@ -53,7 +53,8 @@ forecasters have their history.
 
 Without --config the default policy set is used (see autoscaler/sim.DefaultSet):
 target tracking plus a per-minute predictive policy that learns the trace's
-periods and sizes its buffer from its own forecast errors. With --config, the group named by
+periods and sizes its buffer from its own forecast errors; the daemon runs the
+same policies from examples/autoscaler-default.yaml. With --config, the group named by
 --group (default: the first) supplies policies, bounds, warm-up and capacity per
 instance. Up to 10 missing trace intervals in a row are filled by linear
 interpolation; longer gaps, unsorted or duplicate rows and garbage are errors
