@@ -307,13 +307,7 @@ func validFieldValue(v []byte) bool {
 // trimOWS trims optional whitespace (SP and HTAB only: a CR is not
 // whitespace here but a byte to refuse).
 func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
+	return bytes.Trim(b, " \t")
 }
 
 // upgradeGranted reports whether a 101's Upgrade value names exactly one
