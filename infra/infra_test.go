@@ -645,14 +645,10 @@ func TestEveryResourceTaggedAndParented(t *testing.T) {
 // TestEveryStackFileBuilds loads each stacks/Pulumi.<env>.yaml and runs the
 // program on it under mocks.
 func TestEveryStackFileBuilds(t *testing.T) {
-	files, _ := filepath.Glob("../stacks/Pulumi.*.yaml")
-	if len(files) != 4 {
-		t.Fatalf("want 4 stack files (dev, staging, prod, localstack), got %v", files)
-	}
-	for _, f := range files {
-		stack := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml")
+	for _, f := range mocktest.StackFiles(t, "../stacks") {
+		stack := f.Stack
 		t.Run(stack, func(t *testing.T) {
-			cfg, err := mocktest.LoadStackFile(f)
+			cfg, err := mocktest.LoadStackFile(f.Path)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -74,12 +74,8 @@ func evalAll(t *testing.T, p *policies.Pack, rs []map[string]any) []policies.Fin
 // file violate no mandatory rule (and prod draws no warning either).
 func TestEveryStackPasses(t *testing.T) {
 	p := load(t)
-	files, _ := filepath.Glob("../stacks/Pulumi.*.yaml")
-	if len(files) != 4 {
-		t.Fatalf("want 4 stack files, got %v", files)
-	}
-	for _, f := range files {
-		env := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml")
+	for _, f := range mocktest.StackFiles(t, "../stacks") {
+		env := f.Stack
 		t.Run(env, func(t *testing.T) {
 			rs := record(t, env, stackConfig(t, env))
 			if len(rs) < 30 {

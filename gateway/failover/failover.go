@@ -31,10 +31,7 @@ import (
 // JSON file, local mode) and DynamoDB (conditional writes, AWS) implement
 // it with the semantics this package relies on: expiry judged by the
 // caller's clock, a token that grows whenever the lease changes hands.
-type Lease interface {
-	TryAcquire(ctx context.Context, holder string, ttl time.Duration) (held bool, token uint64, err error)
-	Release(ctx context.Context, holder string) error
-}
+type Lease = lease.Lease
 
 // Address is the shared address the active node owns.
 type Address interface {

@@ -213,29 +213,18 @@ func (c *Checker) Update(members []*upstream.Backend) {
 	if c.stopped {
 		return
 	}
-	keep := make(map[*upstream.Backend]struct{}, len(members))
-	for _, b := range members {
-		keep[b] = struct{}{}
-		if _, ok := c.targets[b]; ok {
-			continue
-		}
+	applyMembers(c.targets, members, func(b *upstream.Backend) *target {
 		t := &target{c: c, b: b, url: "http://" + b.Addr() + c.cfg.Path}
 		t.st.Healthy = true
 		b.SetFlag(upstream.FlagUnhealthy, false)
 		if c.started {
 			b.StartSlowStart(c.clk.Now().UnixNano(), c.opts.slowStart)
 		}
-		c.targets[b] = t
 		t.mu.Lock()
 		t.timer = c.clk.AfterFunc(c.firstDelay(), t.run)
 		t.mu.Unlock()
-	}
-	for b, t := range c.targets {
-		if _, ok := keep[b]; !ok {
-			t.stop()
-			delete(c.targets, b)
-		}
-	}
+		return t
+	}, func(_ *upstream.Backend, t *target) { t.stop() })
 	c.started = true
 	c.applyFlagsLocked()
 }

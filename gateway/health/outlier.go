@@ -249,26 +249,15 @@ func (o *Outlier) Update(members []*upstream.Backend) {
 	if o.stopped {
 		return
 	}
-	keep := make(map[*upstream.Backend]struct{}, len(members))
-	for _, b := range members {
-		keep[b] = struct{}{}
-		if _, ok := o.members[b]; ok {
-			continue
-		}
+	applyMembers(o.members, members, func(b *upstream.Backend) *ejection {
 		e := &ejection{}
-		o.members[b] = e
 		if b.Ejections.Load() > 0 {
 			// A count carried over (re-added member, replaced Outlier)
 			// still decays.
 			o.schedule(b, e, o.opts.decay, o.decay)
 		}
-	}
-	for b, e := range o.members {
-		if _, ok := keep[b]; !ok {
-			o.release(b, e)
-			delete(o.members, b)
-		}
-	}
+		return e
+	}, o.release)
 }
 
 // Ejected reports how many members are ejected now.

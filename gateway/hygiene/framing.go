@@ -434,13 +434,7 @@ func trimEOL(b []byte) []byte {
 // trimSpace trims SP and HTAB, as textproto trims header lines. A CR left
 // in a line makes the server refuse the head.
 func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
+	return bytes.Trim(b, " \t")
 }
 
 func (g *guardConn) headLine(raw []byte, long bool) {

@@ -277,13 +277,20 @@ func TestHalfClose(t *testing.T) {
 	}
 }
 
-func TestIdleTimeoutClosesIdleConnection(t *testing.T) {
+// startIdleEcho starts a proxy with the given idle timeout in front of
+// one echo backend, and a client connected through it.
+func startIdleEcho(t *testing.T, idle time.Duration) (*runningProxy, *client) {
 	be := startBackend(t, "a", nameEcho)
-	const idle = 100 * time.Millisecond
 	cfg := config(specs(be)...)
 	cfg.IdleTimeout = idle
 	p := startProxy(t, cfg, nil)
 	cl, _ := connectName(t, p.addr)
+	return p, cl
+}
+
+func TestIdleTimeoutClosesIdleConnection(t *testing.T) {
+	const idle = 100 * time.Millisecond
+	p, cl := startIdleEcho(t, idle)
 	cl.echo("still here")
 	start := time.Now()
 	if !cl.closedByPeer() {
@@ -296,12 +303,8 @@ func TestIdleTimeoutClosesIdleConnection(t *testing.T) {
 }
 
 func TestIdleTimeoutSparesActiveConnection(t *testing.T) {
-	be := startBackend(t, "a", nameEcho)
 	const idle = 400 * time.Millisecond
-	cfg := config(specs(be)...)
-	cfg.IdleTimeout = idle
-	p := startProxy(t, cfg, nil)
-	cl, _ := connectName(t, p.addr)
+	p, cl := startIdleEcho(t, idle)
 	// Traffic every 20ms for three idle periods: never idle, so never closed.
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()

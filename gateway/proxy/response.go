@@ -307,13 +307,7 @@ func validFieldValue(v []byte) bool {
 // trimOWS trims optional whitespace (SP and HTAB only: a CR is not
 // whitespace here but a byte to refuse).
 func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
+	return bytes.Trim(b, " \t")
 }
 
 // upgradeGranted reports whether a 101's Upgrade value names exactly one
@@ -337,8 +331,22 @@ func upgradeGranted(asked, got string) bool {
 }
 
 func skipHeaders(br *bufio.Reader) error {
+	readLine := func() ([]byte, error) { return br.ReadSlice('\n') }
+	return eachFieldLine(readLine, func(line []byte) error {
+		if !validFieldValue(line) {
+			return errMalformedHeader // dropped, but a sign of a broken backend
+		}
+		return nil
+	})
+}
+
+// eachFieldLine reads the lines of a header or trailer section with
+// readLine up to the empty line that ends it, refusing a section larger
+// than maxResponseHeaderBytes, and hands each line, its ending trimmed, to
+// field; it stops at the first error.
+func eachFieldLine(readLine func() ([]byte, error), field func(line []byte) error) error {
 	for total := 0; ; {
-		line, err := br.ReadSlice('\n')
+		line, err := readLine()
 		if err != nil {
 			return err
 		}
@@ -349,8 +357,8 @@ func skipHeaders(br *bufio.Reader) error {
 		if len(line) == 0 {
 			return nil
 		}
-		if !validFieldValue(line) {
-			return errMalformedHeader // dropped, but a sign of a broken backend
+		if err := field(line); err != nil {
+			return err
 		}
 	}
 }
@@ -549,30 +557,20 @@ func parseHex(b []byte) (int64, error) {
 func (c *bodyCopier) trailers() error {
 	h := c.w.Header()
 	declared := h["Trailer"]
-	for total := 0; ; {
-		line, err := c.readLine()
-		if err != nil {
-			return err
-		}
-		if total += len(line); total > maxResponseHeaderBytes {
-			return errHeaderTooLarge
-		}
-		line = trimEOL(line)
-		if len(line) == 0 {
-			return nil
-		}
+	return eachFieldLine(c.readLine, func(line []byte) error {
 		k, val, err := splitField(line)
 		if err != nil {
 			return fmt.Errorf("%w: trailer", err)
 		}
 		v := string(val)
 		if hopByHop(k) || k == "Content-Length" {
-			continue
+			return nil
 		}
 		if listed(declared, k) {
 			h[k] = append(h[k], v)
 		} else {
 			h[http.TrailerPrefix+k] = append(h[http.TrailerPrefix+k], v)
 		}
-	}
+		return nil
+	})
 }
