@@ -196,8 +196,9 @@ func TestReloadOnFileChangeAndSignal(t *testing.T) {
 	if !strings.Contains(logs, path+":11:") || !strings.Contains(logs, "bogus_key") {
 		t.Fatalf("refusal does not name file:line and key:\n%s", logs)
 	}
-	if _, body, _ := get(t, c, url); body != "b1\n" || rn.g.Status().Generation != gen {
-		t.Fatalf("old config should keep serving, got %q", body)
+	if code, body, _ := get(t, c, url); body != "b1\n" || rn.g.Status().Generation != gen {
+		t.Fatalf("old config should keep serving: got %d %q, generation %d (was %d)\n%s",
+			code, body, rn.g.Status().Generation, gen, rn.log.String())
 	}
 
 	// SIGHUP after fixing the file applies it.

@@ -153,13 +153,14 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	// Watch before saying ready, so that an edit made by whoever waited for
 	// readiness is never missed.
-	changes := r.watch(ctx, log, watchedFiles(r.ConfigPath, cfg))
+	files := watchedFiles(r.ConfigPath, cfg)
+	changes := r.watch(ctx, log, files)
 	log.Info("gateway listening", "addr", ln.Addr().String(), "https", addrOrOff(ls.HTTPS), "admin", addrOrOff(ls.Admin))
 	if r.Ready != nil {
 		r.Ready(ls, g)
 	}
 
-	var refused string // the last refused reload (refusalKey), logged already
+	st := &reloadState{files: files}
 	for {
 		select {
 		case err := <-errc:
@@ -171,10 +172,10 @@ func (r *Runner) Run(ctx context.Context) error {
 				return err
 			}
 		case <-changes:
-			r.reload(g, tcp, log, &refused)
+			r.reload(g, tcp, log, st, false)
 			disc.apply(g.Config())
 		case <-r.Reload:
-			r.reload(g, tcp, log, &refused)
+			r.reload(g, tcp, log, st, true)
 			disc.apply(g.Config())
 		case <-ctx.Done():
 			return r.shutdown(g, srv, h2, tcp, admin, log)
@@ -210,12 +211,27 @@ func serveTLS(g *gateway.Gateway, ln net.Listener, cfg *config.Config, srv *http
 	return &h2Side{disp: disp, cancel: cancel}
 }
 
+// reloadState is what reloads remember of each other.
+type reloadState struct {
+	files   []string // the watched files: the config and the certificates it names
+	refused string   // the last refused reload (refusalKey), logged already
+	applied string   // contentKey of the files at the last applied reload
+}
+
 // reload applies the config file. A refusal is logged once: an editor's
 // save raises several file events, and SIGHUP may follow, so the same
-// refusal of the same bytes (*refused) is not logged again; a different
-// edit, a different error or a success in between is.
-func (r *Runner) reload(g *gateway.Gateway, tcp tcpListeners, log *slog.Logger, refused *string) {
+// refusal of the same bytes is not logged again; a different edit, a
+// different error or a success in between is. A file event that finds
+// every watched file as it was at the last applied reload (one save
+// seen as two bursts of events on a busy machine) changes nothing;
+// SIGHUP (forced) always reloads.
+func (r *Runner) reload(g *gateway.Gateway, tcp tcpListeners, log *slog.Logger, st *reloadState, forced bool) {
 	if r.ConfigPath == "" {
+		return
+	}
+	content := contentKey(st.files)
+	if !forced && content != "" && content == st.applied {
+		log.Debug("config files unchanged since the last reload; nothing to apply", "file", r.ConfigPath)
 		return
 	}
 	data, err := os.ReadFile(r.ConfigPath)
@@ -237,15 +253,32 @@ func (r *Runner) reload(g *gateway.Gateway, tcp tcpListeners, log *slog.Logger, 
 	}
 	g.NoteReload(err)
 	if err != nil {
-		if key := refusalKey(data, err); key != *refused {
-			*refused = key
+		st.applied = ""
+		if key := refusalKey(data, err); key != st.refused {
+			st.refused = key
 			// The message carries FILE:LINE: key: what is wrong.
 			log.Error("config reload refused; the previous configuration keeps serving", "error", err.Error())
 		}
 		return
 	}
-	*refused = ""
+	st.refused, st.applied = "", content
 	log.Info("config reloaded", "file", r.ConfigPath)
+}
+
+// contentKey is a digest of the files' contents, read before the reload
+// reads them itself: a change that lands in between makes the next event
+// see a different key and reload again. "" when a file cannot be read.
+func contentKey(files []string) string {
+	h := sha256.New()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return ""
+		}
+		sum := sha256.Sum256(data)
+		h.Write(sum[:])
+	}
+	return string(h.Sum(nil))
 }
 
 // refusalKey identifies a refused reload: the bytes read and the error.
