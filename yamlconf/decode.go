@@ -69,6 +69,7 @@ type decoder struct {
 	file    string              //
 	budget  int                 // nodes left to visit; bounds alias expansion
 	merging map[*yaml.Node]bool // merge targets being expanded, to stop cycles
+	subst   *substituter        // what ${...} replaced, to keep it out of messages
 }
 
 func newDecoder(file string, root *yaml.Node) *decoder {
@@ -142,6 +143,7 @@ func (l *Lines) Line(key string) int { return l.d.line(key) }
 // Locate fills in file and line of errors found after decoding (semantic
 // checks that know only the key) and returns them as one error, or nil.
 func (l *Lines) Locate(errs Errors) error {
+	l.d.subst.redactAll(errs)
 	for _, e := range errs {
 		e.File, e.Line = l.d.file, l.d.line(e.Key)
 	}
@@ -159,8 +161,16 @@ func Decode(file string, data []byte, out any) (*Lines, error) {
 	if d, ok := out.(Defaulter); ok {
 		d.SetDefaults()
 	}
+	// Substitution errors stop here: decoding half-substituted values would
+	// only add noise about the same keys.
+	s := substitute(file, root)
+	if len(s.errs) > 0 {
+		return nil, s.errs.Err()
+	}
 	d := newDecoder(file, root)
+	d.subst = s
 	d.decode(root, out)
+	s.redactAll(d.errs)
 	if len(d.errs) > 0 {
 		return nil, d.errs.Err()
 	}
@@ -400,6 +410,10 @@ func want(ptr any) string {
 
 func (d *decoder) mismatch(n *yaml.Node, key, want string) {
 	got := strconv.Quote(n.Value)
+	if from, ok := d.subst.from[n]; ok {
+		// Never echo substituted text: it may be a secret.
+		got = "the value of " + from
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		got = "a mapping"
