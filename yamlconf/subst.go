@@ -166,6 +166,11 @@ func (s *substituter) readFile(n *yaml.Node, key, path string) (string, bool) {
 		return "", false
 	}
 	defer f.Close()
+	// A FIFO or device could block the load, or a reload, forever.
+	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+		s.errorf(n, key, "%s for ${file:%s} is not a regular file", full, path)
+		return "", false
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxSubstFile+1))
 	if err != nil {
 		s.errorf(n, key, "cannot read %s for ${file:%s}: %v", full, path, pathErr(err))

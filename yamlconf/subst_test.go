@@ -108,6 +108,7 @@ func TestSubstituteErrors(t *testing.T) {
 		{"name: ${file:nope.txt}\n", "c.yaml:1: name: cannot read " + filepath.Join(dir, "nope.txt") + " for ${file:nope.txt}: no such file or directory"},
 		{"name: ${file:big}\n", "c.yaml:1: name: " + big + " for ${file:big} is larger than 1048576 bytes"},
 		{"name: ${file:}\n", "c.yaml:1: name: ${file:} needs a path"},
+		{"name: ${file:" + dir + "}\n", "c.yaml:1: name: " + dir + " for ${file:" + dir + "} is not a regular file"},
 		{"\nname: ab${OPEN\n", "c.yaml:2: name: unterminated ${"},
 		{"name: ${1BAD}\n", `c.yaml:1: name: invalid variable name "1BAD"`},
 		{"name: ${A-B}\n", `c.yaml:1: name: invalid variable name "A-B"`},
