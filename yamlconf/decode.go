@@ -2,7 +2,9 @@
 // strictly: unknown keys, wrong types and duplicate keys are all reported at
 // once, each with FILE:LINE and the dotted key path, and it records where
 // every key was written so that later semantic checks can point there too.
-// The gateway and autoscaler configs both load through it.
+// Values may hold ${VAR}, ${VAR:-default} and ${file:PATH} references,
+// substituted before decoding (subst.go). The gateway and autoscaler
+// configs both load through it.
 package yamlconf
 
 import (
@@ -151,7 +153,9 @@ func (l *Lines) Locate(errs Errors) error {
 }
 
 // Decode parses data, the single YAML document of file, into out (a pointer
-// to a struct whose fields carry yaml tags), after applying out's defaults.
+// to a struct whose fields carry yaml tags), after applying out's defaults
+// and substituting references in values; ${file:} paths are relative to
+// file's directory.
 // Every problem is reported at once, as Errors or a single *Error.
 func Decode(file string, data []byte, out any) (*Lines, error) {
 	root, err := parseDocument(file, data)
