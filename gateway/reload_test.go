@@ -239,3 +239,22 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	}
 	rn.done <- nil // for the cleanup
 }
+
+// A file read by ${file:} is watched like the config itself.
+func TestReloadOnSubstitutedFileChange(t *testing.T) {
+	bs := startBackends(t, 2)
+	dir := t.TempDir()
+	addr := filepath.Join(dir, "backend.addr")
+	writeConfig(t, addr, bs[0].Addr()+"\n")
+	path := filepath.Join(dir, "gateway.yaml")
+	// Quoted: a bare ${ would end the flow mapping {address: ...}.
+	writeConfig(t, path, runnerConfig(`"${file:backend.addr}"`))
+	rn := runGateway(t, path, make(chan struct{}, 1))
+	c := &http.Client{}
+	url := "http://" + rn.addr + "/"
+	if _, body, _ := get(t, c, url); body != "b0\n" {
+		t.Fatalf("initial: %q", body)
+	}
+	writeConfig(t, addr, bs[1].Addr()+"\n")
+	testkit.Eventually(t, "substituted file change applied", func() bool { _, body, _ := get(t, c, url); return body == "b1\n" })
+}

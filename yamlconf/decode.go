@@ -2,7 +2,9 @@
 // strictly: unknown keys, wrong types and duplicate keys are all reported at
 // once, each with FILE:LINE and the dotted key path, and it records where
 // every key was written so that later semantic checks can point there too.
-// The gateway and autoscaler configs both load through it.
+// Values may hold ${VAR}, ${VAR:-default} and ${file:PATH} references,
+// substituted before decoding (subst.go). The gateway and autoscaler
+// configs both load through it.
 package yamlconf
 
 import (
@@ -69,6 +71,7 @@ type decoder struct {
 	file    string              //
 	budget  int                 // nodes left to visit; bounds alias expansion
 	merging map[*yaml.Node]bool // merge targets being expanded, to stop cycles
+	subst   *substituter        // what ${...} replaced, to keep it out of messages
 }
 
 func newDecoder(file string, root *yaml.Node) *decoder {
@@ -142,6 +145,7 @@ func (l *Lines) Line(key string) int { return l.d.line(key) }
 // Locate fills in file and line of errors found after decoding (semantic
 // checks that know only the key) and returns them as one error, or nil.
 func (l *Lines) Locate(errs Errors) error {
+	l.d.subst.redactAll(errs)
 	for _, e := range errs {
 		e.File, e.Line = l.d.file, l.d.line(e.Key)
 	}
@@ -149,7 +153,9 @@ func (l *Lines) Locate(errs Errors) error {
 }
 
 // Decode parses data, the single YAML document of file, into out (a pointer
-// to a struct whose fields carry yaml tags), after applying out's defaults.
+// to a struct whose fields carry yaml tags), after applying out's defaults
+// and substituting references in values; ${file:} paths are relative to
+// file's directory.
 // Every problem is reported at once, as Errors or a single *Error.
 func Decode(file string, data []byte, out any) (*Lines, error) {
 	root, err := parseDocument(file, data)
@@ -159,8 +165,16 @@ func Decode(file string, data []byte, out any) (*Lines, error) {
 	if d, ok := out.(Defaulter); ok {
 		d.SetDefaults()
 	}
+	// Substitution errors stop here: decoding half-substituted values would
+	// only add noise about the same keys.
+	s := substitute(file, root)
+	if len(s.errs) > 0 {
+		return nil, s.errs.Err()
+	}
 	d := newDecoder(file, root)
+	d.subst = s
 	d.decode(root, out)
+	s.redactAll(d.errs)
 	if len(d.errs) > 0 {
 		return nil, d.errs.Err()
 	}
@@ -400,6 +414,10 @@ func want(ptr any) string {
 
 func (d *decoder) mismatch(n *yaml.Node, key, want string) {
 	got := strconv.Quote(n.Value)
+	if from, ok := d.subst.from[n]; ok {
+		// Never echo substituted text: it may be a secret.
+		got = "the value of " + from
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		got = "a mapping"

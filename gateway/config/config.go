@@ -4,8 +4,9 @@
 // trust it without re-checking. Every error names FILE:LINE and the dotted
 // key path. examples/gateway.yaml documents every key and its default.
 //
-// The package is pure data: it opens the one file it is given and reads
-// environment variables named by "env:" secrets, nothing else.
+// The package is pure data: it opens the file it is given, the files and
+// environment variables its ${file:PATH} and ${VAR} references name (see
+// package yamlconf), and those named by "env:" secrets, nothing else.
 package config
 
 import (
@@ -46,7 +47,13 @@ type Config struct {
 	Failover        *Failover     `yaml:"failover"`         // active-passive high availability; nil = single node
 	Tracing         Tracing       `yaml:"tracing"`          // OpenTelemetry spans over OTLP; off by default
 	Log             Log           `yaml:"log"`              // the operational log (not the access log)
+
+	substFiles []string // read by ${file:} references; see SubstitutedFiles
 }
+
+// SubstitutedFiles returns the files the loaded file's ${file:PATH}
+// references read, so that the server can reload when one changes.
+func (c *Config) SubstitutedFiles() []string { return c.substFiles }
 
 // The blocks a feature package owns: their types, defaults and validation
 // live there (the package's runtime reads the same value); the names here
@@ -399,6 +406,7 @@ func Parse(filename string, data []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.substFiles = lines.Files()
 	c.resolvePaths(filepath.Dir(filename))
 	errs := c.resolveSecrets()
 	errs = append(errs, c.checkAt(func(key string) string { return fmt.Sprintf("%s:%d", filename, lines.Line(key)) }, lines.Written)...)

@@ -342,6 +342,9 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 func schemaKeys(t reflect.Type, prefix string) []string {
 	var keys []string
 	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue // not decoded: state the loader keeps, such as substFiles
+		}
 		k := join(prefix, f.Tag.Get("yaml"))
 		keys = append(keys, k)
 		ft := f.Type

@@ -288,12 +288,14 @@ func refusalKey(data []byte, err error) string {
 }
 
 // watchedFiles are the files whose change reloads the configuration: the
-// config itself and the TLS certificates and keys it names.
+// config itself, the TLS certificates and keys it names, and the files its
+// ${file:} references read (the set is fixed at start; SIGHUP reloads a
+// file first referenced later).
 func watchedFiles(configPath string, cfg *config.Config) []string {
 	if configPath == "" {
 		return nil
 	}
-	files := []string{configPath}
+	files := append([]string{configPath}, cfg.SubstitutedFiles()...)
 	if cfg.TLS != nil {
 		for _, c := range cfg.TLS.Certificates {
 			files = append(files, c.CertFile, c.KeyFile)

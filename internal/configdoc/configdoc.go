@@ -107,6 +107,10 @@ func Render(d Doc, root, module string) ([]byte, error) {
 		"Durations are Go durations (`500ms`, `30s`, `5m`, `1h`). " +
 		"An optional block (default `none`) is off unless written; once written, its keys take the defaults shown. " +
 		"The Default column is what the key holds before the file is read; a default that depends on other keys is given in the description.\n\n")
+	b.WriteString("Any value (never a key) may be written as, or contain, `${VAR}`, `${VAR:-default}` (when unset or empty) or `${file:PATH}` " +
+		"(the file's content without one trailing newline, at most 1 MiB; relative to the config's directory); `$${` is a literal `${`. " +
+		"The substituted text is typed as if written unquoted, so `${PORT}` can fill an integer key. " +
+		"A missing variable or file is an error naming FILE:LINE and the key; substituted values are kept out of error messages.\n\n")
 	b.WriteString("| Key | Type | Default | Description |\n|---|---|---|---|\n")
 	for _, r := range g.rows {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.key, cell(r.typ), cell(r.def), cell(r.desc))
