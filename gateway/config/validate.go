@@ -431,6 +431,16 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	if c := r.Compress; c != nil {
 		v.In(key+".compress", c.Validate())
 	}
+	if hc := r.Headers; hc != nil {
+		identity := []string{"X-Auth-Subject"} // the header every route guards (see auth)
+		if r.Auth != nil && r.Auth.ForwardHeader != "" {
+			identity = append(identity, r.Auth.ForwardHeader)
+		}
+		v.In(key+".headers", hc.Validate(identity...))
+	}
+	if c := r.CORS; c != nil {
+		v.In(key+".cors", c.Validate())
+	}
 }
 
 func (v *validator) pool(key string, p *Pool) {

@@ -7,6 +7,8 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
 	"github.com/drawbridge-dev/drawbridge/gateway/compress"
+	"github.com/drawbridge-dev/drawbridge/gateway/cors"
+	"github.com/drawbridge-dev/drawbridge/gateway/headers"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
@@ -34,17 +36,26 @@ type Route struct {
 	// route's prefix rewrite, applied to the path the files are found by.
 	Static *static.Handler
 	Target func(*http.Request) string
+	// The route's header rules and CORS policy; nil: none.
+	RequestHeaders, ResponseHeaders *headers.Compiled
+	CORS                            *cors.Policy
 }
 
 // Build compiles a route's chain. The order, outermost first, is the one
 // place it is written down:
 //
+//	response hdrs the route's response header rules, applied to every
+//	              response, the gateway's own answers included
+//	cors          preflights answered 204; CORS headers on the others
+//	              (before access and auth: a preflight is an OPTIONS
+//	              without credentials)
 //	access        405 method not allowed, 403 client address
 //	failure limit 429 an address that failed authentication too often
 //	rate limit    429 (keyed by address; keyed by identity it only guards
 //	              here and takes its token after auth)
 //	auth          401/403; or, without auth, the identity header removed
 //	rate limit    429 keyed by identity
+//	request hdrs  the route's request header rules ({subject} known)
 //	bulkhead      503 route at capacity
 //	deadline      the route's overall timeout
 //	count         status and size of what the content stages write
@@ -54,7 +65,8 @@ type Route struct {
 //	static | forward
 //
 // The count, path rewrite, compress and cache stages exist only on routes
-// that compress, cache or serve files.
+// that compress, cache or serve files; the header and cors stages only on
+// routes with such rules.
 func Build(rc Route, forward Handler) (Handler, error) {
 	h := forward
 	if rc.Static != nil {
@@ -78,6 +90,9 @@ func Build(rc Route, forward Handler) (Handler, error) {
 	if rc.Bulkhead != nil {
 		h = NewBulkhead(rc.Bulkhead, h)
 	}
+	if rc.RequestHeaders != nil {
+		h = NewRequestHeaders(rc.RequestHeaders, h)
+	}
 	if rc.RateLimit != nil && (rc.ByIdentity || rc.Auth == nil) {
 		h = NewRateLimit(rc.RateLimit, rc.RateKey, h)
 	}
@@ -94,5 +109,15 @@ func Build(rc Route, forward Handler) (Handler, error) {
 	} else if rc.IdentityHeader != "" {
 		h = NewNoIdentity(rc.IdentityHeader, h)
 	}
-	return NewAccess(rc.Access, h)
+	h, err := NewAccess(rc.Access, h)
+	if err != nil {
+		return nil, err
+	}
+	if rc.CORS != nil {
+		h = NewCORS(rc.CORS, h)
+	}
+	if rc.ResponseHeaders != nil {
+		h = NewResponseHeaders(rc.ResponseHeaders, h)
+	}
+	return h, nil
 }
