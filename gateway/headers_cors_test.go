@@ -1,13 +1,16 @@
 package gateway
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // send sends req through c and returns the response, its body drained.
@@ -229,4 +232,29 @@ func TestCORSStarWithCredentialsRefusedAtLoad(t *testing.T) {
 
 func parseConfigErr(yaml string) (*config.Config, error) {
 	return config.Parse("test.yaml", []byte(strings.ReplaceAll(yaml, "\t", "  ")))
+}
+
+// A protocol switch's 101 gets the response rules and CORS headers too,
+// though its head is written after the connection is taken over.
+func TestHeaderRulesOnUpgrade(t *testing.T) {
+	be := startHandlerBackend(t, http.HandlerFunc(echoUpgrade))
+	cfg := parseConfig(t, routeWith(`
+upgrade: [echo]
+headers: {response: {set: {X-Route: "{route}"}, remove: [X-Echo]}}
+cors: {allow_origins: [https://app.example.com]}`, "", be.Addr()))
+	_, gw := startGateway(t, cfg, Options{})
+	c := testkit.Dial(t, gw.Listener.Addr().String())
+	_, _ = io.WriteString(c, "GET /chat HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example.com\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 101 || resp.Header.Get("X-Route") != "all" || resp.Header.Get("X-Echo") != "" ||
+		resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Fatalf("101: %d %v", resp.StatusCode, resp.Header)
+	}
+	if got := roundTrip(t, c, br, "hi"); got != "HI" {
+		t.Fatalf("through the tunnel: %q", got)
+	}
 }

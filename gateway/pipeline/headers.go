@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/cors"
@@ -105,6 +107,13 @@ func (w *headWriter) Flush() {
 	}
 }
 
-// Unwrap lets http.ResponseController reach the connection (hijack for
-// upgrades, read deadlines).
+// Hijack applies the rules first: a protocol switch writes its 101 head
+// from the header map itself, after taking the connection over.
+func (w *headWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.head()
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the connection (read
+// deadlines).
 func (w *headWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
