@@ -100,7 +100,9 @@ func (r *Rules) validate(v *yamlconf.Check, side string, response bool, identity
 
 // protected says why the gateway keeps name for itself ("" it does not).
 func protected(name string, identity []string) string {
-	k := http.CanonicalHeaderKey(name)
+	// CGI, WSGI and PHP read "_" as "-": X_Forwarded_For would reach them
+	// as X-Forwarded-For.
+	k := http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))
 	switch {
 	case k == "Connection" || k == "Transfer-Encoding" || k == "Upgrade" || k == "Keep-Alive" ||
 		k == "Te" || k == "Trailer" || strings.HasPrefix(k, "Proxy-"):

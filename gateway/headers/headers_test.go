@@ -50,6 +50,8 @@ func TestValidate(t *testing.T) {
 		{Config{Request: Rules{Set: map[string]string{"Host": "evil"}}}, "framing"},
 		{Config{Request: Rules{Set: map[string]string{"x-forwarded-proto": "https"}}}, "forwarding"},
 		{Config{Request: Rules{Set: map[string]string{"Forwarded": "for=1.2.3.4"}}}, "forwarding"},
+		{Config{Request: Rules{Set: map[string]string{"X_Forwarded_For": "1.2.3.4"}}}, "forwarding"},
+		{Config{Request: Rules{Add: map[string]string{"x_auth_subject": "root"}}}, "identity header"},
 		{Config{Request: Rules{Remove: []string{"x", "X-Auth-Subject"}}}, "request.remove[1]: X-Auth-Subject is the identity header"},
 		{Config{Request: Rules{Set: map[string]string{"X-A": "{clientip}"}}}, "unknown placeholder {clientip}"},
 		{Config{Request: Rules{Set: map[string]string{"X-A": "{client_ip"}}}, "unclosed"},
