@@ -46,10 +46,11 @@ type Route struct {
 //
 //	response hdrs the route's response header rules, applied to every
 //	              response, the gateway's own answers included
+//	access        405 method not allowed, 403 client address (on a route
+//	              with cors, the address lists only; then cors, then
+//	              the method allowlist)
 //	cors          preflights answered 204; CORS headers on the others
-//	              (before access and auth: a preflight is an OPTIONS
-//	              without credentials)
-//	access        405 method not allowed, 403 client address
+//	              (before auth: a preflight carries no credentials)
 //	failure limit 429 an address that failed authentication too often
 //	rate limit    429 (keyed by address; keyed by identity it only guards
 //	              here and takes its token after auth)
@@ -109,12 +110,20 @@ func Build(rc Route, forward Handler) (Handler, error) {
 	} else if rc.IdentityHeader != "" {
 		h = NewNoIdentity(rc.IdentityHeader, h)
 	}
-	h, err := NewAccess(rc.Access, h)
+	var err error
+	if rc.CORS == nil {
+		h, err = NewAccess(rc.Access, h)
+	} else {
+		// A preflight is an OPTIONS the method allowlist need not list, but
+		// the address lists refuse it like any other request.
+		methods := rc.Access
+		methods.AllowCIDRs, methods.DenyCIDRs = nil, nil
+		if h, err = NewAccess(methods, h); err == nil {
+			h, err = NewAccess(AccessConfig{AllowCIDRs: rc.Access.AllowCIDRs, DenyCIDRs: rc.Access.DenyCIDRs}, NewCORS(rc.CORS, h))
+		}
+	}
 	if err != nil {
 		return nil, err
-	}
-	if rc.CORS != nil {
-		h = NewCORS(rc.CORS, h)
 	}
 	if rc.ResponseHeaders != nil {
 		h = NewResponseHeaders(rc.ResponseHeaders, h)

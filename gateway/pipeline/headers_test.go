@@ -17,7 +17,7 @@ func TestHeaderAndCORSStagesOrder(t *testing.T) {
 	var seen http.Header
 	fwd := HandlerFunc(func(q *Request) error { seen = q.R.Header.Clone(); return f.Serve(q) })
 	h, err := Build(Route{
-		Access:          AccessConfig{Methods: []string{"GET"}},
+		Access:          AccessConfig{Methods: []string{"GET"}, DenyCIDRs: []string{"198.51.100.0/24"}},
 		Auth:            apiKeyAuth(t),
 		RequestHeaders:  headers.Compile(headers.Rules{Set: map[string]string{"X-Who": "{subject}"}}, "r", false),
 		ResponseHeaders: headers.Compile(headers.Rules{Set: map[string]string{"X-Route": "{route}"}}, "r", true),
@@ -33,11 +33,24 @@ func TestHeaderAndCORSStagesOrder(t *testing.T) {
 	if w.Code != 204 || q.Status != 204 || f.n != 0 || w.Header().Get("Access-Control-Allow-Origin") != "https://app.test" || w.Header().Get("X-Route") != "r" {
 		t.Errorf("preflight: %d %v, forwarded %d", w.Code, w.Header(), f.n)
 	}
+	// The address lists still refuse a preflight.
+	pre.RemoteAddr = "198.51.100.1:4000"
+	w, _ = serve(t, h, pre)
+	if w.Code != 403 || w.Header().Get("Access-Control-Allow-Origin") != "" || w.Header().Get("X-Route") != "r" {
+		t.Errorf("denied preflight: %d %v", w.Code, w.Header())
+	}
 	r := get("")
 	r.Header.Set("Origin", "https://app.test")
 	w, _ = serve(t, h, r)
 	if w.Code != 401 || w.Header().Get("X-Route") != "r" || w.Header().Get("Access-Control-Allow-Origin") != "https://app.test" {
 		t.Errorf("401: %d %v", w.Code, w.Header())
+	}
+	r = get("good-key")
+	r.Method = http.MethodPut
+	r.Header.Set("Origin", "https://app.test")
+	w, _ = serve(t, h, r)
+	if w.Code != 405 || w.Header().Get("Access-Control-Allow-Origin") != "https://app.test" {
+		t.Errorf("405: %d %v", w.Code, w.Header())
 	}
 	w, _ = serve(t, h, get("good-key"))
 	if w.Code != 200 || seen.Get("X-Who") != "alice" || w.Header().Get("X-Route") != "r" {
