@@ -258,3 +258,10 @@ cors: {allow_origins: [https://app.example.com]}`, "", be.Addr()))
 		t.Fatalf("through the tunnel: %q", got)
 	}
 }
+
+func TestCORSMethodsOutsideRouteAllowlistRefusedAtLoad(t *testing.T) {
+	y := routeWith("allow_methods: [GET]\ncors:\n\tallow_origins: [https://a.test]\n\tallow_methods: [GET, DELETE]", "", "127.0.0.1:1")
+	if _, err := parseConfigErr(y); err == nil || !strings.Contains(err.Error(), "routes[0].cors.allow_methods[1]") || !strings.Contains(err.Error(), "test.yaml:") {
+		t.Errorf("err %v", err)
+	}
+}

@@ -440,6 +440,11 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	}
 	if c := r.CORS; c != nil {
 		v.In(key+".cors", c.Validate())
+		for i, m := range c.AllowMethods {
+			if len(r.AllowMethods) > 0 && !slices.Contains(r.AllowMethods, m) {
+				v.Add(fmt.Sprintf("%s.cors.allow_methods[%d]", key, i), "%s is not in the route's allow_methods: browsers would be told to send what gets 405", m)
+			}
+		}
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 // reference's text.
 type Config struct {
 	AllowOrigins     []string      `yaml:"allow_origins"`     // required; exact ("https://app.example.com"), wildcard ("https://*.example.com": one or more labels), "null" only if listed, or "*" (not with credentials)
-	AllowMethods     []string      `yaml:"allow_methods"`     // default [GET, HEAD, POST]
+	AllowMethods     []string      `yaml:"allow_methods"`     // within the route's allow_methods if it has one; default [GET, HEAD, POST]
 	AllowHeaders     []string      `yaml:"allow_headers"`     // request headers a preflight may ask for (case-insensitive); default none
 	ExposeHeaders    []string      `yaml:"expose_headers"`    // response headers scripts may read; default none
 	AllowCredentials bool          `yaml:"allow_credentials"` // cookies and Authorization; default false
