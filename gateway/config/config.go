@@ -21,6 +21,8 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
 	"github.com/drawbridge-dev/drawbridge/gateway/compress"
+	"github.com/drawbridge-dev/drawbridge/gateway/cors"
+	"github.com/drawbridge-dev/drawbridge/gateway/headers"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
@@ -63,6 +65,8 @@ type (
 	Static      = static.Config
 	Cache       = cache.Config
 	Compress    = compress.Config
+	Headers     = headers.Config
+	CORS        = cors.Config
 	RateLimit   = ratelimit.Config
 	Retry       = resilience.RetryConfig
 	Concurrency = resilience.BulkheadConfig // also a pool's concurrency_per_backend
@@ -248,6 +252,8 @@ type Route struct {
 	Static        *Static   `yaml:"static"`         // serve files from a directory instead of a pool
 	Cache         *Cache    `yaml:"cache"`          // response cache for GET/HEAD; nil = none
 	Compress      *Compress `yaml:"compress"`       // gzip responses for clients that accept it; nil = none
+	Headers       *Headers  `yaml:"headers"`        // set, add and remove request and response headers; nil = none
+	CORS          *CORS     `yaml:"cors"`           // answer preflights, add CORS headers; nil = none
 
 	// Upgrade lists the protocols a client may switch to on this route
 	// (Upgrade header, HTTP/1.1); others are not relayed and the request

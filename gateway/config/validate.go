@@ -431,6 +431,21 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	if c := r.Compress; c != nil {
 		v.In(key+".compress", c.Validate())
 	}
+	if hc := r.Headers; hc != nil {
+		identity := []string{"X-Auth-Subject"} // the header every route guards (see auth)
+		if r.Auth != nil && r.Auth.ForwardHeader != "" {
+			identity = append(identity, r.Auth.ForwardHeader)
+		}
+		v.In(key+".headers", hc.Validate(identity...))
+	}
+	if c := r.CORS; c != nil {
+		v.In(key+".cors", c.Validate())
+		for i, m := range c.AllowMethods {
+			if len(r.AllowMethods) > 0 && !slices.Contains(r.AllowMethods, m) {
+				v.Add(fmt.Sprintf("%s.cors.allow_methods[%d]", key, i), "%s is not in the route's allow_methods: browsers would be told to send what gets 405", m)
+			}
+		}
+	}
 }
 
 func (v *validator) pool(key string, p *Pool) {

@@ -7,6 +7,8 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
 	"github.com/drawbridge-dev/drawbridge/gateway/compress"
+	"github.com/drawbridge-dev/drawbridge/gateway/cors"
+	"github.com/drawbridge-dev/drawbridge/gateway/headers"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
@@ -34,17 +36,27 @@ type Route struct {
 	// route's prefix rewrite, applied to the path the files are found by.
 	Static *static.Handler
 	Target func(*http.Request) string
+	// The route's header rules and CORS policy; nil: none.
+	RequestHeaders, ResponseHeaders *headers.Compiled
+	CORS                            *cors.Policy
 }
 
 // Build compiles a route's chain. The order, outermost first, is the one
 // place it is written down:
 //
-//	access        405 method not allowed, 403 client address
+//	response hdrs the route's response header rules, applied to every
+//	              response, the gateway's own answers included
+//	access        405 method not allowed, 403 client address (on a route
+//	              with cors, the address lists only; then cors, then
+//	              the method allowlist)
+//	cors          preflights answered 204; CORS headers on the others
+//	              (before auth: a preflight carries no credentials)
 //	failure limit 429 an address that failed authentication too often
 //	rate limit    429 (keyed by address; keyed by identity it only guards
 //	              here and takes its token after auth)
 //	auth          401/403; or, without auth, the identity header removed
 //	rate limit    429 keyed by identity
+//	request hdrs  the route's request header rules ({subject} known)
 //	bulkhead      503 route at capacity
 //	deadline      the route's overall timeout
 //	count         status and size of what the content stages write
@@ -54,7 +66,8 @@ type Route struct {
 //	static | forward
 //
 // The count, path rewrite, compress and cache stages exist only on routes
-// that compress, cache or serve files.
+// that compress, cache or serve files; the header and cors stages only on
+// routes with such rules.
 func Build(rc Route, forward Handler) (Handler, error) {
 	h := forward
 	if rc.Static != nil {
@@ -78,6 +91,9 @@ func Build(rc Route, forward Handler) (Handler, error) {
 	if rc.Bulkhead != nil {
 		h = NewBulkhead(rc.Bulkhead, h)
 	}
+	if rc.RequestHeaders != nil {
+		h = NewRequestHeaders(rc.RequestHeaders, h)
+	}
 	if rc.RateLimit != nil && (rc.ByIdentity || rc.Auth == nil) {
 		h = NewRateLimit(rc.RateLimit, rc.RateKey, h)
 	}
@@ -94,5 +110,23 @@ func Build(rc Route, forward Handler) (Handler, error) {
 	} else if rc.IdentityHeader != "" {
 		h = NewNoIdentity(rc.IdentityHeader, h)
 	}
-	return NewAccess(rc.Access, h)
+	var err error
+	if rc.CORS == nil {
+		h, err = NewAccess(rc.Access, h)
+	} else {
+		// A preflight is an OPTIONS the method allowlist need not list, but
+		// the address lists refuse it like any other request.
+		methods := rc.Access
+		methods.AllowCIDRs, methods.DenyCIDRs = nil, nil
+		if h, err = NewAccess(methods, h); err == nil {
+			h, err = NewAccess(AccessConfig{AllowCIDRs: rc.Access.AllowCIDRs, DenyCIDRs: rc.Access.DenyCIDRs}, NewCORS(rc.CORS, h))
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rc.ResponseHeaders != nil {
+		h = NewResponseHeaders(rc.ResponseHeaders, h)
+	}
+	return h, nil
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
 	"github.com/drawbridge-dev/drawbridge/gateway/compress"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/cors"
+	"github.com/drawbridge-dev/drawbridge/gateway/headers"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
@@ -100,6 +102,13 @@ func (c *Compiler) Route(rc *config.Route) (r Route, err error) {
 		if err := c.rateLimit(rc.Name, rl, &r); err != nil {
 			return r, err
 		}
+	}
+	if hc := rc.Headers; hc != nil {
+		r.RequestHeaders = headers.Compile(hc.Request, rc.Name, false)
+		r.ResponseHeaders = headers.Compile(hc.Response, rc.Name, true)
+	}
+	if cc := rc.CORS; cc != nil {
+		r.CORS = cors.New(*cc)
 	}
 	if cc := rc.Concurrency; cc != nil {
 		r.Bulkhead = resilience.NewBulkhead(cc.Max, cc.QueueSize, cc.QueueTimeout, c.clk)

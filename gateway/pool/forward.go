@@ -115,6 +115,7 @@ func (x *exchange) serve() error {
 			break // no other backend to retry on: answer with the last failure
 		}
 		var reserved bool
+		x.q.Backend = b // known while the response is written ({backend} in header rules)
 		last, reserved = x.try(b, mem, pinned, try)
 		lastB = b
 		failed := x.record(b, mem, last, x.f.clk.Now())

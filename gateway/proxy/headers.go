@@ -54,8 +54,11 @@ func listed(tokens []string, k string) bool {
 	return false
 }
 
-// clientIP is the peer address of the request without its port.
-func clientIP(r *http.Request) string {
+// ClientIP is the client address the gateway speaks for: the peer of the
+// connection without its port (a trusted proxy's forwarding headers are
+// extended, never believed). X-Forwarded-For and the headers rules'
+// {client_ip} both use it.
+func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -89,7 +92,7 @@ type forwardingHeaders struct {
 }
 
 func makeForwardingHeaders(r *http.Request) forwardingHeaders {
-	ip := clientIP(r)
+	ip := ClientIP(r)
 	proto := "http"
 	if r.TLS != nil {
 		proto = "https"
