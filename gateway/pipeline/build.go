@@ -8,6 +8,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
 	"github.com/drawbridge-dev/drawbridge/gateway/compress"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
+	"github.com/drawbridge-dev/drawbridge/gateway/redirect"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
 )
@@ -34,6 +35,11 @@ type Route struct {
 	// route's prefix rewrite, applied to the path the files are found by.
 	Static *static.Handler
 	Target func(*http.Request) string
+	// Redirect answers instead of forwarding, to a target made from
+	// Checked's rewritten path. Checked, set on routes with a regex
+	// rewrite or a redirect, refuses an unsafe rewrite before the forward.
+	Redirect *redirect.Redirect
+	Checked  CheckedTarget
 }
 
 // Build compiles a route's chain. The order, outermost first, is the one
@@ -51,7 +57,8 @@ type Route struct {
 //	path rewrite  for files, the prefix rewrite applied to the path
 //	compress      gzip
 //	cache         hits answered here
-//	static | forward
+//	rewrite check 500 a regex rewrite that made an unsafe path
+//	static | forward | redirect
 //
 // The count, path rewrite, compress and cache stages exist only on routes
 // that compress, cache or serve files.
@@ -59,6 +66,11 @@ func Build(rc Route, forward Handler) (Handler, error) {
 	h := forward
 	if rc.Static != nil {
 		h = NewStatic(rc.Static)
+	}
+	if rc.Redirect != nil {
+		h = NewRedirect(rc.Redirect, rc.Checked)
+	} else if rc.Checked != nil {
+		h = NewRewriteCheck(rc.Checked, h)
 	}
 	if rc.Cache != nil {
 		h = NewCache(rc.Cache, h)
