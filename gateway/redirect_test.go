@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -163,4 +165,31 @@ pools: [{name: p, backends: [{address: %s}]}]
 		t.Errorf("an unsafe rewrite reached the backend: %s", rec.reqs[len(rec.reqs)-1].URL.RequestURI())
 	}
 	rec.mu.Unlock()
+}
+
+// On a static route, files are found by the regex-rewritten path.
+func TestRegexRewriteStatic(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "v2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "v2", "app.js"), []byte("v2 app"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := parseConfig(t, fmt.Sprintf(`
+admin: {enabled: false}
+access_log: {enabled: false}
+routes:
+	- name: assets
+		rewrite_regex: {pattern: "^/assets/(\\w+)-(\\d+)\\.js$", replacement: "/v$2/$1.js"}
+		static: {root: %s}
+pools: [{name: p, backends: [{address: "127.0.0.1:1"}]}]
+`, dir))
+	_, gw := startGateway(t, cfg, Options{})
+	if code, body, _ := get(t, gw.Client(), gw.URL+"/assets/app-2.js"); code != 200 || body != "v2 app" {
+		t.Errorf("rewritten static path: %d %q", code, body)
+	}
+	if code, _, _ := get(t, gw.Client(), gw.URL+"/assets/app-3.js"); code != 404 {
+		t.Errorf("missing file: %d, want 404", code)
+	}
 }

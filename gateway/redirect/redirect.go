@@ -3,10 +3,12 @@
 //
 //	redirect: {to: "https://{host}/v2{path}", status: 301}
 //
-// Placeholders: {scheme}, {host} (without port), {hostport}, {path},
-// {query} (raw, without "?"), {uri} (path?query) and {match.N}, the route's
-// rewrite_regex captures. {path}, {query} and {uri} are the request's after
-// the route's rewrite (prefix or regex).
+// Placeholders: {scheme} (of the client's own connection: a client's
+// X-Forwarded-Proto is not trusted), {host} (without port), {hostport},
+// {path}, {query} (raw, without "?"), {uri} (path?query) and {match.N},
+// the route's rewrite_regex captures (empty when the pattern does not
+// match). {path}, {query} and {uri} are the request's after the route's
+// rewrite (prefix or regex).
 //
 // What comes from the request cannot move the redirect elsewhere: values
 // are percent-encoded where a URL may not hold them (CR and LF among them),
@@ -30,7 +32,7 @@ import (
 // Config is a route's redirect block; the comments on its fields are the
 // reference's text.
 type Config struct {
-	To     string `yaml:"to"`     // required; "https://..." , "http://...", "/..." or "{scheme}://..."; placeholders {scheme} {host} {hostport} {path} {query} {uri} {match.N}
+	To     string `yaml:"to"`     // required; an http(s) URL or a path starting with "/"; placeholders {scheme} {host} {hostport} {path} {query} {uri} {match.N}
 	Status int    `yaml:"status"` // 301, 302, 303, 307 or 308; default 302
 }
 
@@ -241,6 +243,9 @@ func (rd *Redirect) Location(r *http.Request, target string, match []string) (st
 	v.host = v.hostport
 	if h, _, err := splitHostPort(r.Host); err == nil {
 		v.host = h
+	}
+	if target == "*" { // OPTIONS *: the server as a whole
+		target = "/"
 	}
 	v.path, v.query, _ = strings.Cut(target, "?")
 	loc := rd.t.expand(&v)

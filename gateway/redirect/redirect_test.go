@@ -30,6 +30,7 @@ func TestLocation(t *testing.T) {
 		{to: "https://example.com{query}", host: "a", target: "/?@evil.com", err: "not an http(s) URL with a host"},
 		{to: "https://example.com{query}", host: "a", target: "/?.evil.com", err: "leaves https://example.com"},
 		{to: "https://example.com{path}", host: "a", target: "/x", want: "https://example.com/x"},
+		{to: "https://example.com{path}", host: "a", target: "*", want: "https://example.com/"}, // OPTIONS *
 	}
 	for _, tc := range cases {
 		rd, err := New(Config{To: tc.to}, 2)
