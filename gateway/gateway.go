@@ -83,7 +83,7 @@ func (g *Gateway) prepareRoute(rc *config.Route, pooled bool) (x routeExtras, er
 	}
 	if !pooled && (rc.StripPrefix || rc.RewritePrefix != "" || rc.RewriteRegex != nil) {
 		// Files are looked up by the request path, so the route's prefix
-		// rewrite applies to the path itself.
+		// or regex rewrite applies to the path itself.
 		x.stages.Target = func(r *http.Request) string { return rr.r.Target(r) }
 	}
 	if rr.chain, err = pipeline.Build(x.stages, rr.fwd); err != nil {

@@ -61,7 +61,8 @@ type Route struct {
 //	static | forward | redirect
 //
 // The count, path rewrite, compress and cache stages exist only on routes
-// that compress, cache or serve files.
+// that compress, cache or serve files; the rewrite check only on routes
+// with a regex rewrite (a redirect route checks in its own stage).
 func Build(rc Route, forward Handler) (Handler, error) {
 	h := forward
 	if rc.Static != nil {
