@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,9 +78,12 @@ func (g *Gateway) prepareRoute(rc *config.Route, pooled bool) (x routeExtras, er
 	}
 	x.rr = &routeRuntime{fwd: pool.NewForward(g.clk, g.metrics)}
 	rr := x.rr
-	if !pooled && (rc.StripPrefix || rc.RewritePrefix != "") {
+	if rc.RewriteRegex != nil || rc.Redirect != nil {
+		x.stages.Checked = func(r *http.Request) (string, []string, error) { return rr.r.CheckedTarget(r) }
+	}
+	if !pooled && (rc.StripPrefix || rc.RewritePrefix != "" || rc.RewriteRegex != nil) {
 		// Files are looked up by the request path, so the route's prefix
-		// rewrite applies to the path itself.
+		// or regex rewrite applies to the path itself.
 		x.stages.Target = func(r *http.Request) string { return rr.r.Target(r) }
 	}
 	if rr.chain, err = pipeline.Build(x.stages, rr.fwd); err != nil {
@@ -280,13 +284,20 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 func matchRoutes(cfg *config.Config, prepared map[string]*pool.Prepared) ([]*route.Route, error) {
 	var routes []*route.Route
 	for _, rc := range cfg.Routes {
-		if _, ok := prepared[rc.Pool]; !ok && rc.Static == nil {
+		if _, ok := prepared[rc.Pool]; !ok && rc.Static == nil && rc.Redirect == nil {
 			return nil, fmt.Errorf("route %q: unknown pool %q", rc.Name, rc.Pool)
 		}
 		rt := &route.Route{
 			Name: rc.Name, Host: rc.Match.Host, PathPrefix: rc.Match.PathPrefix,
 			Methods: rc.Match.Methods, StripPrefix: rc.StripPrefix,
 			RewritePrefix: rc.RewritePrefix, Pool: rc.Pool,
+		}
+		if rx := rc.RewriteRegex; rx != nil {
+			re, err := regexp.Compile(rx.Pattern)
+			if err != nil { // config validated it
+				return nil, fmt.Errorf("route %q: rewrite_regex: %w", rc.Name, err)
+			}
+			rt.Regex, rt.Replacement = re, rx.Replacement
 		}
 		// Sorted: the same configuration builds the same route.
 		for _, k := range slices.Sorted(maps.Keys(rc.Match.Headers)) {

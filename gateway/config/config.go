@@ -26,7 +26,9 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
+	"github.com/drawbridge-dev/drawbridge/gateway/redirect"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
+	"github.com/drawbridge-dev/drawbridge/gateway/route"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
 	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
@@ -70,6 +72,9 @@ type (
 	RateLimit   = ratelimit.Config
 	Retry       = resilience.RetryConfig
 	Concurrency = resilience.BulkheadConfig // also a pool's concurrency_per_backend
+
+	Redirect     = redirect.Config
+	RewriteRegex = route.RegexConfig
 
 	// The auth block and its parts.
 	Auth         = auth.Config
@@ -248,12 +253,17 @@ type Route struct {
 	Match         Match     `yaml:"match"`          //
 	StripPrefix   bool      `yaml:"strip_prefix"`   // remove Match.PathPrefix before forwarding
 	RewritePrefix string    `yaml:"rewrite_prefix"` // replace Match.PathPrefix with this (implies strip); "" or starts with "/"
-	Pool          string    `yaml:"pool"`           // names a pool; required unless static is set
+	Pool          string    `yaml:"pool"`           // names a pool; required unless static or redirect is set
 	Static        *Static   `yaml:"static"`         // serve files from a directory instead of a pool
 	Cache         *Cache    `yaml:"cache"`          // response cache for GET/HEAD; nil = none
 	Compress      *Compress `yaml:"compress"`       // gzip responses for clients that accept it; nil = none
 	Headers       *Headers  `yaml:"headers"`        // set, add and remove request and response headers; nil = none
 	CORS          *CORS     `yaml:"cors"`           // answer preflights, add CORS headers; nil = none
+
+	// A route may rewrite its path with a regexp instead of a prefix, and
+	// answer with a redirect instead of a pool or files.
+	RewriteRegex *RewriteRegex `yaml:"rewrite_regex"` // nil = none; not with strip_prefix or rewrite_prefix
+	Redirect     *Redirect     `yaml:"redirect"`      // nil = none; not with pool, static, retry, cache or compress
 
 	// Upgrade lists the protocols a client may switch to on this route
 	// (Upgrade header, HTTP/1.1); others are not relayed and the request

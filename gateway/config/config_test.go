@@ -281,8 +281,8 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Routes) != 3 || len(c.Pools) != 2 || len(c.L4) != 1 {
-		t.Fatalf("example has %d routes, %d pools and %d L4 listeners, want 3, 2 and 1", len(c.Routes), len(c.Pools), len(c.L4))
+	if len(c.Routes) != 5 || len(c.Pools) != 2 || len(c.L4) != 1 {
+		t.Fatalf("example has %d routes, %d pools and %d L4 listeners, want 5, 2 and 1", len(c.Routes), len(c.Pools), len(c.L4))
 	}
 	if site := c.Routes[0]; site.Static == nil || site.Pool != "" {
 		t.Errorf("route site = %+v, want static files", site)
@@ -293,6 +293,12 @@ func TestExample(t *testing.T) {
 	}
 	if v2.Match.PathPrefix != "/v2" || v2.Pool != "v2" {
 		t.Errorf("route v2 = %+v", v2)
+	}
+	if rx := c.Routes[3].RewriteRegex; rx == nil || rx.Pattern != `^/api/v(\d+)/(.*)$` {
+		t.Errorf("route api-legacy rewrite_regex = %+v", rx)
+	}
+	if rd := c.Routes[4].Redirect; rd == nil || rd.Status != 301 || c.Routes[4].Pool != "" {
+		t.Errorf("route old-site redirect = %+v", rd)
 	}
 	p1, p2 := c.Pools[0], c.Pools[1]
 	if p1.Sticky == nil || p1.HealthCheck == nil || p1.Outlier == nil || p1.SlowStart <= 0 {

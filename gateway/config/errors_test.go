@@ -343,7 +343,7 @@ routes:
 	{"route without pool", `
 routes:
   - name: r
-` + pool, "t.yaml:2: routes[0].pool: required (or static)"},
+` + pool, "t.yaml:2: routes[0].pool: required (or static, or redirect)"},
 	{"route to unknown pool", `
 routes:
   - name: r

@@ -360,6 +360,14 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	if r.RewritePrefix != "" {
 		v.path(key+".rewrite_prefix", r.RewritePrefix, false)
 	}
+	groups := -1
+	if rr := r.RewriteRegex; rr != nil {
+		v.In(key+".rewrite_regex", rr.Validate())
+		if r.RewritePrefix != "" || r.StripPrefix {
+			v.Add(key+".rewrite_regex", "not with rewrite_prefix or strip_prefix: a route rewrites its path one way")
+		}
+		groups = max(rr.Groups(), 0)
+	}
 	seenUp := make(map[string]bool)
 	for i, p := range r.Upgrade {
 		k := fmt.Sprintf("%s.upgrade[%d]", key, i)
@@ -406,6 +414,24 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	if c := r.Concurrency; c != nil {
 		v.In(key+".concurrency", c.Validate())
 	}
+	if rd := r.Redirect; rd != nil {
+		switch {
+		case r.Pool != "":
+			v.Add(key+".redirect", "a route has one of pool, static or redirect")
+		case r.Static != nil:
+			v.Add(key+".redirect", "a route has one of pool, static or redirect")
+		}
+		v.In(key+".redirect", rd.Validate(groups))
+		if r.Retry != nil {
+			v.Add(key+".retry", "not used with redirect")
+		}
+		if r.Cache != nil {
+			v.Add(key+".cache", "not used with redirect")
+		}
+		if r.Compress != nil {
+			v.Add(key+".compress", "not used with redirect")
+		}
+	}
 	if st := r.Static; st != nil {
 		if r.Pool != "" {
 			v.Add(key+".static", "a route serves either a pool or static files, not both")
@@ -414,10 +440,10 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 		if r.Retry != nil {
 			v.Add(key+".retry", "not used with static files")
 		}
-	} else {
+	} else if r.Redirect == nil {
 		switch {
 		case r.Pool == "":
-			v.Add(key+".pool", "required (or static)")
+			v.Add(key+".pool", "required (or static, or redirect)")
 		case !pools[r.Pool]:
 			v.Add(key+".pool", "unknown pool %q", r.Pool)
 		}

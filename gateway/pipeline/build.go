@@ -10,6 +10,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/cors"
 	"github.com/drawbridge-dev/drawbridge/gateway/headers"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
+	"github.com/drawbridge-dev/drawbridge/gateway/redirect"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
 )
@@ -39,6 +40,11 @@ type Route struct {
 	// The route's header rules and CORS policy; nil: none.
 	RequestHeaders, ResponseHeaders *headers.Compiled
 	CORS                            *cors.Policy
+	// Redirect answers instead of forwarding, to a target made from
+	// Checked's rewritten path. Checked, set on routes with a regex
+	// rewrite or a redirect, refuses an unsafe rewrite before the forward.
+	Redirect *redirect.Redirect
+	Checked  CheckedTarget
 }
 
 // Build compiles a route's chain. The order, outermost first, is the one
@@ -63,15 +69,22 @@ type Route struct {
 //	path rewrite  for files, the prefix rewrite applied to the path
 //	compress      gzip
 //	cache         hits answered here
-//	static | forward
+//	rewrite check 500 a regex rewrite that made an unsafe path
+//	static | forward | redirect
 //
 // The count, path rewrite, compress and cache stages exist only on routes
 // that compress, cache or serve files; the header and cors stages only on
-// routes with such rules.
+// routes with such rules; the rewrite check only on routes with a regex
+// rewrite (a redirect route checks in its own stage).
 func Build(rc Route, forward Handler) (Handler, error) {
 	h := forward
 	if rc.Static != nil {
 		h = NewStatic(rc.Static)
+	}
+	if rc.Redirect != nil {
+		h = NewRedirect(rc.Redirect, rc.Checked)
+	} else if rc.Checked != nil {
+		h = NewRewriteCheck(rc.Checked, h)
 	}
 	if rc.Cache != nil {
 		h = NewCache(rc.Cache, h)

@@ -11,6 +11,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/cors"
 	"github.com/drawbridge-dev/drawbridge/gateway/headers"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
+	"github.com/drawbridge-dev/drawbridge/gateway/redirect"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
 )
@@ -87,6 +88,15 @@ func (c *Compiler) Route(rc *config.Route) (r Route, err error) {
 				_ = r.Static.Close()
 			}
 		}()
+	}
+	if rd := rc.Redirect; rd != nil {
+		groups := -1
+		if rc.RewriteRegex != nil {
+			groups = rc.RewriteRegex.Groups()
+		}
+		if r.Redirect, err = redirect.New(*rd, groups); err != nil {
+			return r, fmt.Errorf("route %q: %w", rc.Name, err)
+		}
 	}
 	if cc := rc.Cache; cc != nil {
 		k := c.live.caches[rc.Name]

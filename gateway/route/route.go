@@ -4,9 +4,14 @@
 package route
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
+
+	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
 // Route is one compiled routing rule.
@@ -18,7 +23,11 @@ type Route struct {
 	Headers       []Header
 	StripPrefix   bool
 	RewritePrefix string // "" = no rewrite; implies strip
-	Pool          string
+	// Regex, when set, is the route's rewrite_regex: the path becomes
+	// Regex.ReplaceAllString(path, Replacement). Not with a prefix rewrite.
+	Regex       *regexp.Regexp
+	Replacement string
+	Pool        string
 	// Index is the route's position in its table, for per-route state kept
 	// by the caller in slices.
 	Index int
@@ -157,9 +166,101 @@ func PrefixMatches(prefix, path string) bool {
 	return path[len(prefix)] == '/'
 }
 
-// Target returns the request target (path and query) to send upstream.
-// Without a rewrite it is exactly what the client sent.
-func (rt *Route) Target(r *http.Request) string {
+// RegexConfig is a route's rewrite_regex block; the comments on its fields
+// are the reference's text.
+type RegexConfig struct {
+	Pattern     string `yaml:"pattern"`     // required; Go regexp (RE2, linear time), matched against the path as sent (percent-encoded), query excluded
+	Replacement string `yaml:"replacement"` // the matched part becomes this ($1, ${name} expand, as Go's Regexp.ReplaceAllString); no "?" or "#"; the result must be a clean path starting with "/", else 500
+}
+
+// Validate reports the problems of c by key relative to the block.
+func (c *RegexConfig) Validate() yamlconf.Errors {
+	var v yamlconf.Check
+	if c.Pattern == "" {
+		v.Add("pattern", "required")
+	} else if _, err := regexp.Compile(c.Pattern); err != nil {
+		v.Add("pattern", "invalid regexp: %v", err)
+	}
+	if strings.ContainsFunc(c.Replacement, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '?' || r == '#' || r == '\\' }) {
+		v.Add("replacement", "%q holds a space, control character, \"?\", \"#\" or backslash (the query is kept as the client sent it)", c.Replacement)
+	}
+	return v.Errs
+}
+
+// Groups is the number of capture groups in a valid pattern, -1 for an
+// invalid or empty one.
+func (c *RegexConfig) Groups() int {
+	re, err := regexp.Compile(c.Pattern)
+	if c.Pattern == "" || err != nil {
+		return -1
+	}
+	return re.NumSubexp()
+}
+
+// ErrUnsafeRewrite: a rewrite_regex made a path the gateway would not have
+// accepted from a client.
+var ErrUnsafeRewrite = errors.New("rewrite_regex made an unsafe path")
+
+// CheckedTarget is Target with the regex rewrite's result checked like a
+// client's path: it starts with "/", is clean (no "." or ".." segment,
+// encoded or not, no "//"), its escapes are well formed, and it encodes no
+// slash, backslash or control character the client's path did not. match
+// is the regex's submatches on the path (nil without a match or a regex).
+func (rt *Route) CheckedTarget(r *http.Request) (target string, match []string, err error) {
+	target = rt.Target(r)
+	if rt.Regex == nil {
+		return target, nil, nil
+	}
+	orig, _, _ := strings.Cut(requestTarget(r), "?")
+	match = rt.Regex.FindStringSubmatch(orig)
+	if match == nil {
+		return target, nil, nil // unchanged: hygiene checked it
+	}
+	p, _, _ := strings.Cut(target, "?")
+	if err := checkPath(p, orig); err != nil {
+		return target, match, fmt.Errorf("%w: %q: %v", ErrUnsafeRewrite, p, err)
+	}
+	return target, match, nil
+}
+
+// checkPath checks a rewritten escaped path p made from orig.
+func checkPath(p, orig string) error {
+	if !strings.HasPrefix(p, "/") {
+		return errors.New(`does not start with "/"`)
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '\\' || c == '#' || c == '?' {
+			return fmt.Errorf("invalid byte %q", c)
+		}
+	}
+	dec, err := url.PathUnescape(p)
+	if err != nil {
+		return errors.New("malformed percent-encoding")
+	}
+	if strings.ContainsFunc(dec, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\\' }) {
+		return errors.New("encodes a control character or backslash")
+	}
+	for _, enc := range []string{"%2f", "%5c"} {
+		if strings.Count(strings.ToLower(p), enc) > strings.Count(strings.ToLower(orig), enc) {
+			return errors.New("encodes a slash or backslash the request did not")
+		}
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		d, _ := url.PathUnescape(seg)
+		switch {
+		case d == "." || d == "..":
+			return errors.New(`has a "." or ".." segment`)
+		case seg == "" && i < len(segs)-1:
+			return errors.New(`has an empty segment ("//")`)
+		}
+	}
+	return nil
+}
+
+// requestTarget is r's target as the client sent it (after hygiene), in
+// origin-form.
+func requestTarget(r *http.Request) string {
 	uri := r.RequestURI
 	if uri == "" || uri[0] != '/' {
 		if uri == "*" {
@@ -173,6 +274,25 @@ func (rt *Route) Target(r *http.Request) string {
 		if r.URL.RawQuery != "" {
 			uri += "?" + r.URL.RawQuery
 		}
+	}
+	return uri
+}
+
+// Target returns the request target (path and query) to send upstream.
+// Without a rewrite it is exactly what the client sent. A regex rewrite's
+// result is not checked here: CheckedTarget does, in the route's chain.
+func (rt *Route) Target(r *http.Request) string {
+	uri := requestTarget(r)
+	if uri == "*" {
+		return uri
+	}
+	if rt.Regex != nil {
+		p, query, _ := strings.Cut(uri, "?")
+		p = rt.Regex.ReplaceAllString(p, rt.Replacement)
+		if query != "" || strings.HasSuffix(uri, "?") {
+			return p + "?" + query
+		}
+		return p
 	}
 	if !rt.StripPrefix && rt.RewritePrefix == "" || rt.PathPrefix == "/" && rt.RewritePrefix == "" {
 		return uri
