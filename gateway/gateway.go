@@ -27,6 +27,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/pool"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
+	"github.com/drawbridge-dev/drawbridge/gateway/split"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 )
@@ -205,6 +206,7 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 	}
 	for i := range cfg.Routes {
 		_, pooled := prepared[cfg.Routes[i].Pool]
+		pooled = pooled || len(cfg.Routes[i].Split) > 0
 		x, err := g.prepareRoute(&cfg.Routes[i], pooled)
 		if err != nil {
 			closeStatics()
@@ -241,6 +243,13 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 		*rr = routeRuntime{r: r, m: g.metrics.Route(r.Name), fwd: rr.fwd, chain: chain,
 			idHeader: extras[i].stages.IdentityHeader, upgrades: rc.Upgrade}
 		rr.fwd.Commit(r, next[r.Pool], rc.Retry, rc.Timeouts.PerTry)
+		if len(rc.Split) > 0 {
+			pools := make([]*Pool, len(rc.Split))
+			for j, t := range rc.Split {
+				pools[j] = next[t.Pool]
+			}
+			rr.fwd.CommitSplit(split.New(rc.Split, rc.SplitSticky), pools)
+		}
 		if !slices.Contains(asserted, rr.idHeader) {
 			asserted = append(asserted, rr.idHeader)
 		}
@@ -284,8 +293,13 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 func matchRoutes(cfg *config.Config, prepared map[string]*pool.Prepared) ([]*route.Route, error) {
 	var routes []*route.Route
 	for _, rc := range cfg.Routes {
-		if _, ok := prepared[rc.Pool]; !ok && rc.Static == nil && rc.Redirect == nil {
+		if _, ok := prepared[rc.Pool]; !ok && rc.Static == nil && rc.Redirect == nil && len(rc.Split) == 0 {
 			return nil, fmt.Errorf("route %q: unknown pool %q", rc.Name, rc.Pool)
+		}
+		for _, t := range rc.Split {
+			if _, ok := prepared[t.Pool]; !ok {
+				return nil, fmt.Errorf("route %q: split: unknown pool %q", rc.Name, t.Pool)
+			}
 		}
 		rt := &route.Route{
 			Name: rc.Name, Host: rc.Match.Host, PathPrefix: rc.Match.PathPrefix,

@@ -29,6 +29,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/redirect"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
+	"github.com/drawbridge-dev/drawbridge/gateway/split"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
 	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
@@ -74,6 +75,8 @@ type (
 	Concurrency = resilience.BulkheadConfig // also a pool's concurrency_per_backend
 
 	Redirect     = redirect.Config
+	SplitTarget  = split.Target
+	SplitSticky  = split.Sticky
 	RewriteRegex = route.RegexConfig
 
 	// The auth block and its parts.
@@ -253,7 +256,7 @@ type Route struct {
 	Match         Match     `yaml:"match"`          //
 	StripPrefix   bool      `yaml:"strip_prefix"`   // remove Match.PathPrefix before forwarding
 	RewritePrefix string    `yaml:"rewrite_prefix"` // replace Match.PathPrefix with this (implies strip); "" or starts with "/"
-	Pool          string    `yaml:"pool"`           // names a pool; required unless static or redirect is set
+	Pool          string    `yaml:"pool"`           // names a pool; required unless split, static or redirect is set
 	Static        *Static   `yaml:"static"`         // serve files from a directory instead of a pool
 	Cache         *Cache    `yaml:"cache"`          // response cache for GET/HEAD; nil = none
 	Compress      *Compress `yaml:"compress"`       // gzip responses for clients that accept it; nil = none
@@ -264,6 +267,11 @@ type Route struct {
 	// answer with a redirect instead of a pool or files.
 	RewriteRegex *RewriteRegex `yaml:"rewrite_regex"` // nil = none; not with strip_prefix or rewrite_prefix
 	Redirect     *Redirect     `yaml:"redirect"`      // nil = none; not with pool, static, retry, cache or compress
+
+	// A route may spread its requests across pools by weight instead of
+	// forwarding to one.
+	Split       []SplitTarget `yaml:"split"`        // [{pool, weight}], two or more; instead of pool
+	SplitSticky *SplitSticky  `yaml:"split_sticky"` // nil = each request picks at random; needs split
 
 	// Upgrade lists the protocols a client may switch to on this route
 	// (Upgrade header, HTTP/1.1); others are not relayed and the request

@@ -343,7 +343,27 @@ routes:
 	{"route without pool", `
 routes:
   - name: r
-` + pool, "t.yaml:2: routes[0].pool: required (or static, or redirect)"},
+` + pool, "t.yaml:2: routes[0].pool: required (or split, static, or redirect)"},
+	{"split with pool", `
+routes:
+  - name: r
+    pool: p
+    split: [{pool: p, weight: 1}, {pool: q, weight: 0}]
+` + pool, "t.yaml:4: routes[0].split: a route has one of pool, split, static or redirect\n" +
+		"t.yaml:4: routes[0].split[1].pool: unknown pool \"q\"\n" +
+		"t.yaml:4: routes[0].split[1].weight: must be 1..10000, got 0"},
+	{"split of one pool", `
+routes:
+  - name: r
+    split: [{pool: p, weight: 1}]
+` + pool, "t.yaml:3: routes[0].split: needs at least two pools (a single pool is pool:)"},
+	{"split_sticky without split", `
+routes:
+  - name: r
+    pool: p
+    split_sticky: {header: X-User, client_ip: true}
+` + pool, "t.yaml:4: routes[0].split_sticky: needs split\n" +
+		"t.yaml:4: routes[0].split_sticky: set exactly one of header, cookie or client_ip"},
 	{"route to unknown pool", `
 routes:
   - name: r

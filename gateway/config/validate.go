@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/split"
 	"github.com/drawbridge-dev/drawbridge/internal/backend"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
@@ -414,6 +415,18 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 	if c := r.Concurrency; c != nil {
 		v.In(key+".concurrency", c.Validate())
 	}
+	if len(r.Split) > 0 {
+		if r.Pool != "" || r.Static != nil || r.Redirect != nil {
+			v.Add(key+".split", "a route has one of pool, split, static or redirect")
+		}
+		v.In(key+".split", split.Validate(r.Split, func(p string) bool { return pools[p] }))
+	}
+	if s := r.SplitSticky; s != nil {
+		if len(r.Split) == 0 {
+			v.Add(key+".split_sticky", "needs split")
+		}
+		v.In(key+".split_sticky", s.Validate())
+	}
 	if rd := r.Redirect; rd != nil {
 		switch {
 		case r.Pool != "":
@@ -440,10 +453,10 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 		if r.Retry != nil {
 			v.Add(key+".retry", "not used with static files")
 		}
-	} else if r.Redirect == nil {
+	} else if r.Redirect == nil && len(r.Split) == 0 {
 		switch {
 		case r.Pool == "":
-			v.Add(key+".pool", "required (or static, or redirect)")
+			v.Add(key+".pool", "required (or split, static, or redirect)")
 		case !pools[r.Pool]:
 			v.Add(key+".pool", "unknown pool %q", r.Pool)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
+	"github.com/drawbridge-dev/drawbridge/gateway/split"
 	"github.com/drawbridge-dev/drawbridge/gateway/trace"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
@@ -29,8 +30,11 @@ type Forward struct {
 	clk     clock.Clock
 	metrics *Metrics
 
-	route  *route.Route
-	pool   *Pool
+	route *route.Route
+	pool  *Pool
+	// A split route picks one of pools per request; nil split: pool.
+	split  *split.Picker
+	pools  []*Pool
 	retry  *retryPolicy  // nil: no retries
 	perTry time.Duration // 0 = the pool's response_header timeout
 }
@@ -44,14 +48,25 @@ func (f *Forward) Commit(r *route.Route, p *Pool, retry *config.Retry, perTry ti
 	f.route, f.pool, f.retry, f.perTry = r, p, compileRetry(retry), perTry
 }
 
+// CommitSplit makes a committed stage spread its requests across pools,
+// pools[i] the pool of sp's target i.
+func (f *Forward) CommitSplit(sp *split.Picker, pools []*Pool) {
+	f.split, f.pools, f.pool = sp, pools, pools[0]
+}
+
 func (f *Forward) Serve(q *pipeline.Request) error {
-	x := exchange{f: f, q: q, w: q.W, r: q.R, v: f.pool.view.Load()}
+	p := f.pool
+	if f.split != nil {
+		p = f.pools[f.split.Pick(q.R)]
+	}
+	x := exchange{f: f, p: p, q: q, w: q.W, r: q.R, v: p.view.Load()}
 	return x.serve()
 }
 
 // exchange is one client request across its tries.
 type exchange struct {
 	f *Forward
+	p *Pool // the pool this request forwards to
 	q *pipeline.Request
 	v *poolView
 	w http.ResponseWriter
@@ -189,7 +204,7 @@ func (x *exchange) try(b *upstream.Backend, mem *member, pinned bool, try int) (
 	pol := x.f.retry
 	x.attempt.BeforeHeaders = x.beforeHeaders(b, pinned)
 	if x.attempt.Upgrade != "" {
-		pool, backend := x.f.pool, b
+		pool, backend := x.p, b
 		x.attempt.OnTunnel = func(c io.Closer) func() { return pool.trackTunnel(backend, c) }
 	}
 	if x.body != nil {
@@ -391,7 +406,7 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 				// A reload may have swapped the membership after this
 				// request loaded the view and drained every member it
 				// knew: look again at the current one.
-				if nv := x.f.pool.view.Load(); nv != v {
+				if nv := x.p.view.Load(); nv != v {
 					x.v, v = nv, nv
 					i--
 					continue
@@ -437,7 +452,7 @@ func (x *exchange) record(b *upstream.Backend, mem *member, res proxy.Result, en
 		b.Failures.Add(1)
 	}
 	if res.Kind != proxy.ErrClientGone && res.Kind != proxy.ErrClientBody {
-		x.f.pool.report(b, failed)
+		x.p.report(b, failed)
 		if mem.breaker != nil {
 			trace.BreakerDone(x.r.Context(), mem.breaker, b, failed)
 		}
