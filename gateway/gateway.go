@@ -250,6 +250,9 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 			}
 			rr.fwd.CommitSplit(split.New(rc.Split, rc.SplitSticky), pools)
 		}
+		if rc.Mirror != nil {
+			rr.fwd.CommitMirror(rc.Mirror, next[rc.Mirror.Pool])
+		}
 		if !slices.Contains(asserted, rr.idHeader) {
 			asserted = append(asserted, rr.idHeader)
 		}
@@ -295,6 +298,11 @@ func matchRoutes(cfg *config.Config, prepared map[string]*pool.Prepared) ([]*rou
 	for _, rc := range cfg.Routes {
 		if _, ok := prepared[rc.Pool]; !ok && rc.Static == nil && rc.Redirect == nil && len(rc.Split) == 0 {
 			return nil, fmt.Errorf("route %q: unknown pool %q", rc.Name, rc.Pool)
+		}
+		if m := rc.Mirror; m != nil {
+			if _, ok := prepared[m.Pool]; !ok {
+				return nil, fmt.Errorf("route %q: mirror: unknown pool %q", rc.Name, m.Pool)
+			}
 		}
 		for _, t := range rc.Split {
 			if _, ok := prepared[t.Pool]; !ok {

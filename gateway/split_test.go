@@ -12,19 +12,24 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
-// splitConfig is a route split 70/30 across two one-backend pools.
-func splitConfig(v1, v2 *testkit.HTTPBackend, sticky string) string {
+// twoPoolConfig is one route "all", its keys in route (tab-indented
+// lines), over pools a and b of one backend each.
+func twoPoolConfig(route, a string, ba *testkit.HTTPBackend, b string, bb *testkit.HTTPBackend) string {
 	return fmt.Sprintf(`access_log: {enabled: false}
 admin: {enabled: false}
 routes:
 	- name: all
-		split: [{pool: v1, weight: 70}, {pool: v2, weight: 30}]
 %spools:
-	- name: v1
+	- name: %s
 		backends: [{address: %s}]
-	- name: v2
+	- name: %s
 		backends: [{address: %s}]
-`, sticky, v1.Addr(), v2.Addr())
+`, route, a, ba.Addr(), b, bb.Addr())
+}
+
+// splitConfig is a route split 70/30 across two one-backend pools.
+func splitConfig(v1, v2 *testkit.HTTPBackend, sticky string) string {
+	return twoPoolConfig("\t\tsplit: [{pool: v1, weight: 70}, {pool: v2, weight: 30}]\n"+sticky, "v1", v1, "v2", v2)
 }
 
 // Over 10,000 requests through a real gateway each pool's share is within

@@ -25,6 +25,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/headers"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
+	"github.com/drawbridge-dev/drawbridge/gateway/mirror"
 	"github.com/drawbridge-dev/drawbridge/gateway/ratelimit"
 	"github.com/drawbridge-dev/drawbridge/gateway/redirect"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
@@ -77,6 +78,7 @@ type (
 	Redirect     = redirect.Config
 	SplitTarget  = split.Target
 	SplitSticky  = split.Sticky
+	Mirror       = mirror.Config
 	RewriteRegex = route.RegexConfig
 
 	// The auth block and its parts.
@@ -272,6 +274,8 @@ type Route struct {
 	// forwarding to one.
 	Split       []SplitTarget `yaml:"split"`        // [{pool, weight}], two or more; instead of pool
 	SplitSticky *SplitSticky  `yaml:"split_sticky"` // nil = each request picks at random; needs split
+	// Mirror copies a share of the requests to a shadow pool, answers discarded.
+	Mirror *Mirror `yaml:"mirror"` // nil = none; not with static or redirect
 
 	// Upgrade lists the protocols a client may switch to on this route
 	// (Upgrade header, HTTP/1.1); others are not relayed and the request

@@ -357,6 +357,14 @@ routes:
   - name: r
     split: [{pool: p, weight: 1}]
 ` + pool, "t.yaml:3: routes[0].split: needs at least two pools (a single pool is pool:)"},
+	{"mirror to unknown pool", `
+routes:
+  - name: r
+    pool: p
+    mirror: {pool: q, percent: 0, max_in_flight: 0}
+` + pool, "t.yaml:4: routes[0].mirror.pool: unknown pool \"q\"\n" +
+		"t.yaml:4: routes[0].mirror.percent: must be over 0 and up to 100, got 0\n" +
+		"t.yaml:4: routes[0].mirror.max_in_flight: must be at least 1"},
 	{"split_sticky without split", `
 routes:
   - name: r

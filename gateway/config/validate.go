@@ -427,6 +427,12 @@ func (v *validator) route(key string, r *Route, pools map[string]bool) {
 		}
 		v.In(key+".split_sticky", s.Validate())
 	}
+	if m := r.Mirror; m != nil {
+		if r.Static != nil || r.Redirect != nil {
+			v.Add(key+".mirror", "not used with static or redirect")
+		}
+		v.In(key+".mirror", m.Validate(func(p string) bool { return pools[p] }))
+	}
 	if rd := r.Redirect; rd != nil {
 		switch {
 		case r.Pool != "":

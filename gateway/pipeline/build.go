@@ -71,6 +71,8 @@ type Route struct {
 //	cache         hits answered here
 //	rewrite check 500 a regex rewrite that made an unsafe path
 //	static | forward | redirect
+//	              (the forward picks a split route's pool by weight and
+//	              sends a mirror route's copy, without waiting for it)
 //
 // The count, path rewrite, compress and cache stages exist only on routes
 // that compress, cache or serve files; the header and cors stages only on

@@ -13,6 +13,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
+	"github.com/drawbridge-dev/drawbridge/gateway/mirror"
 	"github.com/drawbridge-dev/drawbridge/gateway/pipeline"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
@@ -35,8 +36,9 @@ type Forward struct {
 	// A split route picks one of pools per request; nil split: pool.
 	split  *split.Picker
 	pools  []*Pool
-	retry  *retryPolicy  // nil: no retries
-	perTry time.Duration // 0 = the pool's response_header timeout
+	mirror *mirror.Sender // copies a share of requests to a shadow pool; nil: none
+	retry  *retryPolicy   // nil: no retries
+	perTry time.Duration  // 0 = the pool's response_header timeout
 }
 
 // NewForward returns a forward stage that Commit completes.
@@ -54,7 +56,22 @@ func (f *Forward) CommitSplit(sp *split.Picker, pools []*Pool) {
 	f.split, f.pools, f.pool = sp, pools, pools[0]
 }
 
+// CommitMirror makes a committed stage copy requests to shadow as c says.
+func (f *Forward) CommitMirror(c *mirror.Config, shadow *Pool) {
+	pick := func() string {
+		b := shadow.view.Load().bal.Pick(&balance.Request{Now: f.clk.Now().UnixNano()})
+		if b == nil {
+			return ""
+		}
+		return b.Addr()
+	}
+	f.mirror = mirror.New(*c, pick, f.metrics.mirror(f.route.Name))
+}
+
 func (f *Forward) Serve(q *pipeline.Request) error {
+	if f.mirror != nil && q.Upgrade == "" {
+		f.mirror.Maybe(q.R, f.route.Target(q.R))
+	}
 	p := f.pool
 	if f.split != nil {
 		p = f.pools[f.split.Pick(q.R)]

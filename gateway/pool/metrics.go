@@ -21,6 +21,7 @@ type Metrics struct {
 	reloads     *prometheus.CounterVec
 	lastReload  prometheus.Gauge
 	retries     *prometheus.CounterVec
+	mirrors     *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
 	// Counters, not only the ejected/circuit gauges: an ejection or an
 	// open shorter than the scrape interval would be missed by a gauge.
@@ -73,6 +74,9 @@ func NewMetrics(pools func() []*Pool) *Metrics {
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "drawbridge_retries_total", Help: "Retries of failed tries on another backend, by route.",
 		}, []string{"route"}),
+		mirrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "drawbridge_mirror_requests_total", Help: "Copies of requests to a route's shadow pool, by route and outcome (sent, failed, dropped).",
+		}, []string{"route", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "drawbridge_rejected_total", Help: "Requests refused by load shedding or a bulkhead, by reason.",
 		}, []string{"reason"}),
@@ -83,7 +87,7 @@ func NewMetrics(pools func() []*Pool) *Metrics {
 			Name: "drawbridge_backend_circuit_opens_total", Help: "Times the backend's circuit breaker opened.",
 		}, []string{"pool", "backend"}),
 	}
-	reg.MustRegister(m.retries, m.rejected, m.ejections, m.breakerOpens, m.routeReqs, m.routeDur, m.backendReqs, m.backendDur, m.inflight, m.reloads, m.lastReload,
+	reg.MustRegister(m.retries, m.mirrors, m.rejected, m.ejections, m.breakerOpens, m.routeReqs, m.routeDur, m.backendReqs, m.backendDur, m.inflight, m.reloads, m.lastReload,
 		backendCollector{pools},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -179,3 +183,18 @@ func (c backendCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descMembers, prometheus.GaugeValue, float64(len(v.members)-avail), p.name, "unavailable")
 	}
 }
+
+// mirrorCounters counts a route's mirrored copies.
+type mirrorCounters struct{ sent, failed, dropped prometheus.Counter }
+
+func (m *Metrics) mirror(route string) *mirrorCounters {
+	return &mirrorCounters{
+		sent:    m.mirrors.WithLabelValues(route, "sent"),
+		failed:  m.mirrors.WithLabelValues(route, "failed"),
+		dropped: m.mirrors.WithLabelValues(route, "dropped"),
+	}
+}
+
+func (c *mirrorCounters) Sent()    { c.sent.Inc() }
+func (c *mirrorCounters) Failed()  { c.failed.Inc() }
+func (c *mirrorCounters) Dropped() { c.dropped.Inc() }
