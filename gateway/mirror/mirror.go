@@ -9,6 +9,11 @@
 // before the real backend sees it, which costs the client. At most
 // max_in_flight copies are outstanding per route; beyond that a copy is
 // dropped (and counted) rather than queued.
+//
+// The shadow pool's balancer picks the backend; a copy then goes over
+// HTTP/1.1 with the client's Host and headers and the mirror's own
+// timeout: the pool's protocol, host_header, timeouts, breaker and retry
+// settings do not apply to copies.
 package mirror
 
 import (
