@@ -6,6 +6,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 )
 
 // HostMode says which Host header the backend sees.
@@ -35,6 +38,10 @@ type Options struct {
 	IdleConnTimeout       time.Duration
 	MaxIdleConns          int
 	H2C                   bool // speak HTTP/2 with prior knowledge to backends
+	// TLS, when set, wraps every backend connection in TLS (HTTP/1.1 only).
+	// An empty ServerName becomes the backend's host. A new pointer (a
+	// reload) means new Upstreams, so plain and TLS never share connections.
+	TLS *tls.Config
 }
 
 // ErrorKind classifies a failed forward so that the caller can answer
@@ -132,6 +139,13 @@ func NewUpstream(addr string, o Options) *Upstream {
 		}
 	} else {
 		u.conns = newConnPool(addr, o.ConnectTimeout, o.MaxIdleConns, o.IdleConnTimeout)
+		if o.TLS != nil {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				host = addr
+			}
+			u.conns.tls = tlsterm.ForBackend(o.TLS, host)
+		}
 	}
 	return u
 }
