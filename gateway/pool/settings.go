@@ -25,6 +25,9 @@ func settingsFromConfig(pc *config.Pool) poolSettings {
 			H2C:                   pc.Protocol == config.ProtocolH2C,
 		},
 	}
+	if pc.Protocol == config.ProtocolHTTPS {
+		s.proxy.TLS = pc.TLS.ClientConfig() // built (files read) when the config was loaded
+	}
 	switch pc.HostHeader {
 	case "", config.HostPreserve:
 		s.proxy.HostMode = proxy.HostPreserve
