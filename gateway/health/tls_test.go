@@ -2,10 +2,7 @@ package health
 
 import (
 	"crypto/tls"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
@@ -17,14 +14,7 @@ import (
 func TestCheckerTLS(t *testing.T) {
 	ca := testkit.NewCA(t, "test CA")
 	start := func(names ...string) *upstream.Backend {
-		be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-		be.Config.ErrorLog = log.New(io.Discard, "", 0) // refusals are expected
-		be.TLS = &tls.Config{
-			Certificates: []tls.Certificate{ca.Server(names...).TLS},
-			ClientAuth:   tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool,
-		}
-		be.StartTLS()
-		t.Cleanup(be.Close)
+		be := testkit.StartTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ca.Server(names...).TLS, ca)
 		return upstream.New(upstream.Spec{ID: names[0], Address: be.Listener.Addr().String()})
 	}
 	good, wrongName := start("127.0.0.1"), start("other.internal")

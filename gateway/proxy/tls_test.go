@@ -2,8 +2,6 @@ package proxy
 
 import (
 	"crypto/tls"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,25 +10,15 @@ import (
 	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
-// tlsBackend serves over TLS with cert; with clientCAs it requires a
-// client certificate they signed. It answers with the client cert's CN.
+// tlsBackend answers with the client certificate's name ("-": none).
 func tlsBackend(t *testing.T, cert tls.Certificate, clientCA *testkit.CA) *httptest.Server {
-	t.Helper()
-	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return testkit.StartTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cn := "-"
 		if len(r.TLS.PeerCertificates) > 0 {
 			cn = r.TLS.PeerCertificates[0].Subject.CommonName
 		}
 		_, _ = w.Write([]byte("tls ok " + cn))
-	}))
-	be.Config.ErrorLog = log.New(io.Discard, "", 0) // refusals are expected
-	be.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	if clientCA != nil {
-		be.TLS.ClientAuth, be.TLS.ClientCAs = tls.RequireAndVerifyClientCert, clientCA.Pool
-	}
-	be.StartTLS()
-	t.Cleanup(be.Close)
-	return be
+	}), cert, clientCA)
 }
 
 func forwardOnce(u *Upstream) (*httptest.ResponseRecorder, Result) {

@@ -8,8 +8,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
+	"log"
 	"math/big"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -117,4 +121,20 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return key
+}
+
+// StartTLS serves h over TLS on loopback with cert; with clientCA it
+// requires a client certificate that CA signed. Handshake refusals, which
+// such tests provoke, are not logged.
+func StartTLS(t *testing.T, h http.Handler, cert tls.Certificate, clientCA *CA) *httptest.Server {
+	t.Helper()
+	be := httptest.NewUnstartedServer(h)
+	be.Config.ErrorLog = log.New(io.Discard, "", 0)
+	be.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	if clientCA != nil {
+		be.TLS.ClientAuth, be.TLS.ClientCAs = tls.RequireAndVerifyClientCert, clientCA.Pool
+	}
+	be.StartTLS()
+	t.Cleanup(be.Close)
+	return be
 }
