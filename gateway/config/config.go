@@ -307,9 +307,9 @@ type Pool struct {
 	BoundedLoad  float64 `yaml:"bounded_load"`  // consistent_hash only: 0 = off, else > 1.0 (e.g. 1.25)
 	Sticky       *Sticky `yaml:"sticky"`        // nil = no session affinity
 
-	Protocol   string            `yaml:"protocol"`    // toward backends: "http1" (default), "h2c" or "https" (HTTP/1.1 over TLS)
+	Protocol   string            `yaml:"protocol"`    // toward backends: "http1" (default), "h2c", "https" (HTTP/1.1 over TLS) or "h2" (HTTP/2 over TLS)
 	HostHeader string            `yaml:"host_header"` // "preserve" (default, client's Host), "backend" (its address) or a literal host
-	TLS        *tlsterm.Upstream `yaml:"tls"`         // protocol https only; nil there = system roots, SNI the backend host
+	TLS        *tlsterm.Upstream `yaml:"tls"`         // protocols https and h2 only; nil there = system roots, SNI the backend host
 
 	Backends    []Backend    `yaml:"backends"`     // at least one, unless discovery provides them (then: the membership until its first answer)
 	Discovery   *Discovery   `yaml:"discovery"`    // nil = the backends list
@@ -351,6 +351,7 @@ const (
 	ProtocolHTTP1 = "http1"
 	ProtocolH2C   = "h2c"
 	ProtocolHTTPS = "https"
+	ProtocolH2    = "h2"
 
 	HostPreserve = "preserve"
 	HostBackend  = "backend"

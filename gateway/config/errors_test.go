@@ -441,10 +441,10 @@ pools:
 `), "t.yaml:8: pools[0].sticky.ttl: must be positive, got 0s"},
 	{"unknown protocol", withPool(`
     protocol: h3
-`), `t.yaml:6: pools[0].protocol: unknown protocol "h3"; want http1, h2c or https`},
+`), `t.yaml:6: pools[0].protocol: unknown protocol "h3"; want http1, h2c, https or h2`},
 	{"backend tls without https", withPool(`
     tls: {server_name: api.internal}
-`), `t.yaml:6: pools[0].tls: needs protocol https, got "http1"`},
+`), `t.yaml:6: pools[0].tls: needs protocol https or h2, got "http1"`},
 	{"backend tls cert without key", withPool(`
     protocol: https
     tls:

@@ -517,16 +517,16 @@ func (v *validator) pool(key string, p *Pool) {
 	switch p.Protocol {
 	case ProtocolHTTP1, ProtocolH2C:
 		if p.TLS != nil {
-			v.Add(key+".tls", "needs protocol https, got %q", p.Protocol)
+			v.Add(key+".tls", "needs protocol https or h2, got %q", p.Protocol)
 		}
-	case ProtocolHTTPS:
+	case ProtocolHTTPS, ProtocolH2:
 		if p.TLS == nil { // https without a block: every default
 			p.TLS = new(tlsterm.Upstream)
 			p.TLS.SetDefaults()
 		}
 		v.In(key+".tls", p.TLS.Validate())
 	default:
-		v.Add(key+".protocol", "unknown protocol %q; want http1, h2c or https", p.Protocol)
+		v.Add(key+".protocol", "unknown protocol %q; want http1, h2c, https or h2", p.Protocol)
 	}
 	if h := p.HostHeader; h == "" || strings.ContainsFunc(h, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		v.Add(key+".host_header", "want preserve, backend or a host name, got %q", h)

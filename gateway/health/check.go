@@ -185,7 +185,11 @@ func NewChecker(pool string, cfg CheckConfig, clk clock.Clock, opts ...Option) *
 	o := buildOptions(opts)
 	// net/http sets the SNI (and the name verified) from the URL's host
 	// when ServerName is empty, as forwarding does.
-	tr.TLSClientConfig = o.tls
+	// Offering h2 too lets an h2-only backend (gRPC) be probed; a copy, as
+	// the Transport edits it.
+	if o.tls != nil {
+		tr.TLSClientConfig, tr.ForceAttemptHTTP2 = o.tls.Clone(), true
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Checker{
 		pool: pool,

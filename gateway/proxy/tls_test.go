@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"crypto/tls"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,5 +85,52 @@ func TestTLSUpstreamAgainstPlainBackend(t *testing.T) {
 	defer u.Close()
 	if _, res := forwardOnce(u); res.Kind != ErrConnect {
 		t.Fatalf("TLS to a plain backend: %+v", res)
+	}
+}
+
+// Protocol h2: HTTP/2 negotiated over verified TLS, never a downgrade.
+func TestH2OverTLS(t *testing.T) {
+	ca := testkit.NewCA(t, "test CA")
+	start := func(h2 bool, names ...string) string {
+		be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = w.Write([]byte(r.Proto))
+		}))
+		be.EnableHTTP2 = h2
+		be.Config.ErrorLog = log.New(io.Discard, "", 0)
+		be.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(names...).TLS}}
+		be.StartTLS()
+		t.Cleanup(be.Close)
+		return be.Listener.Addr().String()
+	}
+	opts := Options{H2C: true, TLS: &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS12}}
+
+	// Protocol https offers only http/1.1, so a backend that prefers h2
+	// still answers the HTTP/1.1 exchange engine in HTTP/1.1.
+	h1 := NewUpstream(start(true, "127.0.0.1"), Options{TLS: opts.TLS})
+	defer h1.Close()
+	if w, res := forwardOnce(h1); res.Err != nil || w.Body.String() != "HTTP/1.1" {
+		t.Fatalf("https to an h2-capable backend: %+v %q", res, w.Body.String())
+	}
+	for _, tc := range []struct {
+		name, addr, want string
+	}{
+		{"h2 backend", start(true, "127.0.0.1"), "HTTP/2.0"},
+		{"wrong name", start(true, "other.internal"), ""},
+		{"HTTP/1.1-only backend", start(false, "127.0.0.1"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := NewUpstream(tc.addr, opts)
+			defer u.Close()
+			w, res := forwardOnce(u)
+			if tc.want == "" {
+				if res.Err == nil || res.HeadersSent {
+					t.Fatalf("want refused, got %+v %q", res, w.Body.String())
+				}
+				return
+			}
+			if res.Err != nil || w.Body.String() != tc.want {
+				t.Fatalf("%+v %q", res, w.Body.String())
+			}
+		})
 	}
 }

@@ -69,13 +69,18 @@ func (u *Upstream) Validate() yamlconf.Errors {
 // successful Validate. Callers must not modify it.
 func (u *Upstream) ClientConfig() *tls.Config { return u.built }
 
-// ForBackend returns c with ServerName defaulted to host, the backend's
-// own name, so each backend is verified against the name it is dialled by.
-func ForBackend(c *tls.Config, host string) *tls.Config {
-	if c == nil || c.ServerName != "" {
-		return c
+// ForBackend returns a copy of c for one backend: ServerName defaulted to
+// host, the name it is dialled by, and ALPN offering alpn. A copy, because
+// net/http's Transport edits the NextProtos of the config it is given and
+// the pool's config is shared.
+func ForBackend(c *tls.Config, host string, alpn ...string) *tls.Config {
+	if c == nil {
+		return nil
 	}
 	c = c.Clone()
-	c.ServerName = host
+	if c.ServerName == "" {
+		c.ServerName = host
+	}
+	c.NextProtos = alpn
 	return c
 }
