@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/drawbridge-dev/drawbridge/internal/testkit"
@@ -132,5 +133,31 @@ func TestH2OverTLS(t *testing.T) {
 				t.Fatalf("%+v %q", res, w.Body.String())
 			}
 		})
+	}
+}
+
+// TLS connections are kept alive and reused like plain ones: the TLS 1.3
+// session tickets that follow the handshake must not make an idle
+// connection look unsafe to reuse.
+func TestTLSConnReused(t *testing.T) {
+	ca := testkit.NewCA(t, "test CA")
+	var mu sync.Mutex
+	peers := map[string]bool{}
+	be := testkit.StartTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		peers[r.RemoteAddr] = true
+		mu.Unlock()
+	}), ca.Server("127.0.0.1").TLS, nil)
+	u := NewUpstream(be.Listener.Addr().String(), Options{TLS: &tls.Config{RootCAs: ca.Pool, MinVersion: tls.VersionTLS12}})
+	defer u.Close()
+	for i := 0; i < 5; i++ {
+		if _, res := forwardOnce(u); res.Err != nil {
+			t.Fatalf("try %d: %+v", i, res)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(peers) != 1 {
+		t.Fatalf("5 sequential requests used %d connections, want 1", len(peers))
 	}
 }
