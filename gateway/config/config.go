@@ -32,6 +32,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/route"
 	"github.com/drawbridge-dev/drawbridge/gateway/split"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
+	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
@@ -318,8 +319,9 @@ type Pool struct {
 	BoundedLoad  float64 `yaml:"bounded_load"`  // consistent_hash only: 0 = off, else > 1.0 (e.g. 1.25)
 	Sticky       *Sticky `yaml:"sticky"`        // nil = no session affinity
 
-	Protocol   string `yaml:"protocol"`    // toward backends: "http1" (default) or "h2c"
-	HostHeader string `yaml:"host_header"` // "preserve" (default, client's Host), "backend" (its address) or a literal host
+	Protocol   string            `yaml:"protocol"`    // toward backends: "http1" (default), "h2c", "https" (HTTP/1.1 over TLS) or "h2" (HTTP/2 over TLS)
+	HostHeader string            `yaml:"host_header"` // "preserve" (default, client's Host), "backend" (its address) or a literal host
+	TLS        *tlsterm.Upstream `yaml:"tls"`         // protocols https and h2 only; nil there = system roots, SNI the backend host
 
 	Backends    []Backend    `yaml:"backends"`     // at least one, unless discovery provides them (then: the membership until its first answer)
 	Discovery   *Discovery   `yaml:"discovery"`    // nil = the backends list
@@ -360,6 +362,8 @@ type Timeouts struct {
 const (
 	ProtocolHTTP1 = "http1"
 	ProtocolH2C   = "h2c"
+	ProtocolHTTPS = "https"
+	ProtocolH2    = "h2"
 
 	HostPreserve = "preserve"
 	HostBackend  = "backend"
@@ -495,6 +499,9 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Pools {
 		if d := c.Pools[i].Discovery; d != nil {
 			paths = append(paths, &d.File)
+		}
+		if t := c.Pools[i].TLS; t != nil {
+			paths = append(paths, &t.CAFile, &t.CertFile, &t.KeyFile)
 		}
 	}
 	if f := c.Failover; f != nil {

@@ -281,8 +281,11 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Routes) != 6 || len(c.Pools) != 2 || len(c.L4) != 1 {
-		t.Fatalf("example has %d routes, %d pools and %d L4 listeners, want 6, 2 and 1", len(c.Routes), len(c.Pools), len(c.L4))
+	if len(c.Routes) != 6 || len(c.Pools) != 3 || len(c.L4) != 1 {
+		t.Fatalf("example has %d routes, %d pools and %d L4 listeners, want 6, 3 and 1", len(c.Routes), len(c.Pools), len(c.L4))
+	}
+	if p := c.Pools[2]; p.Protocol != ProtocolHTTPS || p.TLS.ClientConfig() == nil || len(p.TLS.ClientConfig().Certificates) != 1 {
+		t.Errorf("pool internal-tls = %+v, want https with a loaded client certificate", p)
 	}
 	if site := c.Routes[0]; site.Static == nil || site.Pool != "" {
 		t.Errorf("route site = %+v, want static files", site)

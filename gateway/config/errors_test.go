@@ -469,7 +469,25 @@ pools:
 `), "t.yaml:8: pools[0].sticky.ttl: must be positive, got 0s"},
 	{"unknown protocol", withPool(`
     protocol: h3
-`), `t.yaml:6: pools[0].protocol: unknown protocol "h3"; want http1 or h2c`},
+`), `t.yaml:6: pools[0].protocol: unknown protocol "h3"; want http1, h2c, https or h2`},
+	{"backend tls without https", withPool(`
+    tls: {server_name: api.internal}
+`), `t.yaml:6: pools[0].tls: needs protocol https or h2, got "http1"`},
+	{"backend tls cert without key", withPool(`
+    protocol: https
+    tls:
+      cert_file: client.pem
+`), `t.yaml:7: pools[0].tls.key_file: required with cert_file`},
+	{"backend tls missing ca file", withPool(`
+    protocol: https
+    tls:
+      ca_file: /nonexistent/ca.pem
+`), `t.yaml:8: pools[0].tls.ca_file: open /nonexistent/ca.pem: no such file or directory`},
+	{"backend tls min version", withPool(`
+    protocol: https
+    tls:
+      min_version: "1.1"
+`), `t.yaml:8: pools[0].tls.min_version: want "1.2" or "1.3", got "1.1"`},
 	{"host header with space", withPool(`
     host_header: "a b"
 `), `t.yaml:6: pools[0].host_header: want preserve, backend or a host name, got "a b"`},

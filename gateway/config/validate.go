@@ -16,6 +16,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/split"
+	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 	"github.com/drawbridge-dev/drawbridge/internal/backend"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
@@ -532,8 +533,19 @@ func (v *validator) pool(key string, p *Pool) {
 		}
 		v.Positive(key+".sticky.ttl", s.TTL)
 	}
-	if p.Protocol != ProtocolHTTP1 && p.Protocol != ProtocolH2C {
-		v.Add(key+".protocol", "unknown protocol %q; want http1 or h2c", p.Protocol)
+	switch p.Protocol {
+	case ProtocolHTTP1, ProtocolH2C:
+		if p.TLS != nil {
+			v.Add(key+".tls", "needs protocol https or h2, got %q", p.Protocol)
+		}
+	case ProtocolHTTPS, ProtocolH2:
+		if p.TLS == nil { // https without a block: every default
+			p.TLS = new(tlsterm.Upstream)
+			p.TLS.SetDefaults()
+		}
+		v.In(key+".tls", p.TLS.Validate())
+	default:
+		v.Add(key+".protocol", "unknown protocol %q; want http1, h2c, https or h2", p.Protocol)
 	}
 	if h := p.HostHeader; h == "" || strings.ContainsFunc(h, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		v.Add(key+".host_header", "want preserve, backend or a host name, got %q", h)

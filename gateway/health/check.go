@@ -182,12 +182,20 @@ func NewChecker(pool string, cfg CheckConfig, clk clock.Clock, opts ...Option) *
 		DisableCompression:     true,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
+	o := buildOptions(opts)
+	// net/http sets the SNI (and the name verified) from the URL's host
+	// when ServerName is empty, as forwarding does.
+	// Offering h2 too lets an h2-only backend (gRPC) be probed; a copy, as
+	// the Transport edits it.
+	if o.tls != nil {
+		tr.TLSClientConfig, tr.ForceAttemptHTTP2 = o.tls.Clone(), true
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Checker{
 		pool: pool,
 		cfg:  cfg,
 		clk:  clk,
-		opts: buildOptions(opts),
+		opts: o,
 		tr:   tr,
 		client: &http.Client{
 			Transport: tr,
@@ -214,7 +222,11 @@ func (c *Checker) Update(members []*upstream.Backend) {
 		return
 	}
 	applyMembers(c.targets, members, func(b *upstream.Backend) *target {
-		t := &target{c: c, b: b, url: "http://" + b.Addr() + c.cfg.Path}
+		scheme := "http://"
+		if c.opts.tls != nil {
+			scheme = "https://"
+		}
+		t := &target{c: c, b: b, url: scheme + b.Addr() + c.cfg.Path}
 		t.st.Healthy = true
 		b.SetFlag(upstream.FlagUnhealthy, false)
 		if c.started {

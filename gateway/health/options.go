@@ -8,6 +8,7 @@ package health
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"time"
 
@@ -45,7 +46,14 @@ type options struct {
 	jitter    time.Duration // < 0: one full Interval
 	probe     ProbeFunc     // nil: HTTP GET of CheckConfig.Path
 	host      string        // Host header of HTTP probes; "": the address
+	tls       *tls.Config   // nil: probes over plain HTTP
 	decay     time.Duration // Outlier: forgive one ejection per this long un-ejected
+}
+
+// WithTLS probes over HTTPS with c (the pool's backend TLS); nil keeps
+// plain HTTP (Checker only).
+func WithTLS(c *tls.Config) Option {
+	return func(o *options) { o.tls = c }
 }
 
 // WithHost sends host as the Host header of the HTTP probes instead of the

@@ -241,14 +241,16 @@ func (p *Pool) replaceChecks(first bool, prev poolSettings, s *poolSettings, mem
 	logChange := func(b *upstream.Backend, healthy bool, reason string) {
 		p.log.Info("backend health changed", "backend", b.ID(), "healthy", healthy, "reason", reason)
 	}
-	if first || !reflect.DeepEqual(prev.health, s.health) || prev.slowStart != s.slowStart {
+	if first || !reflect.DeepEqual(prev.health, s.health) || prev.slowStart != s.slowStart || prev.proxy.TLS != s.proxy.TLS {
 		if p.checker != nil {
 			p.checker.Stop()
 			p.checker = nil
 		}
 		if s.health != nil {
 			p.checker = health.NewChecker(p.name, *s.health, p.clk, health.WithSlowStart(s.slowStart),
-				health.WithOnChange(logChange), health.WithPanicChange(p.logPanic(s.health.PanicThreshold)))
+				health.WithOnChange(logChange), health.WithPanicChange(p.logPanic(s.health.PanicThreshold)),
+				health.WithTLS(s.proxy.TLS)) // probes see what forwarding sees
+
 		}
 	}
 	if p.checker != nil {

@@ -22,8 +22,11 @@ func settingsFromConfig(pc *config.Pool) poolSettings {
 			ResponseHeaderTimeout: pc.Timeouts.ResponseHeader,
 			IdleConnTimeout:       pc.Timeouts.IdleConn,
 			MaxIdleConns:          pc.MaxIdleConnsPerBackend,
-			H2C:                   pc.Protocol == config.ProtocolH2C,
+			H2C:                   pc.Protocol == config.ProtocolH2C || pc.Protocol == config.ProtocolH2,
 		},
+	}
+	if pc.Protocol == config.ProtocolHTTPS || pc.Protocol == config.ProtocolH2 {
+		s.proxy.TLS = pc.TLS.ClientConfig() // built (files read) when the config was loaded
 	}
 	switch pc.HostHeader {
 	case "", config.HostPreserve:

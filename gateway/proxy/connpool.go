@@ -3,6 +3,8 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -31,6 +33,7 @@ type connPool struct {
 	dialer  *net.Dialer
 	maxIdle int
 	idleTTL time.Duration
+	tls     *tls.Config // nil: plain TCP
 
 	mu     sync.Mutex
 	idle   []*conn
@@ -85,12 +88,20 @@ func (p *connPool) get(ctx context.Context, now time.Time, fresh bool) (*conn, e
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
+	raw := nc
+	if p.tls != nil {
+		if nc, err = p.handshake(ctx, nc); err != nil {
+			return nil, err
+		}
+	}
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(nc)
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(nc)
 	c := &conn{nc: nc, br: br, bw: bw}
-	c.initIdleCheck()
+	// Over TLS the TCP socket is peeked: any record arriving on an idle
+	// connection (close_notify, an alert) means it is not to be reused.
+	c.initIdleCheck(raw)
 	return c, nil
 }
 
@@ -141,4 +152,17 @@ func (c *conn) close() {
 		writerPool.Put(c.bw)
 		c.bw = nil
 	}
+}
+
+// handshake runs the TLS client handshake on nc, bounded like the dial by
+// the connect timeout; a refused certificate fails it (ErrConnect upstream).
+func (p *connPool) handshake(ctx context.Context, nc net.Conn) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.dialer.Timeout)
+	defer cancel()
+	tc := tls.Client(nc, p.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = nc.Close()
+		return nil, fmt.Errorf("tls to %s: %w", p.addr, err)
+	}
+	return tc, nil
 }

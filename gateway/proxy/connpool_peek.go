@@ -8,9 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func (c *conn) initIdleCheck() {
+func (c *conn) initIdleCheck(raw net.Conn) {
 	c.fd = -1
-	tc, ok := c.nc.(*net.TCPConn)
+	tc, ok := raw.(*net.TCPConn)
 	if !ok {
 		return
 	}

@@ -6,6 +6,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 )
 
 // HostMode says which Host header the backend sees.
@@ -34,7 +37,13 @@ type Options struct {
 	ResponseHeaderTimeout time.Duration
 	IdleConnTimeout       time.Duration
 	MaxIdleConns          int
-	H2C                   bool // speak HTTP/2 with prior knowledge to backends
+	// H2C speaks HTTP/2 to backends: with prior knowledge (h2c) without
+	// TLS, negotiated by ALPN (h2) with it.
+	H2C bool
+	// TLS, when set, wraps every backend connection in TLS (HTTP/1.1 only).
+	// An empty ServerName becomes the backend's host. A new pointer (a
+	// reload) means new Upstreams, so plain and TLS never share connections.
+	TLS *tls.Config
 }
 
 // ErrorKind classifies a failed forward so that the caller can answer
@@ -108,6 +117,7 @@ type Upstream struct {
 	opts  Options
 	conns *connPool
 	h2    *http.Transport // only for H2C
+	tls   bool            // the h2 transport dials TLS
 }
 
 // NewUpstream prepares forwarding to addr.
@@ -118,12 +128,30 @@ func NewUpstream(addr string, o Options) *Upstream {
 	if o.MaxIdleConns <= 0 {
 		o.MaxIdleConns = 64
 	}
-	u := &Upstream{addr: addr, opts: o}
+	u := &Upstream{addr: addr, opts: o, tls: o.TLS != nil}
+	var tlsCfg *tls.Config
+	if o.TLS != nil {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		alpn := "http/1.1" // the exchange engine speaks only HTTP/1.1
+		if o.H2C {
+			alpn = "h2"
+		}
+		tlsCfg = tlsterm.ForBackend(o.TLS, host, alpn)
+	}
 	if o.H2C {
 		p := new(http.Protocols)
-		p.SetUnencryptedHTTP2(true)
+		if tlsCfg != nil {
+			p.SetHTTP2(true) // h2 only: a backend offering just HTTP/1.1 is refused, not downgraded
+		} else {
+			p.SetUnencryptedHTTP2(true)
+		}
 		u.h2 = &http.Transport{
 			Protocols:             p,
+			TLSClientConfig:       tlsCfg,
+			TLSHandshakeTimeout:   o.ConnectTimeout,
 			DialContext:           (&net.Dialer{Timeout: o.ConnectTimeout}).DialContext,
 			ResponseHeaderTimeout: o.ResponseHeaderTimeout,
 			IdleConnTimeout:       o.IdleConnTimeout,
@@ -132,6 +160,7 @@ func NewUpstream(addr string, o Options) *Upstream {
 		}
 	} else {
 		u.conns = newConnPool(addr, o.ConnectTimeout, o.MaxIdleConns, o.IdleConnTimeout)
+		u.conns.tls = tlsCfg
 	}
 	return u
 }

@@ -58,9 +58,13 @@ func (u *Upstream) forwardStd(w http.ResponseWriter, r *http.Request, a *Attempt
 // headers and the forwarding ones.
 func (u *Upstream) stdRequest(r *http.Request, a *Attempt) *http.Request {
 	fh := makeForwardingHeaders(r)
+	scheme := "http"
+	if u.tls {
+		scheme = "https"
+	}
 	out := &http.Request{
 		Method:     r.Method,
-		URL:        &url.URL{Scheme: "http", Host: u.addr, Opaque: a.URI},
+		URL:        &url.URL{Scheme: scheme, Host: u.addr, Opaque: a.URI},
 		Proto:      "HTTP/2.0",
 		ProtoMajor: 2,
 		Header:     make(http.Header, len(r.Header)+6),
