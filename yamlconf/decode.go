@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -425,4 +426,31 @@ func (d *decoder) mismatch(n *yaml.Node, key, want string) {
 		got = "a list"
 	}
 	d.errorf(n, key, "expected %s, got %s", want, got)
+}
+
+// Load reads the file at path and hands it to parse (a config package's
+// Parse). Errors reading the file are returned as they are.
+func Load[C any](path string, parse func(filename string, data []byte) (C, error)) (C, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var zero C
+		return zero, err
+	}
+	return parse(path, data)
+}
+
+// Parse decodes data, the document of filename, into a new C and runs
+// check, a config package's semantic validation, with the lines where
+// keys were written; its errors are located like the decoder's own. On
+// failure nothing half-checked is returned.
+func Parse[C any](filename string, data []byte, check func(c *C, lines *Lines) Errors) (*C, error) {
+	c := new(C)
+	lines, err := Decode(filename, data, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := lines.Locate(check(c, lines)); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

@@ -6,7 +6,6 @@
 package config
 
 import (
-	"os"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
@@ -148,28 +147,15 @@ func (a *Actuator) SetDefaults() { a.Type, a.Spec = ActuatorDryRun, new(DryRunAc
 func (m *Metric) SetDefaults()   { m.Source, m.Spec = SourceGateway, new(GatewaySource) }
 func (b *Behavior) SetDefaults() { b.ScaleInStabilization = 300 * time.Second }
 
-// Load reads and parses the configuration file at path.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, data)
-}
+// Load reads and parses the configuration file at path. Errors reading
+// the file are returned as they are; see Parse for the rest.
+func Load(path string) (*Config, error) { return yamlconf.Load(path, Parse) }
 
 // Parse parses a configuration; filename only labels errors. On failure
 // the error is a *yamlconf.Error or yamlconf.Errors listing every
 // problem with its line and key.
 func Parse(filename string, data []byte) (*Config, error) {
-	c := new(Config)
-	lines, err := yamlconf.Decode(filename, data, c)
-	if err != nil {
-		return nil, err
-	}
-	if err := lines.Locate(c.validate()); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return yamlconf.Parse(filename, data, func(c *Config, _ *yamlconf.Lines) yamlconf.Errors { return c.validate() })
 }
 
 // Check validates a configuration built in Go (no lines to report).

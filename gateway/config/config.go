@@ -422,30 +422,18 @@ func (b *Backend) SetDefaults() { b.Weight = 1 }
 
 // Load reads and parses the configuration file at path. Errors reading
 // the file are returned as they are; see Parse for the rest.
-func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, data)
-}
+func Load(path string) (*Config, error) { return yamlconf.Load(path, Parse) }
 
 // Parse parses a configuration; filename only labels errors. On failure
 // the error is an *Error, or an Errors listing every problem found.
 func Parse(filename string, data []byte) (*Config, error) {
-	c := new(Config)
-	lines, err := yamlconf.Decode(filename, data, c)
-	if err != nil {
-		return nil, err
-	}
-	c.substFiles = lines.Files()
-	c.resolvePaths(filepath.Dir(filename))
-	errs := c.resolveSecrets()
-	errs = append(errs, c.checkAt(func(key string) string { return fmt.Sprintf("%s:%d", filename, lines.Line(key)) }, lines.Written)...)
-	if err := lines.Locate(errs); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return yamlconf.Parse(filename, data, func(c *Config, lines *yamlconf.Lines) yamlconf.Errors {
+		c.substFiles = lines.Files()
+		c.resolvePaths(filepath.Dir(filename))
+		errs := c.resolveSecrets()
+		at := func(key string) string { return fmt.Sprintf("%s:%d", filename, lines.Line(key)) }
+		return append(errs, c.checkAt(at, lines.Written)...)
+	})
 }
 
 // Default returns the configuration of the quick `gateway proxy` command:
