@@ -289,13 +289,22 @@ func clampInt(x, lo, hi int) int { return max(lo, min(x, hi)) }
 
 // initialTarget is the load per instance the group starts at.
 func initialTarget(set *policy.Set, cpi float64) float64 {
-	switch {
-	case len(set.TargetTracking) > 0:
-		return set.TargetTracking[0].Target
-	case len(set.Predictive) > 0:
-		return set.Predictive[0].Target
+	if t, ok := setTarget(set); ok {
+		return t
 	}
 	return cpi
+}
+
+// setTarget is a set's first target tracking policy's target, else its
+// first predictive policy's.
+func setTarget(set *policy.Set) (float64, bool) {
+	switch {
+	case len(set.TargetTracking) > 0:
+		return set.TargetTracking[0].Target, true
+	case len(set.Predictive) > 0:
+		return set.Predictive[0].Target, true
+	}
+	return 0, false
 }
 
 // Oracle scores perfect foresight: in every interval exactly
@@ -340,11 +349,8 @@ func Reactive(target float64) *policy.Set {
 // first target tracking policy's, else its first predictive policy's,
 // else DefaultTargetRatio of the capacity per instance.
 func BaselineTarget(set *policy.Set, cpi float64) float64 {
-	switch {
-	case len(set.TargetTracking) > 0:
-		return set.TargetTracking[0].Target
-	case len(set.Predictive) > 0:
-		return set.Predictive[0].Target
+	if t, ok := setTarget(set); ok {
+		return t
 	}
 	return DefaultTargetRatio * cpi
 }
