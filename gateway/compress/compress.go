@@ -25,10 +25,10 @@ import (
 	"compress/gzip"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/internal/negotiate"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
@@ -139,30 +139,4 @@ func (c *Compressor) compressible(ct string) bool {
 }
 
 // acceptsGzip reports whether Accept-Encoding allows gzip.
-func acceptsGzip(ae string) bool {
-	star, named := -1.0, -1.0
-	for ae != "" {
-		var tok string
-		tok, ae, _ = strings.Cut(ae, ",")
-		name, params, _ := strings.Cut(tok, ";")
-		name = strings.TrimSpace(name)
-		q := 1.0
-		if k, v, ok := strings.Cut(params, "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || f < 0 || f > 1 {
-				f = 0
-			}
-			q = f
-		}
-		switch {
-		case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"):
-			named = q
-		case name == "*":
-			star = q
-		}
-	}
-	if named >= 0 {
-		return named > 0
-	}
-	return star > 0
-}
+func acceptsGzip(ae string) bool { return negotiate.EncodingQ(ae, "gzip", "x-gzip") > 0 }

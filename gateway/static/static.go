@@ -41,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/internal/negotiate"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
@@ -247,7 +248,7 @@ func preferredEncodings(ae string) []string {
 	if ae == "" {
 		return nil
 	}
-	qBr, qGz := acceptQ(ae, "br"), acceptQ(ae, "gzip")
+	qBr, qGz := negotiate.EncodingQ(ae, "br"), negotiate.EncodingQ(ae, "gzip", "x-gzip")
 	switch {
 	case qBr > 0 && qBr >= qGz:
 		if qGz > 0 {
@@ -260,39 +261,6 @@ func preferredEncodings(ae string) []string {
 		return []string{"gzip"}
 	}
 	return nil
-}
-
-// acceptQ returns the q-value Accept-Encoding gives coding (0 if refused or
-// not listed).
-func acceptQ(ae, coding string) float64 {
-	star, named := -1.0, -1.0
-	for ae != "" {
-		var tok string
-		tok, ae, _ = strings.Cut(ae, ",")
-		name, params, _ := strings.Cut(tok, ";")
-		name = strings.TrimSpace(name)
-		q := 1.0
-		if params = strings.TrimSpace(params); params != "" {
-			k, v, _ := strings.Cut(params, "=")
-			if strings.EqualFold(strings.TrimSpace(k), "q") {
-				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-				if err != nil || f < 0 || f > 1 {
-					f = 0
-				}
-				q = f
-			}
-		}
-		switch {
-		case strings.EqualFold(name, coding):
-			named = q
-		case name == "*":
-			star = q
-		}
-	}
-	if named >= 0 {
-		return named
-	}
-	return max(star, 0)
 }
 
 // serveError maps file-system errors without revealing the layout: a path
