@@ -139,20 +139,25 @@ func grpcEndpointURL(s string) (string, error) {
 func exporter(c Config) (exp sdktrace.SpanExporter, u string, err error) {
 	if c.Protocol == ProtocolGRPC {
 		u, _ = grpcEndpointURL(c.Endpoint)
-		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpointURL(u), otlptracegrpc.WithTimeout(c.Timeout)}
-		if len(c.Headers) > 0 {
-			opts = append(opts, otlptracegrpc.WithHeaders(c.Headers))
-		}
-		exp, err = otlptracegrpc.New(context.Background(), opts...)
+		exp, err = otlptracegrpc.New(context.Background(),
+			options(c, u, otlptracegrpc.WithEndpointURL, otlptracegrpc.WithTimeout, otlptracegrpc.WithHeaders)...)
 		return exp, u, err
 	}
 	u, _ = endpointURL(c.Endpoint)
-	opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(u), otlptracehttp.WithTimeout(c.Timeout)}
-	if len(c.Headers) > 0 {
-		opts = append(opts, otlptracehttp.WithHeaders(c.Headers))
-	}
-	exp, err = otlptracehttp.New(context.Background(), opts...)
+	exp, err = otlptracehttp.New(context.Background(),
+		options(c, u, otlptracehttp.WithEndpointURL, otlptracehttp.WithTimeout, otlptracehttp.WithHeaders)...)
 	return exp, u, err
+}
+
+// options are c's exporter options in either protocol's option type.
+// Headers are set only when configured, so that the standard
+// OTEL_EXPORTER_OTLP_HEADERS still applies otherwise.
+func options[O any](c Config, u string, endpoint func(string) O, timeout func(time.Duration) O, headers func(map[string]string) O) []O {
+	opts := []O{endpoint(u), timeout(c.Timeout)}
+	if len(c.Headers) > 0 {
+		opts = append(opts, headers(c.Headers))
+	}
+	return opts
 }
 
 // Provider owns the SDK's tracer provider and its exporter.
