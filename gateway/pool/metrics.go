@@ -3,6 +3,7 @@ package pool
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
@@ -46,49 +47,32 @@ var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02
 // supplies the live pools for the backend state collector.
 func NewMetrics(pools func() []*Pool) *Metrics {
 	reg := prometheus.NewRegistry()
-	m := &Metrics{
-		Registry: reg,
-		routeReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "drawbridge_requests_total", Help: "Requests answered, by route and status class.",
-		}, []string{"route", "code"}),
-		routeDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "drawbridge_request_duration_seconds", Help: "Time from request start to the end of the response, by route.",
-			Buckets: latencyBuckets,
-		}, []string{"route"}),
-		backendReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "drawbridge_backend_requests_total", Help: "Requests forwarded, by pool, backend and status class.",
-		}, []string{"pool", "backend", "code"}),
-		backendDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "drawbridge_backend_response_seconds", Help: "Backend response time, by pool and backend.",
-			Buckets: latencyBuckets,
-		}, []string{"pool", "backend"}),
-		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "drawbridge_inflight_requests", Help: "Requests being served by the gateway.",
-		}),
-		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "drawbridge_config_reloads_total", Help: "Configuration reloads by result.",
-		}, []string{"result"}),
-		lastReload: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "drawbridge_config_last_reload_success_timestamp_seconds", Help: "When the configuration was last loaded successfully.",
-		}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "drawbridge_retries_total", Help: "Retries of failed tries on another backend, by route.",
-		}, []string{"route"}),
-		mirrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "drawbridge_mirror_requests_total", Help: "Copies of requests to a route's shadow pool, by route and outcome (sent, failed, dropped).",
-		}, []string{"route", "outcome"}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "drawbridge_rejected_total", Help: "Requests refused by load shedding or a bulkhead, by reason.",
-		}, []string{"reason"}),
-		ejections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "drawbridge_backend_ejections_total", Help: "Outlier ejections of the backend (passive health).",
-		}, []string{"pool", "backend"}),
-		breakerOpens: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "drawbridge_backend_circuit_opens_total", Help: "Times the backend's circuit breaker opened.",
-		}, []string{"pool", "backend"}),
+	f := promauto.With(reg)
+	counters := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return f.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}
-	reg.MustRegister(m.retries, m.mirrors, m.rejected, m.ejections, m.breakerOpens, m.routeReqs, m.routeDur, m.backendReqs, m.backendDur, m.inflight, m.reloads, m.lastReload,
-		backendCollector{pools},
+	histograms := func(name, help string, labels ...string) *prometheus.HistogramVec {
+		return f.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets}, labels)
+	}
+	gauge := func(name, help string) prometheus.Gauge {
+		return f.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	}
+	m := &Metrics{
+		Registry:     reg,
+		routeReqs:    counters("drawbridge_requests_total", "Requests answered, by route and status class.", "route", "code"),
+		routeDur:     histograms("drawbridge_request_duration_seconds", "Time from request start to the end of the response, by route.", "route"),
+		backendReqs:  counters("drawbridge_backend_requests_total", "Requests forwarded, by pool, backend and status class.", "pool", "backend", "code"),
+		backendDur:   histograms("drawbridge_backend_response_seconds", "Backend response time, by pool and backend.", "pool", "backend"),
+		inflight:     gauge("drawbridge_inflight_requests", "Requests being served by the gateway."),
+		reloads:      counters("drawbridge_config_reloads_total", "Configuration reloads by result.", "result"),
+		lastReload:   gauge("drawbridge_config_last_reload_success_timestamp_seconds", "When the configuration was last loaded successfully."),
+		retries:      counters("drawbridge_retries_total", "Retries of failed tries on another backend, by route.", "route"),
+		mirrors:      counters("drawbridge_mirror_requests_total", "Copies of requests to a route's shadow pool, by route and outcome (sent, failed, dropped).", "route", "outcome"),
+		rejected:     counters("drawbridge_rejected_total", "Requests refused by load shedding or a bulkhead, by reason.", "reason"),
+		ejections:    counters("drawbridge_backend_ejections_total", "Outlier ejections of the backend (passive health).", "pool", "backend"),
+		breakerOpens: counters("drawbridge_backend_circuit_opens_total", "Times the backend's circuit breaker opened.", "pool", "backend"),
+	}
+	reg.MustRegister(backendCollector{pools},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
