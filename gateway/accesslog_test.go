@@ -15,7 +15,7 @@ import (
 // accessLines waits for n JSON access-log lines in logs and returns them:
 // the line is written once the handler returns, after the client may
 // already have its response.
-func accessLines(t *testing.T, logs *syncBuffer, n int) []map[string]any {
+func accessLines(t *testing.T, logs *testkit.Buffer, n int) []map[string]any {
 	t.Helper()
 	var lines []map[string]any
 	testkit.Eventually(t, fmt.Sprintf("%d access log lines", n), func() bool {
@@ -74,7 +74,7 @@ func TestAccessLogTriesUpstreamAndBytes(t *testing.T) {
 	}))
 	cfg := parseConfig(t, routeWith("retry: {backoff_base: 1ms, backoff_max: 2ms}", "", unavailable.Addr(), ok.Addr()))
 	cfg.AccessLog.Enabled = true
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	_, gw := startGateway(t, cfg, Options{AccessLogWriter: logs})
 	// Round robin starts one of the first two requests (if not both) on
 	// the failing backend.
@@ -105,7 +105,7 @@ func TestAccessLogTriesUpstreamAndBytes(t *testing.T) {
 // The gateway's own answers are logged with the bytes the client got.
 func TestAccessLogCountsTheGatewaysOwnAnswers(t *testing.T) {
 	be := startBackends(t, 1)[0]
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	cfg := parseConfig(t, fmt.Sprintf(`
 admin: {enabled: false}
 routes:
@@ -135,7 +135,7 @@ func TestAccessLogRedactsQuery(t *testing.T) {
 		{"query: omit", ""},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &testkit.Buffer{}
 			cfg := parseConfig(t, fmt.Sprintf("access_log: {%s}\nadmin: {enabled: false}\nroutes: [{name: r, pool: p}]\npools: [{name: p, backends: [{address: %s}]}]\n", tc.mode, be.Addr()))
 			_, gw := startGateway(t, cfg, Options{AccessLogWriter: logs})
 			if code, _ := do(t, gw.Client(), "GET", gw.URL+"/search?user=ann&Access_Token=s3cr3t&tok%65n=hunter2;sig=c2ln&flag&q=key", "", nil); code != 200 {
@@ -158,7 +158,7 @@ func TestAccessLogSubject(t *testing.T) {
 	sum := sha256.Sum256([]byte("secret-key-1"))
 	cfg := parseConfig(t, routeWith(fmt.Sprintf("auth: {api_keys: {keys: {billing: %x}}}", sum), "", be.Addr()))
 	cfg.AccessLog.Enabled = true
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	_, gw := startGateway(t, cfg, Options{AccessLogWriter: logs})
 	if code, _ := do(t, gw.Client(), "GET", gw.URL+"/", "", http.Header{"X-Api-Key": {"secret-key-1"}}); code != 200 {
 		t.Fatalf("with key: %d", code)

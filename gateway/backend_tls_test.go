@@ -51,7 +51,7 @@ func TestHTTPSPool(t *testing.T) {
 	wrong := startTLSBackend(t, ca.Server("other.internal").TLS, ca)
 	cfg := parseConfig(t, poolConfigAddrs(tlsBlock, wrong))
 	cfg.AccessLog.Enabled = true
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	_, gw2 := startGateway(t, cfg, Options{AccessLogWriter: logs})
 	if code, _, _ := get(t, gw2.Client(), gw2.URL+"/"); code != http.StatusBadGateway {
 		t.Fatalf("wrong-name backend: %d, want 502", code)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 func TestStaticCacheAndCompressRoutes(t *testing.T) {
@@ -27,7 +29,7 @@ func TestStaticCacheAndCompressRoutes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	cfg := parseConfig(t, fmt.Sprintf(`
 admin: {enabled: false}
 access_log: {enabled: true}

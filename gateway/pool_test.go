@@ -262,7 +262,7 @@ func TestAdminMetricsAndStatus(t *testing.T) {
 
 func TestAccessLogIsJSON(t *testing.T) {
 	bs := startBackends(t, 1)
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	cfg := parseConfig(t, strings.Replace(poolConfig("", bs...), "access_log: {enabled: false}", "access_log: {enabled: true}", 1))
 	_, gw := startGateway(t, cfg, Options{AccessLogWriter: logs})
 	get(t, gw.Client(), gw.URL+"/some/path")

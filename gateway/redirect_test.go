@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // noFollow returns redirects to the test instead of following them.
@@ -39,7 +41,7 @@ func sendTo(t *testing.T, c *http.Client, method, url, host string) (*http.Respo
 func TestRedirectRoute(t *testing.T) {
 	rec := &recorder{}
 	be := startHandlerBackend(t, rec)
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	cfg := parseConfig(t, fmt.Sprintf(`
 admin: {enabled: false}
 access_log: {enabled: true}

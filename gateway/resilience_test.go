@@ -249,11 +249,11 @@ func startChaosBackends(t *testing.T, n int) ([]*testkit.HTTPBackend, []string) 
 
 // serverErrorLog keeps the access-log lines of 5xx answers, so a failing
 // chaos run says why without holding every request's line.
-type serverErrorLog struct{ syncBuffer }
+type serverErrorLog struct{ testkit.Buffer }
 
 func (s *serverErrorLog) Write(p []byte) (int, error) {
 	if bytes.Contains(p, []byte(`"status":5`)) {
-		return s.syncBuffer.Write(p)
+		return s.Buffer.Write(p)
 	}
 	return len(p), nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 // A reload that changes only a backend's weight keeps the backend (its
@@ -16,7 +17,7 @@ import (
 func TestReloadChangingOnlyAWeightKeepsTheBackend(t *testing.T) {
 	bs := startBackends(t, 2)
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	cfgWith := func(members string) string {
 		return poolConfigAddrs("strategy: weighted_round_robin\nslow_start: 30s") +
 			strings.ReplaceAll(members, "\t", "  ")

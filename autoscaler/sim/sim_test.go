@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 func TestParseTrace(t *testing.T) {
@@ -36,14 +37,8 @@ func TestParseTrace(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tr, err := ParseTrace("t.csv", strings.NewReader(tc.csv))
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want %q", err, tc.err)
-				}
+			if testkit.WantErr(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if tr.Len() != tc.n || tr.Filled != tc.filled {
 				t.Errorf("%d intervals (%d filled), want %d (%d)", tr.Len(), tr.Filled, tc.n, tc.filled)

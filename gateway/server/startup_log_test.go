@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,24 +15,6 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
-
-// lockedBuffer is a goroutine-safe log sink.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // emptyError is an error-like attribute logged without a value.
 var emptyError = regexp.MustCompile(`\b(err|error)[a-z_]*=(""|<nil>)`)
@@ -77,7 +58,7 @@ l4:
 		"gateway proxy": {Config: quick},
 	} {
 		t.Run(name, func(t *testing.T) {
-			logs := &lockedBuffer{}
+			logs := &testkit.Buffer{}
 			r.Options.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			ready := make(chan struct{})
 			r.Ready = func(Listeners, *gateway.Gateway) { close(ready) }

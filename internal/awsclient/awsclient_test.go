@@ -2,10 +2,10 @@ package awsclient
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 func TestLoad(t *testing.T) {
@@ -33,14 +33,8 @@ func TestLoad(t *testing.T) {
 			t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
 			t.Setenv("AWS_ENDPOINT_URL", tc.envURL)
 			cfg, err := Load(context.Background(), tc.opt)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if testkit.WantErr(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if cfg.Region != tc.wantRegion || aws.ToString(cfg.BaseEndpoint) != tc.wantBase {
 				t.Fatalf("region %q base %q, want %q %q", cfg.Region, aws.ToString(cfg.BaseEndpoint), tc.wantRegion, tc.wantBase)
