@@ -132,13 +132,8 @@ func TestCacheUnkeyedHeadersThroughGateway(t *testing.T) {
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
 		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
+		_, body := testkit.Do(t, c, req)
+		return body
 	}
 	clean := `<script src="http://site.test/app.js">`
 	for i, attack := range [][]string{

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,13 +25,7 @@ func sendTo(t *testing.T, c *http.Client, method, url, host string) (*http.Respo
 		t.Fatal(err)
 	}
 	req.Host = host
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return testkit.Do(t, c, req)
 }
 
 // A redirect route answers at the gateway, with placeholders filled from

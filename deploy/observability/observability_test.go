@@ -231,17 +231,6 @@ func scrapeNames(t *testing.T, url string) map[string]bool {
 	return names
 }
 
-func metricsText(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
 // startGateway runs a gateway with a good and a failing backend, and
 // drives it until every family the rules and the dashboard read has a
 // series. It returns the admin address.
@@ -291,7 +280,7 @@ failover:
 	}
 	admin := "http://" + ls.Admin.String() + "/metrics"
 	testkit.Eventually(t, "the gateway to take the failover lease", func() bool {
-		return strings.Contains(metricsText(t, admin), `drawbridge_failover_role{node="gw-test",role="active"} 1`)
+		return strings.Contains(testkit.Get(t, admin), `drawbridge_failover_role{node="gw-test",role="active"} 1`)
 	})
 
 	// Sequential requests alternate between the backends: the failing
@@ -308,7 +297,7 @@ failover:
 			t.Fatalf("request through the gateway: %d %q, want 200 (a retry on the good backend)", resp.StatusCode, body)
 		}
 	}
-	m := metricsText(t, admin)
+	m := testkit.Get(t, admin)
 	for _, want := range []string{
 		`drawbridge_backend_ejections_total{backend="bad",pool="p"} 1`,
 		`drawbridge_backend_circuit_opens_total{backend="bad",pool="p"} 1`,
@@ -325,7 +314,7 @@ failover:
 	}
 	reload <- struct{}{}
 	testkit.Eventually(t, "the refused reload", func() bool {
-		return strings.Contains(metricsText(t, admin), `drawbridge_config_reloads_total{result="failure"}`)
+		return strings.Contains(testkit.Get(t, admin), `drawbridge_config_reloads_total{result="failure"}`)
 	})
 	return ls.Admin.String()
 }
