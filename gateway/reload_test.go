@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
@@ -106,13 +105,7 @@ func runGateway(t *testing.T, path string, reload chan struct{}) *running {
 			close(ready)
 		}}
 	go func() { rn.done <- r.Run(ctx) }()
-	select {
-	case <-ready:
-	case err := <-rn.done:
-		t.Fatalf("gateway exited: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("gateway did not become ready")
-	}
+	testkit.Started(t, ready, rn.done, "the gateway")
 	t.Cleanup(func() {
 		cancel()
 		<-rn.done

@@ -155,13 +155,8 @@ func TestCommandStopsCleanlyOnSIGTERM(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, rest.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("still running 15 s after SIGTERM")
+	if err := testkit.Receive(t, done, "the exit after SIGTERM"); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, rest.String())
 	}
 	if !strings.Contains(rest.String(), "requests") {
 		t.Errorf("no final summary after SIGTERM:\n%s", rest.String())

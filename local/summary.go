@@ -3,7 +3,9 @@ package local
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,7 +45,7 @@ func (s *Stack) summarize() Summary {
 		PeakCapacity: s.peak, FinalCapacity: s.capacity,
 		ScaleOuts: s.outs, ScaleIns: s.ins,
 		ReadyMS:      math.Round(float64(s.readyIn)/1e4) / 100,
-		Replacements: s.replaced, PoliciesActed: sortedKeys(s.acted),
+		Replacements: s.replaced, PoliciesActed: append([]string{}, slices.Sorted(maps.Keys(s.acted))...), // [] rather than null in --json
 		LastError: lastErr, Served: served,
 	}
 	if sum.Requests > 0 {

@@ -535,13 +535,8 @@ func TestLeaderPanicReleasesWaiters(t *testing.T) {
 	}()
 	testkit.Eventually(t, "waiter", func() bool { return c.Stats().Coalesced == 1 })
 	close(release)
-	select {
-	case rec := <-done:
-		if rec.Body.String() != "ok" {
-			t.Fatalf("waiter body = %q", rec.Body.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("waiter hung after the leader panicked")
+	if rec := testkit.Receive(t, done, "the waiter after the leader panicked"); rec.Body.String() != "ok" {
+		t.Fatalf("waiter body = %q", rec.Body.String())
 	}
 }
 

@@ -11,8 +11,9 @@
 package headers
 
 import (
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -85,7 +86,7 @@ func (r *Rules) validate(v *yamlconf.Check, side string, response bool, identity
 		op string
 		m  map[string]string
 	}{{"set", r.Set}, {"add", r.Add}} {
-		for _, name := range sortedKeys(m.m) {
+		for _, name := range slices.Sorted(maps.Keys(m.m)) {
 			key := side + "." + m.op + "." + name
 			check(key, name)
 			if _, err := compile(m.m[name], response); err != "" {
@@ -206,11 +207,11 @@ func Compile(r Rules, route string, response bool) *Compiled {
 	for _, n := range r.Remove {
 		c.remove = append(c.remove, http.CanonicalHeaderKey(n))
 	}
-	for _, n := range sortedKeys(r.Set) {
+	for _, n := range slices.Sorted(maps.Keys(r.Set)) {
 		t, _ := compile(r.Set[n], response)
 		c.set = append(c.set, setRule{http.CanonicalHeaderKey(n), t})
 	}
-	for _, n := range sortedKeys(r.Add) {
+	for _, n := range slices.Sorted(maps.Keys(r.Add)) {
 		t, _ := compile(r.Add[n], response)
 		c.add = append(c.add, setRule{http.CanonicalHeaderKey(n), t})
 	}
@@ -237,13 +238,4 @@ func (c *Compiled) Apply(h http.Header, src Source) {
 			h[s.name] = append(h[s.name], v)
 		}
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

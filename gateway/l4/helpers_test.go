@@ -94,13 +94,8 @@ func (rp *runningProxy) stop(t testing.TB) {
 	cancel() // close whatever is still open at once
 	rp.Shutdown(ctx)
 	rp.stopOnce.Do(func() {
-		select {
-		case err := <-rp.served:
-			if !errors.Is(err, ErrClosed) {
-				t.Errorf("Serve returned %v, want ErrClosed", err)
-			}
-		case <-time.After(ioTimeout):
-			t.Error("Serve did not return after Shutdown")
+		if err := testkit.Receive(t, rp.served, "Serve's return after Shutdown"); !errors.Is(err, ErrClosed) {
+			t.Errorf("Serve returned %v, want ErrClosed", err)
 		}
 	})
 }

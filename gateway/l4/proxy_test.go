@@ -364,13 +364,8 @@ func TestShutdownWaitsForOpenConnection(t *testing.T) {
 	default:
 	}
 	cl.Close()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Shutdown: %v", err)
-		}
-	case <-time.After(ioTimeout):
-		t.Fatal("Shutdown did not return after the last connection closed")
+	if err := testkit.Receive(t, done, "Shutdown's return after the last connection closed"); err != nil {
+		t.Fatalf("Shutdown: %v", err)
 	}
 }
 
@@ -384,13 +379,8 @@ func TestShutdownClosesAtDeadline(t *testing.T) {
 	go func() { done <- p.Shutdown(ctx) }()
 	cl.echo("before the deadline")
 	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("Shutdown = %v, want context.Canceled", err)
-		}
-	case <-time.After(ioTimeout):
-		t.Fatal("Shutdown did not return when its context ended")
+	if err := testkit.Receive(t, done, "Shutdown's return when its context ended"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown = %v, want context.Canceled", err)
 	}
 	if !cl.closedByPeer() {
 		t.Fatal("connection still open after Shutdown's deadline")

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
@@ -65,13 +64,7 @@ l4:
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- r.Run(ctx) }()
-			select {
-			case <-ready:
-			case err := <-done:
-				t.Fatalf("Run: %v\n%s", err, logs.String())
-			case <-time.After(testkit.Patience):
-				t.Fatal("not ready")
-			}
+			testkit.Started(t, ready, done, "the gateway")
 			cancel()
 			if err := <-done; err != nil {
 				t.Fatalf("Run: %v", err)

@@ -50,3 +50,29 @@ func Until(limit time.Duration, cond func() bool) bool {
 	}
 	return true
 }
+
+// Receive waits for a value on ch, failing the test with what after
+// Patience: how a test takes another goroutine's result.
+func Receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(Patience):
+		t.Fatalf("%s: nothing after %v", what, Patience)
+		panic("unreachable")
+	}
+}
+
+// Started waits until ready is closed, failing the test with the error
+// if the server exits first (its run error on exited), or after Patience.
+func Started(t testing.TB, ready <-chan struct{}, exited <-chan error, what string) {
+	t.Helper()
+	select {
+	case <-ready:
+	case err := <-exited:
+		t.Fatalf("%s exited before it was ready: %v", what, err)
+	case <-time.After(Patience):
+		t.Fatalf("%s not ready after %v", what, Patience)
+	}
+}
