@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
 var big = strings.Repeat("hello compressible world. ", 200) // 5200 bytes
@@ -179,28 +180,19 @@ func TestStreamingFlushes(t *testing.T) {
 	if res.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("stream not compressed")
 	}
-	line := make(chan string, 1)
 	var br *bufio.Reader
-	go func() {
+	first := testkit.Streamed(t, func() { close(release) }, func() string {
 		zr, err := gzip.NewReader(res.Body)
 		if err != nil {
-			line <- err.Error()
-			return
+			return err.Error()
 		}
 		br = bufio.NewReader(zr)
 		s, _ := br.ReadString('\n')
-		line <- s
-	}()
-	select {
-	case s := <-line:
-		if s != "data: one\n" {
-			t.Fatalf("first event = %q", s)
-		}
-	case <-time.After(5 * time.Second):
-		close(release)
-		t.Fatal("first event not delivered: Flush does not reach the client")
+		return s
+	})
+	if first != "data: one\n" {
+		t.Fatalf("first event = %q (Flush does not reach the client?)", first)
 	}
-	close(release)
 	if s, _ := br.ReadString('\n'); s != "data: two\n" {
 		t.Fatalf("second event = %q", s)
 	}

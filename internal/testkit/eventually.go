@@ -76,3 +76,15 @@ func Started(t testing.TB, ready <-chan struct{}, exited <-chan error, what stri
 		t.Fatalf("%s not ready after %v", what, Patience)
 	}
 }
+
+// Streamed returns what read gets while a backend holds the rest of its
+// response, then calls release (also when the wait fails, so the backend
+// never hangs the test's cleanup): proof that data reached the client
+// before the backend finished.
+func Streamed(t testing.TB, release func(), read func() string) string {
+	t.Helper()
+	got := make(chan string, 1)
+	go func() { got <- read() }()
+	defer release()
+	return Receive(t, got, "data before the backend finished")
+}
