@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/clientip"
 )
 
 // TokenEnv is the environment variable the commands read the admin token
@@ -61,18 +63,13 @@ func authorize(r *http.Request, token string) (int, string) {
 		}
 		return http.StatusUnauthorized, "invalid admin token"
 	}
-	if isLoopbackAddr(r.RemoteAddr) && isLoopbackHost(r.Host) {
+	if a, ok := clientip.Addr(r); ok && a.IsLoopback() && isLoopbackHost(r.Host) {
 		return 0, ""
 	}
 	if token != "" {
 		return http.StatusUnauthorized, "admin token required (Authorization: Bearer ...)"
 	}
 	return http.StatusForbidden, "admin changes are accepted from loopback only; set " + TokenEnv + " to admit remote clients with a token"
-}
-
-func isLoopbackAddr(hostport string) bool {
-	ap, err := netip.ParseAddrPort(hostport)
-	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // isLoopbackHost reports whether a Host header names this machine by a

@@ -2,10 +2,12 @@ package balance
 
 import (
 	"fmt"
-	"golang.org/x/net/http/httpguts"
 	"net/http"
 	"net/textproto"
 	"strings"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/clientip"
+	"golang.org/x/net/http/httpguts"
 )
 
 // KeyFunc extracts a request's hash key for ip_hash and consistent_hash
@@ -83,7 +85,7 @@ func ParseKey(spec string) (KeyFunc, error) {
 			return hashKey(r.URL.Path)
 		}, nil
 	default: // ip
-		return func(r *http.Request) uint64 { return hashKey(clientIP(r.RemoteAddr)) }, nil
+		return func(r *http.Request) uint64 { return hashKey(clientip.Of(r)) }, nil
 	}
 }
 
@@ -236,19 +238,4 @@ func unhex(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
-}
-
-// clientIP strips the port from a RemoteAddr: "1.2.3.4:5" and "[::1]:5"
-// give "1.2.3.4" and "::1"; an address without a port is returned whole.
-func clientIP(addr string) string {
-	if strings.HasPrefix(addr, "[") {
-		if end := strings.IndexByte(addr, ']'); end > 0 {
-			return addr[1:end]
-		}
-		return addr
-	}
-	if i := strings.LastIndexByte(addr, ':'); i >= 0 && strings.IndexByte(addr[:i], ':') < 0 {
-		return addr[:i]
-	}
-	return addr // bare IPv4, or bare IPv6 (several colons, no brackets)
 }

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/clientip"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 )
 
@@ -338,17 +339,8 @@ func (rs *Rules) trustsPeer(r *http.Request) bool {
 	if len(rs.trusted) == 0 {
 		return false
 	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	return err == nil && containsAddr(rs.trusted, ap.Addr().Unmap())
-}
-
-// compilePrefixes parses CIDRs that the config has validated.
-func compilePrefixes(cidrs []string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, c := range cidrs {
-		out = append(out, netip.MustParsePrefix(c).Masked())
-	}
-	return out
+	a, ok := clientip.Addr(r)
+	return ok && rs.trusted.Contains(a)
 }
 
 // asserts reports whether k is an underscore spelling of a header the

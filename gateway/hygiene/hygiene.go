@@ -8,11 +8,11 @@ package hygiene
 import (
 	"errors"
 	"net/http"
-	"net/netip"
 	"path"
 	"strings"
 	"time"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/clientip"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 )
 
@@ -34,13 +34,13 @@ type Rules struct {
 	asserted []string
 	// trusted are the peers whose forwarding headers are extended, not
 	// replaced (server.trusted_proxies).
-	trusted []netip.Prefix
+	trusted clientip.Prefixes
 }
 
 // NewRules compiles srv (validated by config); asserted are the headers
 // the gateway sets itself.
 func NewRules(srv config.Server, asserted []string) *Rules {
-	return &Rules{srv: srv, asserted: asserted, trusted: compilePrefixes(srv.TrustedProxies)}
+	return &Rules{srv: srv, asserted: asserted, trusted: mustPrefixes(srv.TrustedProxies)}
 }
 
 // Check applies the connection- and server-level rules and makes r the
@@ -157,15 +157,6 @@ func requestURI(r *http.Request) string {
 	return u
 }
 
-func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
-	for _, p := range ps {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
 // ErrTooSlow fails a request body that falls below the minimum rate.
 var ErrTooSlow = errors.New("request body below the minimum transfer rate")
 
@@ -214,4 +205,13 @@ func (m *minRateReader) Close() error {
 func isTimeoutErr(err error) bool {
 	var te interface{ Timeout() bool }
 	return errors.As(err, &te) && te.Timeout()
+}
+
+// mustPrefixes parses CIDRs that the config has validated.
+func mustPrefixes(cidrs []string) clientip.Prefixes {
+	ps, err := clientip.ParsePrefixes(cidrs)
+	if err != nil {
+		panic("hygiene: unvalidated trusted_proxies: " + err.Error())
+	}
+	return ps
 }

@@ -2,8 +2,9 @@ package pipeline
 
 import (
 	"net/http"
-	"net/netip"
 	"strings"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/clientip"
 )
 
 // AccessConfig is a route's method allowlist and client address lists.
@@ -16,8 +17,8 @@ type AccessConfig struct {
 type access struct {
 	methods map[string]bool
 	allow   string // value of the Allow header on 405
-	allowed []netip.Prefix
-	denied  []netip.Prefix
+	allowed clientip.Prefixes
+	denied  clientip.Prefixes
 	next    Handler
 }
 
@@ -41,25 +42,13 @@ func NewAccess(c AccessConfig, next Handler) (Handler, error) {
 		a.allow = strings.Join(c.Methods, ", ")
 	}
 	var err error
-	if a.allowed, err = parsePrefixes(c.AllowCIDRs); err != nil {
+	if a.allowed, err = clientip.ParsePrefixes(c.AllowCIDRs); err != nil {
 		return nil, err
 	}
-	if a.denied, err = parsePrefixes(c.DenyCIDRs); err != nil {
+	if a.denied, err = clientip.ParsePrefixes(c.DenyCIDRs); err != nil {
 		return nil, err
 	}
 	return a, nil
-}
-
-func parsePrefixes(cidrs []string) ([]netip.Prefix, error) {
-	var ps []netip.Prefix
-	for _, c := range cidrs {
-		p, err := netip.ParsePrefix(c)
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, p.Masked())
-	}
-	return ps, nil
 }
 
 func (a *access) Serve(q *Request) error {
@@ -75,23 +64,10 @@ func (a *access) Serve(q *Request) error {
 		}
 	}
 	if len(a.allowed) > 0 || len(a.denied) > 0 {
-		ap, err := netip.ParseAddrPort(q.R.RemoteAddr)
-		if err != nil {
-			return Refuse(q.W, http.StatusForbidden, "forbidden\n", "forbidden", false)
-		}
-		ip := ap.Addr().Unmap()
-		if len(a.allowed) > 0 && !containsAddr(a.allowed, ip) || containsAddr(a.denied, ip) {
+		ip, ok := clientip.Addr(q.R)
+		if !ok || len(a.allowed) > 0 && !a.allowed.Contains(ip) || a.denied.Contains(ip) {
 			return Refuse(q.W, http.StatusForbidden, "forbidden\n", "forbidden", false)
 		}
 	}
 	return a.next.Serve(q)
-}
-
-func containsAddr(ps []netip.Prefix, ip netip.Addr) bool {
-	for _, p := range ps {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }

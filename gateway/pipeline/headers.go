@@ -5,16 +5,16 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/clientip"
 	"github.com/drawbridge-dev/drawbridge/gateway/cors"
 	"github.com/drawbridge-dev/drawbridge/gateway/headers"
-	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 )
 
 // Value gives the headers rules' placeholders ({route} is compiled in).
 func (q *Request) Value(v headers.Var) string {
 	switch v {
 	case headers.ClientIP:
-		return proxy.ClientIP(q.R)
+		return clientip.Of(q.R)
 	case headers.RequestID:
 		return q.TraceID
 	case headers.Subject:

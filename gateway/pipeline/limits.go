@@ -45,7 +45,7 @@ func NewNoIdentity(header string, next Handler) Handler {
 // ones).
 func NewFailureLimit(l *ratelimit.Limiter, next Handler) Handler {
 	return HandlerFunc(func(q *Request) error {
-		ip := ratelimit.ClientIP(q.R)
+		ip := ratelimit.ClientKey(q.R)
 		if d := l.Peek(ip); !d.Allowed {
 			return rateLimited(q.W, d, "auth_failures", "too many failed authentications")
 		}

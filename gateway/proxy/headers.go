@@ -1,9 +1,10 @@
 package proxy
 
 import (
-	"net"
 	"net/http"
 	"strings"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/clientip"
 )
 
 // hopByHop reports whether a (canonical) request or response header is
@@ -54,18 +55,6 @@ func listed(tokens []string, k string) bool {
 	return false
 }
 
-// ClientIP is the client address the gateway speaks for: the peer of the
-// connection without its port (a trusted proxy's forwarding headers are
-// extended, never believed). X-Forwarded-For and the headers rules'
-// {client_ip} both use it.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // forwardedFor renders a node for the Forwarded header (RFC 7239 §6):
 // IPv6 addresses are bracketed and quoted.
 func forwardedNode(ip string) string {
@@ -92,7 +81,7 @@ type forwardingHeaders struct {
 }
 
 func makeForwardingHeaders(r *http.Request) forwardingHeaders {
-	ip := ClientIP(r)
+	ip := clientip.Of(r)
 	proto := "http"
 	if r.TLS != nil {
 		proto = "https"

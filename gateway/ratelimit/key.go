@@ -2,11 +2,12 @@ package ratelimit
 
 import (
 	"fmt"
-	"golang.org/x/net/http/httpguts"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/drawbridge-dev/drawbridge/gateway/clientip"
+	"golang.org/x/net/http/httpguts"
 )
 
 // KeyFunc picks the bucket for a request. identity is the authenticated
@@ -29,13 +30,13 @@ type KeyFunc func(r *http.Request, identity string) string
 func ParseKey(spec string) (KeyFunc, error) {
 	switch {
 	case spec == "ip":
-		return func(r *http.Request, _ string) string { return ClientIP(r) }, nil
+		return func(r *http.Request, _ string) string { return ClientKey(r) }, nil
 	case spec == "identity":
 		return func(r *http.Request, id string) string {
 			if id != "" {
 				return id
 			}
-			return "\x00" + ClientIP(r)
+			return "\x00" + ClientKey(r)
 		}, nil
 	case spec == "route":
 		return func(*http.Request, string) string { return "" }, nil
@@ -49,19 +50,17 @@ func ParseKey(spec string) (KeyFunc, error) {
 			if v := r.Header[canon]; len(v) > 0 && v[0] != "" {
 				return v[0]
 			}
-			return "\x00" + ClientIP(r)
+			return "\x00" + ClientKey(r)
 		}, nil
 	}
 	return nil, fmt.Errorf("ratelimit: key %q: want ip, header:NAME, identity or route", spec)
 }
 
-// ClientIP returns the client address of r without the port, IPv6 addresses
-// reduced to their /64 prefix. It allocates only for IPv6.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr // no port: use as is
-	}
+// ClientKey is r's client (clientip.Of) as a limiter key: an IPv6 client
+// is its /64, since one host usually holds a whole /64 and would
+// otherwise get a bucket per address. It allocates only for IPv6.
+func ClientKey(r *http.Request) string {
+	host := clientip.Of(r)
 	if strings.IndexByte(host, ':') < 0 {
 		return host // IPv4 fast path: no parse, no allocation
 	}

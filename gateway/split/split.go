@@ -13,10 +13,10 @@ package split
 import (
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/textproto"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/clientip"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
 
@@ -117,11 +117,8 @@ func New(ts []Target, s *Sticky) *Picker {
 		}
 	case s.ClientIP:
 		p.key = func(r *http.Request) (string, bool) {
-			host, _, err := net.SplitHostPort(r.RemoteAddr)
-			if err != nil {
-				return r.RemoteAddr, r.RemoteAddr != ""
-			}
-			return host, true
+			ip := clientip.Of(r)
+			return ip, ip != ""
 		}
 	}
 	return p

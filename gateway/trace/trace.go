@@ -8,7 +8,6 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -19,6 +18,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.39.0"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
+	"github.com/drawbridge-dev/drawbridge/gateway/clientip"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
@@ -76,7 +76,7 @@ func traced(tracer oteltrace.Tracer, next http.Handler) http.Handler {
 			semconv.HTTPRequestMethodKey.String(r.Method),
 			semconv.URLPath(r.URL.Path),
 			semconv.URLScheme(scheme),
-			semconv.ClientAddress(clientHost(r.RemoteAddr)),
+			semconv.ClientAddress(clientip.Of(r)),
 			semconv.NetworkProtocolVersion(strconv.Itoa(r.ProtoMajor)+"."+strconv.Itoa(r.ProtoMinor)),
 		))
 		defer span.End()
@@ -206,12 +206,4 @@ func allZero(s string) bool {
 		}
 	}
 	return true
-}
-
-// clientHost is the host part of a RemoteAddr.
-func clientHost(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
-	}
-	return addr
 }
