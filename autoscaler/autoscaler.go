@@ -1,6 +1,6 @@
 // Package autoscaler sets the desired capacity of backend groups from
 // reactive, predictive and scheduled policies. The decision core
-// (autoscaler/policy, autoscaler/forecast) is pure: time, metric history and
+// (autoscaler/scaling, autoscaler/forecast) is pure: time, metric history and
 // group state in; desired capacity and an explanation out. This package holds
 // the types shared by the core, the edges (metric sources, actuators, lease,
 // state store) and the daemon that composes them. AWS EC2 Auto Scaling is

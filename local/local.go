@@ -19,8 +19,8 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler/actuator"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/daemon"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/metrics"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/loadsource"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/dashboard"
 	"github.com/drawbridge-dev/drawbridge/gateway"
@@ -202,7 +202,7 @@ func Start(ctx context.Context, opt Options) (_ *Stack, err error) {
 
 	d, err := daemon.New(daemon.Options{
 		Groups: []daemon.Group{{Name: Group, Min: opt.Min, Max: opt.Max, Policies: policies(opt),
-			Source: metrics.NewGateway(s.urls.Admin+"/metrics", nil, clock.Real{}), Metric: Group, Actuator: s.act}},
+			Source: loadsource.NewGateway(s.urls.Admin+"/metrics", nil, clock.Real{}), Metric: Group, Actuator: s.act}},
 		Interval: opt.Interval, Clock: clock.Real{}, Log: opt.Log,
 	})
 	if err != nil {
@@ -273,11 +273,11 @@ func gatewayConfig(opt Options, specs []upstream.Spec) (*config.Config, error) {
 // interval to scale out, three to scale in, a 3 s stabilization window.
 // Predictive scaling needs 24 h of history, which a demo lacks; the
 // dashboard's forecast is computed by local mode for display.
-func policies(opt Options) policy.Set {
-	tt := policy.DefaultTargetTracking(opt.Target)
+func policies(opt Options) scaling.Set {
+	tt := scaling.DefaultTargetTracking(opt.Target)
 	tt.ScaleOutDatapoints, tt.ScaleInDatapoints = 2, 3
-	return policy.Set{TargetTracking: []policy.TargetTracking{tt},
-		Behavior: policy.Behavior{ScaleInStabilization: 3 * opt.Interval}}
+	return scaling.Set{TargetTracking: []scaling.TargetTracking{tt},
+		Behavior: scaling.Behavior{ScaleInStabilization: 3 * opt.Interval}}
 }
 
 // demand is the request rate the load generator sends elapsed after its

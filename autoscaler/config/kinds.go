@@ -14,8 +14,8 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/actuator"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/metrics"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/loadsource"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 	"github.com/drawbridge-dev/drawbridge/internal/lease"
@@ -175,7 +175,7 @@ func (s *GatewaySource) build(group string, env Env) (Source, error) {
 	if pool == "" {
 		pool = group
 	}
-	return Source{MetricSource: metrics.NewGateway(u, env.HTTPClient, env.Clock), Metric: pool, Unit: "requests/s"}, nil
+	return Source{MetricSource: loadsource.NewGateway(u, env.HTTPClient, env.Clock), Metric: pool, Unit: "requests/s"}, nil
 }
 
 // PrometheusSource asks a Prometheus HTTP API.
@@ -191,7 +191,7 @@ func (s *PrometheusSource) check(v *validator, key string) {
 }
 
 func (s *PrometheusSource) build(_ string, env Env) (Source, error) {
-	return Source{MetricSource: metrics.NewPrometheus(s.URL, s.Query, env.HTTPClient), Range: true}, nil
+	return Source{MetricSource: loadsource.NewPrometheus(s.URL, s.Query, env.HTTPClient), Range: true}, nil
 }
 
 // CloudWatchSource reads a CloudWatch metric.
@@ -221,11 +221,11 @@ func (s *CloudWatchSource) build(_ string, env Env) (Source, error) {
 	if err != nil {
 		return Source{}, fmt.Errorf("metric: %w", err)
 	}
-	client, err := metrics.NewCloudWatchClient(c, s.Protocol)
+	client, err := loadsource.NewCloudWatchClient(c, s.Protocol)
 	if err != nil {
 		return Source{}, fmt.Errorf("metric.protocol: %w", err)
 	}
-	return Source{MetricSource: metrics.NewCloudWatch(client, metrics.CloudWatchMetric{Namespace: s.Namespace,
+	return Source{MetricSource: loadsource.NewCloudWatch(client, loadsource.CloudWatchMetric{Namespace: s.Namespace,
 		MetricName: s.MetricName, Dimensions: s.Dimensions, Statistic: s.Statistic, Protocol: s.Protocol}),
 		Range: true, Unit: s.Statistic + " of " + s.MetricName + " per datapoint"}, nil
 }
@@ -328,7 +328,7 @@ const (
 type PolicySpec interface {
 	check(v *validator, key string)
 	// add builds the policy, named name, into the group's set.
-	add(s *policy.Set, g *Group, name string)
+	add(s *scaling.Set, g *Group, name string)
 }
 
 var policyKinds = yamlconf.NewKinds("policy type", "policies",

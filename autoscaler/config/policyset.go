@@ -3,7 +3,7 @@ package config
 import (
 	"fmt"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 )
 
 // DefaultTargetRatio is the share of capacity_per_instance that policies
@@ -39,8 +39,8 @@ func (g *Group) target(t float64) float64 {
 }
 
 // PolicySet builds the decision core's policies of a validated group.
-func (g *Group) PolicySet() policy.Set {
-	s := policy.Set{Behavior: policy.Behavior{
+func (g *Group) PolicySet() scaling.Set {
+	s := scaling.Set{Behavior: scaling.Behavior{
 		ScaleInStabilization: g.Behavior.ScaleInStabilization,
 		MaxScaleOutStep:      g.Behavior.MaxScaleOutStep,
 		MaxScaleInStep:       g.Behavior.MaxScaleInStep,
@@ -54,33 +54,33 @@ func (g *Group) PolicySet() policy.Set {
 	return s
 }
 
-func (p *TargetTrackingPolicy) add(s *policy.Set, g *Group, name string) {
-	s.TargetTracking = append(s.TargetTracking, policy.TargetTracking{Name: name, Target: g.target(p.Target),
+func (p *TargetTrackingPolicy) add(s *scaling.Set, g *Group, name string) {
+	s.TargetTracking = append(s.TargetTracking, scaling.TargetTracking{Name: name, Target: g.target(p.Target),
 		DisableScaleIn: p.DisableScaleIn, ScaleOutDatapoints: p.ScaleOutDatapoints, ScaleInDatapoints: p.ScaleInDatapoints,
 		ScaleInRatio: p.ScaleInRatio, Tolerance: p.Tolerance, Lookahead: p.Lookahead})
 }
 
-func (p *StepPolicy) add(s *policy.Set, _ *Group, name string) {
-	st := policy.Step{Name: name, Threshold: p.Threshold, Comparison: policy.Comparison(p.Comparison),
+func (p *StepPolicy) add(s *scaling.Set, _ *Group, name string) {
+	st := scaling.Step{Name: name, Threshold: p.Threshold, Comparison: scaling.Comparison(p.Comparison),
 		DatapointsToAlarm: p.DatapointsToAlarm, EvaluationPeriods: p.EvaluationPeriods,
-		AdjustmentType: policy.AdjustmentType(p.AdjustmentType), MinAdjustmentMagnitude: p.MinAdjustmentMagnitude}
+		AdjustmentType: scaling.AdjustmentType(p.AdjustmentType), MinAdjustmentMagnitude: p.MinAdjustmentMagnitude}
 	for _, x := range p.Steps {
-		st.Steps = append(st.Steps, policy.StepAdjustment{Lower: x.Lower, Upper: x.Upper, Adjustment: x.Adjustment})
+		st.Steps = append(st.Steps, scaling.StepAdjustment{Lower: x.Lower, Upper: x.Upper, Adjustment: x.Adjustment})
 	}
 	s.Step = append(s.Step, st)
 }
 
-func (p *PredictivePolicy) add(s *policy.Set, g *Group, name string) {
-	s.Predictive = append(s.Predictive, policy.Predictive{Name: name, Target: g.target(p.Target),
-		Mode: policy.PredictiveMode(p.Mode), SchedulingBuffer: p.SchedulingBuffer,
-		MaxCapacityBreach: policy.BreachBehavior(p.MaxCapacityBreach), MaxCapacityBuffer: p.MaxCapacityBuffer,
+func (p *PredictivePolicy) add(s *scaling.Set, g *Group, name string) {
+	s.Predictive = append(s.Predictive, scaling.Predictive{Name: name, Target: g.target(p.Target),
+		Mode: scaling.PredictiveMode(p.Mode), SchedulingBuffer: p.SchedulingBuffer,
+		MaxCapacityBreach: scaling.BreachBehavior(p.MaxCapacityBreach), MaxCapacityBuffer: p.MaxCapacityBuffer,
 		Forecaster: p.Forecaster, Refresh: p.Refresh, Resolution: p.Resolution, Aggregation: p.Aggregation, MaxForecastError: p.MaxForecastError,
 		BufferQuantile: p.BufferQuantile, RequireSkill: p.RequireSkill, BufferMissCost: p.BufferMissCost,
 		ColdStartTarget: p.ColdStartTarget, NoSkillTarget: p.NoSkillTarget})
 }
 
-func (p *ScheduledPolicy) add(s *policy.Set, _ *Group, name string) {
-	sc := policy.Scheduled{Name: name}
+func (p *ScheduledPolicy) add(s *scaling.Set, _ *Group, name string) {
+	sc := scaling.Scheduled{Name: name}
 	for j := range p.Actions {
 		a, _ := p.Actions[j].resolve() // validated
 		if a.Name == "" {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler/forecast"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
@@ -168,8 +168,8 @@ func (p *TargetTrackingPolicy) check(v *validator, key string) {
 }
 
 func (p *StepPolicy) check(v *validator, key string) {
-	v.oneOf(key+".comparison", p.Comparison, string(policy.Greater), string(policy.Less))
-	v.oneOf(key+".adjustment_type", p.AdjustmentType, string(policy.ChangeInCapacity), string(policy.ExactCapacity), string(policy.PercentChangeInCapacity))
+	v.oneOf(key+".comparison", p.Comparison, string(scaling.Greater), string(scaling.Less))
+	v.oneOf(key+".adjustment_type", p.AdjustmentType, string(scaling.ChangeInCapacity), string(scaling.ExactCapacity), string(scaling.PercentChangeInCapacity))
 	if p.EvaluationPeriods < 1 {
 		v.add(key+".evaluation_periods", "must be at least 1, got %d", p.EvaluationPeriods)
 	}
@@ -184,7 +184,7 @@ func (p *StepPolicy) check(v *validator, key string) {
 		if s.Lower != nil && s.Upper != nil && *s.Upper <= *s.Lower {
 			v.add(sk+".upper", "must be above lower (%g), got %g", *s.Lower, *s.Upper)
 		}
-		if p.AdjustmentType == string(policy.ExactCapacity) && s.Adjustment < 0 {
+		if p.AdjustmentType == string(scaling.ExactCapacity) && s.Adjustment < 0 {
 			v.add(sk+".adjustment", "an exact capacity must not be negative, got %g", s.Adjustment)
 		}
 	}
@@ -202,8 +202,8 @@ func (p *StepPolicy) check(v *validator, key string) {
 
 func (p *PredictivePolicy) check(v *validator, key string) {
 	v.nonNegative(key+".target", p.Target)
-	v.oneOf(key+".mode", p.Mode, string(policy.ForecastAndScale), string(policy.ForecastOnly))
-	v.oneOf(key+".max_capacity_breach", p.MaxCapacityBreach, string(policy.HonorMaxCapacity), string(policy.IncreaseMaxCapacity))
+	v.oneOf(key+".mode", p.Mode, string(scaling.ForecastAndScale), string(scaling.ForecastOnly))
+	v.oneOf(key+".max_capacity_breach", p.MaxCapacityBreach, string(scaling.HonorMaxCapacity), string(scaling.IncreaseMaxCapacity))
 	v.oneOf(key+".forecaster", p.Forecaster, forecast.NameAuto, forecast.NameSeasonalNaiveDay, forecast.NameSeasonalNaiveWeek, forecast.NameHoltWinters)
 	v.oneOf(key+".aggregation", p.Aggregation, "mean", "max")
 	if p.SchedulingBuffer < 0 || p.SchedulingBuffer > time.Hour {
@@ -277,16 +277,16 @@ func (v *validator) action(key string, a *Action) {
 
 // resolve builds the policy action; errors carry keys relative to the
 // action.
-func (a *Action) resolve() (policy.Action, error) {
+func (a *Action) resolve() (scaling.Action, error) {
 	var v validator
-	out := policy.Action{Name: a.Name, Min: a.Min, Max: a.Max, Desired: a.Desired}
+	out := scaling.Action{Name: a.Name, Min: a.Min, Max: a.Max, Desired: a.Desired}
 	switch {
 	case a.Cron == "" && a.At == "":
 		v.add("cron", "one of cron and at is required")
 	case a.Cron != "" && a.At != "":
 		v.add("at", "cron and at are exclusive")
 	case a.Cron != "":
-		c, err := policy.ParseCron(a.Cron)
+		c, err := scaling.ParseCron(a.Cron)
 		if err != nil {
 			v.add("cron", "%v", err)
 		}

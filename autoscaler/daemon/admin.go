@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 )
 
 // Status is the daemon's state as /status serves it.
@@ -38,7 +38,7 @@ type GroupStatus struct {
 	LastRound       *Round                `json:"last_round,omitempty"`
 	RecentDecisions []autoscaler.Decision `json:"recent_decisions"`
 	// Forecasts are the predictive policies' current forecasts.
-	Forecasts map[string]*policy.Forecast `json:"forecasts,omitempty"`
+	Forecasts map[string]*scaling.Forecast `json:"forecasts,omitempty"`
 
 	lastRound time.Time
 }

@@ -1,6 +1,6 @@
 // Package daemon is the autoscaler's controller: per group and per
 // interval it fetches the load from a metric source, reads the group from
-// its actuator, asks the decision core (autoscaler/policy) for the desired
+// its actuator, asks the decision core (autoscaler/scaling) for the desired
 // capacity, applies it when this replica holds the lease, logs the
 // decision with its explanation and persists what a restart must not lose.
 // An admin handler serves /metrics, /healthz and /status.
@@ -21,7 +21,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/actuator"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/store"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/lease"
@@ -33,7 +33,7 @@ type Group struct {
 	// Min and Max are the configured bounds (scheduled actions override
 	// them); the actuator's own bounds (an ASG's) clip on top.
 	Min, Max int
-	Policies policy.Set
+	Policies scaling.Set
 	Source   autoscaler.MetricSource
 	// Metric is passed as Query.Metric (a pool, a PromQL expression...).
 	Metric string
@@ -95,7 +95,7 @@ type group struct {
 	// mu serialises rounds (and explain) and guards the fields below.
 	mu        sync.Mutex
 	history   []autoscaler.Sample
-	core      policy.State
+	core      scaling.State
 	decisions []autoscaler.Decision
 	last      *Round
 	lastRound time.Time
@@ -307,7 +307,7 @@ func (d *Daemon) decide(ctx context.Context, g *group, now time.Time) Round {
 
 	in := st
 	in.Min, in.Max = g.Min, g.Max
-	res := g.Policies.Evaluate(now, policy.Input{Group: in, Interval: d.opt.Interval, History: g.history}, &g.core)
+	res := g.Policies.Evaluate(now, scaling.Input{Group: in, Interval: d.opt.Interval, History: g.history}, &g.core)
 	desired := res.Desired
 	if c := actuator.Clip(desired, actMin, actMax); c != desired && actMax >= actMin {
 		res.Reason += fmt.Sprintf("; clipped to the actuator's bounds [%d, %d]", actMin, actMax)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/store"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/internal/lease"
@@ -101,11 +101,11 @@ func (f *fakeGroup) desired() int {
 	return f.st.Desired
 }
 
-func testPolicies() policy.Set {
-	tt := policy.DefaultTargetTracking(10)
+func testPolicies() scaling.Set {
+	tt := scaling.DefaultTargetTracking(10)
 	tt.ScaleOutDatapoints, tt.ScaleInDatapoints = 3, 3
-	return policy.Set{TargetTracking: []policy.TargetTracking{tt},
-		Behavior: policy.Behavior{ScaleInStabilization: 10 * time.Minute}}
+	return scaling.Set{TargetTracking: []scaling.TargetTracking{tt},
+		Behavior: scaling.Behavior{ScaleInStabilization: 10 * time.Minute}}
 }
 
 func newTestDaemon(t *testing.T, clk clock.Clock, src *fakeSource, act autoscaler.Actuator, st *store.Dir, l autoscaler.Lease, holder string, log io.Writer) *Daemon {
@@ -448,7 +448,7 @@ func TestForecastPersistsAcrossRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		set := policy.Set{Predictive: []policy.Predictive{policy.DefaultPredictive(10)}}
+		set := scaling.Set{Predictive: []scaling.Predictive{scaling.DefaultPredictive(10)}}
 		d, err := New(Options{
 			Groups:   []Group{{Name: "web", Min: 1, Max: 100, Policies: set, Source: src, Range: true, Actuator: newFakeGroup(1)}},
 			Interval: interval, Clock: clk, Store: st,

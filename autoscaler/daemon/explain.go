@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 )
 
 // Explanation is what the decision core would do for a group now, without
@@ -88,7 +88,7 @@ func (d *Daemon) Explain(ctx context.Context, name string, scrapeWindow time.Dur
 	// Work on copies: explain must not change what the daemon persisted.
 	saved := append(g.history[:0:0], g.history...)
 	defer func() { g.history = saved }()
-	var core policy.State
+	var core scaling.State
 	if b, err := json.Marshal(&g.core); err == nil {
 		json.Unmarshal(b, &core) //nolint:errcheck // round trip of our own value
 	}
@@ -124,7 +124,7 @@ func (d *Daemon) Explain(ctx context.Context, name string, scrapeWindow time.Dur
 	r.Group = GroupInputs{Desired: st.Desired, InService: st.InService, Warming: st.Warming, Min: st.Min, Max: st.Max}
 	in := st
 	in.Min, in.Max = g.Min, g.Max
-	res := g.Policies.Evaluate(r.Time, policy.Input{Group: in, Interval: d.opt.Interval, History: g.history}, &core)
+	res := g.Policies.Evaluate(r.Time, scaling.Input{Group: in, Interval: d.opt.Interval, History: g.history}, &core)
 	r.Decision, r.Min, r.Max = res.Decision, res.Min, res.Max
 	e.Round = r
 	if r.Load != nil && st.InService > 0 {
@@ -152,7 +152,7 @@ func sleep(ctx context.Context, d *Daemon, dur time.Duration) error {
 // policyStates lists each policy's target and whether the history holds
 // the datapoints it needs: target tracking its scale-out alarm's, a step
 // policy its evaluation periods, a predictive policy a day.
-func policyStates(s policy.Set, samples int, interval time.Duration) []PolicyState {
+func policyStates(s scaling.Set, samples int, interval time.Duration) []PolicyState {
 	var out []PolicyState
 	add := func(name, typ string, target *float64, needed int) {
 		state := StateOK
@@ -171,7 +171,7 @@ func policyStates(s policy.Set, samples int, interval time.Duration) []PolicySta
 	}
 	for i := range s.Predictive {
 		p := &s.Predictive[i]
-		add(p.Name, "predictive", &p.Target, int(policy.MinHistory/max(interval, time.Second)))
+		add(p.Name, "predictive", &p.Target, int(scaling.MinHistory/max(interval, time.Second)))
 	}
 	for i := range s.Scheduled {
 		add(s.Scheduled[i].Name, "scheduled", nil, 0)
@@ -181,7 +181,7 @@ func policyStates(s policy.Set, samples int, interval time.Duration) []PolicySta
 
 // conditions derives the HPA's three conditions; res is nil when the
 // group could not be read.
-func (e *Explanation) conditions(g *group, res *policy.Result) []Condition {
+func (e *Explanation) conditions(g *group, res *scaling.Result) []Condition {
 	able := Condition{Type: "AbleToScale", Status: "True", Reason: "SucceededGetScale",
 		Message: fmt.Sprintf("the actuator reports desired %d, %d in service, %d warming, bounds [%d, %d]",
 			e.Group.Desired, e.Group.InService, e.Group.Warming, e.Group.Min, e.Group.Max)}
@@ -293,7 +293,7 @@ func events(g *group, r Round, now time.Time) []Event {
 	return out
 }
 
-func actionText(a *policy.Action) string {
+func actionText(a *scaling.Action) string {
 	var parts []string
 	for _, f := range []struct {
 		name string

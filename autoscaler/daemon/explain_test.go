@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 	"github.com/drawbridge-dev/drawbridge/clock"
 )
 
@@ -20,13 +20,13 @@ import (
 // (t0 is noon).
 func scheduledDaemon(t *testing.T, clk clock.Clock, src *fakeSource, act *fakeGroup) *Daemon {
 	t.Helper()
-	cron, err := policy.ParseCron("0 8 * * *")
+	cron, err := scaling.ParseCron("0 8 * * *")
 	if err != nil {
 		t.Fatal(err)
 	}
 	four := 4
 	set := testPolicies()
-	set.Scheduled = []policy.Scheduled{{Name: "scheduled", Actions: []policy.Action{{Name: "business-hours", Cron: cron, Min: &four}}}}
+	set.Scheduled = []scaling.Scheduled{{Name: "scheduled", Actions: []scaling.Action{{Name: "business-hours", Cron: cron, Min: &four}}}}
 	d, err := New(Options{
 		Groups:   []Group{{Name: "web", Min: 1, Max: 20, Policies: set, Source: src, Metric: "web", Unit: "requests/s", Actuator: act}},
 		Interval: interval, Clock: clk, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),

@@ -7,7 +7,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/forecast"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 )
 
 // Group is the simulated group's model.
@@ -168,7 +168,7 @@ func (g *Group) steps(tr *Trace) (int, error) {
 // starts warm, at the capacity the first interval needs at the first
 // target tracking (or predictive) target, clipped to [Min, Max]. Only
 // the window of opt.From and opt.To is scored and recorded.
-func Run(tr *Trace, set *policy.Set, g Group, opt Options) (Metrics, *Series, error) {
+func Run(tr *Trace, set *scaling.Set, g Group, opt Options) (Metrics, *Series, error) {
 	per, err := g.steps(tr)
 	if err != nil {
 		return Metrics{}, nil, err
@@ -181,7 +181,7 @@ func Run(tr *Trace, set *policy.Set, g Group, opt Options) (Metrics, *Series, er
 	dt := iv.Seconds()
 	ready := g.LaunchDelay + g.Warmup
 	history := make([]autoscaler.Sample, 0, total)
-	var st policy.State
+	var st scaling.State
 	var series *Series
 	if opt.Record {
 		n := total - from
@@ -233,7 +233,7 @@ func Run(tr *Trace, set *policy.Set, g Group, opt Options) (Metrics, *Series, er
 		for inService < len(launches) && !launches[inService].Add(ready).After(now) {
 			inService++
 		}
-		res := set.Evaluate(now, policy.Input{
+		res := set.Evaluate(now, scaling.Input{
 			Group: autoscaler.GroupState{Name: g.Name, Min: g.Min, Max: g.Max, Desired: len(launches),
 				InService: inService, Warming: len(launches) - inService},
 			Interval: iv, History: history, Terse: true,
@@ -273,7 +273,7 @@ func Run(tr *Trace, set *policy.Set, g Group, opt Options) (Metrics, *Series, er
 // modelOf names what the predictive policy did in a round: its model, or
 // "abstain" when it proposed nothing or no forecast of its own (the
 // cold-start and no-skill holds).
-func modelOf(res policy.Result, p *policy.Predictive, f *policy.Forecast) string {
+func modelOf(res scaling.Result, p *scaling.Predictive, f *scaling.Forecast) string {
 	for _, pr := range res.Proposals {
 		if pr.Policy == p.Name {
 			if pr.Abstain || f == nil || p.RequireSkill && !(f.Skill > 0) {
@@ -288,7 +288,7 @@ func modelOf(res policy.Result, p *policy.Predictive, f *policy.Forecast) string
 func clampInt(x, lo, hi int) int { return max(lo, min(x, hi)) }
 
 // initialTarget is the load per instance the group starts at.
-func initialTarget(set *policy.Set, cpi float64) float64 {
+func initialTarget(set *scaling.Set, cpi float64) float64 {
 	if t, ok := setTarget(set); ok {
 		return t
 	}
@@ -297,7 +297,7 @@ func initialTarget(set *policy.Set, cpi float64) float64 {
 
 // setTarget is a set's first target tracking policy's target, else its
 // first predictive policy's.
-func setTarget(set *policy.Set) (float64, bool) {
+func setTarget(set *scaling.Set) (float64, bool) {
 	switch {
 	case len(set.TargetTracking) > 0:
 		return set.TargetTracking[0].Target, true
@@ -339,16 +339,16 @@ func Oracle(tr *Trace, g Group, opt Options) (Metrics, error) {
 // scale out, 15 below 90% of it to scale in, 10% tolerance) and the
 // default 300 s scale-in stabilization. It takes nothing from the policy
 // under test, so that tuning a set never tunes its baseline.
-func Reactive(target float64) *policy.Set {
-	tt := policy.DefaultTargetTracking(target)
+func Reactive(target float64) *scaling.Set {
+	tt := scaling.DefaultTargetTracking(target)
 	tt.Name = "reactive"
-	return &policy.Set{TargetTracking: []policy.TargetTracking{tt}, Behavior: policy.DefaultBehavior()}
+	return &scaling.Set{TargetTracking: []scaling.TargetTracking{tt}, Behavior: scaling.DefaultBehavior()}
 }
 
 // BaselineTarget is the reactive baseline's target for a policy set: its
 // first target tracking policy's, else its first predictive policy's,
 // else DefaultTargetRatio of the capacity per instance.
-func BaselineTarget(set *policy.Set, cpi float64) float64 {
+func BaselineTarget(set *scaling.Set, cpi float64) float64 {
 	if t, ok := setTarget(set); ok {
 		return t
 	}
@@ -393,7 +393,7 @@ const DefaultTargetRatio = 0.7
 //     (as far back as the model can be backtested): the quantile (80% to
 //     98%) that minimises the floor's cost, in whole instances, plus the
 //     share of that week it misses, a miss priced at the whole load of a
-//     step (policy.Predictive.BufferMissCost 1). A fixed 90% overpaid on
+//     step (scaling.Predictive.BufferMissCost 1). A fixed 90% overpaid on
 //     Saskatchewan's noisy hours (IH 1.062→0.989× reactive's, τU 0.25→
 //     0.43×); counting whole instances matters where a group runs a
 //     handful; a week rather than the selection's backtest (one day
@@ -402,13 +402,13 @@ const DefaultTargetRatio = 0.7
 //     backtest: it has no skill where such a floor would hold no less
 //     capacity than the same floor built on persistence (the previous
 //     step's load, what the reactive side knows), judged one step of
-//     the forecast's resolution ahead (see policy.Forecast.Skill).
+//     the forecast's resolution ahead (see scaling.Forecast.Skill).
 //     There is no absolute error cap: on low-volume traffic Poisson
 //     noise alone puts MAPE above any fixed cap, while a buffered floor
 //     can still beat persistence. An anchored forecast (level-corrected
 //     by its error on the step in progress) may lower the floor of that
 //     step, which it has seen, but the next step's only down to its raw
-//     forecast (policy.Predictive's anchor rule): on Wikipedia, hours
+//     forecast (scaling.Predictive's anchor rule): on Wikipedia, hours
 //     that dipped below their forecast dragged the next hour's floor
 //     down just before it rose back (3-minute delay: τU 0.83→0.33×,
 //     θU 0.84→0.10× reactive's, instance-hours 0.907→0.908×). As the
@@ -417,32 +417,32 @@ const DefaultTargetRatio = 0.7
 //   - until the predictive policy has a forecast at all (the first day or
 //     two: a forecaster needs a day of history plus a backtest), it holds
 //     the baseline's headroom, 70% of the capacity per instance
-//     (policy.Predictive.ColdStartTarget): with no forecast there is no
+//     (scaling.Predictive.ColdStartTarget): with no forecast there is no
 //     evidence for packing tighter than the baseline. On ClarkNet, 3
 //     minutes of delay, this took τU from 1.34× to 1.09× reactive's for
 //     1.5% more instance-hours; a lower cold-start target (60%, 50%)
 //     bought instance-hours and no τU. For the same reason it holds that
 //     headroom where its forecast has no skill
-//     (policy.Predictive.NoSkillTarget), rather than leave the hour
+//     (scaling.Predictive.NoSkillTarget), rather than leave the hour
 //     starts to target tracking at 80%: on ClarkNet (Sunday, Labor Day)
 //     τU went from 1.09× to 0.69× reactive's, and WorldCup98's from
 //     0.44× to 0.40×, for about 1% more instance-hours;
 //   - a 5-minute scale-in stabilization window (the HPA default).
-func DefaultSet(cpi float64, ready time.Duration) *policy.Set {
-	tt := policy.DefaultTargetTracking(0.8 * cpi)
+func DefaultSet(cpi float64, ready time.Duration) *scaling.Set {
+	tt := scaling.DefaultTargetTracking(0.8 * cpi)
 	tt.ScaleOutDatapoints = 1
 	tt.ScaleInDatapoints = 5
 	tt.Lookahead = ready + time.Minute
-	pr := policy.DefaultPredictive(cpi)
+	pr := scaling.DefaultPredictive(cpi)
 	pr.BufferQuantile = 0.9
 	pr.RequireSkill = true
 	pr.ColdStartTarget = DefaultTargetRatio * cpi
 	pr.NoSkillTarget = DefaultTargetRatio * cpi
 	pr.BufferMissCost = 1
-	return &policy.Set{
-		TargetTracking: []policy.TargetTracking{tt},
-		Predictive:     []policy.Predictive{pr},
-		Behavior:       policy.Behavior{ScaleInStabilization: 5 * time.Minute},
+	return &scaling.Set{
+		TargetTracking: []scaling.TargetTracking{tt},
+		Predictive:     []scaling.Predictive{pr},
+		Behavior:       scaling.Behavior{ScaleInStabilization: 5 * time.Minute},
 	}
 }
 
@@ -476,7 +476,7 @@ type CompareOptions struct {
 // Compare runs the policy set, its reactive baseline, the sweep and the
 // oracle on the trace. The series returned is the policy's (when
 // opt.Record).
-func Compare(tr *Trace, set *policy.Set, g Group, opt CompareOptions) (Report, *Series, error) {
+func Compare(tr *Trace, set *scaling.Set, g Group, opt CompareOptions) (Report, *Series, error) {
 	var r Report
 	var err error
 	var series *Series
@@ -520,7 +520,7 @@ func Compare(tr *Trace, set *policy.Set, g Group, opt CompareOptions) (Report, *
 }
 
 // Describe names the policies of a set, one line each, for reports.
-func Describe(set *policy.Set) []string {
+func Describe(set *scaling.Set) []string {
 	var out []string
 	for _, p := range set.TargetTracking {
 		out = append(out, fmt.Sprintf("%s: target tracking at %.4g per instance, scale-out after %d datapoint(s), scale-in after %d, tolerance %g",
@@ -544,7 +544,7 @@ func Describe(set *policy.Set) []string {
 // chosen seasonal forecaster: it would never forecast, and the backtest
 // would silently be reactive only. ("auto" needs only MinHistory and is
 // documented to abstain until then.)
-func CheckSeason(tr *Trace, set *policy.Set) error {
+func CheckSeason(tr *Trace, set *scaling.Set) error {
 	span := tr.End().Sub(tr.Start)
 	for _, p := range set.Predictive {
 		var need time.Duration

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
 
@@ -107,9 +107,9 @@ func TestOracle(t *testing.T) {
 // with a 3-minute launch delay: under-provisioned from the step until
 // the new instances serve, datapoint by datapoint.
 func TestRunLaunchDelay(t *testing.T) {
-	tt := policy.DefaultTargetTracking(100)
+	tt := scaling.DefaultTargetTracking(100)
 	tt.ScaleOutDatapoints = 1
-	set := &policy.Set{TargetTracking: []policy.TargetTracking{tt}}
+	set := &scaling.Set{TargetTracking: []scaling.TargetTracking{tt}}
 	rates := append([]float64{100, 100}, 300, 300, 300, 300, 300, 300)
 	g := Group{Min: 1, Max: 10, CapacityPerInstance: 100, LaunchDelay: 3 * time.Minute}
 	m, s, err := Run(trace(rates...), set, g, Options{Record: true})
@@ -218,8 +218,8 @@ func TestAtEqualCost(t *testing.T) {
 
 func TestRunWindow(t *testing.T) {
 	tr := trace(100, 100, 300, 300, 300, 300, 300, 300)
-	tt := policy.DefaultTargetTracking(100)
-	set := &policy.Set{TargetTracking: []policy.TargetTracking{tt}}
+	tt := scaling.DefaultTargetTracking(100)
+	set := &scaling.Set{TargetTracking: []scaling.TargetTracking{tt}}
 	g := Group{Min: 1, Max: 10, CapacityPerInstance: 100, LaunchDelay: time.Minute}
 	from := tr.Start.Add(6 * time.Minute)
 	m, s, err := Run(tr, set, g, Options{Record: true, From: from})

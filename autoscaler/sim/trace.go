@@ -1,5 +1,5 @@
 // Package sim backtests autoscaling policies: it replays a request-rate
-// trace through the decision core (autoscaler/policy) against a simulated
+// trace through the decision core (autoscaler/scaling) against a simulated
 // group with launch delay, warm-up and capacity per instance, and scores
 // the result with the SPEC RG elasticity metrics, next to a reactive
 // target-tracking baseline and an oracle with perfect foresight.

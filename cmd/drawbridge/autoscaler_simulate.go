@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler/config"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 	"github.com/drawbridge-dev/drawbridge/autoscaler/sim"
 )
 
@@ -191,7 +191,7 @@ naming the line.`,
 
 // simulationSetup returns the policy set and simulated group from the
 // config (or the defaults) and the flags, which override the config.
-func simulationSetup(cmd *cobra.Command, tr *sim.Trace, cfgPath, group string, cpi float64, launchDelay, warmup time.Duration) (*policy.Set, sim.Group, error) {
+func simulationSetup(cmd *cobra.Command, tr *sim.Trace, cfgPath, group string, cpi float64, launchDelay, warmup time.Duration) (*scaling.Set, sim.Group, error) {
 	flags := cmd.Flags()
 	g := sim.Group{Name: "simulated", Min: 1, CapacityPerInstance: cpi, LaunchDelay: launchDelay, Warmup: warmup, Interval: time.Minute}
 	if cfgPath == "" {

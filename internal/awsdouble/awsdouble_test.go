@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 
-	"github.com/drawbridge-dev/drawbridge/autoscaler/metrics"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/loadsource"
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/internal/awsdouble"
@@ -205,7 +205,7 @@ func TestCloudWatchGetMetricData(t *testing.T) {
 	d.PutMetric("AWS/ApplicationELB", "RequestCount", map[string]string{"LoadBalancer": "app/x/1"}, t0, 1000) // other dimension set
 	d.PutMetric("AWS/ApplicationELB", "RequestCount", dims, t0.Add(3*time.Minute), 1000)                      // after EndTime
 
-	client, err := metrics.NewCloudWatchClient(sdk(t, d), metrics.ProtocolQuery)
+	client, err := loadsource.NewCloudWatchClient(sdk(t, d), loadsource.ProtocolQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestCloudWatchGetMetricData(t *testing.T) {
 		t.Errorf("recorded forms: %v", f)
 	}
 
-	cborClient, err := metrics.NewCloudWatchClient(sdk(t, d), metrics.ProtocolCBOR)
+	cborClient, err := loadsource.NewCloudWatchClient(sdk(t, d), loadsource.ProtocolCBOR)
 	if err != nil {
 		t.Fatal(err)
 	}

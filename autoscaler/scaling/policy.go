@@ -1,4 +1,4 @@
-// Package policy is the pure decision core of the autoscaler: given the
+// Package scaling is the pure decision core of the autoscaler: given the
 // time, a group's metric history and its state, it returns the desired
 // capacity and an explanation. It does no I/O and reads no clock; the only
 // state it keeps between rounds is an explicit State value that the caller
@@ -22,7 +22,7 @@
 // from the gateway, say); policies derive the per-instance metric by
 // dividing by the in-service instances, so that warming instances count
 // toward desired capacity but not toward the metric.
-package policy
+package scaling
 
 import (
 	"time"

@@ -1,11 +1,11 @@
-package policy_test
+package scaling_test
 
 import (
 	"fmt"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/autoscaler"
-	"github.com/drawbridge-dev/drawbridge/autoscaler/policy"
+	"github.com/drawbridge-dev/drawbridge/autoscaler/scaling"
 )
 
 // A daemon round for one group: build the Set once from configuration
@@ -13,17 +13,17 @@ import (
 // between runs), and call Evaluate every interval with the group as the
 // actuator describes it and the metric history.
 func ExampleSet_Evaluate() {
-	set := policy.Set{
-		TargetTracking: []policy.TargetTracking{policy.DefaultTargetTracking(70)},
-		Behavior:       policy.DefaultBehavior(),
+	set := scaling.Set{
+		TargetTracking: []scaling.TargetTracking{scaling.DefaultTargetTracking(70)},
+		Behavior:       scaling.DefaultBehavior(),
 	}
-	var st policy.State
+	var st scaling.State
 	now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 	var history []autoscaler.Sample
 	for i := 3; i >= 1; i-- { // the last three one-minute datapoints: 400 req/s
 		history = append(history, autoscaler.Sample{Time: now.Add(-time.Duration(i) * time.Minute), Value: 400})
 	}
-	res := set.Evaluate(now, policy.Input{
+	res := set.Evaluate(now, scaling.Input{
 		Group:    autoscaler.GroupState{Name: "web", Min: 1, Max: 20, Desired: 4, InService: 4},
 		Interval: time.Minute,
 		History:  history,
