@@ -33,6 +33,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/split"
 	"github.com/drawbridge-dev/drawbridge/gateway/static"
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
+	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 	"github.com/drawbridge-dev/drawbridge/internal/discovery"
 	"github.com/drawbridge-dev/drawbridge/internal/telemetry"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
@@ -344,12 +345,9 @@ type Sticky struct {
 	TTL    time.Duration `yaml:"ttl"` // cookie lifetime; default 1h
 }
 
-// Backend is one static upstream server.
-type Backend struct {
-	Address string `yaml:"address"` // host:port, port 1..65535; required
-	Weight  int    `yaml:"weight"`  // 1..1000; default 1
-	ID      string `yaml:"id"`      // unique in the pool; default Address
-}
+// Backend is one static upstream server: the membership's own Spec, which
+// pools, L4 listeners and discovery all share.
+type Backend = upstream.Spec
 
 // Timeouts bound the gateway's work toward backends.
 type Timeouts struct {
@@ -417,8 +415,6 @@ func (s *Sticky) SetDefaults() {
 	s.Cookie = "drawbridge_sticky"
 	s.TTL = time.Hour
 }
-
-func (b *Backend) SetDefaults() { b.Weight = 1 }
 
 // Load reads and parses the configuration file at path. Errors reading
 // the file are returned as they are; see Parse for the rest.

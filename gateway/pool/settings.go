@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -8,7 +9,6 @@ import (
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/proxy"
 	"github.com/drawbridge-dev/drawbridge/gateway/resilience"
-	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 )
 
 // settingsFromConfig maps one validated pool config to runtime settings.
@@ -49,9 +49,7 @@ func settingsFromConfig(pc *config.Pool) poolSettings {
 	}
 	s.health, s.outlier = pc.HealthCheck, pc.Outlier // read-only once loaded
 	s.discovered = pc.Dynamic()
-	for _, b := range pc.Backends {
-		s.backends = append(s.backends, upstream.Spec{ID: b.ID, Address: b.Address, Weight: b.Weight})
-	}
+	s.backends = slices.Clone(pc.Backends)
 	return s
 }
 
