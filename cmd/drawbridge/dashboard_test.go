@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -279,8 +278,7 @@ func TestGatewayRunDashboardInBrowser(t *testing.T) {
 		addrs = append(addrs, strings.TrimPrefix(s.URL, "http://"))
 	}
 	dir := t.TempDir()
-	path := filepath.Join(dir, "gateway.yaml")
-	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
+	path := testkit.WriteFile(t, dir, "gateway.yaml", fmt.Appendf(nil, `listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0}
 access_log: {enabled: false}
 shutdown_timeout: 2s
@@ -302,10 +300,7 @@ pools:
     backends:
       - {id: web-1, address: %s}
       - {id: web-2, address: %s}
-`, addrs[0], addrs[1], addrs[2], addrs[3])
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, addrs[0], addrs[1], addrs[2], addrs[3]))
 	gp := startGatewayProcess(t, bin, "gateway", "run", "--config", path)
 
 	// Traffic runs until the page has been checked (at most two minutes).
@@ -334,9 +329,11 @@ pools:
 	}
 	adminPost(t, gp.admin, "/pools/web/backends/web-2/drain")
 	// A bad edit: refused with FILE:LINE, the running config keeps serving.
-	if err := os.WriteFile(path, []byte(cfg+"bogus_key: 1\n"), 0o644); err != nil {
+	good, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
+	testkit.WriteFile(t, dir, "gateway.yaml", append(good, "bogus_key: 1\n"...))
 	testkit.EventuallyWithin(t, 15*time.Second, "the refused reload", func() bool {
 		r := dashState(t, gp.admin).Reload
 		return r != nil && r.Failures > 0

@@ -241,8 +241,7 @@ func startGateway(t *testing.T) string {
 	}))
 
 	dir := t.TempDir()
-	path := filepath.Join(dir, "gateway.yaml")
-	cfg := fmt.Sprintf(`listen: 127.0.0.1:0
+	path := testkit.WriteFile(t, dir, "gateway.yaml", fmt.Appendf(nil, `listen: 127.0.0.1:0
 admin: {listen: 127.0.0.1:0}
 access_log: {enabled: false}
 shutdown_timeout: 1s
@@ -260,10 +259,7 @@ failover:
   node: gw-test
   lease: {path: lease.json, ttl: 5s}
   vip: {address: 192.168.255.1/32, interface: drawbridge-none0}
-`, good.Addr(), bad.Addr())
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, good.Addr(), bad.Addr()))
 	reload := make(chan struct{}, 1)
 	ready := make(chan server.Listeners, 1)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -105,7 +105,7 @@ func (ca *CA) issue(usage x509.ExtKeyUsage, names []string) Issued {
 }
 
 // WriteFile writes data to dir/name and returns the path.
-func WriteFile(t *testing.T, dir, name string, data []byte) string {
+func WriteFile(t testing.TB, dir, name string, data []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, data, 0o600); err != nil {
