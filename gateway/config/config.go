@@ -480,20 +480,29 @@ func (c *Config) resolvePaths(dir string) {
 			paths = append(paths, &cert.CertFile, &cert.KeyFile)
 		}
 	}
+	authPaths := func(a *Auth) {
+		if a == nil {
+			return
+		}
+		if a.APIKeys != nil {
+			paths = append(paths, &a.APIKeys.File)
+		}
+		if a.JWT != nil {
+			paths = append(paths, &a.JWT.KeyFile, &a.JWT.JWKSFile)
+		}
+		if a.Basic != nil {
+			paths = append(paths, &a.Basic.File)
+		}
+	}
 	for i := range c.Routes {
 		if st := c.Routes[i].Static; st != nil {
 			paths = append(paths, &st.Root)
 		}
-		if a := c.Routes[i].Auth; a != nil {
-			if a.APIKeys != nil {
-				paths = append(paths, &a.APIKeys.File)
-			}
-			if a.JWT != nil {
-				paths = append(paths, &a.JWT.KeyFile, &a.JWT.JWKSFile)
-			}
-			if a.Basic != nil {
-				paths = append(paths, &a.Basic.File)
-			}
+		authPaths(c.Routes[i].Auth)
+	}
+	for i := range c.L4 {
+		if m := c.L4[i].MQTT; m != nil {
+			authPaths(m.Auth)
 		}
 	}
 	for i := range c.Pools {

@@ -385,3 +385,42 @@ func checkFirst(first, version byte) error {
 	}
 	return nil
 }
+
+// AppendConnect appends a CONNECT packet for c (no will, no v5
+// properties) to b. The health probe and tests speak through it.
+func AppendConnect(b []byte, c Connect) []byte {
+	flags := byte(0)
+	if c.CleanStart {
+		flags |= 0x02
+	}
+	if c.HasUsername {
+		flags |= 0x80
+	}
+	if c.HasPassword {
+		flags |= 0x40
+	}
+	name := "MQTT"
+	if c.Version == Version31 {
+		name = "MQIsdp"
+	}
+	body := appendBinary(nil, []byte(name))
+	body = append(body, c.Version, flags, byte(c.KeepAlive>>8), byte(c.KeepAlive))
+	if c.Version == Version5 {
+		body = append(body, 0) // no properties
+	}
+	body = appendBinary(body, []byte(c.ClientID))
+	if c.HasUsername {
+		body = appendBinary(body, []byte(c.Username))
+	}
+	if c.HasPassword {
+		body = appendBinary(body, c.Password)
+	}
+	b = append(b, typeConnect<<4)
+	b = appendVarint(b, len(body))
+	return append(b, body...)
+}
+
+func appendBinary(b, v []byte) []byte {
+	b = append(b, byte(len(v)>>8), byte(len(v)))
+	return append(b, v...)
+}

@@ -12,7 +12,7 @@ import (
 // probeConnect is a 3.1.1 CONNECT with clean session, a 60s keep-alive and
 // an empty client id (so the broker assigns one and no client's session
 // is taken over).
-var probeConnect = []byte{typeConnect << 4, 12, 0, 4, 'M', 'Q', 'T', 'T', Version311, 0x02, 0, 60, 0, 0}
+var probeConnect = AppendConnect(nil, Connect{Version: Version311, CleanStart: true, KeepAlive: 60})
 
 var probeDisconnect = []byte{typeDisconnect << 4, 0}
 
