@@ -1,7 +1,6 @@
 package mqtt_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,25 +23,12 @@ import (
 type broker struct {
 	Addr string
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  string // its output, for failure messages
 }
 
-// syncBuffer collects a broker's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func (b *broker) output() string {
+	out, _ := os.ReadFile(b.log)
+	return string(out)
 }
 
 // mosquittoPath finds the broker (Debian installs it in /usr/sbin, which
@@ -77,7 +62,7 @@ func startBrokers(t testing.TB, n int) []*broker {
 			return mqtt.Probe(ctx, b.Addr) == nil
 		})
 		if !ok {
-			t.Fatalf("mosquitto on %s not ready:\n%s", b.Addr, b.log)
+			t.Fatalf("mosquitto on %s not ready:\n%s", b.Addr, b.output())
 		}
 	}
 	return bs
@@ -97,9 +82,14 @@ func startBroker(t testing.TB, bin string, i int) *broker {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &broker{Addr: addr, log: &syncBuffer{}}
+	b := &broker{Addr: addr, log: filepath.Join(dir, "mosquitto.log")}
+	out, err := os.Create(b.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close() // the child has its own copy
 	b.cmd = exec.CommandContext(ctx, bin, "-c", conf)
-	b.cmd.Stdout, b.cmd.Stderr = b.log, b.log
+	b.cmd.Stdout, b.cmd.Stderr = out, out
 	if err := b.cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("mosquitto %d: %v", i, err)
