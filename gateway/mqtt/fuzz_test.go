@@ -41,7 +41,7 @@ func FuzzPackets(f *testing.F) {
 		if !bytes.HasPrefix(rest, out.Bytes()) {
 			t.Fatalf("relay passed bytes it was not sent")
 		}
-		d := &downlink{}
+		d := newDownlink(nil)
 		d.advance(in)
 	})
 }

@@ -119,7 +119,7 @@ func (g *Gate) Admit(nc net.Conn) (*Session, error) {
 	}
 	s := &Session{Connect: c, Raw: raw, key: key, g: g, st: st, stop: make(chan struct{})}
 	s.up = &uplink{Conn: nc, r: br, version: c.Version, max: g.cfg.MaxPacketSize, wait: s.waitPublish}
-	s.down = &downlink{Conn: nc}
+	s.down = newDownlink(nc)
 	s.up.onError = s.down.disconnect
 	return s, nil
 }

@@ -161,7 +161,7 @@ func TestUplinkStopsAtTheFirstBadPacket(t *testing.T) {
 }
 
 func TestDownlinkFollowsPacketBoundaries(t *testing.T) {
-	d := &downlink{}
+	d := newDownlink(nil)
 	d.advance([]byte{0x30, 0x82}) // a PUBLISH of 130 bytes, length split
 	if d.hn == 0 {
 		t.Fatal("boundary inside a header")

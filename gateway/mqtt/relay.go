@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"sync"
 	"time"
 )
 
@@ -124,7 +123,9 @@ func (u *uplink) fail(err error) error {
 // all.
 type downlink struct {
 	net.Conn
-	mu     sync.Mutex
+	// sem (capacity 1) serialises writes; a channel rather than a mutex
+	// so that disconnect can give up on a write blocked on a slow client.
+	sem    chan struct{}
 	hn     int     // header bytes seen of the current packet (0: between packets)
 	vb     [4]byte // its remaining-length bytes
 	left   int     // body bytes of the current packet still to come
@@ -132,9 +133,11 @@ type downlink struct {
 	closed bool
 }
 
+func newDownlink(nc net.Conn) *downlink { return &downlink{Conn: nc, sem: make(chan struct{}, 1)} }
+
 func (d *downlink) Write(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.sem <- struct{}{}
+	defer func() { <-d.sem }()
 	if d.closed {
 		return 0, net.ErrClosed
 	}
@@ -180,14 +183,19 @@ func (d *downlink) advance(p []byte) {
 }
 
 // disconnect sends a v5 DISCONNECT with code if the client is between two
-// packets and no write is under way (one blocked on a slow client must
-// not hold the closing connection), then refuses further writes. It
+// packets, then refuses further writes. A write under way is waited for
+// a moment (it may be the end of a packet the client already has), but
+// one blocked on a slow client must not hold the closing connection. It
 // reports whether the DISCONNECT went out.
 func (d *downlink) disconnect(code byte) bool {
-	if !d.mu.TryLock() {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case d.sem <- struct{}{}:
+	case <-t.C:
 		return false
 	}
-	defer d.mu.Unlock()
+	defer func() { <-d.sem }()
 	if d.closed || d.hn != 0 || d.left != 0 || d.broken {
 		d.closed = true
 		return false
