@@ -49,14 +49,17 @@ type Config struct {
 	// (MQTT 3.1.1 or 5): it routes by the hash of the client id (the
 	// client IP when it is empty), so it needs strategy consistent_hash
 	// (or ip_hash), applies the mqtt block's authentication and limits,
-	// checks the framing of what clients send, and health checks speak
-	// MQTT (CONNECT, any well-formed CONNACK passes, DISCONNECT).
+	// checks the framing of what clients send (a bad packet closes its
+	// connection only), and health checks speak MQTT (CONNECT; any
+	// well-formed CONNACK passes, as any answer proves a live broker;
+	// DISCONNECT).
 	Mode string       `yaml:"mode"` // default tcp
-	MQTT *mqtt.Config `yaml:"mqtt"` // mode mqtt only; omitted = its defaults
+	MQTT *mqtt.Config `yaml:"mqtt"` // MQTT settings; an error on a tcp listener; omitted = its defaults
 	// Strategy: as pools, but not least_response_time (a TCP proxy sees
 	// only connect times, which measure the network, not the service; use
 	// least_connections). ip_hash and consistent_hash hash the client IP, so
-	// a client reaches the same backend of a pool shared with the HTTP tier.
+	// a client reaches the same backend of a pool shared with the HTTP tier
+	// (in mode mqtt they hash the client id instead).
 	Strategy       string          `yaml:"strategy"`        // default round_robin
 	Backends       []upstream.Spec `yaml:"backends"`        // at least one
 	ConnectTimeout time.Duration   `yaml:"connect_timeout"` // one connect attempt to a backend; default 2s
@@ -70,7 +73,7 @@ type Config struct {
 	MaxConnections int           `yaml:"max_connections"`
 	DrainTimeout   time.Duration `yaml:"drain_timeout"`  // on removal or shutdown, open connections get this long; 0 closes at once; default 30s
 	ProxyProtocol  bool          `yaml:"proxy_protocol"` // send a PROXY v1 header so backends see the client address
-	Health         *HealthConfig `yaml:"health_check"`   // TCP connect checks; nil = none (every backend counts as healthy)
+	Health         *HealthConfig `yaml:"health_check"`   // TCP connect checks (mode mqtt: MQTT CONNECT/CONNACK); nil = none (every backend counts as healthy)
 }
 
 // HealthConfig configures active TCP checks with hysteresis: a backend

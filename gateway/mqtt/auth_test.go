@@ -33,7 +33,7 @@ func authGateway(t *testing.T) string {
 	_, addr := gateway(t, bs, nil, func(c *l4.Config) {
 		var m mqtt.Config
 		m.SetDefaults()
-		m.Auth = &auth.Config{
+		m.Auth = &mqtt.AuthConfig{
 			Basic:         &auth.BasicConfig{Users: map[string]string{"alice": string(hash), "mallory": string(hash)}},
 			JWT:           &auth.JWTConfig{Algorithms: []string{"HS256"}, Secret: jwtSecret},
 			AllowSubjects: []string{"alice", "device-7"},

@@ -33,12 +33,11 @@ type Config struct {
 	// after connecting; default 10s.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// Auth checks the CONNECT's username and password against basic's
-	// users, or a JWT sent as the password against jwt (as a route's auth
-	// block; api_keys and max_failures do not apply to MQTT, and the
-	// header settings are unused). A refused client gets CONNACK 0x04 /
-	// 0x86 (bad username or password) or 0x05 / 0x87 (not authorized: no
-	// credentials, or a subject outside allow_subjects). nil = anyone.
-	Auth *auth.Config `yaml:"auth"`
+	// users, or a JWT sent as the password against jwt. A refused client
+	// gets CONNACK 0x04 / 0x86 (bad username or password) or 0x05 / 0x87
+	// (not authorized: no credentials, or a subject outside
+	// allow_subjects). nil = anyone.
+	Auth *AuthConfig `yaml:"auth"`
 	// ConnectionRate limits CONNECTs per client id (per client IP for an
 	// empty one); over it a 3.1.1 client gets CONNACK 0x03 (server
 	// unavailable), a 5 client 0x9F (connection rate exceeded). nil = no
@@ -48,6 +47,22 @@ type Config struct {
 	// the gateway stops reading from that client until the bucket refills:
 	// backpressure through TCP, nothing is dropped. nil = no limit.
 	PublishRate *Rate `yaml:"publish_rate"`
+}
+
+// AuthConfig is a route's auth block less what only HTTP has (API keys
+// in headers, forwarded headers, realms): the same basic and jwt blocks,
+// checked by the same code (auth.Authenticator.CheckCredentials).
+type AuthConfig struct {
+	Basic *auth.BasicConfig `yaml:"basic"` // the username and password against these users (bcrypt)
+	// JWT: a password that is a JWT (three dot-separated parts) is
+	// verified as one, its sub the identity; the username is ignored.
+	JWT           *auth.JWTConfig `yaml:"jwt"`
+	AllowSubjects []string        `yaml:"allow_subjects"` // users or JWT subjects outside this list get "not authorized"; empty = any
+}
+
+// config is the auth package's view of the block.
+func (a *AuthConfig) config() auth.Config {
+	return auth.Config{Basic: a.Basic, JWT: a.JWT, AllowSubjects: a.AllowSubjects}
 }
 
 // Rate is a token bucket per client id.
@@ -70,16 +85,11 @@ func (c *Config) Validate() yamlconf.Errors {
 	v.Between("max_packet_size", c.MaxPacketSize, 64, MaxRemainingLength)
 	v.Positive("connect_timeout", c.ConnectTimeout)
 	if a := c.Auth; a != nil {
-		if a.APIKeys != nil {
-			v.Add("auth.api_keys", "not available for MQTT, which carries a username and password: use basic or jwt")
-		}
-		if a.MaxFailures != nil {
-			v.Add("auth.max_failures", "not available for MQTT: use connection_rate")
-		}
-		if a.APIKeys == nil && a.JWT == nil && a.Basic == nil {
+		if a.JWT == nil && a.Basic == nil {
 			v.Add("auth", "needs basic or jwt")
 		} else {
-			v.In("auth", a.Validate())
+			ac := a.config()
+			v.In("auth", ac.Validate())
 		}
 	}
 	for _, kr := range []struct {

@@ -62,7 +62,7 @@ func New(cfg Config, clk clock.Clock) (*Gate, error) {
 	}
 	g := &Gate{cfg: cfg, clk: clk, clients: map[string]*client{}}
 	if cfg.Auth != nil {
-		a, err := auth.New(*cfg.Auth, clk)
+		a, err := auth.New(cfg.Auth.config(), clk)
 		if err != nil {
 			return nil, fmt.Errorf("mqtt: %w", err)
 		}
