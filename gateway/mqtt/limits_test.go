@@ -200,3 +200,22 @@ func TestProbeSpeaksMQTT(t *testing.T) {
 		}
 	}
 }
+
+// The listener's idle_timeout works through the MQTT framing (its read
+// deadlines fire inside the relay's reads): traffic keeps a connection,
+// silence closes it.
+func TestIdleTimeoutThroughTheRelay(t *testing.T) {
+	bs := startBrokers(t, 1)
+	p, addr := gateway(t, bs, nil, func(c *l4.Config) { c.IdleTimeout = 300 * time.Millisecond })
+	nc := accepted(t, addr, mqtt.Connect{Version: mqtt.Version311, CleanStart: true, ClientID: "idle"})
+	if _, err := nc.Write([]byte{0xc0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readPacket(t, nc); !bytes.Equal(got, []byte{0xd0, 0}) {
+		t.Fatalf("PINGREQ: got % x", got)
+	}
+	expectClosed(t, nc)
+	if s := p.Stats(); s.IdleClosed != 1 {
+		t.Errorf("IdleClosed = %d, want 1", s.IdleClosed)
+	}
+}
