@@ -2,7 +2,10 @@
 // databases and anything else that is not HTTP: it accepts a connection,
 // picks a backend with one of the balance strategies, connects (trying
 // other backends when a connect fails) and splices bytes both ways until
-// both sides are done.
+// both sides are done. In mode mqtt it first reads and admits the client's
+// CONNECT (package mqtt), picks the broker by the client id's hash, and
+// copies client-to-broker traffic packet by packet (framing checked,
+// publish rate applied); broker-to-client stays a plain copy.
 //
 // It shares the gateway's building blocks: upstream.Backend for per-backend
 // state (a connection is "in flight" on its backend for its whole life, so
