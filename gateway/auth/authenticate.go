@@ -49,16 +49,7 @@ var (
 // Check authenticates r without writing anything or changing r. The error,
 // when not nil, is an *Error.
 func (a *Authenticator) Check(r *http.Request) (Identity, error) {
-	id, err := a.identify(r)
-	if err != nil {
-		return Identity{}, err
-	}
-	if a.allow != nil {
-		if _, ok := a.allow[id.Subject]; !ok {
-			return id, errForbidden
-		}
-	}
-	return id, nil
+	return a.allowed(a.identify(r))
 }
 
 func (a *Authenticator) identify(r *http.Request) (Identity, error) {

@@ -464,20 +464,28 @@ func (c *Config) resolvePaths(dir string) {
 			paths = append(paths, &cert.CertFile, &cert.KeyFile)
 		}
 	}
+	authPaths := func(keys *APIKeys, jwt *JWT, basic *Basic) {
+		if keys != nil {
+			paths = append(paths, &keys.File)
+		}
+		if jwt != nil {
+			paths = append(paths, &jwt.KeyFile, &jwt.JWKSFile)
+		}
+		if basic != nil {
+			paths = append(paths, &basic.File)
+		}
+	}
 	for i := range c.Routes {
 		if st := c.Routes[i].Static; st != nil {
 			paths = append(paths, &st.Root)
 		}
 		if a := c.Routes[i].Auth; a != nil {
-			if a.APIKeys != nil {
-				paths = append(paths, &a.APIKeys.File)
-			}
-			if a.JWT != nil {
-				paths = append(paths, &a.JWT.KeyFile, &a.JWT.JWKSFile)
-			}
-			if a.Basic != nil {
-				paths = append(paths, &a.Basic.File)
-			}
+			authPaths(a.APIKeys, a.JWT, a.Basic)
+		}
+	}
+	for i := range c.L4 {
+		if m := c.L4[i].MQTT; m != nil && m.Auth != nil {
+			authPaths(nil, m.Auth.JWT, m.Auth.Basic)
 		}
 	}
 	for i := range c.Pools {

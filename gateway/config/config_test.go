@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding"
+	"github.com/drawbridge-dev/drawbridge/gateway/l4"
 	"os"
 	"reflect"
 	"strings"
@@ -281,8 +282,11 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Routes) != 6 || len(c.Pools) != 3 || len(c.L4) != 1 {
-		t.Fatalf("example has %d routes, %d pools and %d L4 listeners, want 6, 3 and 1", len(c.Routes), len(c.Pools), len(c.L4))
+	if len(c.Routes) != 6 || len(c.Pools) != 3 || len(c.L4) != 2 {
+		t.Fatalf("example has %d routes, %d pools and %d L4 listeners, want 6, 3 and 2", len(c.Routes), len(c.Pools), len(c.L4))
+	}
+	if m := c.L4[1]; m.Mode != l4.ModeMQTT || m.MQTT == nil || m.MQTT.Auth == nil || m.MQTT.PublishRate == nil {
+		t.Errorf("l4 mqtt-aware = %+v, want mode mqtt with auth and rates", m)
 	}
 	if p := c.Pools[2]; p.Protocol != ProtocolHTTPS || p.TLS.ClientConfig() == nil || len(p.TLS.ClientConfig().Certificates) != 1 {
 		t.Errorf("pool internal-tls = %+v, want https with a loaded client certificate", p)

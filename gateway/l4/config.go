@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
+	"github.com/drawbridge-dev/drawbridge/gateway/mqtt"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 	"github.com/drawbridge-dev/drawbridge/internal/backend"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
@@ -19,6 +20,13 @@ const (
 	DefaultConnectTimeout = 2 * time.Second
 	DefaultConnectRetries = 2
 	DefaultDrainTimeout   = 30 * time.Second
+	DefaultMode           = ModeTCP
+)
+
+// Listener modes.
+const (
+	ModeTCP  = "tcp"  // bytes, whatever the protocol
+	ModeMQTT = "mqtt" // MQTT 3.1.1 and 5, understood (see package mqtt)
 )
 
 // Config is one L4 (TCP) listener: where it listens, how it balances and
@@ -37,10 +45,21 @@ const (
 type Config struct {
 	Name   string `yaml:"name"`   // required, unique
 	Listen string `yaml:"listen"` // required
+	// Mode: tcp relays bytes. mqtt reads each client's CONNECT first
+	// (MQTT 3.1.1 or 5): it routes by the hash of the client id (the
+	// client IP when it is empty), so it needs strategy consistent_hash
+	// (or ip_hash), applies the mqtt block's authentication and limits,
+	// checks the framing of what clients send (a bad packet closes its
+	// connection only), and health checks speak MQTT (CONNECT; any
+	// well-formed CONNACK passes, as any answer proves a live broker;
+	// DISCONNECT).
+	Mode string       `yaml:"mode"` // default tcp
+	MQTT *mqtt.Config `yaml:"mqtt"` // MQTT settings; an error on a tcp listener; omitted = its defaults
 	// Strategy: as pools, but not least_response_time (a TCP proxy sees
 	// only connect times, which measure the network, not the service; use
 	// least_connections). ip_hash and consistent_hash hash the client IP, so
-	// a client reaches the same backend of a pool shared with the HTTP tier.
+	// a client reaches the same backend of a pool shared with the HTTP tier
+	// (in mode mqtt they hash the client id instead).
 	Strategy       string          `yaml:"strategy"`        // default round_robin
 	Backends       []upstream.Spec `yaml:"backends"`        // at least one
 	ConnectTimeout time.Duration   `yaml:"connect_timeout"` // one connect attempt to a backend; default 2s
@@ -54,7 +73,7 @@ type Config struct {
 	MaxConnections int           `yaml:"max_connections"`
 	DrainTimeout   time.Duration `yaml:"drain_timeout"`  // on removal or shutdown, open connections get this long; 0 closes at once; default 30s
 	ProxyProtocol  bool          `yaml:"proxy_protocol"` // send a PROXY v1 header so backends see the client address
-	Health         *HealthConfig `yaml:"health_check"`   // TCP connect checks; nil = none (every backend counts as healthy)
+	Health         *HealthConfig `yaml:"health_check"`   // TCP connect checks (mode mqtt: MQTT CONNECT/CONNACK); nil = none (every backend counts as healthy)
 }
 
 // HealthConfig configures active TCP checks with hysteresis: a backend
@@ -73,6 +92,7 @@ func (c *Config) SetDefaults() {
 	c.ConnectTimeout = DefaultConnectTimeout
 	c.ConnectRetries = DefaultConnectRetries
 	c.DrainTimeout = DefaultDrainTimeout
+	c.Mode = DefaultMode
 }
 
 // SetDefaults: after health.CheckConfig (HAProxy's rise 2, fall 3).
@@ -102,8 +122,24 @@ func lookupStrategy(name string) (balance.Info, error) {
 // (and unique), while a Proxy built in Go may have neither.
 func (c *Config) Validate() yamlconf.Errors {
 	var v yamlconf.Check
-	if _, err := lookupStrategy(c.Strategy); err != nil {
+	strategy, err := lookupStrategy(c.Strategy)
+	if err != nil {
 		v.Add("strategy", "%v", err)
+	}
+	switch c.Mode {
+	case ModeTCP, "": // "": a Config built in Go without SetDefaults
+		if c.MQTT != nil {
+			v.Add("mqtt", "only for mode: %s (this listener's mode is %s)", ModeMQTT, c.Mode)
+		}
+	case ModeMQTT:
+		if err == nil && !strategy.Hashed {
+			v.Add("strategy", "mode mqtt routes each client by its client id: use consistent_hash (or ip_hash), not %s", c.Strategy)
+		}
+		if c.MQTT != nil {
+			v.In("mqtt", c.MQTT.Validate())
+		}
+	default:
+		v.Add("mode", "want %s or %s, got %q", ModeTCP, ModeMQTT, c.Mode)
 	}
 	v.In("backends", checkBackends(c.Backends))
 	for i, b := range c.Backends {

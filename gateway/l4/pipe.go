@@ -53,9 +53,9 @@ func (c *conn) pipe(up net.Conn) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		c.oneWay(up, c.client, &c.p.bytesToBackends)
+		c.oneWay(up, c.upSrc, &c.p.bytesToBackends)
 	}()
-	c.oneWay(c.client, up, &c.p.bytesToClients)
+	c.oneWay(c.downDst, up, &c.p.bytesToClients)
 	wg.Wait()
 }
 

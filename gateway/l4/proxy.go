@@ -2,7 +2,10 @@
 // databases and anything else that is not HTTP: it accepts a connection,
 // picks a backend with one of the balance strategies, connects (trying
 // other backends when a connect fails) and splices bytes both ways until
-// both sides are done.
+// both sides are done. In mode mqtt it first reads and admits the client's
+// CONNECT (package mqtt), picks the broker by the client id's hash, and
+// copies client-to-broker traffic packet by packet (framing checked,
+// publish rate applied); broker-to-client stays a plain copy.
 //
 // It shares the gateway's building blocks: upstream.Backend for per-backend
 // state (a connection is "in flight" on its backend for its whole life, so
@@ -35,6 +38,7 @@ import (
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/health"
+	"github.com/drawbridge-dev/drawbridge/gateway/mqtt"
 	"github.com/drawbridge-dev/drawbridge/gateway/upstream"
 	"github.com/drawbridge-dev/drawbridge/yamlconf"
 )
@@ -59,6 +63,7 @@ type Proxy struct {
 	hashKey balance.KeyFunc // non-nil for ip_hash and consistent_hash
 	opts    options
 	checker *health.Checker // nil without Config.Health
+	gate    *mqtt.Gate      // mode mqtt only
 	outlier *health.Outlier // nil without WithOutlier
 	// dial connects to a backend; tests replace it to simulate a backend
 	// that never answers.
@@ -81,6 +86,7 @@ type Proxy struct {
 	accepted        atomic.Uint64
 	refused         atomic.Uint64
 	failed          atomic.Uint64
+	rejected        atomic.Uint64
 	connectErrors   atomic.Uint64
 	idleClosed      atomic.Uint64
 	drainClosed     atomic.Uint64
@@ -100,8 +106,12 @@ type member struct {
 type conn struct {
 	p      *Proxy
 	client net.Conn
-	start  time.Time    // monotonic base for last
-	last   atomic.Int64 // last activity, nanoseconds since start (IdleTimeout only)
+	// upSrc is what the client-to-backend copy reads and downDst what the
+	// backend-to-client copy writes: the client connection, or in mqtt
+	// mode the session's framing wrappers around it.
+	upSrc, downDst net.Conn
+	start          time.Time    // monotonic base for last
+	last           atomic.Int64 // last activity, nanoseconds since start (IdleTimeout only)
 
 	idleFired atomic.Bool
 
@@ -109,6 +119,7 @@ type conn struct {
 	closed     bool // forced closed: no connect may complete
 	up         net.Conn
 	cancelDial context.CancelCauseFunc
+	stop       func() // ends an mqtt session's wait for the publish rate
 }
 
 // Option sets what a Proxy takes besides its Config: the settings that are
@@ -193,8 +204,18 @@ func New(cfg Config, clk clock.Clock, log *slog.Logger, opts ...Option) (*Proxy,
 		// processes too).
 		p.hashKey, _ = balance.ParseKey("ip")
 	}
+	if cfg.Mode == ModeMQTT {
+		mc := cfg.MQTT
+		if mc == nil {
+			mc = new(mqtt.Config)
+			mc.SetDefaults()
+		}
+		if p.gate, err = mqtt.New(*mc, clk); err != nil {
+			return nil, fmt.Errorf("l4 %q: %w", cfg.Name, err)
+		}
+	}
 	if cfg.Health != nil {
-		p.checker = newChecker(cfg.Name, *cfg.Health, p.opts.healthAddr, clk, p.opts.slowStart, p.healthChanged)
+		p.checker = newChecker(cfg.Name, *cfg.Health, p.opts.healthAddr, p.gate != nil, clk, p.opts.slowStart, p.healthChanged)
 	}
 	if p.opts.outlier != nil {
 		p.outlier = health.NewOutlier(cfg.Name, *p.opts.outlier, clk,
@@ -273,7 +294,7 @@ func (p *Proxy) Serve(ln net.Listener) error {
 			nc.Close()
 			continue
 		}
-		c := &conn{p: p, client: nc, start: time.Now()}
+		c := &conn{p: p, client: nc, upSrc: nc, downDst: nc, start: time.Now()}
 		p.mu.Lock()
 		if p.closing {
 			p.mu.Unlock()
@@ -300,7 +321,27 @@ func (p *Proxy) handle(c *conn) {
 	}()
 	defer c.client.Close()
 
-	b, up := p.connect(c)
+	hash := p.clientHash(c)
+	var session *mqtt.Session
+	if p.gate != nil {
+		s, err := p.gate.Admit(c.client)
+		if err != nil {
+			p.rejected.Add(1)
+			p.log.Debug("mqtt client refused", "client", c.client.RemoteAddr().String(), "error", err)
+			return
+		}
+		defer s.Close()
+		if !c.setStop(s.Stop) { // closed while reading the CONNECT
+			return
+		}
+		if s.HasClientID() {
+			hash = balance.HashKey(s.Connect.ClientID)
+		}
+		c.upSrc, c.downDst = s.Uplink(), s.Downlink()
+		session = s
+	}
+
+	b, up := p.connect(c, hash)
 	if up == nil {
 		p.failed.Add(1)
 		return
@@ -314,6 +355,14 @@ func (p *Proxy) handle(c *conn) {
 			return
 		}
 	}
+	if session != nil {
+		// The CONNECT as the client sent it: the broker does its own
+		// session handling (and may have its own authentication).
+		if _, err := up.Write(session.Raw); err != nil {
+			p.log.Debug("forwarding CONNECT failed", "backend", b.ID(), "error", err)
+			return
+		}
+	}
 	// Idle time counts from here: a slow connect is ConnectTimeout's
 	// business, not IdleTimeout's.
 	c.touch()
@@ -324,12 +373,9 @@ func (p *Proxy) handle(c *conn) {
 // backends when a connect fails, so a dead backend that health checks have
 // not caught yet costs the client a little latency, not the connection.
 // It returns the backend (Acquired, attached) and the connection, or nils.
-func (p *Proxy) connect(c *conn) (*upstream.Backend, net.Conn) {
+func (p *Proxy) connect(c *conn, hash uint64) (*upstream.Backend, net.Conn) {
 	var tried []*upstream.Backend
-	req := balance.Request{Exclude: func(b *upstream.Backend) bool { return slices.Contains(tried, b) }}
-	if p.hashKey != nil {
-		req.Hash = p.hashKey(&http.Request{RemoteAddr: c.client.RemoteAddr().String()})
-	}
+	req := balance.Request{Hash: hash, Exclude: func(b *upstream.Backend) bool { return slices.Contains(tried, b) }}
 	for range 1 + p.cfg.ConnectRetries {
 		req.Now = p.clk.Now().UnixNano()
 		b := p.bal.Pick(&req)
@@ -366,6 +412,24 @@ func (p *Proxy) connect(c *conn) (*upstream.Backend, net.Conn) {
 	}
 	p.log.Debug("no backend reachable", "client", c.client.RemoteAddr().String(), "tried", len(tried))
 	return nil, nil
+}
+
+// clientHash is the hash strategies' key for c: its IP (0 for the other
+// strategies, which ignore it).
+func (p *Proxy) clientHash(c *conn) uint64 {
+	if p.hashKey == nil {
+		return 0
+	}
+	return p.hashKey(&http.Request{RemoteAddr: c.client.RemoteAddr().String()})
+}
+
+// setStop records how to end c's mqtt session waits on a forced close; it
+// reports false if c is already closed.
+func (c *conn) setStop(stop func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stop = stop
+	return !c.closed
 }
 
 // dial connects to b within ConnectTimeout (on the injected clock); a
@@ -438,6 +502,9 @@ func (c *conn) forceClose() {
 	if c.cancelDial != nil {
 		c.cancelDial(net.ErrClosed)
 	}
+	if c.stop != nil {
+		c.stop()
+	}
 	c.client.Close()
 	if c.up != nil {
 		c.up.Close()
@@ -448,8 +515,11 @@ func (c *conn) forceClose() {
 func (c *conn) closeBoth() {
 	c.client.Close()
 	c.mu.Lock()
-	up := c.up
+	up, stop := c.up, c.stop
 	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	if up != nil {
 		up.Close()
 	}
@@ -604,10 +674,13 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 
 // Stats is a snapshot of the proxy's counters.
 type Stats struct {
-	Open          int64  // client connections open now (connecting or proxying)
-	Accepted      uint64 // client connections taken into service
-	Refused       uint64 // closed at once because MaxConnections was reached
-	Failed        uint64 // closed because no backend could be connected
+	Open     int64  // client connections open now (connecting or proxying)
+	Accepted uint64 // client connections taken into service
+	Refused  uint64 // closed at once because MaxConnections was reached
+	Failed   uint64 // closed because no backend could be connected
+	// Rejected (mode mqtt): closed at CONNECT, which was malformed, too
+	// large or late, or refused (credentials, connection rate).
+	Rejected      uint64
 	ConnectErrors uint64 // failed connect attempts, retried ones included
 	IdleClosed    uint64 // closed by IdleTimeout
 	DrainClosed   uint64 // closed by a removed backend's DrainTimeout
@@ -639,6 +712,7 @@ func (p *Proxy) Stats() Stats {
 		Accepted:        p.accepted.Load(),
 		Refused:         p.refused.Load(),
 		Failed:          p.failed.Load(),
+		Rejected:        p.rejected.Load(),
 		ConnectErrors:   p.connectErrors.Load(),
 		IdleClosed:      p.idleClosed.Load(),
 		DrainClosed:     p.drainClosed.Load(),
