@@ -1,0 +1,282 @@
+package acme_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-dev/drawbridge/gateway"
+	"github.com/drawbridge-dev/drawbridge/gateway/config"
+	"github.com/drawbridge-dev/drawbridge/gateway/server"
+	"github.com/drawbridge-dev/drawbridge/internal/testkit"
+)
+
+// The tests run Pebble, Let's Encrypt's test CA, pinned as a Go tool
+// dependency (go.mod's tool lines), with pebble-challtestsrv as its DNS
+// server: every name resolves to 127.0.0.1, where the gateway under test
+// listens on the ports Pebble validates (httpPort, tlsPort).
+
+// issuance bounds one issuance: Pebble without its validation sleeps
+// takes well under a second, but the machine may be busy.
+const issuance = 60 * time.Second
+
+// tool is the path of a go.mod tool's binary, built (once, then cached) by
+// the go command.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "tool", "-n", name).Output()
+	if err != nil {
+		t.Fatalf("go tool -n %s: %v (the tool is pinned in go.mod)", name, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// freePort is a TCP port free on ip (and, for the pair, on 127.0.0.2).
+func freePort(t *testing.T, ip string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// start runs a program until the test ends; its output is logged if the
+// test fails.
+func start(t *testing.T, name string, env []string, argv ...string) {
+	t.Helper()
+	out := &testkit.Buffer{}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, out)
+		}
+	})
+}
+
+type pebble struct {
+	dir      string         // the directory URL
+	caFile   string         // trusts the directory's HTTPS
+	mgmt     string         // the management listener (roots)
+	dirRoots *x509.CertPool // for our own requests to it
+}
+
+// startPebble runs challtestsrv and Pebble, validating on httpPort and
+// tlsPort, issuing certificates valid for validity.
+func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *pebble {
+	t.Helper()
+	src, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/letsencrypt/pebble/v2").Output()
+	if err != nil {
+		t.Fatalf("go list pebble: %v", err)
+	}
+	certs := filepath.Join(strings.TrimSpace(string(src)), "test", "certs")
+	dnsPort, chalMgmt := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
+	start(t, "pebble-challtestsrv", nil, tool(t, "pebble-challtestsrv"),
+		"-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dnsserver", fmt.Sprintf("127.0.0.1:%d", dnsPort),
+		"-management", fmt.Sprintf("127.0.0.1:%d", chalMgmt), "-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "")
+
+	port, mgmt := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
+	cfg := map[string]any{"pebble": map[string]any{
+		"listenAddress":                  fmt.Sprintf("127.0.0.1:%d", port),
+		"managementListenAddress":        fmt.Sprintf("127.0.0.1:%d", mgmt),
+		"certificate":                    filepath.Join(certs, "localhost", "cert.pem"),
+		"privateKey":                     filepath.Join(certs, "localhost", "key.pem"),
+		"httpPort":                       httpPort,
+		"tlsPort":                        tlsPort,
+		"ocspResponderURL":               "",
+		"externalAccountBindingRequired": false,
+		"profiles": map[string]any{"default": map[string]any{
+			"description": "test", "validityPeriod": int(validity.Seconds())}},
+	}}
+	b, _ := json.Marshal(cfg)
+	path := filepath.Join(t.TempDir(), "pebble.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start(t, "pebble", []string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0"},
+		tool(t, "pebble"), "-config", path, "-dnsserver", fmt.Sprintf("127.0.0.1:%d", dnsPort))
+
+	p := &pebble{dir: fmt.Sprintf("https://localhost:%d/dir", port), caFile: filepath.Join(certs, "pebble.minica.pem"),
+		mgmt: fmt.Sprintf("https://localhost:%d", mgmt), dirRoots: x509.NewCertPool()}
+	pem, err := os.ReadFile(p.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.dirRoots.AppendCertsFromPEM(pem)
+	testkit.Eventually(t, "pebble's directory", func() bool {
+		_, err := p.get("https://localhost:" + fmt.Sprint(port) + "/dir")
+		return err == nil
+	})
+	return p
+}
+
+func (p *pebble) get(url string) ([]byte, error) {
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.dirRoots}}}
+	resp, err := c.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// issuingRoot is the root Pebble issues under (new on every Pebble run).
+func (p *pebble) issuingRoot(t *testing.T) *x509.CertPool {
+	t.Helper()
+	pem, err := p.get(p.mgmt + "/roots/0")
+	if err != nil {
+		t.Fatalf("pebble root: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("pebble root: no PEM in %q", pem)
+	}
+	return pool
+}
+
+type gw struct {
+	http, https string
+	log         *testkit.Buffer
+	stop        func()
+}
+
+// acmeBlock is a tls.acme block for p.
+func acmeBlock(p *pebble, domain, storage, challenges, renewBefore string) string {
+	return fmt.Sprintf(`  acme:
+    directory: %s
+    ca_file: %s
+    email: ops@example.com
+    agree_tos: true
+    domains: [%s]
+    storage: %s
+    challenges: [%s]
+    renew_before: %s
+    check_interval: 200ms
+`, p.dir, p.caFile, domain, storage, challenges, renewBefore)
+}
+
+// runGateway runs a gateway (the daemon's Runner) on ip's httpPort and
+// tlsPort with the given tls section body, until the test ends or stop.
+func runGateway(t *testing.T, ip string, httpPort, tlsPort int, tlsBody string) *gw {
+	t.Helper()
+	be := testkit.StartHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "routed") }))
+	yaml := fmt.Sprintf(`listen: %s:%d
+admin: {enabled: false}
+access_log: {enabled: false}
+pools: [{name: app, backends: [{address: %s}]}]
+routes: [{name: all, match: {path_prefix: /}, pool: app}]
+tls:
+  listen: %s:%d
+%s`, ip, httpPort, be.Addr(), ip, tlsPort, tlsBody)
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("config:\n%s\n%v", yaml, err)
+	}
+	g := &gw{log: &testkit.Buffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	r := &server.Runner{Config: cfg, Options: gateway.Options{Logger: slog.New(slog.NewTextHandler(g.log, &slog.HandlerOptions{Level: slog.LevelDebug}))},
+		Ready: func(l server.Listeners, _ *gateway.Gateway) {
+			g.http, g.https = l.HTTP.String(), l.HTTPS.String()
+			close(ready)
+		}}
+	go func() { done <- r.Run(ctx) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("gateway: %v\n%s", err, g.log)
+	}
+	var once sync.Once
+	g.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("gateway run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		g.stop()
+		if t.Failed() {
+			t.Logf("gateway %s log:\n%s", g.https, g.log)
+		}
+	})
+	return g
+}
+
+// served is the leaf the gateway's TLS listener presents for name, verified
+// against roots; nil (and the error) when the handshake fails.
+func served(addr, name string, roots *x509.CertPool) (*x509.Certificate, error) {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	c, err := tls.DialWithDialer(d, "tcp", addr, &tls.Config{ServerName: name, RootCAs: roots})
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	return c.ConnectionState().PeerCertificates[0], nil
+}
+
+// waitServed waits until addr serves name a certificate chaining to roots
+// whose serial differs from not (nil: any), and returns it.
+func waitServed(t *testing.T, addr, name string, roots *x509.CertPool, not *big.Int) *x509.Certificate {
+	t.Helper()
+	var leaf *x509.Certificate
+	var last error
+	if !testkit.Until(issuance, func() bool {
+		leaf, last = served(addr, name, roots)
+		return last == nil && (not == nil || leaf.SerialNumber.Cmp(not) != 0)
+	}) {
+		t.Fatalf("%s never served %s a certificate from Pebble (serial not %v): %v", addr, name, not, last)
+	}
+	return leaf
+}
+
+func TestPebbleIssues(t *testing.T) {
+	for _, ch := range []string{"http-01", "tls-alpn-01"} {
+		t.Run(ch, func(t *testing.T) {
+			httpPort, tlsPort := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
+			p := startPebble(t, httpPort, tlsPort, time.Hour)
+			domain := "gw.example.com"
+			began := time.Now()
+			g := runGateway(t, "127.0.0.1", httpPort, tlsPort, acmeBlock(p, domain, t.TempDir(), ch, "0s"))
+			leaf := waitServed(t, g.https, domain, p.issuingRoot(t), nil)
+			t.Logf("%s: certificate serial %x served %v after start", ch, leaf.SerialNumber, time.Since(began).Round(time.Millisecond))
+			if len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != domain {
+				t.Errorf("names %v, want [%s]", leaf.DNSNames, domain)
+			}
+			want := "challenge_type=" + ch
+			if !strings.Contains(g.log.String(), want) {
+				t.Errorf("the log never says %s", want)
+			}
+		})
+	}
+}
