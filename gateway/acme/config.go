@@ -21,6 +21,7 @@ const (
 
 // Config is the tls section's acme block.
 type Config struct {
+	Enabled       bool          `yaml:"enabled"`        // false keeps the block written down, unchecked and unused
 	Directory     string        `yaml:"directory"`      // the CA's ACME directory URL (https); required, so that no public CA is ever called by surprise
 	CAFile        string        `yaml:"ca_file"`        // PEM bundle trusted for the directory's HTTPS (a private or test CA); default the system roots
 	Email         string        `yaml:"email"`          // the account's contact address, for the CA's expiry and policy notices
@@ -33,6 +34,7 @@ type Config struct {
 }
 
 func (c *Config) SetDefaults() {
+	c.Enabled = true
 	c.Challenges = []string{HTTP01, TLSALPN01}
 	c.CheckInterval = 10 * time.Minute
 }
@@ -42,6 +44,9 @@ func (c *Config) SetDefaults() {
 // than when a certificate is due.
 func (c *Config) Validate() yamlconf.Errors {
 	var v yamlconf.Check
+	if !c.Enabled {
+		return nil
+	}
 	if c.Directory == "" {
 		v.Add("directory", "required (for Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)")
 	} else if u, err := url.Parse(c.Directory); err != nil || u.Scheme != "https" || u.Host == "" {
@@ -96,6 +101,9 @@ func (c *Config) Validate() yamlconf.Errors {
 	v.Positive("check_interval", c.CheckInterval)
 	return v.Errs
 }
+
+// On reports whether c is a block in use; c may be nil (no block).
+func (c *Config) On() bool { return c != nil && c.Enabled }
 
 // Uses reports whether challenge type ch is enabled.
 func (c *Config) Uses(ch string) bool { return slices.Contains(c.Challenges, ch) }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,9 +57,9 @@ func freePort(t *testing.T, ip string) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// start runs a program until the test ends; its output is logged if the
-// test fails.
-func start(t *testing.T, name string, env []string, argv ...string) {
+// start runs a program until the test ends or the returned stop; its
+// output is logged if the test fails.
+func start(t *testing.T, name string, env []string, argv ...string) (stop func()) {
 	t.Helper()
 	out := &testkit.Buffer{}
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -67,13 +68,15 @@ func start(t *testing.T, name string, env []string, argv ...string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
+	var once sync.Once
+	stop = func() { once.Do(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }) }
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		stop()
 		if t.Failed() {
 			t.Logf("%s output:\n%s", name, out)
 		}
 	})
+	return stop
 }
 
 type pebble struct {
@@ -81,6 +84,7 @@ type pebble struct {
 	caFile   string         // trusts the directory's HTTPS
 	mgmt     string         // the management listener (roots)
 	dirRoots *x509.CertPool // for our own requests to it
+	stop     func()         // the CA goes away
 }
 
 // startPebble runs challtestsrv and Pebble, validating on httpPort and
@@ -115,11 +119,11 @@ func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *p
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start(t, "pebble", []string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0"},
+	stop := start(t, "pebble", []string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0"},
 		tool(t, "pebble"), "-config", path, "-dnsserver", fmt.Sprintf("127.0.0.1:%d", dnsPort))
 
 	p := &pebble{dir: fmt.Sprintf("https://localhost:%d/dir", port), caFile: filepath.Join(certs, "pebble.minica.pem"),
-		mgmt: fmt.Sprintf("https://localhost:%d", mgmt), dirRoots: x509.NewCertPool()}
+		mgmt: fmt.Sprintf("https://localhost:%d", mgmt), dirRoots: x509.NewCertPool(), stop: stop}
 	pem, err := os.ReadFile(p.caFile)
 	if err != nil {
 		t.Fatal(err)
@@ -278,5 +282,66 @@ func TestPebbleIssues(t *testing.T) {
 				t.Errorf("the log never says %s", want)
 			}
 		})
+	}
+}
+
+// TestPebbleRenews: certificates valid for an hour, renew_before two hours,
+// so every check renews; a renewed certificate (new serial, same names) is
+// served without a restart.
+func TestPebbleRenews(t *testing.T) {
+	httpPort, tlsPort := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
+	p := startPebble(t, httpPort, tlsPort, time.Hour)
+	domain := "renew.example.com"
+	g := runGateway(t, "127.0.0.1", httpPort, tlsPort, acmeBlock(p, domain, t.TempDir(), "http-01, tls-alpn-01", "2h"))
+	roots := p.issuingRoot(t)
+	first := waitServed(t, g.https, domain, roots, nil)
+	began := time.Now()
+	next := waitServed(t, g.https, domain, roots, first.SerialNumber)
+	t.Logf("renewed: serial %x replaced %x after %v", next.SerialNumber, first.SerialNumber, time.Since(began).Round(time.Millisecond))
+	if !slices.Equal(next.DNSNames, first.DNSNames) {
+		t.Errorf("renewed names %v, want %v", next.DNSNames, first.DNSNames)
+	}
+	if !strings.Contains(g.log.String(), "renewal=true") {
+		t.Errorf("the log never reports a renewal")
+	}
+}
+
+// TestPebbleSharedStorage: an active and a passive gateway (127.0.0.1 and
+// 127.0.0.2, the same ports) share a storage directory and start together.
+// One certificate is obtained, by whichever takes the storage lock first,
+// and both serve it. Then the CA goes away and the active gateway stops:
+// the passive one still serves the same certificate (same serial).
+func TestPebbleSharedStorage(t *testing.T) {
+	httpPort, tlsPort := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
+	p := startPebble(t, httpPort, tlsPort, 24*time.Hour) // resolves names to 127.0.0.1: the active one
+	domain := "pair.example.com"
+	storage := t.TempDir()
+	block := acmeBlock(p, domain, storage, "http-01, tls-alpn-01", "0s")
+	// Started back to back: both find storage empty and race for the lock.
+	active := runGateway(t, "127.0.0.1", httpPort, tlsPort, block)
+	passive := runGateway(t, "127.0.0.2", httpPort, tlsPort, block)
+	roots := p.issuingRoot(t)
+	a := waitServed(t, active.https, domain, roots, nil)
+	b := waitServed(t, passive.https, domain, roots, nil)
+	if a.SerialNumber.Cmp(b.SerialNumber) != 0 {
+		t.Fatalf("active serves serial %x, passive %x: two certificates were obtained", a.SerialNumber, b.SerialNumber)
+	}
+	byActive := strings.Count(active.log.String(), "acme: certificate obtained")
+	byPassive := strings.Count(passive.log.String(), "acme: certificate obtained")
+	t.Logf("obtained by the active: %d, by the passive: %d", byActive, byPassive)
+	if byActive+byPassive != 1 {
+		t.Errorf("certificates obtained: %d, want 1", byActive+byPassive)
+	}
+
+	p.stop()
+	active.stop()
+	began := time.Now()
+	after, err := served(passive.https, domain, roots)
+	if err != nil {
+		t.Fatalf("passive after failover: %v", err)
+	}
+	t.Logf("after failover the passive serves serial %x (active had %x), handshake %v", after.SerialNumber, a.SerialNumber, time.Since(began).Round(time.Millisecond))
+	if after.SerialNumber.Cmp(a.SerialNumber) != 0 {
+		t.Errorf("after failover: serial %x, want the active's %x", after.SerialNumber, a.SerialNumber)
 	}
 }

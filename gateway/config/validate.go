@@ -195,7 +195,7 @@ func (c *Config) validate() Errors {
 	v.Positive("server.body_grace", c.Server.BodyGrace)
 	if t := c.TLS; t != nil {
 		v.listenAddr("tls.listen", t.Listen)
-		if len(t.Certificates) == 0 && t.ACME == nil {
+		if len(t.Certificates) == 0 && !t.ACME.On() {
 			v.Add("tls.certificates", "at least one certificate is required (or an acme block)")
 		}
 		if t.ACME != nil {

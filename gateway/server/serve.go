@@ -134,7 +134,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			g.SetHTTPSPort(port)
 		}
 		closeAll = func() { _ = srv.Close(); h2.stop() }
-		if t.ACME != nil {
+		if t.ACME.On() {
 			m := startACME(ctx, g, t.ACME, ln.Addr(), tln.Addr(), log)
 			defer m.Stop()
 		}
@@ -206,7 +206,7 @@ func serveTLS(g *gateway.Gateway, ln net.Listener, cfg *config.Config, srv *http
 	minV, _ := tlsterm.ParseVersion(cfg.TLS.MinVersion) // validated by config
 	tcfg := tlsterm.Config(nil, minV)
 	tcfg.GetCertificate = g.GetCertificate
-	if a := cfg.TLS.ACME; a != nil && a.Uses(acme.TLSALPN01) {
+	if a := cfg.TLS.ACME; a.On() && a.Uses(acme.TLSALPN01) {
 		tcfg.NextProtos = append(tcfg.NextProtos, tlsterm.ACMEProto)
 	}
 	h2s := &http2.Server{IdleTimeout: cfg.Server.IdleTimeout, MaxConcurrentStreams: 250, MaxReadFrameSize: h2guard.MaxFrameSize}
