@@ -14,23 +14,13 @@ func TestACMEErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "notadir"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "gw.yaml")
-	yaml := `listen: 127.0.0.1:0
-pools: [{name: app, backends: [{address: 127.0.0.1:1}]}]
-routes: [{name: all, match: {path_prefix: /}, pool: app}]
-tls:
-  listen: 127.0.0.1:0
-  acme:
+	_, err := loadACME(t, dir, `  acme:
     directory: http://ca.example/dir
     domains: ["*.example.com", gw.example.com, gw.example.com, localhost]
     storage: notadir
     challenges: [http-01, dns-01]
     renew_before: -1h
-`
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err := Load(path)
+`)
 	if err == nil {
 		t.Fatal("loaded")
 	}
@@ -57,18 +47,8 @@ tls:
 // files not required beside an acme block.
 func TestACMEDefaults(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "gw.yaml")
-	yaml := `listen: 127.0.0.1:0
-pools: [{name: app, backends: [{address: 127.0.0.1:1}]}]
-routes: [{name: all, match: {path_prefix: /}, pool: app}]
-tls:
-  listen: 127.0.0.1:0
-  acme: {directory: "https://ca.example/dir", agree_tos: true, domains: [gw.example.com], storage: .}
-`
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := Load(path)
+	c, err := loadACME(t, dir, `  acme: {directory: "https://ca.example/dir", agree_tos: true, domains: [gw.example.com], storage: .}
+`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,4 +56,21 @@ tls:
 	if strings.Join(a.Challenges, ",") != "http-01,tls-alpn-01" || a.CheckInterval.String() != "10m0s" || a.RenewBefore != 0 || a.Storage != dir {
 		t.Errorf("defaults: %+v", a)
 	}
+}
+
+// loadACME loads dir/gw.yaml: a minimal gateway whose tls section ends
+// with tls (its acme block); line 6 is tls's first line after listen.
+func loadACME(t *testing.T, dir, tls string) (*Config, error) {
+	t.Helper()
+	path := filepath.Join(dir, "gw.yaml")
+	yaml := `listen: 127.0.0.1:0
+pools: [{name: app, backends: [{address: 127.0.0.1:1}]}]
+routes: [{name: all, match: {path_prefix: /}, pool: app}]
+tls:
+  listen: 127.0.0.1:0
+` + tls
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return Load(path)
 }
