@@ -3,25 +3,12 @@ package tlsterm_test
 import (
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/tlsterm"
 	"github.com/drawbridge-dev/drawbridge/internal/testkit"
 )
-
-// replace writes data to path as a rotation does: a new file renamed over
-// the old one.
-func replace(t *testing.T, path string, data []byte) {
-	t.Helper()
-	if err := os.WriteFile(path+".new", data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(path+".new", path); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestUpstreamFilesRotate: a pool's client certificate and CA bundle are
 // re-read when they change on disk, with no config reload: an mTLS backend
@@ -65,8 +52,8 @@ func TestUpstreamFilesRotate(t *testing.T) {
 	second := clientCA.Client("client-2")
 	// The key first: until the certificate follows, the pair does not
 	// match, and the previous one stays in use.
-	replace(t, u.KeyFile, second.KeyPEM)
-	replace(t, u.CertFile, second.CertPEM)
+	testkit.Replace(t, u.KeyFile, second.KeyPEM)
+	testkit.Replace(t, u.CertFile, second.CertPEM)
 	testkit.Eventually(t, "the backend to see the rotated client certificate", func() bool {
 		got, _ := get(backend.URL)
 		return got == "client-2"
@@ -79,7 +66,7 @@ func TestUpstreamFilesRotate(t *testing.T) {
 	if _, err := get(moved.URL); err == nil || !strings.Contains(err.Error(), "failed to verify certificate") {
 		t.Fatalf("backend under an untrusted CA: %v", err)
 	}
-	replace(t, u.CAFile, newCA.PEM)
+	testkit.Replace(t, u.CAFile, newCA.PEM)
 	testkit.Eventually(t, "the backend under the new CA to be trusted", func() bool {
 		got, _ := get(moved.URL)
 		return got == "client-2"
