@@ -221,7 +221,7 @@ func (m *Manager) loop(ctx context.Context) {
 // under a storage lock, after re-reading storage, so that of gateways
 // sharing it only the first renews and the others load its certificate.
 func (m *Manager) refresh(ctx context.Context, d string) {
-	if _, err := m.magic.CacheManagedCertificate(ctx, d); err != nil {
+	if !m.adopt(ctx, d) {
 		return // not obtained yet: ManageAsync is at it
 	}
 	if !m.due(d) {
@@ -233,13 +233,31 @@ func (m *Manager) refresh(ctx context.Context, d string) {
 		return
 	}
 	defer func() { _ = m.magic.Storage.Unlock(context.Background(), lock) }()
-	if _, err := m.magic.CacheManagedCertificate(ctx, d); err != nil || !m.due(d) {
+	if !m.adopt(ctx, d) || !m.due(d) {
 		return
 	}
 	if err := m.magic.RenewCertSync(ctx, d, true); err != nil {
 		return // logged by the event
 	}
-	_, _ = m.magic.CacheManagedCertificate(ctx, d)
+	m.adopt(ctx, d)
+}
+
+// adopt makes the certificate storage holds for d the one served, and
+// drops the others held for it (those it replaced); false when storage
+// has none.
+func (m *Manager) adopt(ctx context.Context, d string) bool {
+	c, err := m.magic.CacheManagedCertificate(ctx, d)
+	if err != nil {
+		return false
+	}
+	var stale []string
+	for _, o := range m.cache.AllMatchingCertificates(d) {
+		if o.Hash() != c.Hash() {
+			stale = append(stale, o.Hash())
+		}
+	}
+	m.cache.Remove(stale)
+	return true
 }
 
 // due reports whether d's certificate has less than renew_before left.

@@ -354,3 +354,24 @@ func TestPebbleSharedStorage(t *testing.T) {
 		t.Errorf("after failover: serial %x, want the active's %x", after.SerialNumber, a.SerialNumber)
 	}
 }
+
+// TestPebblePassiveFollowsRenewal: the passive gateway loads from storage
+// what the active one renews (here at every check: renew_before beyond the
+// validity), and serves it without obtaining anything itself.
+func TestPebblePassiveFollowsRenewal(t *testing.T) {
+	httpPort, tlsPort := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
+	p := startPebble(t, httpPort, tlsPort, time.Hour)
+	domain := "follow.example.com"
+	storage := t.TempDir()
+	active := runGateway(t, "127.0.0.1", httpPort, tlsPort, acmeBlock(p, domain, storage, "http-01", "2h"))
+	roots := p.issuingRoot(t)
+	waitServed(t, active.https, domain, roots, nil)
+	passive := runGateway(t, "127.0.0.2", httpPort, tlsPort, acmeBlock(p, domain, storage, "http-01", "0s"))
+	first := waitServed(t, passive.https, domain, roots, nil)
+	began := time.Now()
+	next := waitServed(t, passive.https, domain, roots, first.SerialNumber)
+	t.Logf("the passive moved from serial %x to the renewed %x after %v", first.SerialNumber, next.SerialNumber, time.Since(began).Round(time.Millisecond))
+	if strings.Contains(passive.log.String(), "acme: certificate obtained") {
+		t.Error("the passive obtained a certificate itself")
+	}
+}
