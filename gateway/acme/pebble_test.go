@@ -35,9 +35,16 @@ import (
 // takes well under a second, but the machine may be busy.
 const issuance = 60 * time.Second
 
-// tool is the path of a go.mod tool's binary, built (once, then cached) by
-// the go command.
-func tool(t *testing.T, name string) string {
+// tools are the paths of the go.mod tools' binaries, built (once, then
+// cached) by the go command; asked once per test binary, as each asking
+// takes a second.
+var tools struct {
+	once                sync.Once
+	pebble, chal, certs string // certs: Pebble's test certificates
+	err                 error
+}
+
+func pebbleTools(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs Pebble; skipped with -short")
@@ -46,11 +53,20 @@ func tool(t *testing.T, name string) string {
 	if err != nil {
 		t.Skip("go toolchain not on PATH: cannot build Pebble")
 	}
-	out, err := exec.Command(goTool, "tool", "-n", name).Output()
-	if err != nil {
-		t.Fatalf("go tool -n %s: %v (the tool is pinned in go.mod)", name, err)
+	tools.once.Do(func() {
+		run := func(args ...string) string {
+			out, err := exec.Command(goTool, args...).Output()
+			if err != nil && tools.err == nil {
+				tools.err = fmt.Errorf("go %s: %v (the tools are pinned in go.mod)", strings.Join(args, " "), err)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		tools.pebble, tools.chal = run("tool", "-n", "pebble"), run("tool", "-n", "pebble-challtestsrv")
+		tools.certs = filepath.Join(run("list", "-m", "-f", "{{.Dir}}", "github.com/letsencrypt/pebble/v2"), "test", "certs")
+	})
+	if tools.err != nil {
+		t.Fatal(tools.err)
 	}
-	return strings.TrimSpace(string(out))
 }
 
 // freePort is a TCP port free on ip (and, for the pair, on 127.0.0.2).
@@ -98,14 +114,10 @@ type pebble struct {
 // tlsPort, issuing certificates valid for validity.
 func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *pebble {
 	t.Helper()
-	chal := tool(t, "pebble-challtestsrv")
-	src, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/letsencrypt/pebble/v2").Output()
-	if err != nil {
-		t.Fatalf("go list pebble: %v", err)
-	}
-	certs := filepath.Join(strings.TrimSpace(string(src)), "test", "certs")
+	pebbleTools(t)
+	certs := tools.certs
 	dnsPort, chalMgmt := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
-	start(t, "pebble-challtestsrv", nil, chal,
+	start(t, "pebble-challtestsrv", nil, tools.chal,
 		"-defaultIPv4", "127.0.0.1", "-defaultIPv6", "", "-dnsserver", fmt.Sprintf("127.0.0.1:%d", dnsPort),
 		"-management", fmt.Sprintf("127.0.0.1:%d", chalMgmt), "-http01", "", "-https01", "", "-tlsalpn01", "", "-doh", "")
 
@@ -128,7 +140,7 @@ func startPebble(t *testing.T, httpPort, tlsPort int, validity time.Duration) *p
 		t.Fatal(err)
 	}
 	stop := start(t, "pebble", []string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0"},
-		tool(t, "pebble"), "-config", path, "-dnsserver", fmt.Sprintf("127.0.0.1:%d", dnsPort))
+		tools.pebble, "-config", path, "-dnsserver", fmt.Sprintf("127.0.0.1:%d", dnsPort))
 
 	p := &pebble{dir: fmt.Sprintf("https://localhost:%d/dir", port), caFile: filepath.Join(certs, "pebble.minica.pem"),
 		mgmt: fmt.Sprintf("https://localhost:%d", mgmt), dirRoots: x509.NewCertPool(), stop: stop}
