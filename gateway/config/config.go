@@ -187,7 +187,7 @@ func (p *Pool) Dynamic() bool { return p.Discovery != nil && p.Discovery.Dynamic
 // configuration (SIGHUP or a change to the config or certificate files).
 type TLS struct {
 	Listen           string        `yaml:"listen"`            // default ":8443"
-	Certificates     []Certificate `yaml:"certificates"`      // at least one unless acme is set; the first is the default for unknown SNI
+	Certificates     []Certificate `yaml:"certificates"`      // at least one unless acme is on; the first is the default for unknown SNI
 	ACME             *acme.Config  `yaml:"acme"`              // certificates obtained and renewed from an ACME CA; for its domains they win over certificates, which serve until one is obtained
 	MinVersion       string        `yaml:"min_version"`       // "1.2" (default) or "1.3"
 	RedirectHTTP     bool          `yaml:"redirect_http"`     // the plain listener answers 308 to https
