@@ -74,3 +74,13 @@ tls:
 	}
 	return Load(path)
 }
+
+// TestACMEDisabled: enabled: false keeps a block written down unchecked,
+// and it does not stand in for certificates.
+func TestACMEDisabled(t *testing.T) {
+	_, err := loadACME(t, t.TempDir(), `  acme: {enabled: false, directory: "http://x", storage: /nonexistent}
+`)
+	if err == nil || !strings.Contains(err.Error(), "gw.yaml:4: tls.certificates: at least one certificate is required") || strings.Contains(err.Error(), "tls.acme.") {
+		t.Fatalf("got %v, want only the missing certificates", err)
+	}
+}

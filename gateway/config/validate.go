@@ -196,7 +196,7 @@ func (c *Config) validate() Errors {
 	if t := c.TLS; t != nil {
 		v.listenAddr("tls.listen", t.Listen)
 		if len(t.Certificates) == 0 && !t.ACME.On() {
-			v.Add("tls.certificates", "at least one certificate is required (or an acme block)")
+			v.Add("tls.certificates", "at least one certificate is required (or tls.acme)")
 		}
 		if t.ACME != nil {
 			v.In("tls.acme", t.ACME.Validate())
