@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,6 +72,7 @@ func New(c *Config, o Options) (*Manager, error) {
 		return nil, fmt.Errorf("tls.acme.ca_file: %w", err)
 	}
 	m := &Manager{cfg: *c, log: o.Logger.With("component", "acme"), domains: map[string]bool{}, done: make(chan struct{})}
+	m.cfg.Domains = slices.Clone(c.Domains) // the config stays as written
 	for i, d := range c.Domains {
 		d = strings.ToLower(strings.TrimSuffix(d, "."))
 		m.cfg.Domains[i] = d
