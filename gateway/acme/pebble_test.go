@@ -184,6 +184,7 @@ func (p *pebble) issuingRoot(t *testing.T) *x509.CertPool {
 }
 
 type gw struct {
+	g           *gateway.Gateway
 	http, https string
 	log         *testkit.Buffer
 	stop        func()
@@ -205,7 +206,8 @@ func acmeBlock(p *pebble, domain, storage, challenges, renewBefore string) strin
 }
 
 // runGateway runs a gateway (the daemon's Runner) on ip's httpPort and
-// tlsPort with the given tls section body, until the test ends or stop.
+// tlsPort with the given tls section body (which may go on with top-level
+// sections), until the test ends or stop.
 func runGateway(t *testing.T, ip string, httpPort, tlsPort int, tlsBody string) *gw {
 	t.Helper()
 	be := testkit.StartHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "routed") }))
@@ -229,8 +231,8 @@ tls:
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan struct{}), make(chan error, 1)
 	r := &server.Runner{Config: cfg, Options: gateway.Options{Logger: slog.New(slog.NewTextHandler(g.log, &slog.HandlerOptions{Level: slog.LevelDebug}))},
-		Ready: func(l server.Listeners, _ *gateway.Gateway) {
-			g.http, g.https = l.HTTP.String(), l.HTTPS.String()
+		Ready: func(l server.Listeners, gg *gateway.Gateway) {
+			g.g, g.http, g.https = gg, l.HTTP.String(), l.HTTPS.String()
 			close(ready)
 		}}
 	go func() { done <- r.Run(ctx) }()
@@ -328,19 +330,33 @@ func TestPebbleRenews(t *testing.T) {
 }
 
 // TestPebbleSharedStorage: an active and a passive gateway (127.0.0.1 and
-// 127.0.0.2, the same ports) share a storage directory and start together.
-// One certificate is obtained, by whichever takes the storage lock first,
-// and both serve it. Then the CA goes away and the active gateway stops:
-// the passive one still serves the same certificate (same serial).
+// 127.0.0.2, the same ports) in failover mode local (a file lease; the
+// virtual IP on an interface that does not exist, so the host's network is
+// never touched) share a storage directory. The passive one starts while
+// the active one obtains the certificate: it waits on the storage lock and
+// loads the certificate rather than obtaining another; both serve it. Then the CA goes away and the active gateway stops: the
+// passive one takes the lease over and serves the same certificate.
 func TestPebbleSharedStorage(t *testing.T) {
 	httpPort, tlsPort := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
 	p := startPebble(t, httpPort, tlsPort, 24*time.Hour) // resolves names to 127.0.0.1: the active one
 	domain := "pair.example.com"
-	storage := t.TempDir()
-	block := acmeBlock(p, domain, storage, "http-01, tls-alpn-01", "0s")
-	// Started back to back: both find storage empty and race for the lock.
-	active := runGateway(t, "127.0.0.1", httpPort, tlsPort, block)
-	passive := runGateway(t, "127.0.0.2", httpPort, tlsPort, block)
+	dir := t.TempDir()
+	block := acmeBlock(p, domain, dir, "http-01, tls-alpn-01", "0s") + `failover:
+  mode: local
+  node: %s
+  lease: {path: ` + filepath.Join(dir, "lease.json") + `, ttl: 300ms}
+  vip: {address: 192.0.2.1/32, interface: drawbridge-none0}
+`
+	role := func(g *gw) string {
+		if st := g.g.Status().Failover; st != nil {
+			return string(st.Role)
+		}
+		return ""
+	}
+	active := runGateway(t, "127.0.0.1", httpPort, tlsPort, fmt.Sprintf(block, "a"))
+	testkit.Eventually(t, "a to hold the lease", func() bool { return role(active) == "active" })
+	passive := runGateway(t, "127.0.0.2", httpPort, tlsPort, fmt.Sprintf(block, "b"))
+	testkit.Eventually(t, "b to be passive", func() bool { return role(passive) == "passive" })
 	roots := p.issuingRoot(t)
 	a := waitServed(t, active.https, domain, roots, nil)
 	b := waitServed(t, passive.https, domain, roots, nil)
@@ -357,13 +373,14 @@ func TestPebbleSharedStorage(t *testing.T) {
 	p.stop()
 	active.stop()
 	began := time.Now()
+	testkit.Eventually(t, "b to take over", func() bool { return role(passive) == "active" })
 	after, err := served(passive.https, domain, roots)
 	if err != nil {
-		t.Fatalf("passive after failover: %v", err)
+		t.Fatalf("after failover: %v", err)
 	}
-	t.Logf("after failover the passive serves serial %x (active had %x), handshake %v", after.SerialNumber, a.SerialNumber, time.Since(began).Round(time.Millisecond))
+	t.Logf("failover in %v; the new active serves serial %x (the old one served %x)", time.Since(began).Round(time.Millisecond), after.SerialNumber, a.SerialNumber)
 	if after.SerialNumber.Cmp(a.SerialNumber) != 0 {
-		t.Errorf("after failover: serial %x, want the active's %x", after.SerialNumber, a.SerialNumber)
+		t.Errorf("after failover: serial %x, want the old active's %x", after.SerialNumber, a.SerialNumber)
 	}
 }
 
