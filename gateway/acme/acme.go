@@ -17,6 +17,17 @@
 // active one obtained, without asking the CA. Obtaining and renewing run in
 // the background: the listeners never wait for the CA, and a CA that cannot
 // be reached is logged as an error while static certificates keep serving.
+//
+// Decisions: directory has no default, so that no public CA is called
+// unless the operator names it. A name both in domains and in a static
+// certificate gets the ACME certificate once there is one; the static one
+// serves it until then (a bootstrap, or a fallback while the CA is down).
+// renew_before adds to the library's own schedule (ARI, else the last
+// third of the lifetime) rather than replacing it. The library reads the
+// real clock, so the tests wait on conditions rather than advancing a fake
+// one. Storage is a directory (certmagic's file storage and its lock
+// files), to be a shared mount for a pair; S3 is not offered: the AWS
+// double the tests use does not speak it.
 package acme
 
 import (
