@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/accesslog"
+	"github.com/drawbridge-dev/drawbridge/gateway/acme"
 	"github.com/drawbridge-dev/drawbridge/gateway/admin"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
@@ -127,7 +129,8 @@ type Gateway struct {
 	poolList  atomic.Pointer[[]*Pool]
 	logCloser io.Closer
 
-	tlsStore    atomic.Pointer[tlsterm.Store]        // nil without a tls section
+	tlsStore    atomic.Pointer[tlsterm.Store]        // nil without certificate files
+	acme        atomic.Pointer[acme.Manager]         // set by the Runner when tls.acme is on
 	httpsPort   atomic.Pointer[string]               // the bound HTTPS port, for redirects
 	tcp         atomic.Pointer[map[string]*l4.Proxy] // L4 listeners by name, for status
 	failover    atomic.Pointer[failover.Controller]  // set by the Runner when failover is on
@@ -231,6 +234,10 @@ func (g *Gateway) Apply(cfg *config.Config) (err error) {
 		return err
 	}
 
+	if old := g.rt.Load(); old != nil && !reflect.DeepEqual(acmeOf(old.cfg), acmeOf(cfg)) {
+		g.log.Warn("tls.acme changed: the change takes effect at the next restart")
+	}
+
 	// Commit: nothing below can fail.
 	next, list := g.commitPools(cfg, prepared)
 	table := route.NewTable(routes)
@@ -330,9 +337,10 @@ func matchRoutes(cfg *config.Config, prepared map[string]*pool.Prepared) ([]*rou
 	return routes, nil
 }
 
-// loadCertificates reads the tls section's certificates; nil without one.
+// loadCertificates reads the tls section's certificate files; nil without
+// any (no tls section, or ACME only).
 func loadCertificates(t *config.TLS) (*tlsterm.Store, error) {
-	if t == nil {
+	if t == nil || len(t.Certificates) == 0 {
 		return nil, nil
 	}
 	pairs := make([]tlsterm.Pair, len(t.Certificates))
@@ -344,6 +352,13 @@ func loadCertificates(t *config.TLS) (*tlsterm.Store, error) {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
 	return certs, nil
+}
+
+func acmeOf(c *config.Config) *acme.Config {
+	if c.TLS == nil {
+		return nil
+	}
+	return c.TLS.ACME
 }
 
 // commitPools makes the prepared pools live, in cfg's order: existing ones

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
+	"github.com/drawbridge-dev/drawbridge/gateway/acme"
 	"github.com/drawbridge-dev/drawbridge/gateway/admin"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
@@ -72,13 +73,38 @@ func (w slogWriter) Write(p []byte) (int, error) {
 }
 
 // GetCertificate serves the certificates of the configuration in force, so
-// a reload (SIGHUP or a changed file) renews them for new handshakes.
+// a reload (SIGHUP or a changed file) renews them for new handshakes. An
+// ACME domain gets its ACME certificate once there is one; until then,
+// and for every other name, the certificate files serve.
 func (g *Gateway) GetCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if m := g.acme.Load(); m != nil {
+		if acme.IsChallenge(h) {
+			return m.ChallengeCertificate(h)
+		}
+		if c := m.Certificate(h.ServerName); c != nil {
+			return c, nil
+		}
+	}
 	s := g.tlsStore.Load()
 	if s == nil {
-		return nil, fmt.Errorf("no certificates configured")
+		return nil, fmt.Errorf("no certificate for %q yet", h.ServerName)
 	}
 	return s.GetCertificate(h)
+}
+
+// SetACME makes m's certificates and challenge answers part of the
+// listeners'.
+func (g *Gateway) SetACME(m *acme.Manager) { g.acme.Store(m) }
+
+// ACMEChallenges answers HTTP-01 validations on the plain listener before
+// anything else (redirects, routing) sees them.
+func (g *Gateway) ACMEChallenges(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m := g.acme.Load(); m != nil && r.TLS == nil && m.ServeChallenge(w, r) {
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Clock is the gateway's clock, for what runs beside it.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/gateway/accesslog"
+	"github.com/drawbridge-dev/drawbridge/gateway/acme"
 	"github.com/drawbridge-dev/drawbridge/gateway/auth"
 	"github.com/drawbridge-dev/drawbridge/gateway/balance"
 	"github.com/drawbridge-dev/drawbridge/gateway/cache"
@@ -187,7 +188,8 @@ func (p *Pool) Dynamic() bool { return p.Discovery != nil && p.Discovery.Dynamic
 // configuration (SIGHUP or a change to the config or certificate files).
 type TLS struct {
 	Listen           string        `yaml:"listen"`            // default ":8443"
-	Certificates     []Certificate `yaml:"certificates"`      // at least one; the first is the default for unknown SNI
+	Certificates     []Certificate `yaml:"certificates"`      // at least one unless acme is on; the first is the default for unknown SNI
+	ACME             *acme.Config  `yaml:"acme"`              // certificates obtained and renewed from an ACME CA; for its domains they win over certificates, which serve until one is obtained
 	MinVersion       string        `yaml:"min_version"`       // "1.2" (default) or "1.3"
 	RedirectHTTP     bool          `yaml:"redirect_http"`     // the plain listener answers 308 to https
 	HandshakeTimeout time.Duration `yaml:"handshake_timeout"` // default 10s
@@ -462,6 +464,9 @@ func (c *Config) resolvePaths(dir string) {
 		for i := range c.TLS.Certificates {
 			cert := &c.TLS.Certificates[i]
 			paths = append(paths, &cert.CertFile, &cert.KeyFile)
+		}
+		if a := c.TLS.ACME; a != nil {
+			paths = append(paths, &a.CAFile, &a.Storage)
 		}
 	}
 	authPaths := func(keys *APIKeys, jwt *JWT, basic *Basic) {

@@ -195,8 +195,11 @@ func (c *Config) validate() Errors {
 	v.Positive("server.body_grace", c.Server.BodyGrace)
 	if t := c.TLS; t != nil {
 		v.listenAddr("tls.listen", t.Listen)
-		if len(t.Certificates) == 0 {
-			v.Add("tls.certificates", "at least one certificate is required")
+		if len(t.Certificates) == 0 && !t.ACME.On() {
+			v.Add("tls.certificates", "at least one certificate is required (or tls.acme)")
+		}
+		if t.ACME != nil {
+			v.In("tls.acme", t.ACME.Validate())
 		}
 		for i, cert := range t.Certificates {
 			k := fmt.Sprintf("tls.certificates[%d]", i)

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/drawbridge-dev/drawbridge/gateway"
+	"github.com/drawbridge-dev/drawbridge/gateway/acme"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
 	"github.com/drawbridge-dev/drawbridge/gateway/h2guard"
@@ -109,6 +110,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		srv.Handler = fenced(fo, srv.Handler)
 		defer fo.stop()
 	}
+	// Outside the fence: either gateway of a pair may be the one the CA
+	// reaches, and each answers from the shared storage.
+	srv.Handler = g.ACMEChallenges(srv.Handler)
 	disc := startDiscovery(ctx, g, log)
 	defer disc.stop()
 	disc.apply(cfg)
@@ -130,6 +134,10 @@ func (r *Runner) Run(ctx context.Context) error {
 			g.SetHTTPSPort(port)
 		}
 		closeAll = func() { _ = srv.Close(); h2.stop() }
+		if t.ACME.On() {
+			m := startACME(ctx, g, t.ACME, ln.Addr(), tln.Addr(), log)
+			defer m.Stop()
+		}
 	}
 
 	tcp, err := startTCP(g, cfg, errc, log)
@@ -198,6 +206,9 @@ func serveTLS(g *gateway.Gateway, ln net.Listener, cfg *config.Config, srv *http
 	minV, _ := tlsterm.ParseVersion(cfg.TLS.MinVersion) // validated by config
 	tcfg := tlsterm.Config(nil, minV)
 	tcfg.GetCertificate = g.GetCertificate
+	if a := cfg.TLS.ACME; a.On() && a.Uses(acme.TLSALPN01) {
+		tcfg.NextProtos = append(tcfg.NextProtos, tlsterm.ACMEProto)
+	}
 	h2s := &http2.Server{IdleTimeout: cfg.Server.IdleTimeout, MaxConcurrentStreams: 250, MaxReadFrameSize: h2guard.MaxFrameSize}
 	gcfg := gateway.H2GuardConfig(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -209,6 +220,20 @@ func serveTLS(g *gateway.Gateway, ln net.Listener, cfg *config.Config, srv *http
 	go func() { _ = disp.Run() }()
 	go func() { errc <- srv.Serve(disp.Listener()) }()
 	return &h2Side{disp: disp, cancel: cancel}
+}
+
+// startACME starts obtaining and renewing tls.acme's certificates in the
+// background. It never fails the start: static certificates serve while
+// the CA is unreachable or refuses, and the log says why loudly.
+func startACME(ctx context.Context, g *gateway.Gateway, c *acme.Config, plain, tlsAddr net.Addr, log *slog.Logger) *acme.Manager {
+	m, err := acme.New(c, acme.Options{HTTPAddr: plain.String(), TLSAddr: tlsAddr.String(), Logger: log})
+	if err != nil { // validated, so only a file changed since
+		log.Error("acme: not started: only the certificate files serve", "err", err)
+		return nil
+	}
+	m.Start(ctx)
+	g.SetACME(m)
+	return m
 }
 
 // reloadState is what reloads remember of each other.

@@ -99,6 +99,11 @@ func Config(s *Store, minVersion uint16) *tls.Config {
 	}
 }
 
+// ACMEProto is the ALPN protocol of ACME's TLS-ALPN-01 validation (RFC
+// 8737). Offered by the server only when that challenge is enabled; a
+// connection that negotiates it is closed after the handshake.
+const ACMEProto = "acme-tls/1"
+
 // Dispatcher accepts TCP connections, completes their handshakes off the
 // accept loop, and hands each to the HTTP/2 or HTTP/1 side by ALPN.
 type Dispatcher struct {
@@ -145,8 +150,14 @@ func (d *Dispatcher) serve(c net.Conn) {
 		_ = c.Close()
 		return
 	}
-	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+	switch tc.ConnectionState().NegotiatedProtocol {
+	case "h2":
 		go d.serveH2(tc)
+		return
+	case ACMEProto:
+		// A TLS-ALPN-01 validation: the handshake (the certificate
+		// GetCertificate chose for it) was the answer.
+		_ = tc.Close()
 		return
 	}
 	select {
@@ -159,10 +170,12 @@ func (d *Dispatcher) serve(c net.Conn) {
 // Listener is what the HTTP/1 server accepts TLS connections from.
 func (d *Dispatcher) Listener() net.Listener { return h1Listener{d} }
 
-// Close stops the dispatcher and its listener.
-func (d *Dispatcher) Close() error {
-	d.closeOnce.Do(func() { close(d.done) })
-	return d.ln.Close()
+// Close stops the dispatcher and its listener. Only the first call closes
+// (and may fail): the HTTP/1 server closes its listener on shutdown after
+// the runner closed the dispatcher, and that is no error.
+func (d *Dispatcher) Close() (err error) {
+	d.closeOnce.Do(func() { close(d.done); err = d.ln.Close() })
+	return err
 }
 
 type h1Listener struct{ d *Dispatcher }

@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"bytes"
 	"slices"
 	"sync"
 )
@@ -44,24 +43,4 @@ func (l *Log[T]) Last() (T, int) {
 		v = l.vs[len(l.vs)-1]
 	}
 	return v, len(l.vs)
-}
-
-// Buffer is a log sink that other goroutines write to while the test
-// reads it.
-type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *Buffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String is everything written so far.
-func (s *Buffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
