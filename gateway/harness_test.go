@@ -53,7 +53,7 @@ func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httpt
 	s.Config.ConnState = srv.ConnState
 	s.Config.MaxHeaderBytes = srv.MaxHeaderBytes
 	s.Config.HTTP2 = srv.HTTP2
-	s.Listener = ClientListener(s.Listener, cfg)
+	s.Listener = engineListener(t, g, cfg, srv, s.Listener)
 	s.Start()
 	t.Cleanup(func() { s.Close(); g.Close() })
 	return g, s

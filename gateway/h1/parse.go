@@ -127,11 +127,14 @@ func (q *request) parse(head []byte, maxHeaders int) *Error {
 			continue // net/http removes Host from the header map too
 		case "Content-Length":
 			n, ok := parseContentLength(val)
-			if !ok || q.hasCL {
+			if !ok || q.hasCL || len(line) > maxFramingLine {
 				return errCL
 			}
 			q.hasCL, r.ContentLength = true, n
 		case "Transfer-Encoding":
+			if len(line) > maxFramingLine {
+				return errTE
+			}
 			nTE++
 			te = val
 		case "Connection":
@@ -174,6 +177,11 @@ func (q *request) parse(head []byte, maxHeaders int) *Error {
 }
 
 var chunkedTE = []string{"chunked"}
+
+// maxFramingLine bounds a Content-Length or Transfer-Encoding line, as
+// the framing guard does behind net/http (leading zeros could otherwise
+// fill a head).
+const maxFramingLine = 8 << 10
 
 // add appends a value without allocating a slice for the first one: the
 // slices share q.vals, capped so a handler's append copies.

@@ -318,6 +318,16 @@ func (c *conn) readHead() (int, *Error, error) {
 	scanned := 0
 	for {
 		in := &c.in
+		if m := min(in.w-in.r, len(h2cPreface)); c.srv.H2C != nil && m > 0 && string(in.buf[in.r:in.r+m]) == h2cPreface[:m] {
+			// (Part of) the HTTP/2 preface, which looks like a head of its own.
+			if m == len(h2cPreface) {
+				return 0, nil, errH2C
+			}
+			if err := in.fill(); err != nil {
+				return 0, nil, err
+			}
+			continue
+		}
 		if n, perr := headEnd(in.buf[in.r:in.w], &scanned); perr != nil {
 			return 0, perr, nil
 		} else if n > 0 {
@@ -326,12 +336,7 @@ func (c *conn) readHead() (int, *Error, error) {
 			}
 			return n, nil, nil
 		}
-		if c.srv.H2C != nil && in.w-in.r <= len(h2cPreface) && in.w > in.r &&
-			string(in.buf[in.r:in.w]) == h2cPreface[:in.w-in.r] {
-			if in.w-in.r == len(h2cPreface) {
-				return 0, nil, errH2C
-			}
-		} else if in.w-in.r >= c.srv.MaxHeaderBytes {
+		if in.w-in.r >= c.srv.MaxHeaderBytes {
 			return 0, errHeadTooLarge, nil
 		}
 		if in.w == len(in.buf) && in.r == 0 && !c.grow() {
@@ -370,6 +375,11 @@ func (c *conn) serveOne(ex *exchange) (keep, hijacked bool) {
 	}
 	c.in.r += n
 	_ = c.nc.SetReadDeadline(time.Time{})
+	if q.Method == http.MethodOptions && q.RequestURI == "*" {
+		// As net/http's server: the server itself answers for "*".
+		_, err := c.nc.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+		return err == nil && !q.Close && !q.hasCL && !q.chunk, false
+	}
 	return c.run(ex)
 }
 

@@ -113,9 +113,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer disc.stop()
 	disc.apply(cfg)
 	errc := make(chan error, 3)
-	go func() { errc <- srv.Serve(gateway.ClientListener(ln, cfg)) }()
+	client := g.ClientServer(srv, cfg)
+	go func() { errc <- client.Serve(ln) }()
 	ls := Listeners{HTTP: ln.Addr()}
-	closeAll := func() { _ = srv.Close() }
+	closeAll := func() { _ = client.Close() }
 
 	var h2 *h2Side
 	if t := cfg.TLS; t != nil {
@@ -129,7 +130,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		if _, port, err := net.SplitHostPort(tln.Addr().String()); err == nil {
 			g.SetHTTPSPort(port)
 		}
-		closeAll = func() { _ = srv.Close(); h2.stop() }
+		closeAll = func() { _ = client.Close(); h2.stop() }
 	}
 
 	tcp, err := startTCP(g, cfg, errc, log)
@@ -178,7 +179,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.reload(g, tcp, log, st, true)
 			disc.apply(g.Config())
 		case <-ctx.Done():
-			return r.shutdown(g, srv, h2, tcp, admin, log)
+			return r.shutdown(g, client, h2, tcp, admin, log)
 		}
 	}
 }
@@ -357,7 +358,7 @@ func (r *Runner) watch(ctx context.Context, log *slog.Logger, files []string) <-
 	return out
 }
 
-func (r *Runner) shutdown(g *gateway.Gateway, srv *http.Server, h2 *h2Side, tcp tcpListeners, admin *http.Server, log *slog.Logger) error {
+func (r *Runner) shutdown(g *gateway.Gateway, srv *gateway.ClientServer, h2 *h2Side, tcp tcpListeners, admin *http.Server, log *slog.Logger) error {
 	g.StartDraining()
 	timeout := g.Config().ShutdownTimeout
 	log.Info("shutting down: draining in-flight requests", "inflight", g.Inflight(), "timeout", timeout.String())
