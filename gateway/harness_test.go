@@ -37,7 +37,7 @@ func parseConfig(t *testing.T, yaml string) *config.Config {
 }
 
 // startGateway runs g behind a real loopback listener.
-func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httptest.Server) {
+func startGateway(t testing.TB, cfg *config.Config, o Options) (*Gateway, *httptest.Server) {
 	t.Helper()
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

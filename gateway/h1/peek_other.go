@@ -2,6 +2,7 @@
 
 package h1
 
-// peek without MSG_PEEK: report readiness at once; the read that follows
-// waits with a buffer (idle connections hold one on these platforms).
-func (c *conn) peek(uintptr) bool { c.ready = true; return true }
+// readIdle without a non-blocking read: report readiness at once; the
+// read that follows waits with a buffer (idle connections hold one on
+// these platforms).
+func (c *conn) readIdle(uintptr) bool { c.ready = true; return true }

@@ -4,15 +4,20 @@ package h1
 
 import "syscall"
 
-// peek is the RawConn.Read callback of an idle connection: it looks for
-// a byte without taking it (MSG_PEEK), so readiness the poller reported
-// before the wait began is not lost, and no buffer is needed to wait.
-func (c *conn) peek(fd uintptr) bool {
-	var b [1]byte
-	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+// readIdle is the RawConn.Read callback of an idle connection: it takes
+// a pooled buffer only for the moment of a non-blocking read, and gives
+// it back if nothing came, so the goroutine parks on the poller with no
+// buffer. Data, EOF and errors all end the wait (ready tells them apart).
+func (c *conn) readIdle(fd uintptr) bool {
+	c.take()
+	n, err := syscall.Read(int(fd), c.in.buf[c.in.w:])
 	if err == syscall.EAGAIN || err == syscall.EINTR {
+		c.release()
 		return false // park on the poller
 	}
-	c.ready = err == nil // a byte, or EOF (0 bytes): the read that follows sees it
+	if n > 0 {
+		c.in.w += n
+	}
+	c.ready = n > 0
 	return true
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -48,8 +47,6 @@ type response struct {
 // (or its declared length) and streams.
 const bodyBufSize = 4 << 10
 
-var writeBufs = sync.Pool{New: func() any { b := make([]byte, 0, bodyBufSize); return &b }}
-
 func (w *response) start(c *conn, ex *exchange) {
 	w.c, w.ex = c, ex
 	w.status, w.cl = 0, -1
@@ -57,18 +54,11 @@ func (w *response) start(c *conn, ex *exchange) {
 	w.closeAfter = ex.q.Close
 }
 
+// reset clears w for the next request; its buffers stay with it (the
+// exchange is pooled, an idle connection holds none).
 func (w *response) reset() {
 	clear(w.hdr)
-	if w.hb != nil {
-		b := w.hb[:0]
-		writeBufs.Put(&b)
-	}
-	if w.wb != nil {
-		b := w.wb[:0]
-		writeBufs.Put(&b)
-	}
-	hdr := w.hdr
-	*w = response{hdr: hdr}
+	*w = response{hdr: w.hdr, hb: w.hb[:0], wb: w.wb[:0]}
 }
 
 func (w *response) Header() http.Header { return w.hdr }
@@ -135,7 +125,7 @@ func (w *response) Write(p []byte) (int, error) {
 	}
 	w.written += int64(len(p))
 	if w.wb == nil {
-		w.wb = *writeBufs.Get().(*[]byte)
+		w.wb = make([]byte, 0, bodyBufSize)
 	}
 	if !w.wroteHead && len(w.wb)+len(p) <= cap(w.wb) {
 		w.wb = append(w.wb, p...)
@@ -294,7 +284,7 @@ func appendValue(b []byte, v string) []byte {
 
 func (w *response) headBuf() []byte {
 	if w.hb == nil {
-		w.hb = *writeBufs.Get().(*[]byte)
+		w.hb = make([]byte, 0, bodyBufSize)
 	}
 	return w.hb[:0]
 }

@@ -107,7 +107,7 @@ func (s *Server) newConn(nc net.Conn, base context.Context) *conn {
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.raw = rc
-			c.peekFn = c.peek
+			c.readFn = c.readIdle
 		}
 	}
 	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, http.LocalAddrContextKey, nc.LocalAddr()))
@@ -188,10 +188,11 @@ type conn struct {
 	srv    *Server
 	nc     net.Conn
 	raw    syscall.RawConn
-	peekFn func(fd uintptr) bool // c.peek, bound once
-	ready  bool                  // what peek found: data, EOF or an error
+	readFn func(fd uintptr) bool // c.readIdle, bound once
+	ready  bool                  // readIdle read bytes (not EOF or an error)
 	in     reader
-	big    *sync.Pool // where in.buf came from, when it is not smallBufs
+	bufp   *[]byte    // the pooled buffer in.buf is
+	big    *sync.Pool // where bufp came from, when it is not smallBufs
 	ctx    context.Context
 	cancel context.CancelFunc
 	remote string
@@ -262,7 +263,7 @@ func (c *conn) waitReadable(timeout time.Duration) bool {
 		return true // the read that follows waits instead
 	}
 	c.ready = false
-	if err := c.raw.Read(c.peekFn); err != nil {
+	if err := c.raw.Read(c.readFn); err != nil {
 		return false // deadline, or closed by Shutdown
 	}
 	return c.ready
@@ -271,8 +272,8 @@ func (c *conn) waitReadable(timeout time.Duration) bool {
 // take gets the read buffer for a request.
 func (c *conn) take() {
 	if c.in.buf == nil {
-		c.in.buf = *smallBufs.Get().(*[]byte)
-		c.in.r, c.in.w = 0, 0
+		c.bufp = smallBufs.Get().(*[]byte)
+		c.in.buf, c.in.r, c.in.w = *c.bufp, 0, 0
 	}
 }
 
@@ -281,14 +282,14 @@ func (c *conn) release() {
 	if c.in.buf == nil {
 		return
 	}
-	b := c.in.buf
 	c.in.buf, c.in.r, c.in.w = nil, 0, 0
 	if c.big != nil {
-		c.big.Put(&b)
+		c.big.Put(c.bufp)
 		c.big = nil
-		return
+	} else {
+		smallBufs.Put(c.bufp)
 	}
-	smallBufs.Put(&b)
+	c.bufp = nil
 }
 
 // grow moves the unread bytes into a buffer of MaxHeaderBytes.
@@ -298,12 +299,11 @@ func (c *conn) grow() bool {
 		return false
 	}
 	p := bigPool(size)
-	nb := *p.Get().(*[]byte)
-	n := copy(nb, c.in.buf[c.in.r:c.in.w])
-	old := c.in.buf
-	c.in.buf, c.in.r, c.in.w = nb, 0, n
-	smallBufs.Put(&old)
-	c.big = p
+	nb := p.Get().(*[]byte)
+	n := copy(*nb, c.in.buf[c.in.r:c.in.w])
+	smallBufs.Put(c.bufp)
+	c.bufp, c.big = nb, p
+	c.in.buf, c.in.r, c.in.w = *nb, 0, n
 	return true
 }
 
