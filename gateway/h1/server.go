@@ -199,56 +199,66 @@ type conn struct {
 	idle   atomic.Bool
 	// The request in flight, for body reads (100-continue).
 	ex *exchange
+	st struct{ first, hijacked bool }
 }
 
 func (c *conn) serve() {
-	defer func() {
-		c.cancel()
-		c.srv.forget(c)
-	}()
-	hijacked := false
-	defer func() {
-		if !hijacked {
-			c.release()
-			_ = c.nc.Close()
-		}
-	}()
-	first := true
-	for {
-		if c.in.r == c.in.w {
-			// Nothing pipelined: wait without a buffer.
-			c.release()
-			c.idle.Store(true)
-			if c.srv.shutdown.Load() {
-				return
-			}
-			timeout := c.srv.IdleTimeout
-			if first {
-				timeout = c.srv.ReadHeaderTimeout
-			}
-			if !c.waitReadable(timeout) {
-				return
-			}
-			c.idle.Store(false)
-		}
-		first = false
-		if c.srv.ReadHeaderTimeout > 0 {
-			_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.ReadHeaderTimeout))
-		} else {
-			_ = c.nc.SetReadDeadline(time.Time{})
-		}
-		ex := exchanges.Get().(*exchange)
-		keep, hj := c.serveOne(ex)
-		if hj {
-			hijacked = true
-			return
-		}
-		ex.reset()
-		exchanges.Put(ex)
-		if !keep || c.srv.shutdown.Load() {
-			return
-		}
+	c.st.first = true
+	for c.idleWait() && c.cycle() {
 	}
+	c.cancel()
+	c.srv.forget(c)
+	if !c.st.hijacked {
+		c.release()
+		_ = c.nc.Close()
+	}
+}
+
+// idleWait waits, without a buffer, for the next request's bytes unless
+// some are pipelined already. The frames below it while parked are small
+// (serve's and this one's), so the collector can shrink an idle
+// connection's stack back to its minimum.
+//
+//go:noinline
+func (c *conn) idleWait() bool {
+	if c.in.r < c.in.w {
+		return true
+	}
+	c.release()
+	c.idle.Store(true)
+	if c.srv.shutdown.Load() {
+		return false
+	}
+	timeout := c.srv.IdleTimeout
+	if c.st.first {
+		timeout = c.srv.ReadHeaderTimeout
+	}
+	if !c.waitReadable(timeout) {
+		return false
+	}
+	c.idle.Store(false)
+	return true
+}
+
+// cycle serves one request; false: the connection is done (or hijacked).
+//
+//go:noinline
+func (c *conn) cycle() bool {
+	c.st.first = false
+	if c.srv.ReadHeaderTimeout > 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.ReadHeaderTimeout))
+	} else {
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+	ex := exchanges.Get().(*exchange)
+	keep, hj := c.serveOne(ex)
+	if hj {
+		c.st.hijacked = true
+		return false
+	}
+	ex.reset()
+	exchanges.Put(ex)
+	return keep && !c.srv.shutdown.Load()
 }
 
 // waitReadable parks the goroutine on the poller until the connection
