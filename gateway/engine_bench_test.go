@@ -231,9 +231,6 @@ func TestIdleConnMemory(t *testing.T) {
 		t.Errorf("h1 holds %.0f B per idle connection, net/http %.0f B; want h1 below half", h1, std)
 	}
 	if h1 > 4096 {
-		// Measured (Go 1.26, 10,000 connections): ~1.8 KiB of heap and a
-		// 4 KiB stack per connection; the stack does not shrink to 2 KiB
-		// while parked after a request through the gateway's pipeline.
-		t.Skipf("not yet: h1 holds %.0f B per idle connection, the goal is at most 4096 (the goroutine stack stays at 4 KiB)", h1)
+		t.Errorf("h1 holds %.0f B per idle connection, want at most 4096", h1)
 	}
 }

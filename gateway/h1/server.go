@@ -110,12 +110,15 @@ func (s *Server) newConn(nc net.Conn, base context.Context) *conn {
 			c.readFn = c.readIdle
 		}
 	}
-	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, http.LocalAddrContextKey, nc.LocalAddr()))
+	// Not cancellable: with no background read nothing would cancel it
+	// while a handler runs, and a cancelCtx per connection costs memory.
+	c.ctx = context.WithValue(base, http.LocalAddrContextKey, nc.LocalAddr())
+	c.serveFn = c.serve
+	c.st.first = true
 	c.remote = nc.RemoteAddr().String()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutdown.Load() {
-		c.cancel()
 		return nil
 	}
 	s.conns[c] = struct{}{}
@@ -185,28 +188,47 @@ func (s *Server) logf(format string, args ...any) {
 // holds no buffer: in.buf is nil and the goroutine waits for readability
 // on the poller.
 type conn struct {
-	srv    *Server
-	nc     net.Conn
-	raw    syscall.RawConn
-	readFn func(fd uintptr) bool // c.readIdle, bound once
-	ready  bool                  // readIdle read bytes (not EOF or an error)
-	in     reader
-	bufp   *[]byte    // the pooled buffer in.buf is
-	big    *sync.Pool // where bufp came from, when it is not smallBufs
-	ctx    context.Context
-	cancel context.CancelFunc
-	remote string
-	idle   atomic.Bool
+	srv     *Server
+	nc      net.Conn
+	raw     syscall.RawConn
+	readFn  func(fd uintptr) bool // c.readIdle, bound once
+	ready   bool                  // readIdle read bytes (not EOF or an error)
+	in      reader
+	bufp    *[]byte    // the pooled buffer in.buf is
+	big     *sync.Pool // where bufp came from, when it is not smallBufs
+	ctx     context.Context
+	serveFn func() // c.serve, bound once: starting it allocates nothing
+	remote  string
+	idle    atomic.Bool
 	// The request in flight, for body reads (100-continue).
 	ex *exchange
 	st struct{ first, hijacked bool }
 }
 
+// serve waits for a request and serves requests while the client
+// pipelines them. Once nothing is pipelined it goes idle on a fresh
+// goroutine and this one exits: a goroutine that served a request
+// through the gateway's pipeline keeps a grown stack, which the collector
+// cannot shrink below 4 KiB while it is parked (it shrinks a stack only
+// when the frames in use plus an 800-byte guard are under a quarter of
+// it), and a fresh one starts at the minimum, 2 KiB. Only one goroutine serves a
+// connection at any time; a request is never handed between goroutines.
 func (c *conn) serve() {
-	c.st.first = true
-	for c.idleWait() && c.cycle() {
+	if !c.idleWait() {
+		c.end()
+		return
 	}
-	c.cancel()
+	for c.cycle() {
+		if c.in.r == c.in.w {
+			go c.serveFn()
+			return
+		}
+	}
+	c.end()
+}
+
+// end closes the connection, unless a handler took it.
+func (c *conn) end() {
 	c.srv.forget(c)
 	if !c.st.hijacked {
 		c.release()
@@ -221,9 +243,6 @@ func (c *conn) serve() {
 //
 //go:noinline
 func (c *conn) idleWait() bool {
-	if c.in.r < c.in.w {
-		return true
-	}
 	c.release()
 	c.idle.Store(true)
 	if c.srv.shutdown.Load() {
