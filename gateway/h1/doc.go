@@ -9,11 +9,17 @@
 // readRequest's Request and URL, and a 4 KiB bufio reader and writer held
 // by every connection, idle or not. This package removes those:
 //
-//   - one goroutine per connection, no background reader, no handoff;
-//   - an idle connection holds no buffer: it waits for readability
-//     through syscall.RawConn with a MSG_PEEK callback, and takes a pooled
-//     4 KiB buffer (MaxHeaderBytes for large heads) only while a request
-//     is in flight;
+//   - one goroutine per connection at a time, no background reader, no
+//     handoff of a request between goroutines;
+//   - an idle connection holds no buffer and a minimal stack: once
+//     nothing is pipelined the connection goes idle on a fresh goroutine
+//     (the serving one exits; its stack, grown by the gateway's pipeline,
+//     could not shrink below 4 KiB while parked), which waits through
+//     syscall.RawConn with a callback that takes a pooled 4 KiB buffer
+//     only for its non-blocking read and gives it back on EAGAIN; a head
+//     beyond 4 KiB moves to a MaxHeaderBytes buffer; the request context
+//     is not cancellable (nothing could cancel it mid-request), which
+//     saves a cancelCtx per connection;
 //   - the head parses into a pooled http.Request whose Header map and
 //     value slices are reused; strings never alias the buffer: a line
 //     equal to the one at the same position of the previous request
@@ -22,6 +28,17 @@
 //     names are interned;
 //   - the response head and a body of up to 4 KiB leave in one writev
 //     with a Content-Length; longer or flushed bodies stream chunked.
+//
+// Measured (Go 1.26, 2 shared cores, gateway/engine_bench_test.go):
+// BenchmarkH1ProxyGET (GET with 8 fields, 256-byte body, one keep-alive
+// connection, allocation-free client and backend) makes 14 allocations
+// per request under h1, none of them in this package (they are the
+// gateway's: proxy, pool, trace), against 41 under net/http; process CPU
+// per request about 15% lower; wall time per request is latency-bound
+// and within noise of net/http's. TestIdleConnMemory: 3.3 KiB per idle
+// keep-alive connection at 10,000 connections (1.3 KiB heap, 2 KiB
+// stack) against 19.4 KiB under net/http. Syscalls per request of the
+// whole benchmark process (strace -c): 21.4 against 24.1.
 //
 // The parser refuses at least what net/http plus the framing guard
 // (gateway/hygiene) refuse: obs-fold, any line not ending in CRLF, bare
@@ -33,10 +50,9 @@
 //
 // Differences from net/http a handler may notice: the Request, its
 // Header and URL are reused once ServeHTTP returns (handlers must not keep
-// them; copies such as Clone are safe); the request context is the
-// connection's and ends when the connection does, not when the client
-// goes away mid-request (there is no background read), so a client's
-// disconnect shows as a failed write; a body the handler did not read to
+// them; copies such as Clone are safe); the request context is never
+// cancelled, since with no background read a client's disconnect
+// mid-request shows only as a failed write; a body the handler did not read to
 // its end closes the connection after the response (net/http discards up
 // to 256 KiB first); request trailers are read and dropped.
 package h1
