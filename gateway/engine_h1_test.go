@@ -34,6 +34,15 @@ func engineListener(t testing.TB, g *Gateway, cfg *config.Config, srv *http.Serv
 	return &servedElsewhere{Listener: ln, closed: make(chan struct{})}
 }
 
+// runnerEngine is the config line that gives a daemon started by
+// runWithConfigFile the test engine ("" for the default).
+func runnerEngine() string {
+	if testEngine == "" {
+		return ""
+	}
+	return "server: {engine: " + testEngine + "}\n"
+}
+
 // servedElsewhere is a listener another server accepts on.
 type servedElsewhere struct {
 	net.Listener
@@ -52,7 +61,7 @@ func (l *servedElsewhere) Close() error {
 }
 
 // TestHostileInputH1 runs the hostile-input, framing and corpus tests
-// against the h1 engine.
+// against the h1 engine, and the daemon's drain and reload through it.
 func TestHostileInputH1(t *testing.T) {
 	if testEngine != "" {
 		t.Skip("the whole run uses DRAWBRIDGE_TEST_ENGINE already")
@@ -81,6 +90,8 @@ func TestHostileInputH1(t *testing.T) {
 		"WebSocketThroughGateway":                TestWebSocketThroughGateway,
 		"RefusedUpgradeClosesTheConnection":      TestRefusedUpgradeClosesTheConnection,
 		"H2CBothWays":                            TestH2CBothWays,
+		"GracefulShutdownDrains":                 TestGracefulShutdownDrains,
+		"ReloadOnFileChangeAndSignal":            TestReloadOnFileChangeAndSignal,
 	} {
 		t.Run(name, test)
 	}

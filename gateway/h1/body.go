@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync/atomic"
 )
 
 // reader is a connection's input: the unread bytes of its pooled buffer,
@@ -99,11 +100,11 @@ type body struct {
 	inChunk bool  // chunked: inside a chunk's data
 	excess  int64
 	err     error // sticky: io.EOF once complete
-	closed  bool
+	closed  atomic.Bool
 }
 
 func (b *body) Read(p []byte) (int, error) {
-	if b.closed {
+	if b.closed.Load() {
 		return 0, errBodyClosed
 	}
 	if b.err != nil {
@@ -228,7 +229,7 @@ func parseHex(v []byte) (uint64, bool) {
 }
 
 func (b *body) Close() error {
-	b.closed = true
+	b.closed.Store(true)
 	return nil
 }
 

@@ -469,14 +469,11 @@ func (c *conn) run(ex *exchange) (keep, hijacked bool) {
 	c.ex = ex
 	defer func() { c.ex = nil }()
 	aborted := c.call(w, &q.Request)
-	if w.hijacked {
-		if b != nil {
-			b.closed = true
-		}
-		return false, true
-	}
 	if b != nil {
-		b.closed = true
+		b.closed.Store(true) // a late Read must not reach the next request
+	}
+	if w.hijacked {
+		return false, true
 	}
 	if aborted {
 		return false, false

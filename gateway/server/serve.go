@@ -243,8 +243,8 @@ func (r *Runner) reload(g *gateway.Gateway, tcp tcpListeners, log *slog.Logger, 
 	if err == nil {
 		old := g.Config()
 		if cfg.Listen != old.Listen || cfg.Admin != old.Admin || !reflect.DeepEqual(cfg.Failover, old.Failover) ||
-			!reflect.DeepEqual(cfg.Tracing, old.Tracing) || cfg.Log != old.Log {
-			log.Warn("listener addresses, failover, tracing or log settings changed; they take effect on restart", "file", r.ConfigPath)
+			!reflect.DeepEqual(cfg.Tracing, old.Tracing) || cfg.Log != old.Log || cfg.Server.Engine != old.Server.Engine {
+			log.Warn("listener addresses, server.engine, failover, tracing or log settings changed; they take effect on restart", "file", r.ConfigPath)
 		}
 		if err = g.Apply(cfg); err == nil {
 			tcp.apply(cfg, log)
