@@ -29,7 +29,9 @@
 //   - the response head and a body of up to 4 KiB leave in one writev
 //     with a Content-Length; longer or flushed bodies stream chunked.
 //
-// Measured (Go 1.26, 2 shared cores, gateway/engine_bench_test.go):
+// Measured (Go 1.26, 2 shared cores): BenchmarkServerGET, the engine
+// alone (8-field GET, 256-byte answer): 0 allocations per request against
+// net/http's 24, ~30 µs against ~35-57 µs. In gateway/engine_bench_test.go:
 // BenchmarkH1ProxyGET (GET with 8 fields, 256-byte body, one keep-alive
 // connection, allocation-free client and backend) makes 14 allocations
 // per request under h1, none of them in this package (they are the
