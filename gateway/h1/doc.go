@@ -39,8 +39,12 @@
 // per request about 15% lower; wall time per request is latency-bound
 // and within noise of net/http's. TestIdleConnMemory: 3.3 KiB per idle
 // keep-alive connection at 10,000 connections (1.3 KiB heap, 2 KiB
-// stack) against 19.4 KiB under net/http. Syscalls per request of the
-// whole benchmark process (strace -c): 21.4 against 24.1.
+// stack) against 19.4 KiB under net/http. Syscalls per proxied request
+// (strace -c -f on the gateway process alone, 20,000 keep-alive GETs to an
+// nginx backend): h1 10.0 I/O and poll calls (read 2.4, write 1.3,
+// writev 1.0, epoll 4.2, the backend pool's idle peek 1.0) and 4.1 of the
+// scheduler's; net/http 11.4 and 7.2; nginx proxying alike 7.0 and none
+// (writev 2, recvfrom 2, epoll_wait 2, getsockopt 1).
 //
 // The parser refuses at least what net/http plus the framing guard
 // (gateway/hygiene) refuse: obs-fold, any line not ending in CRLF, bare
