@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // serve runs h on a loopback h1 server and returns a connection to it.
@@ -100,5 +101,38 @@ func TestServerExpectContinue(t *testing.T) {
 	}
 	if b, _ := io.ReadAll(resp.Body); string(b) != "ok" {
 		t.Fatalf("body %q", b)
+	}
+}
+
+// TestServerTimeouts: a head that stalls and a connection that idles
+// are both closed (slowloris); a complete request in between is served.
+func TestServerTimeouts(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}),
+		MaxHeaderBytes: 4096, ReadHeaderTimeout: 50 * time.Millisecond, IdleTimeout: 50 * time.Millisecond}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { _ = s.Close() })
+	for _, tc := range []struct{ name, send string }{
+		{"stalled head", "GET / HTTP/1.1\r\nHost: h\r\n"},
+		{"idle after a request", "GET / HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"silent", ""},
+	} {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, tc.send)
+		c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a bound, not a wait
+		b, err := io.ReadAll(c)
+		c.Close()
+		if err != nil {
+			t.Errorf("%s: not closed by the server: %v", tc.name, err)
+		}
+		if tc.name == "idle after a request" && !strings.HasPrefix(string(b), "HTTP/1.1 200 ") {
+			t.Errorf("%s: got %q", tc.name, b)
+		}
 	}
 }
