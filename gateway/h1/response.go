@@ -47,6 +47,9 @@ type response struct {
 // (or its declared length) and streams.
 const bodyBufSize = 4 << 10
 
+// tailKept is how much of a long write waits for the handler's end.
+const tailKept = 512
+
 func (w *response) start(c *conn, ex *exchange) {
 	w.c, w.ex = c, ex
 	w.status, w.cl = 0, -1
@@ -145,7 +148,12 @@ func (w *response) Write(p []byte) (int, error) {
 		w.wb = append(w.wb, p...)
 		return len(p), nil
 	} else {
-		w.flushWith(nil, p, nil)
+		// The tail stays buffered until the handler returns or flushes:
+		// a client must not read a complete response (and move on)
+		// before the handler has finished, as with net/http's buffering.
+		k := min(len(p), tailKept)
+		w.flushWith(nil, p[:len(p)-k], nil)
+		w.wb = append(w.wb, p[len(p)-k:]...)
 	}
 	if w.failed != nil {
 		return 0, w.failed
