@@ -37,7 +37,7 @@ func parseConfig(t *testing.T, yaml string) *config.Config {
 }
 
 // startGateway runs g behind a real loopback listener.
-func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httptest.Server) {
+func startGateway(t testing.TB, cfg *config.Config, o Options) (*Gateway, *httptest.Server) {
 	t.Helper()
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -53,7 +53,7 @@ func startGateway(t *testing.T, cfg *config.Config, o Options) (*Gateway, *httpt
 	s.Config.ConnState = srv.ConnState
 	s.Config.MaxHeaderBytes = srv.MaxHeaderBytes
 	s.Config.HTTP2 = srv.HTTP2
-	s.Listener = ClientListener(s.Listener, cfg)
+	s.Listener = engineListener(t, g, cfg, srv, s.Listener)
 	s.Start()
 	t.Cleanup(func() { s.Close(); g.Close() })
 	return g, s

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -9,12 +11,14 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/http2"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
 	"github.com/drawbridge-dev/drawbridge/gateway/acme"
 	"github.com/drawbridge-dev/drawbridge/gateway/admin"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
 	"github.com/drawbridge-dev/drawbridge/gateway/failover"
+	"github.com/drawbridge-dev/drawbridge/gateway/h1"
 	"github.com/drawbridge-dev/drawbridge/gateway/h2guard"
 	"github.com/drawbridge-dev/drawbridge/gateway/hygiene"
 	"github.com/drawbridge-dev/drawbridge/gateway/l4"
@@ -42,6 +46,70 @@ func ClientListener(ln net.Listener, cfg *config.Config) net.Listener {
 // H2GuardConfig gives HTTP/2 clients the header deadline HTTP/1 ones get.
 func H2GuardConfig(cfg *config.Config) h2guard.Config {
 	return h2guard.Config{ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, MaxHeaderBytes: cfg.Server.MaxHeaderBytes}
+}
+
+// ClientServer serves the plain listener with cfg's server.engine:
+// net/http's server behind ClientListener, or package h1's loop, which
+// refuses bad framing itself and hands h2c (prior knowledge) to net/http's
+// HTTP/2 server through the same HTTP/2 guard. srv serves TLS either way.
+type ClientServer struct {
+	srv    *http.Server
+	h1     *h1.Server
+	cfg    *config.Config
+	cancel context.CancelFunc // ends the h2c connections h1 handed over
+}
+
+// ClientServer is the plain listener's server for srv (HTTPServer) under cfg.
+func (g *Gateway) ClientServer(srv *http.Server, cfg *config.Config) *ClientServer {
+	c := &ClientServer{srv: srv, cfg: cfg}
+	if cfg.Server.Engine != config.EngineH1 {
+		return c
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h2s := &http2.Server{IdleTimeout: cfg.Server.IdleTimeout, MaxConcurrentStreams: 250, MaxReadFrameSize: h2guard.MaxFrameSize}
+	gcfg := H2GuardConfig(cfg)
+	c.cancel = cancel
+	c.h1 = &h1.Server{
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		MaxHeaders:        cfg.Server.MaxHeaders,
+		ErrorLog:          srv.ErrorLog,
+		H2C: func(nc net.Conn) {
+			h2s.ServeConn(h2guard.Server(nc, gcfg), &http2.ServeConnOpts{Context: ctx, BaseConfig: srv, Handler: srv.Handler})
+		},
+	}
+	return c
+}
+
+// Serve serves ln until Shutdown or Close. The handler is srv's as it is
+// now, after whatever wrapped it (failover, tracing).
+func (c *ClientServer) Serve(ln net.Listener) error {
+	if c.h1 == nil {
+		return c.srv.Serve(ClientListener(ln, c.cfg))
+	}
+	c.h1.Handler = c.srv.Handler
+	return c.h1.Serve(ln)
+}
+
+// Shutdown drains both servers (srv may be serving TLS too).
+func (c *ClientServer) Shutdown(ctx context.Context) error {
+	err := c.srv.Shutdown(ctx)
+	if c.h1 != nil {
+		err = errors.Join(err, c.h1.Shutdown(ctx))
+		c.cancel()
+	}
+	return err
+}
+
+// Close closes both servers' listeners and connections.
+func (c *ClientServer) Close() error {
+	err := c.srv.Close()
+	if c.h1 != nil {
+		err = errors.Join(err, c.h1.Close())
+		c.cancel()
+	}
+	return err
 }
 
 // HTTPServer is the client-facing http.Server for g under cfg.

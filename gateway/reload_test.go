@@ -129,7 +129,7 @@ func writeConfig(t *testing.T, path, body string) {
 func runWithConfigFile(t *testing.T, backend string) (rn *running, path string, reload chan struct{}) {
 	t.Helper()
 	path = filepath.Join(t.TempDir(), "gateway.yaml")
-	writeConfig(t, path, runnerConfig(backend))
+	writeConfig(t, path, runnerConfig(backend)+runnerEngine())
 	reload = make(chan struct{}, 1)
 	return runGateway(t, path, reload), path, reload
 }

@@ -248,7 +248,17 @@ type Server struct {
 	// replaced, so a client cannot assert its own address or scheme (as
 	// Traefik's forwardedHeaders and Caddy's trusted_proxies default).
 	TrustedProxies []string `yaml:"trusted_proxies"` // default [] (no peer is trusted)
+	// Engine serves HTTP/1.1 on the plain listener: net/http, or h1 (the
+	// gateway's own server loop, package gateway/h1: no buffer per idle
+	// connection, fewer allocations). HTTP/2, TLS and admin stay on net/http.
+	Engine string `yaml:"engine"` // net/http | h1; default net/http
 }
+
+// Values of server.engine.
+const (
+	EngineNetHTTP = "net/http"
+	EngineH1      = "h1"
+)
 
 // Values of server.underscores_in_headers.
 const (
@@ -393,6 +403,7 @@ func (c *Config) SetDefaults() {
 		EncodedSlashes:    "keep",
 
 		UnderscoresInHeaders: UnderscoresDrop,
+		Engine:               EngineNetHTTP,
 	}
 }
 

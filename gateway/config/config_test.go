@@ -48,6 +48,7 @@ func TestDefaultsApplied(t *testing.T) {
 			EncodedSlashes:    "keep",
 
 			UnderscoresInHeaders: "drop",
+			Engine:               "net/http",
 		},
 		Routes: []Route{{Name: "r", Match: Match{PathPrefix: "/"}, Pool: "p", Upgrade: []string{"websocket"}}},
 		Pools: []Pool{{

@@ -175,6 +175,10 @@ server:
 server:
   underscores_in_headers: keep
 ` + minimal, `t.yaml:2: server.underscores_in_headers: want drop or allow, got "keep"`},
+	{"unknown engine", `
+server:
+  engine: fasthttp
+` + minimal, `t.yaml:2: server.engine: want net/http or h1, got "fasthttp"`},
 	{"bad trusted proxy", `server:
   trusted_proxies: [10.0.0.0/8, nonsense]
 ` + minimal, `t.yaml:2: server.trusted_proxies[1]: invalid CIDR "nonsense"`},

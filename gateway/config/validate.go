@@ -234,6 +234,11 @@ func (c *Config) validate() Errors {
 	default:
 		v.Add("server.underscores_in_headers", "want drop or allow, got %q", c.Server.UnderscoresInHeaders)
 	}
+	switch c.Server.Engine {
+	case EngineNetHTTP, EngineH1:
+	default:
+		v.Add("server.engine", "want net/http or h1, got %q", c.Server.Engine)
+	}
 	v.In("access_log", c.AccessLog.Validate())
 	v.Positive("server.read_header_timeout", c.Server.ReadHeaderTimeout)
 	v.Positive("server.idle_timeout", c.Server.IdleTimeout)

@@ -117,9 +117,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer disc.stop()
 	disc.apply(cfg)
 	errc := make(chan error, 3)
-	go func() { errc <- srv.Serve(gateway.ClientListener(ln, cfg)) }()
+	client := g.ClientServer(srv, cfg)
+	go func() { errc <- client.Serve(ln) }()
 	ls := Listeners{HTTP: ln.Addr()}
-	closeAll := func() { _ = srv.Close() }
+	closeAll := func() { _ = client.Close() }
 
 	var h2 *h2Side
 	if t := cfg.TLS; t != nil {
@@ -133,7 +134,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		if _, port, err := net.SplitHostPort(tln.Addr().String()); err == nil {
 			g.SetHTTPSPort(port)
 		}
-		closeAll = func() { _ = srv.Close(); h2.stop() }
+		closeAll = func() { _ = client.Close(); h2.stop() }
 		if t.ACME.On() {
 			m := startACME(ctx, g, t.ACME, ln.Addr(), tln.Addr(), log)
 			defer m.Stop()
@@ -186,7 +187,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.reload(g, tcp, log, st, true)
 			disc.apply(g.Config())
 		case <-ctx.Done():
-			return r.shutdown(g, srv, h2, tcp, admin, log)
+			return r.shutdown(g, client, h2, tcp, admin, log)
 		}
 	}
 }
@@ -267,8 +268,8 @@ func (r *Runner) reload(g *gateway.Gateway, tcp tcpListeners, log *slog.Logger, 
 	if err == nil {
 		old := g.Config()
 		if cfg.Listen != old.Listen || cfg.Admin != old.Admin || !reflect.DeepEqual(cfg.Failover, old.Failover) ||
-			!reflect.DeepEqual(cfg.Tracing, old.Tracing) || cfg.Log != old.Log {
-			log.Warn("listener addresses, failover, tracing or log settings changed; they take effect on restart", "file", r.ConfigPath)
+			!reflect.DeepEqual(cfg.Tracing, old.Tracing) || cfg.Log != old.Log || cfg.Server.Engine != old.Server.Engine {
+			log.Warn("listener addresses, server.engine, failover, tracing or log settings changed; they take effect on restart", "file", r.ConfigPath)
 		}
 		if err = g.Apply(cfg); err == nil {
 			tcp.apply(cfg, log)
@@ -382,7 +383,7 @@ func (r *Runner) watch(ctx context.Context, log *slog.Logger, files []string) <-
 	return out
 }
 
-func (r *Runner) shutdown(g *gateway.Gateway, srv *http.Server, h2 *h2Side, tcp tcpListeners, admin *http.Server, log *slog.Logger) error {
+func (r *Runner) shutdown(g *gateway.Gateway, srv *gateway.ClientServer, h2 *h2Side, tcp tcpListeners, admin *http.Server, log *slog.Logger) error {
 	g.StartDraining()
 	timeout := g.Config().ShutdownTimeout
 	log.Info("shutting down: draining in-flight requests", "inflight", g.Inflight(), "timeout", timeout.String())
