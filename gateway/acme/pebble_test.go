@@ -46,13 +46,7 @@ var tools struct {
 
 func pebbleTools(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs Pebble; skipped with -short")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go toolchain not on PATH: cannot build Pebble")
-	}
+	goTool := testkit.GoTool(t, "Pebble")
 	tools.once.Do(func() {
 		run := func(args ...string) string {
 			out, err := exec.Command(goTool, args...).Output()

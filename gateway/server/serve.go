@@ -272,7 +272,7 @@ func (r *Runner) reload(g *gateway.Gateway, tcp tcpListeners, log *slog.Logger, 
 			log.Warn("listener addresses, server.engine, failover, tracing or log settings changed; they take effect on restart", "file", r.ConfigPath)
 		}
 		if err = g.Apply(cfg); err == nil {
-			tcp.apply(cfg, log)
+			tcp.apply(old, cfg, log)
 		}
 	} else {
 		g.ReloadRefused()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"reflect"
 
 	"github.com/drawbridge-dev/drawbridge/gateway"
 	"github.com/drawbridge-dev/drawbridge/gateway/config"
@@ -36,9 +37,14 @@ func startTCP(g *gateway.Gateway, cfg *config.Config, errc chan<- error, log *sl
 	return ts, nil
 }
 
-// apply updates the listeners' membership in place after a reload; adding
-// or removing a listener, or moving it, takes a restart.
-func (ts tcpListeners) apply(cfg *config.Config, log *slog.Logger) {
+// apply updates the listeners' membership in place after a reload from
+// old; anything else of a listener (its mode, mqtt block, limits,
+// address), and adding or removing one, takes a restart, and says so.
+func (ts tcpListeners) apply(old, cfg *config.Config, log *slog.Logger) {
+	before := map[string]l4.Config{}
+	for _, lc := range old.L4 {
+		before[lc.Name] = lc
+	}
 	seen := map[string]bool{}
 	for i := range cfg.L4 {
 		lc := &cfg.L4[i]
@@ -47,6 +53,9 @@ func (ts tcpListeners) apply(cfg *config.Config, log *slog.Logger) {
 		if p == nil {
 			log.Warn("new l4 listener takes effect on restart", "name", lc.Name)
 			continue
+		}
+		if prev, ok := before[lc.Name]; ok && !sameButBackends(prev, *lc) {
+			log.Warn("l4 listener settings other than its backends take effect on restart", "name", lc.Name)
 		}
 		if err := p.SetBackends(lc.Backends); err != nil {
 			log.Error("l4 membership not applied", "name", lc.Name, "error", err.Error())
@@ -57,6 +66,13 @@ func (ts tcpListeners) apply(cfg *config.Config, log *slog.Logger) {
 			log.Warn("removed l4 listener keeps serving until restart", "name", name)
 		}
 	}
+}
+
+// sameButBackends reports whether two configs of a listener differ in
+// nothing but their backends, the one part a reload applies.
+func sameButBackends(a, b l4.Config) bool {
+	a.Backends, b.Backends = nil, nil
+	return reflect.DeepEqual(a, b)
 }
 
 // shutdown stops accepting and drains every listener until ctx ends.

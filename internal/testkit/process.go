@@ -73,6 +73,20 @@ func runBackend(mode string) int {
 	return 0
 }
 
+// GoTool is the go command, for a test that builds the program it runs
+// (named what); it skips the test with -short or without a toolchain.
+func GoTool(t testing.TB, what string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs " + what + "; skipped with -short")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go toolchain not on PATH: cannot build " + what)
+	}
+	return goTool
+}
+
 // build is the drawbridge binary, built once per test binary run.
 var build struct {
 	once sync.Once
@@ -87,13 +101,7 @@ var build struct {
 // call Main, which removes it.
 func Drawbridge(t testing.TB) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs drawbridge; skipped with -short")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go toolchain not on PATH: cannot build drawbridge")
-	}
+	goTool := GoTool(t, "drawbridge")
 	build.once.Do(func() {
 		build.dir, build.err = os.MkdirTemp("", "drawbridge-test")
 		if build.err != nil {
