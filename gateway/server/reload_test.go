@@ -27,15 +27,7 @@ func TestFileEventWithUnchangedContentAppliesNothing(t *testing.T) {
 		}
 	}
 	write("127.0.0.1:1")
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := gateway.New(cfg, gateway.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := loadGateway(t, path)
 	r := &Runner{ConfigPath: path}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st := &reloadState{files: []string{path}}
@@ -70,15 +62,8 @@ func TestL4SettingsOtherThanBackendsWarn(t *testing.T) {
 		}
 	}
 	write("tcp", "127.0.0.1:1")
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := gateway.New(cfg, gateway.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	g := loadGateway(t, path)
+	cfg := g.Config()
 	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	errc := make(chan error, 1)
@@ -104,4 +89,20 @@ func TestL4SettingsOtherThanBackendsWarn(t *testing.T) {
 	if !strings.Contains(logs.String(), restart) || !strings.Contains(logs.String(), "name=broker") {
 		t.Fatalf("a mode change did not warn:\n%s", logs)
 	}
+}
+
+// loadGateway builds a gateway from the config file at path, closed when
+// the test ends.
+func loadGateway(t *testing.T, path string) *gateway.Gateway {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gateway.New(cfg, gateway.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	return g
 }
