@@ -790,13 +790,19 @@ start_nginx() {
 }
 
 start_haproxy() {
-	local cfg="$tmp/haproxy.cfg" a n=0
+	local cfg="$tmp/haproxy.cfg" a n=0 fds=""
 	pick_port HAPROXY_PORT
+	# haproxy wants 2 descriptors per connection (client + server) and
+	# refuses to start when the hard limit is lower (strict-limits); idle clients share a
+	# few server connections, so the hard limit is enough.
+	if ((2 * proxy_maxconn + 200 > $(ulimit -Hn))); then fds="ulimit-n $(ulimit -Hn)
+    no strict-limits"; fi
 	{
 		cat <<EOF
 global
     nbthread $proxy_cores
     maxconn $proxy_maxconn
+    $fds
 
 defaults
     mode http
