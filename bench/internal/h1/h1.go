@@ -15,6 +15,9 @@ import (
 	"time"
 )
 
+// Timeout bounds one exchange (write + whole response).
+var Timeout = 30 * time.Second
+
 // Conn is one client connection that sends GETs for one path.
 type Conn struct {
 	addr   string
@@ -57,6 +60,8 @@ func (c *Conn) Get() error {
 			c.br.Reset(nc)
 		}
 	}
+	// A proxy that never answers must fail the request, not hang the run.
+	_ = c.c.SetDeadline(time.Now().Add(Timeout))
 	if _, err := c.c.Write(c.req); err != nil {
 		c.Close()
 		return err
