@@ -179,34 +179,15 @@ start_quick() {
 }
 
 start_nginx() {
-	local dir="$tmp/nginx" nginx_params=""
+	local dir="$tmp/nginx"
 	mkdir -p "$dir"/{client_body,proxy,fastcgi,uwsgi,scgi}
 	pick_port NGINX_PORT
-	[[ -z "$NGINX_SERVER_PARAMS" ]] || nginx_params=" $NGINX_SERVER_PARAMS"
 	# proxy_next_upstream is left at its default (error timeout): a GET that
 	# fails to connect, or whose connection fails before a response header,
 	# goes to the next server; server max_fails/fail_timeout are the defaults
 	# too (1 failure takes a server out for 10s).
-	{ nginx_preamble "$dir"; cat <<EOF
-    upstream chaos_backends {
-        server 127.0.0.1:$BACKEND1_PORT$nginx_params;
-        server 127.0.0.1:$BACKEND2_PORT$nginx_params;
-        server 127.0.0.1:$BACKEND3_PORT$nginx_params;
-        keepalive 32;
-        keepalive_requests 1000000;
-        keepalive_timeout 75s;
-    }
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        location / {
-            proxy_pass http://chaos_backends;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-EOF
-	} >"$dir/nginx.conf"
+	nginx_proxy_conf "$dir" "$NGINX_PORT" 32 "$NGINX_SERVER_PARAMS" \
+		"127.0.0.1:$BACKEND1_PORT" "127.0.0.1:$BACKEND2_PORT" "127.0.0.1:$BACKEND3_PORT" >"$dir/nginx.conf"
 	run_nginx nginx "$dir" "${proxy_pin[@]}"
 	set_target nginx "$NGINX_PORT" "$dir/error.log"
 	target_desc[nginx]="nginx: default proxy_next_upstream (error timeout), server params: ${NGINX_SERVER_PARAMS:-defaults (max_fails=1 fail_timeout=10s)}, upstream keepalive 32, worker_processes 1"
@@ -321,16 +302,8 @@ $(tail -n 20 "$tmp/backend$victim.log")"
 		sleep 0.02
 	done
 	wait "$wrk_pid" || rc=$?
-	wrk_pid=""
 	if ((restart_at >= 0)); then start_backend "$down"; fi
-	if ! kill -0 "${target_pid[$name]}" 2>/dev/null; then
-		die "$name (pid ${target_pid[$name]}) died during the chaos run; its log (${target_log[$name]}):
-$(tail -n 30 "${target_log[$name]}" 2>/dev/null)
-wrk output:
-$(cat "$outf")"
-	fi
-	((rc == 0)) || die "wrk against $name exited with status $rc:
-$(cat "$outf")"
+	finish_wrk "$name" "$outf" "$rc" # bench/lib.sh
 
 	local reqs rps se sc sr sw st non2xx errors codes other_codes
 	reqs="$(awk '/ requests in / {print $1}' "$outf")"

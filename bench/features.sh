@@ -108,9 +108,7 @@ write_config() {
 		if [[ "$with" == 1 ]] && has_feature rate_limit; then
 			printf '    rate_limit: {rate: %s, burst: %s, key: ip}\n' "$RATE" "$RATE"
 		fi
-		printf 'pools:\n  - name: p\n    backends:\n'
-		printf '      - {address: "127.0.0.1:%s", id: b1}\n' "$BACKEND1_PORT"
-		printf '      - {address: "127.0.0.1:%s", id: b2}\n' "$BACKEND2_PORT"
+		gateway_yaml_pools
 	} >"$cfg"
 }
 

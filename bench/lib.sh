@@ -33,7 +33,7 @@ die() {
 # haproxy curl taskset) is missing from Debian packages (one apt-get update,
 # one apt-get install).
 ensure_tools() {
-	local -A pkg_of=([wrk]=wrk [nginx]=nginx-light [haproxy]=haproxy [curl]=curl [taskset]=util-linux)
+	local -A pkg_of=([wrk]=wrk [nginx]=nginx-light [haproxy]=haproxy [curl]=curl [taskset]=util-linux [caddy]=caddy [strace]=strace)
 	local wanted=("$@") missing=() tool
 	((${#wanted[@]} > 0)) || wanted=(wrk nginx haproxy curl taskset)
 	for tool in "${wanted[@]}"; do
@@ -246,15 +246,24 @@ $(tail -n 30 "$logf" 2>/dev/null)"
 # server blocks of one single-worker nginx on the client CPU (much cheaper
 # per request than a Go server, so the client CPU is less likely to be the
 # bottleneck). Same body shape and X-Backend-Id header as `drawbridge
-# backend`; /healthz answers 200.
+# backend` on /; /4k and /64k are static files of that size (see
+# size_path); /healthz answers 200.
 start_nginx_backends() {
 	local dir="$tmp/nginx-backends" port n=0 servers="" pid
-	mkdir -p "$dir"/{client_body,proxy,fastcgi,uwsgi,scgi}
+	mkdir -p "$dir"/{client_body,proxy,fastcgi,uwsgi,scgi,www}
+	# Run as root, nginx workers serve files as nobody: the private temp dir
+	# must let them reach the bodies.
+	chmod a+rx "$tmp" "$dir" "$dir/www"
+	head -c 4096 /dev/zero | tr '\0' x >"$dir/www/4k"
+	head -c 65536 /dev/zero | tr '\0' x >"$dir/www/64k"
 	for port in "$@"; do
 		n=$((n + 1))
 		servers+="    server {
         listen 127.0.0.1:$port;
+        root $dir/www;
         location = /healthz { return 200 \"ok\\n\"; }
+        location = /4k { add_header X-Backend-Id b$n always; }
+        location = /64k { add_header X-Backend-Id b$n always; }
         location / { add_header X-Backend-Id b$n always; return 200 \"hello from b$n\\n\"; }
     }
 "
@@ -309,7 +318,7 @@ to_ms() {
 # (the nginx worker is a child of the master; Go proxies are one process).
 cpu_ticks() {
 	local p total=0 t
-	for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null || true); do
+	for p in $(proc_family "$1"); do
 		# Fields after "pid (comm) ": utime and stime are the 12th and 13th.
 		t="$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || true)"
 		total=$((total + ${t:-0}))
@@ -365,17 +374,18 @@ join_by() {
 	done
 }
 
-# tool_versions_json: {"nginx": ..., "haproxy": ..., "go": ..., "wrk": ...}
+# tool_versions_json: {"nginx": ..., "haproxy": ..., "caddy": ..., "go": ..., "wrk": ...}
 # (awk reads all input: an early-exiting `head` would SIGPIPE the writer,
 # which pipefail turns into a failure.)
 tool_versions_json() {
-	local n h g w
+	local n h g w c
+	c="$(caddy version 2>/dev/null | awk 'NR == 1 {print $1}' || true)"
 	n="$(nginx -v 2>&1 | awk 'NR == 1 {sub(/^nginx version: /, ""); print}' || true)"
 	h="$(haproxy -v 2>/dev/null | awk 'NR == 1 {print $3}' || true)"
 	g="$(go version 2>/dev/null | awk '{print $3}' || true)"
 	w="$(wrk -v 2>&1 | awk 'NR == 1 {print $2}' || true)"
-	printf '{"nginx": %s, "haproxy": %s, "go": %s, "wrk": %s}' \
-		"$(json_str "$n")" "$(json_str "$h")" "$(json_str "$g")" "$(json_str "$w")"
+	printf '{"nginx": %s, "haproxy": %s, "caddy": %s, "go": %s, "wrk": %s}' \
+		"$(json_str "$n")" "$(json_str "$h")" "$(json_str "$c")" "$(json_str "$g")" "$(json_str "$w")"
 }
 
 # host_json: {"cpus": ..., "kernel": ..., "loadavg_at_start": ..., "loadavg_at_end": ...}
@@ -384,20 +394,22 @@ host_json() {
 		"$(json_str "$(uname -sr)")" "$(json_str "$load_start")" "$(json_str "$(loadavg)")"
 }
 
-# nginx_preamble DIR prints the start of every bench nginx.conf: one
-# worker, no access log, keep-alive never closed mid-run (nginx's default
+# nginx_preamble DIR [WORKERS] [CONNECTIONS] prints the start of every
+# bench nginx.conf: WORKERS (1) workers of CONNECTIONS (4096) connections
+# each, no access log, keep-alive never closed mid-run (nginx's default
 # closes connections every 1000 requests, haproxy and Go never do), temp
 # paths under DIR. The caller writes the rest of the http block.
 nginx_preamble() {
-	local dir=$1
+	local dir=$1 workers=${2:-1} conns=${3:-4096}
 	cat <<EOF
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes $workers;
+worker_rlimit_nofile $((2 * conns + 64));
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events {
-    worker_connections 4096;
+    worker_connections $conns;
 }
 http {
     access_log off;
@@ -439,7 +451,9 @@ median() {
 # ------------------------------------------------------- script plumbing ---
 
 # parse_bench_args ARG...: the options every bench script takes: --quick
-# (sets quick=1; QUICK=1 does the same) and --help (calls the script's usage).
+# (sets quick=1; QUICK=1 does the same) and --help (calls the script's usage);
+# any other ARG goes to the script's bench_extra_arg, if defined, which
+# returns non-zero for an argument it does not know either.
 parse_bench_args() {
 	quick="${QUICK:-0}"
 	local arg
@@ -451,6 +465,8 @@ parse_bench_args() {
 			exit 0
 			;;
 		*)
+			# A script with options of its own defines bench_extra_arg.
+			if declare -F bench_extra_arg >/dev/null && bench_extra_arg "$arg"; then continue; fi
 			echo "$bench_name: unknown argument: $arg (try --help)" >&2
 			exit 2
 			;;
@@ -510,14 +526,29 @@ set_target() {
 	target_log[$1]="$3"
 }
 
-# gateway_yaml_head PORT ADMIN_PORT: the first lines of a bench gateway
-# config (listener, admin, no access log) up to the start of `routes:`.
-gateway_yaml_head() {
+# gateway_yaml_listen PORT ADMIN_PORT: the first lines of a bench gateway
+# config (listener, admin, no access log) up to and including `routes:`.
+gateway_yaml_listen() {
 	printf 'listen: "127.0.0.1:%s"\n' "$1"
 	printf 'admin: {enabled: true, listen: "127.0.0.1:%s"}\n' "$2"
 	printf 'access_log: {enabled: false}\n'
 	printf 'shutdown_timeout: 1s\n'
-	printf 'routes:\n  - name: all\n    pool: p\n'
+	printf 'routes:\n'
+}
+
+# gateway_yaml_head PORT ADMIN_PORT: gateway_yaml_listen and the start of
+# one route `all` to pool p (the caller may add route keys).
+gateway_yaml_head() {
+	gateway_yaml_listen "$1" "$2"
+	printf '  - name: all\n    pool: p\n'
+}
+
+# gateway_yaml_pools: the `pools:` key and pool p of backends b1 and b2
+# (BACKEND1_PORT, BACKEND2_PORT); the caller may add pools.
+gateway_yaml_pools() {
+	printf 'pools:\n  - name: p\n    backends:\n'
+	printf '      - {address: "127.0.0.1:%s", id: b1}\n' "$BACKEND1_PORT"
+	printf '      - {address: "127.0.0.1:%s", id: b2}\n' "$BACKEND2_PORT"
 }
 
 # run_gateway NAME DIR [HINT]: checks DIR/gateway.yaml with `drawbridge
@@ -563,17 +594,24 @@ $(tail -n 30 "${target_log[$name]:-/dev/null}" 2>/dev/null)"
 
 # ------------------------------------------------------ measured wrk runs ---
 
-# run_wrk NAME DURATION OUTFILE [WRK ARG...]: wrk -t1 -c$CONNECTIONS against
-# target NAME; fails loudly if wrk fails or the target died. wrk runs in the
-# background so that a signal to the script is handled at once (the cleanup
-# trap stops wrk too).
+# run_wrk NAME DURATION OUTFILE [WRK ARG...]: wrk -t$WRK_THREADS (1)
+# -c$CONNECTIONS against path $wrk_path (/) of target NAME; fails loudly if
+# wrk fails or the target died. wrk runs in the background so that a signal
+# to the script is handled at once (the cleanup trap stops wrk too).
 run_wrk() {
 	local name="$1" dur="$2" outf="$3" rc=0
 	shift 3
-	"${client_pin[@]}" wrk -t1 "-c$CONNECTIONS" "-d$dur" "$@" \
-		"http://127.0.0.1:${target_port[$name]}/" >"$outf" 2>&1 &
+	"${client_pin[@]}" wrk "-t${WRK_THREADS:-1}" "-c$CONNECTIONS" "-d$dur" "$@" \
+		"http://127.0.0.1:${target_port[$name]}${wrk_path:-/}" >"$outf" 2>&1 &
 	wrk_pid=$!
 	wait "$wrk_pid" || rc=$?
+	finish_wrk "$name" "$outf" "$rc"
+}
+
+# finish_wrk NAME OUTFILE RC: after wrk ($wrk_pid) exited with RC: dies if
+# target NAME died under load or wrk failed, with the logs.
+finish_wrk() {
+	local name="$1" outf="$2" rc="$3"
 	wrk_pid=""
 	if ! kill -0 "${target_pid[$name]}" 2>/dev/null; then
 		die "$name (pid ${target_pid[$name]}) died under load; its log (${target_log[$name]}):
@@ -702,4 +740,227 @@ eff_ratio() {
 	else
 		ratio "${med_eff[$1]}" "${med_eff[$2]}"
 	fi
+}
+
+# --------------------------------------------------------- proxy targets ---
+# The proxies under test, shared by proxy.sh and idleconns.sh: start_nginx,
+# start_haproxy, start_caddy, start_gateway, start_baseline, start_stock.
+# They read backend_addrs ("host:port,host:port"), proxy_cores (workers,
+# threads or GOMAXPROCS of each proxy) and proxy_maxconn (client
+# connections each must accept), and run under ${proxy_pin[@]}.
+proxy_cores=1
+proxy_maxconn=4096
+
+# nginx_proxy_conf DIR PORT KEEPALIVE SERVER_PARAMS ADDR...: an nginx.conf
+# proxying 127.0.0.1:PORT to ADDR... round robin over HTTP/1.1 keep-alive
+# upstream connections (KEEPALIVE idle ones kept); SERVER_PARAMS, if not
+# empty, goes on every upstream `server` line.
+nginx_proxy_conf() {
+	local dir=$1 port=$2 keepalive=$3 params=$4 a servers=""
+	shift 4
+	for a in "$@"; do servers+="        server $a${params:+ $params};"$'\n'; done
+	nginx_preamble "$dir" "$proxy_cores" "$proxy_maxconn"
+	cat <<EOF
+    upstream backends {
+$servers        keepalive $keepalive;
+        keepalive_requests 1000000;
+        keepalive_timeout 75s;
+    }
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            proxy_pass http://backends;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+}
+
+start_nginx() {
+	local dir="$tmp/nginx"
+	mkdir -p "$dir"/{client_body,proxy,fastcgi,uwsgi,scgi}
+	pick_port NGINX_PORT
+	# keepalive_requests/timeout are raised so nginx, like haproxy and the Go
+	# proxies, never closes client or upstream keep-alive connections mid-run.
+	nginx_proxy_conf "$dir" "$NGINX_PORT" 64 "" ${backend_addrs//,/ } >"$dir/nginx.conf"
+	run_nginx nginx "$dir" "${proxy_pin[@]}"
+	set_target nginx "$NGINX_PORT" "$dir/error.log"
+}
+
+start_haproxy() {
+	local cfg="$tmp/haproxy.cfg" a n=0 fds=""
+	pick_port HAPROXY_PORT
+	# haproxy wants 2 descriptors per connection (client + server) and
+	# refuses to start when the hard limit is lower (strict-limits); idle clients share a
+	# few server connections, so the hard limit is enough.
+	if ((2 * proxy_maxconn + 200 > $(ulimit -Hn))); then fds="ulimit-n $(ulimit -Hn)
+    no strict-limits"; fi
+	{
+		cat <<EOF
+global
+    nbthread $proxy_cores
+    maxconn $proxy_maxconn
+    $fds
+
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 75s
+    timeout server 60s
+    timeout http-keep-alive 75s
+
+frontend bench
+    bind 127.0.0.1:$HAPROXY_PORT
+    default_backend backends
+
+backend backends
+    balance roundrobin
+EOF
+		for a in ${backend_addrs//,/ }; do
+			n=$((n + 1))
+			printf '    server b%s %s\n' "$n" "$a"
+		done
+	} >"$cfg"
+	run_haproxy haproxy "$cfg" "$tmp/haproxy.log"
+	set_target haproxy "$HAPROXY_PORT" "$tmp/haproxy.log"
+}
+
+# start_caddy: Caddy's reverse_proxy (the Go peer of the gateway) from a
+# generated Caddyfile: admin API off, no automatic HTTPS, HTTP/1.1 only (as
+# the other targets), only error logs, round robin, 64 idle upstream
+# connections per backend like nginx's keepalive 64. Its state directories
+# point into the temp dir so it never touches the user's.
+start_caddy() {
+	local dir="$tmp/caddy"
+	mkdir -p "$dir"
+	pick_port CADDY_PORT
+	cat >"$dir/Caddyfile" <<EOF
+{
+	admin off
+	auto_https off
+	log {
+		level ERROR
+	}
+	servers {
+		protocols h1
+	}
+}
+http://127.0.0.1:$CADDY_PORT {
+	bind 127.0.0.1
+	reverse_proxy ${backend_addrs//,/ } {
+		lb_policy round_robin
+		transport http {
+			keepalive_idle_conns_per_host 64
+		}
+	}
+}
+EOF
+	local env=(env GOMAXPROCS="$proxy_cores" HOME="$dir" XDG_CONFIG_HOME="$dir" XDG_DATA_HOME="$dir")
+	"${env[@]}" caddy validate --adapter caddyfile --config "$dir/Caddyfile" >"$dir/validate.log" 2>&1 ||
+		die "caddy rejected its config ($dir/Caddyfile):
+$(tail -n 20 "$dir/validate.log")"
+	start caddy "$dir/caddy.log" "${env[@]}" "${proxy_pin[@]}" caddy run --adapter caddyfile --config "$dir/Caddyfile"
+	set_target caddy "$CADDY_PORT" "$dir/caddy.log"
+}
+
+# start_drawbridge_proxy NAME BINARY: `gateway proxy` of BINARY as target NAME.
+start_drawbridge_proxy() {
+	local name="$1" bin="$2"
+	# GATEWAY_PORT/GATEWAY_ADMIN_PORT, BASELINE_PORT/BASELINE_ADMIN_PORT
+	local port_var="${name^^}_PORT" admin_var="${name^^}_ADMIN_PORT"
+	pick_port "$port_var"
+	# The admin listener gets its own free port: another gateway on this
+	# machine may hold the default one.
+	pick_port "$admin_var"
+	start "$name" "$tmp/$name.log" env GOMAXPROCS="$proxy_cores" "${proxy_pin[@]}" \
+		"$bin" gateway proxy --listen "127.0.0.1:${!port_var}" \
+		--to "$backend_addrs" --strategy "${GATEWAY_STRATEGY:-round_robin}" --admin "127.0.0.1:${!admin_var}"
+	set_target "$name" "${!port_var}" "$tmp/$name.log"
+}
+
+start_gateway() { start_drawbridge_proxy gateway "$drawbridge"; }
+start_baseline() { start_drawbridge_proxy baseline "$BASELINE_BIN"; }
+
+start_stock() {
+	pick_port STOCK_PORT
+	start stock "$tmp/stock.log" env GOMAXPROCS="$proxy_cores" "${proxy_pin[@]}" \
+		"$tmp/stockproxy" --listen "127.0.0.1:$STOCK_PORT" --to "$backend_addrs"
+	set_target stock "$STOCK_PORT" "$tmp/stock.log"
+}
+
+# start_targets TARGET...: starts each target, waits for it and checks that
+# it reaches both backends b1 and b2.
+start_targets() {
+	local t
+	for t in "$@"; do
+		"start_$t"
+		wait_ready "$t" "${target_pid[$t]}" "http://127.0.0.1:${target_port[$t]}/" "${target_log[$t]}"
+		check_spread "$t" "http://127.0.0.1:${target_port[$t]}/" b1 b2
+		log "$t ready on 127.0.0.1:${target_port[$t]} ($proxy_cores core(s))"
+	done
+}
+
+# stop_targets TARGET...: stops them (their ports can be picked again).
+stop_targets() {
+	local t
+	for t in "$@"; do stop_pids "${target_pid[$t]}"; done
+}
+
+# build_go_tool NAME: go build ./bench/NAME into $tmp/NAME.
+build_go_tool() {
+	log "building $1 (go build ./bench/$1)"
+	if ! (cd "$repo_root" && go build -o "$tmp/$1" "./bench/$1") >"$tmp/build-$1.log" 2>&1; then
+		die "go build ./bench/$1 failed:
+$(cat "$tmp/build-$1.log")"
+	fi
+}
+
+# proc_family PID: PID and its children (an nginx master's workers).
+proc_family() {
+	printf '%s\n' "$1"
+	ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true
+}
+
+# mem_kib PID [Pss|Rss]: proportional (default) or resident set size, in
+# KiB, of PID and its children, from /proc/PID/smaps_rollup (VmRSS where
+# that file is missing).
+mem_kib() {
+	local p total=0 v field="${2:-Pss}"
+	for p in $(proc_family "$1"); do
+		v="$(awk -v f="$field:" '$1 == f {print $2; exit}' "/proc/$p/smaps_rollup" 2>/dev/null || true)"
+		[[ -n "$v" ]] || v="$(awk '$1 == "VmRSS:" {print $2}' "/proc/$p/status" 2>/dev/null || true)"
+		total=$((total + ${v:-0}))
+	done
+	printf '%s' "$total"
+}
+
+# size_path SIZE: the request path of response size small|4k|64k on the
+# static nginx backends.
+size_path() {
+	case "$1" in
+	small) printf '/' ;;
+	4k | 64k) printf '/%s' "$1" ;;
+	*) die "unknown response size '$1' (small, 4k, 64k)" ;;
+	esac
+}
+
+# json_num FILE KEY: a number field of a one-line JSON object.
+json_num() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -n 1 | sed 's/.*: *//'; }
+
+# run_openloop TARGET RATE OUTFILE [OPENLOOP ARG...]: $tmp/openloop (built
+# with build_go_tool) at RATE req/s for DURATION after WARMUP, with
+# CONNECTIONS connections, against TARGET from the client CPU; its JSON
+# report goes to OUTFILE. Dies if it fails or the target died.
+run_openloop() {
+	local t="$1" rate="$2" f="$3"
+	shift 3
+	env GOMAXPROCS=1 "${client_pin[@]}" "$tmp/openloop" --addr "127.0.0.1:${target_port[$t]}" \
+		--rate "$rate" --duration "$DURATION" --warmup "$WARMUP" --conns "$CONNECTIONS" "$@" >"$f" 2>"$f.err" ||
+		die "openloop against $t failed: $(cat "$f.err")"
+	kill -0 "${target_pid[$t]}" 2>/dev/null || die "$t died under open-loop load; its log:
+$(tail -n 20 "${target_log[$t]}" 2>/dev/null)"
 }
