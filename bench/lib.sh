@@ -872,13 +872,17 @@ start_drawbridge_proxy() {
 	local name="$1" bin="$2"
 	# GATEWAY_PORT/GATEWAY_ADMIN_PORT, BASELINE_PORT/BASELINE_ADMIN_PORT
 	local port_var="${name^^}_PORT" admin_var="${name^^}_ADMIN_PORT"
+	# GATEWAY_ENGINE / BASELINE_ENGINE pick server.engine; unset, no flag
+	# is passed (a baseline binary may predate it).
+	local engine_var="${name^^}_ENGINE" engine=()
+	if [ -n "${!engine_var:-}" ]; then engine=(--engine "${!engine_var}"); fi
 	pick_port "$port_var"
 	# The admin listener gets its own free port: another gateway on this
 	# machine may hold the default one.
 	pick_port "$admin_var"
 	start "$name" "$tmp/$name.log" env GOMAXPROCS="$proxy_cores" "${proxy_pin[@]}" \
 		"$bin" gateway proxy --listen "127.0.0.1:${!port_var}" \
-		--to "$backend_addrs" --strategy "${GATEWAY_STRATEGY:-round_robin}" --admin "127.0.0.1:${!admin_var}"
+		--to "$backend_addrs" --strategy "${GATEWAY_STRATEGY:-round_robin}" --admin "127.0.0.1:${!admin_var}" "${engine[@]}"
 	set_target "$name" "${!port_var}" "$tmp/$name.log"
 }
 

@@ -71,6 +71,7 @@ Environment (defaults in brackets):
                      nginx and haproxy; small responses only)
   BACKEND_LATENCY=   with BACKENDS=drawbridge: --latency of both backends
   GATEWAY_STRATEGY=round_robin             --strategy of the gateway
+  GATEWAY_ENGINE=h1  BASELINE_ENGINE=       --engine of the gateway / the baseline (default: no flag, net/http)
   OUT=bench/results/proxy-latest.json      JSON report (relative to repo root)
   DRAWBRIDGE_BIN=    use this drawbridge binary instead of building one
   BASELINE_BIN=      also measure this (older) drawbridge binary as target

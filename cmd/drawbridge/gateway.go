@@ -150,6 +150,7 @@ $` + gateway.AdminTokenEnv + ` as a bearer token.
 	f.StringVar(&q.HealthPath, "health-path", "", "enable active health checks of this path")
 	f.StringVar(&q.Admin, "admin", "off", `admin listener (dashboard, metrics, status, pprof, drain API): "off", or an address; "127.0.0.1:0" picks a free port and logs it. Off by default so that quick proxies side by side never clash on a fixed port`)
 	f.BoolVar(&q.AccessLog, "access-log", false, "write JSON access logs to stdout")
+	f.StringVar(&q.Engine, "engine", config.EngineNetHTTP, "HTTP/1.1 server of the listener: net/http, or h1 (the gateway's own loop; see server.engine)")
 	_ = cmd.RegisterFlagCompletionFunc("strategy", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return balance.Strategies(), cobra.ShellCompDirectiveNoFileComp
 	})

@@ -19,6 +19,7 @@ type QuickProxy struct {
 	HealthPath string // --health-path: enables active checks of this path
 	Admin      string // --admin: "", "off" or an address ("127.0.0.1:0" picks a free port)
 	AccessLog  bool   // --access-log: JSON access logs to stdout
+	Engine     string // --engine: server.engine; default net/http
 }
 
 // Quick builds the configuration of a quick proxy: Default's, plus what a
@@ -62,6 +63,9 @@ func Quick(q QuickProxy) (*Config, error) {
 	if q.Listen != "" {
 		cfg.Listen = q.Listen
 	}
+	if q.Engine != "" {
+		cfg.Server.Engine = q.Engine
+	}
 	cfg.AccessLog.Enabled = q.AccessLog
 	cfg.AccessLog.Path = "stdout"
 	if q.Admin == "" || q.Admin == "off" {
@@ -97,7 +101,7 @@ func Quick(q QuickProxy) (*Config, error) {
 // quickError names the flag behind a config key where there is one.
 func quickError(err error) error {
 	flags := map[string]string{
-		"listen": "--listen", "admin.listen": "--admin", "pools[0].hash_key": "--hash-key",
+		"listen": "--listen", "admin.listen": "--admin", "server.engine": "--engine", "pools[0].hash_key": "--hash-key",
 		"pools[0].health_check.path": "--health-path",
 	}
 	lines := strings.Split(err.Error(), "\n")

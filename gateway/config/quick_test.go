@@ -59,6 +59,7 @@ func TestQuickErrorsNameFlags(t *testing.T) {
 		{QuickProxy{To: "127.0.0.1:1", Strategy: balance.IPHash, HashKey: "nope:x"}, "--hash-key: "},
 		{QuickProxy{To: "127.0.0.1:1", Admin: "nowhere"}, "--admin: "},
 		{QuickProxy{To: "127.0.0.1:1", Listen: "nowhere"}, "--listen: "},
+		{QuickProxy{To: "127.0.0.1:1", Engine: "fasthttp"}, `--engine: want net/http or h1, got "fasthttp"`},
 	} {
 		_, err := Quick(tc.q)
 		if err == nil || len(err.Error()) < len(tc.want) || err.Error()[:len(tc.want)] != tc.want {
