@@ -2,7 +2,8 @@
 # bench/lib.sh - helpers shared by the benchmark scripts in bench/ (proxy.sh,
 # chaos.sh, features.sh). Source it; do not run it.
 #
-# Before sourcing, set `bench_name` (used as the prefix of warnings/errors).
+# `bench_name`, the prefix of warnings and errors, is the sourcing script's
+# file name unless set before.
 # After sourcing, a script typically calls, in this order:
 #   ensure_tools                      # apt-get what is missing (NO_INSTALL=1: fail)
 #   setup_host                        # ncpu, load warning, PIN -> proxy_pin/client_pin
@@ -16,7 +17,7 @@
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 export LC_ALL=C # "." decimals for awk/printf whatever the user's locale
 
-: "${bench_name:=bench}"
+: "${bench_name:=$(basename -- "${BASH_SOURCE[1]:-bench}")}"
 lib_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd -- "$lib_dir/.." && pwd)"
 

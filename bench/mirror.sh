@@ -11,10 +11,8 @@
 # Usage: bash bench/mirror.sh [--quick] [--help]     (works from any cwd)
 set -Eeuo pipefail
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-bench_name=mirror.sh
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-. "$script_dir/lib.sh"
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
 	cat <<'EOF'
