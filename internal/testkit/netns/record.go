@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,10 +45,17 @@ func (r *Record) Get(c *http.Client, url string) {
 		r.fail(start, err.Error())
 		return
 	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		r.fail(start, fmt.Sprintf("status %d from %s", resp.StatusCode, resp.Header.Get("X-Drawbridge-Node")))
+		// The first line of the body says which of the gateway's own
+		// answers it was (passive gateway, no healthy backend, ...).
+		why, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
+		if len(why) > 60 {
+			why = why[:60]
+		}
+		r.fail(start, fmt.Sprintf("status %d from %s (%s)", resp.StatusCode, resp.Header.Get("X-Drawbridge-Node"), strings.ReplaceAll(why, ": ", " ")))
 		return
 	}
 	tok, _ := strconv.ParseUint(resp.Header.Get("X-Drawbridge-Fence"), 10, 64)
