@@ -29,7 +29,10 @@ Options:
 
 Environment (defaults in brackets):
   CONNS=10000        connections (overrides --quick/--full)
-  TARGETS="nginx haproxy caddy gateway"   which proxies (stock also works)
+  TARGETS="nginx haproxy caddy gateway"   which proxies (stock also works; baseline
+                     with BASELINE_BIN, as in proxy.sh)
+  GATEWAY_ENGINE= BASELINE_ENGINE=         --engine of the gateway / baseline
+                     (h1: the gateway's own HTTP/1.1 loop; default net/http)
   PIN=1              proxy on CPU 0, client and backends on CPU 1
   PROXY_CPU=0 CLIENT_CPU=1
   OPEN_TIMEOUT=120   seconds the client may take to open all connections
@@ -59,7 +62,7 @@ OUT="${OUT:-bench/results/idleconns-latest.json}"
 read -r -a targets <<<"${TARGETS:-nginx haproxy caddy gateway}"
 [[ "$CONNS" =~ ^[1-9][0-9]*$ ]] || die "CONNS must be a positive integer, got '$CONNS'"
 for t in "${targets[@]}"; do
-	case "$t" in nginx | haproxy | caddy | gateway | stock) ;; *) die "unknown target '$t' (known: nginx haproxy caddy gateway stock)" ;; esac
+	case "$t" in nginx | haproxy | caddy | gateway | baseline | stock) ;; *) die "unknown target '$t' (known: nginx haproxy caddy gateway baseline stock)" ;; esac
 done
 
 # Client and proxy each hold CONNS descriptors; every process started from
