@@ -90,6 +90,31 @@ func engineGateway(t testing.TB, engine string, be *testkit.TCPBackend) string {
 	return gw.Listener.Addr().String()
 }
 
+// proxiedClient connects to the gateway at addr and returns a function
+// that makes one proxiedGET over that keep-alive connection without
+// allocating; the pools and caches on the way are warm when it returns.
+func proxiedClient(tb testing.TB, addr string) (exchange func()) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	br := bufio.NewReaderSize(c, 8<<10)
+	req := []byte(proxiedGET)
+	exchange = func() {
+		if _, err := c.Write(req); err != nil {
+			tb.Fatal(err)
+		}
+		if st, err := readResponse(br); err != nil || st != 200 {
+			tb.Fatalf("status %d, %v", st, err)
+		}
+	}
+	for range 100 {
+		exchange()
+	}
+	return exchange
+}
+
 // BenchmarkH1ProxyGET is one proxied GET (8 header fields, 256-byte
 // response body) through the real gateway handler and a loopback backend,
 // over one keep-alive connection, per engine. The client and backend do
@@ -98,25 +123,7 @@ func BenchmarkH1ProxyGET(b *testing.B) {
 	be := startRawBackend256(b)
 	for _, engine := range []string{config.EngineH1, config.EngineNetHTTP} {
 		b.Run(strings.ReplaceAll(engine, "/", ""), func(b *testing.B) {
-			addr := engineGateway(b, engine, be)
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			br := bufio.NewReaderSize(c, 8<<10)
-			req := []byte(proxiedGET)
-			exchange := func() {
-				if _, err := c.Write(req); err != nil {
-					b.Fatal(err)
-				}
-				if st, err := readResponse(br); err != nil || st != 200 {
-					b.Fatalf("status %d, %v", st, err)
-				}
-			}
-			for range 100 { // warm the pools and the caches
-				exchange()
-			}
+			exchange := proxiedClient(b, engineGateway(b, engine, be))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
