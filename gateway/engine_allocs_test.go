@@ -28,7 +28,7 @@ func TestProxiedGETAllocations(t *testing.T) {
 		{config.EngineNetHTTP, 30.5},
 	} {
 		t.Run(tc.engine, func(t *testing.T) {
-			exchange := proxiedClient(t, engineGateway(t, tc.engine, be))
+			exchange := proxiedClient(t, engineGateway(t, tc.engine, "", be.Addr()))
 			const n = 2000
 			var before, after goruntime.MemStats
 			goruntime.ReadMemStats(&before)

@@ -80,9 +80,10 @@ func readResponse(br *bufio.Reader) (int, error) {
 	}
 }
 
-// engineGateway starts a gateway in front of be with the given engine.
-func engineGateway(t testing.TB, engine string, be *testkit.TCPBackend) string {
-	cfg, err := config.Parse("bench.yaml", []byte(poolConfigAddrs("", be.Addr())+"server:\n  engine: "+engine+"\n"))
+// engineGateway starts a gateway with the given engine in front of the
+// backend at addr, its pool configured with extra, and returns its address.
+func engineGateway(t testing.TB, engine, extra, addr string) string {
+	cfg, err := config.Parse("bench.yaml", []byte(poolConfigAddrs(extra, addr)+"server:\n  engine: "+engine+"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func BenchmarkH1ProxyGET(b *testing.B) {
 	be := startRawBackend256(b)
 	for _, engine := range []string{config.EngineH1, config.EngineNetHTTP} {
 		b.Run(strings.ReplaceAll(engine, "/", ""), func(b *testing.B) {
-			exchange := proxiedClient(b, engineGateway(b, engine, be))
+			exchange := proxiedClient(b, engineGateway(b, engine, "", be.Addr()))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -185,7 +186,7 @@ func heapAndStacks() (heap, stacks uint64) {
 // a child process.
 func idleConnMemory(t testing.TB, engine string, n int) float64 {
 	be := startRawBackend256(t)
-	addr := engineGateway(t, engine, be)
+	addr := engineGateway(t, engine, "", be.Addr())
 	h0, s0 := heapAndStacks()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientHelper$", "-test.v")
 	cmd.Env = append(os.Environ(), idleClientEnv+"="+addr+" "+strconv.Itoa(n))

@@ -60,7 +60,11 @@
 // Header and URL are reused once ServeHTTP returns (handlers must not keep
 // them; copies such as Clone are safe); the request context is never
 // cancelled, since with no background read a client's disconnect
-// mid-request shows only as a failed write; a body the handler did not read to
+// mid-request shows only as a failed write, or to a handler that asks
+// the ResponseWriter's ClientGone (a non-blocking peek: the proxy does so
+// every second while it waits on a backend, and abandons the backend
+// request; on platforms other than Linux it cannot tell, and the
+// timeouts bound the wait); a body the handler did not read to
 // its end closes the connection after the response (net/http discards up
 // to 256 KiB first); request trailers are read and dropped.
 package h1

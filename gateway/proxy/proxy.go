@@ -352,8 +352,21 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 		return res, retry
 	}
 	headerTimeout := a.headerTimeout(u.opts.ResponseHeaderTimeout)
+	var deadline time.Time
 	if headerTimeout > 0 {
-		setReadDeadline(ctx, c, time.Now().Add(headerTimeout))
+		deadline = time.Now().Add(headerTimeout)
+	}
+	if p := probeOf(w); p != nil {
+		if err := awaitResponse(ctx, c, p, deadline); err != nil {
+			c.close()
+			if err == errClientClosed {
+				return Result{Kind: ErrClientGone, Err: err}, false
+			}
+			res = headFailure(ctx, err)
+			return res, res.Kind == ErrProtocol && c.reused && body == nil
+		}
+	} else if headerTimeout > 0 {
+		setReadDeadline(ctx, c, deadline)
 	}
 	resp, err := readResponseHeadCached(c.br, w.Header(), r.Method, a.Upgrade, &c.values)
 	if err != nil {
@@ -372,6 +385,61 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 		return u.tunnel(w, c, &resp, a), false
 	}
 	return u.relay(ctx, c, w, r, a, &resp, stop), false
+}
+
+// clientProbe is offered by a ResponseWriter whose request context does
+// not end when the client leaves (gateway/h1 has no background read): a
+// non-blocking look at the client connection.
+type clientProbe interface{ ClientGone() bool }
+
+// probeOf finds w's probe through the wrappers' Unwrap (as
+// http.ResponseController does); nil when there is none.
+func probeOf(w http.ResponseWriter) clientProbe {
+	for {
+		if p, ok := w.(clientProbe); ok {
+			return p
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+}
+
+// clientProbeInterval is how often a wait for a backend's answer looks
+// whether a client without a cancelling context left: the bound on how
+// long a backend works for a client that is gone.
+var clientProbeInterval = time.Second
+
+var errClientClosed = errors.New("client closed its connection while the backend was working")
+
+// awaitResponse waits for the first byte of the response head in slices
+// of clientProbeInterval, asking p between them whether the client left;
+// deadline (zero: none) bounds the whole wait, as the head's. It leaves
+// c's read deadline at deadline. A fast backend costs one more deadline
+// update than a plain read; a slow one, a non-blocking peek per interval,
+// and no goroutine either way.
+func awaitResponse(ctx context.Context, c *conn, p clientProbe, deadline time.Time) error {
+	for {
+		slice := time.Now().Add(clientProbeInterval)
+		last := !deadline.IsZero() && !slice.Before(deadline)
+		if last {
+			slice = deadline
+		}
+		setReadDeadline(ctx, c, slice)
+		_, err := c.br.Peek(1)
+		if err == nil {
+			setReadDeadline(ctx, c, deadline)
+			return nil
+		}
+		if last || !isTimeout(err) || ctx.Err() != nil {
+			return err
+		}
+		if p.ClientGone() {
+			return errClientClosed
+		}
+	}
 }
 
 // send writes the request head and body to c. When that fails (sent is
