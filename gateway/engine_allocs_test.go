@@ -24,8 +24,11 @@ func TestProxiedGETAllocations(t *testing.T) {
 	}{
 		// A generated traceparent's block is shared by 64 requests.
 		{config.EngineH1, 0.5},
-		// net/http's own (its Request, context, header map...) remain.
-		{config.EngineNetHTTP, 30.5},
+		// net/http's own (its Request, context, header map...) remain:
+		// 30.0 measured; the path after it is h1's, held to the
+		// allocation above, so this bound can leave room for the
+		// runtime's own.
+		{config.EngineNetHTTP, 31},
 	} {
 		t.Run(tc.engine, func(t *testing.T) {
 			exchange := proxiedClient(t, engineGateway(t, tc.engine, "", be.Addr()))
