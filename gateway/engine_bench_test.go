@@ -80,14 +80,40 @@ func readResponse(br *bufio.Reader) (int, error) {
 	}
 }
 
-// engineGateway starts a gateway in front of be with the given engine.
-func engineGateway(t testing.TB, engine string, be *testkit.TCPBackend) string {
-	cfg, err := config.Parse("bench.yaml", []byte(poolConfigAddrs("", be.Addr())+"server:\n  engine: "+engine+"\n"))
+// engineGateway starts a gateway with the given engine in front of the
+// backend at addr, its pool configured with extra, and returns its address.
+func engineGateway(t testing.TB, engine, extra, addr string) string {
+	cfg, err := config.Parse("bench.yaml", []byte(poolConfigAddrs(extra, addr)+"server:\n  engine: "+engine+"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, gw := startGateway(t, cfg, Options{})
 	return gw.Listener.Addr().String()
+}
+
+// proxiedClient connects to the gateway at addr and returns a function
+// that makes one proxiedGET over that keep-alive connection without
+// allocating; the pools and caches on the way are warm when it returns.
+func proxiedClient(tb testing.TB, addr string) (exchange func()) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	br := bufio.NewReaderSize(c, 8<<10)
+	req := []byte(proxiedGET)
+	exchange = func() {
+		if _, err := c.Write(req); err != nil {
+			tb.Fatal(err)
+		}
+		if st, err := readResponse(br); err != nil || st != 200 {
+			tb.Fatalf("status %d, %v", st, err)
+		}
+	}
+	for range 100 {
+		exchange()
+	}
+	return exchange
 }
 
 // BenchmarkH1ProxyGET is one proxied GET (8 header fields, 256-byte
@@ -98,25 +124,7 @@ func BenchmarkH1ProxyGET(b *testing.B) {
 	be := startRawBackend256(b)
 	for _, engine := range []string{config.EngineH1, config.EngineNetHTTP} {
 		b.Run(strings.ReplaceAll(engine, "/", ""), func(b *testing.B) {
-			addr := engineGateway(b, engine, be)
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			br := bufio.NewReaderSize(c, 8<<10)
-			req := []byte(proxiedGET)
-			exchange := func() {
-				if _, err := c.Write(req); err != nil {
-					b.Fatal(err)
-				}
-				if st, err := readResponse(br); err != nil || st != 200 {
-					b.Fatalf("status %d, %v", st, err)
-				}
-			}
-			for range 100 { // warm the pools and the caches
-				exchange()
-			}
+			exchange := proxiedClient(b, engineGateway(b, engine, "", be.Addr()))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -178,7 +186,7 @@ func heapAndStacks() (heap, stacks uint64) {
 // a child process.
 func idleConnMemory(t testing.TB, engine string, n int) float64 {
 	be := startRawBackend256(t)
-	addr := engineGateway(t, engine, be)
+	addr := engineGateway(t, engine, "", be.Addr())
 	h0, s0 := heapAndStacks()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleClientHelper$", "-test.v")
 	cmd.Env = append(os.Environ(), idleClientEnv+"="+addr+" "+strconv.Itoa(n))

@@ -202,7 +202,11 @@ type conn struct {
 	idle    atomic.Bool
 	// The request in flight, for body reads (100-continue).
 	ex *exchange
-	st struct{ first, hijacked bool }
+	// ClientGone's probe: its callback, result and byte to peek into.
+	probeFn func(fd uintptr)
+	gone    bool
+	peekBuf [1]byte
+	st      struct{ first, hijacked bool }
 }
 
 // serve waits for a request and serves requests while the client

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drawbridge-dev/drawbridge/clock"
@@ -76,9 +77,17 @@ func (f *Forward) Serve(q *pipeline.Request) error {
 	if f.split != nil {
 		p = f.pools[f.split.Pick(q.R)]
 	}
-	x := exchange{f: f, p: p, q: q, w: q.W, r: q.R, v: p.view.Load()}
-	return x.serve()
+	// The exchange escapes (the balancer and the proxy take pointers into
+	// it): recycled, it costs no allocation per request.
+	x := exchanges.Get().(*exchange)
+	*x = exchange{f: f, p: p, q: q, w: q.W, r: q.R, v: p.view.Load()}
+	err := x.serve()
+	*x = exchange{} // keeps nothing of this request alive
+	exchanges.Put(x)
+	return err
 }
+
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 
 // exchange is one client request across its tries.
 type exchange struct {
@@ -100,6 +109,12 @@ type exchange struct {
 	// holding: a retry-budget reservation for the try about to run.
 	holding  bool
 	tryStart time.Time
+	// pickReq is the balancer's question, here rather than on pick's
+	// stack: it escapes through the Balancer interface.
+	pickReq balance.Request
+	// reserved: Intercept reserved the retry budget in this try (a field,
+	// since the closure would move a local to the heap on every try).
+	reserved bool
 }
 
 func (x *exchange) excluded(b *upstream.Backend) bool {
@@ -219,6 +234,7 @@ func (x *exchange) unavailable(rejected error) error {
 // retry, and the retry budget reserved for it.
 func (x *exchange) try(b *upstream.Backend, mem *member, pinned bool, try int) (res proxy.Result, reserved bool) {
 	pol := x.f.retry
+	x.reserved = false
 	x.attempt.BeforeHeaders = x.beforeHeaders(b, pinned)
 	if x.attempt.Upgrade != "" {
 		pool, backend := x.p, b
@@ -238,8 +254,8 @@ func (x *exchange) try(b *upstream.Backend, mem *member, pinned bool, try int) (
 			if d, ok := resilience.RetryAfter(h, x.f.clk.Now()); ok && d > pol.retryAfterMax {
 				return false // the backend asks for more patience than we have
 			}
-			reserved = pol.budget.TryRetry()
-			return reserved
+			x.reserved = pol.budget.TryRetry()
+			return x.reserved
 		}
 	}
 	x.tryStart = x.f.clk.Now()
@@ -251,7 +267,7 @@ func (x *exchange) try(b *upstream.Backend, mem *member, pinned bool, try int) (
 		pol.budget.RetryDone()
 		x.holding = false
 	}
-	return res, reserved
+	return res, x.reserved
 }
 
 // retry is the one retry decision: whether a failed try with nothing sent
@@ -415,11 +431,12 @@ func (x *exchange) pick(first bool) (b *upstream.Backend, mem *member, pinned bo
 		}
 		if b == nil {
 			pinned = false
-			req := balance.Request{Now: x.q.Start.UnixNano(), Hash: x.hash}
+			req := &x.pickReq
+			*req = balance.Request{Now: x.q.Start.UnixNano(), Hash: x.hash}
 			if x.nTried > 0 {
 				req.Exclude = x.excluded
 			}
-			if b = v.bal.Pick(&req); b == nil {
+			if b = v.bal.Pick(req); b == nil {
 				// A reload may have swapped the membership after this
 				// request loaded the view and drained every member it
 				// knew: look again at the current one.

@@ -24,6 +24,19 @@ type conn struct {
 	// check on this platform or transport) and a byte to peek into.
 	fd      int
 	peekBuf [1]byte
+
+	abort  func()     // aborts the exchange in flight; made once, see abortFunc
+	values valueCache // the previous response's header values
+}
+
+// abortFunc returns the hook that aborts c's exchange when the client's
+// context ends: a deadline in the past fails the pending read or write.
+// Kept on c, it is made once per connection rather than once per request.
+func (c *conn) abortFunc() func() {
+	if c.abort == nil {
+		c.abort = func() { _ = c.nc.SetDeadline(aLongTimeAgo) }
+	}
+	return c.abort
 }
 
 // connPool keeps idle connections to one backend address, most recently used

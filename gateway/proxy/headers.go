@@ -55,52 +55,101 @@ func listed(tokens []string, k string) bool {
 	return false
 }
 
-// forwardedFor renders a node for the Forwarded header (RFC 7239 §6):
-// IPv6 addresses are bracketed and quoted.
-func forwardedNode(ip string) string {
-	if strings.IndexByte(ip, ':') >= 0 {
-		return `"[` + ip + `]"`
-	}
-	return ip
+// stringWriter is where a request head is written: a backend connection's
+// bufio.Writer, or a strings.Builder for a header value.
+type stringWriter interface {
+	WriteString(string) (int, error)
 }
 
-// appendList joins prior values of a list header with one more element.
-func appendList(prior []string, v string) string {
-	switch len(prior) {
-	case 0:
-		return v
-	case 1:
-		return prior[0] + ", " + v
-	}
-	return strings.Join(prior, ", ") + ", " + v
-}
-
-// forwardingHeaders computes the headers the proxy adds for one request.
+// forwardingHeaders are the headers the proxy adds for one request, kept
+// as their parts and written straight into the request head: building
+// their values as strings would cost allocations per request.
 type forwardingHeaders struct {
-	xff, proto, xfh, forwarded, via string
+	ip, proto, via string
+	xfh            string // X-Forwarded-Host: the client's Host
+	fwdHost        string // Forwarded's host=, "" when r.Host cannot stand unquoted
+	// The client's values, each list extended with ours.
+	priorXFF, priorFwd, priorVia []string
 }
 
 func makeForwardingHeaders(r *http.Request) forwardingHeaders {
-	ip := clientip.Of(r)
-	proto := "http"
+	fh := forwardingHeaders{
+		ip:       clientip.Of(r),
+		proto:    "http",
+		via:      "1.1 drawbridge",
+		xfh:      r.Host,
+		priorXFF: r.Header["X-Forwarded-For"],
+		priorFwd: r.Header["Forwarded"],
+		priorVia: r.Header["Via"],
+	}
 	if r.TLS != nil {
-		proto = "https"
+		fh.proto = "https"
 	}
-	via := "1.1 drawbridge"
 	if r.ProtoMajor == 2 {
-		via = "2 drawbridge"
+		fh.via = "2 drawbridge"
 	}
-	fwd := "for=" + forwardedNode(ip) + ";proto=" + proto
 	if r.Host != "" && validForwardedHost(r.Host) {
-		fwd += ";host=" + r.Host
+		fh.fwdHost = r.Host
 	}
-	return forwardingHeaders{
-		xff:       appendList(r.Header["X-Forwarded-For"], ip),
-		proto:     proto,
-		xfh:       r.Host,
-		forwarded: appendList(r.Header["Forwarded"], fwd),
-		via:       appendList(r.Header["Via"], via),
+	return fh
+}
+
+// writePrior writes the prior values of a list header, each followed by
+// the separator before the next element.
+func writePrior(w stringWriter, prior []string) {
+	for _, v := range prior {
+		w.WriteString(v)
+		w.WriteString(", ")
 	}
+}
+
+func (fh *forwardingHeaders) writeXFF(w stringWriter) {
+	writePrior(w, fh.priorXFF)
+	w.WriteString(fh.ip)
+}
+
+// writeForwarded writes the Forwarded element (RFC 7239): an IPv6 node is
+// bracketed and quoted (§6).
+func (fh *forwardingHeaders) writeForwarded(w stringWriter) {
+	writePrior(w, fh.priorFwd)
+	w.WriteString("for=")
+	if strings.IndexByte(fh.ip, ':') >= 0 {
+		w.WriteString(`"[`)
+		w.WriteString(fh.ip)
+		w.WriteString(`]"`)
+	} else {
+		w.WriteString(fh.ip)
+	}
+	w.WriteString(";proto=")
+	w.WriteString(fh.proto)
+	if fh.fwdHost != "" {
+		w.WriteString(";host=")
+		w.WriteString(fh.fwdHost)
+	}
+}
+
+func (fh *forwardingHeaders) writeVia(w stringWriter) {
+	writePrior(w, fh.priorVia)
+	w.WriteString(fh.via)
+}
+
+// writeFields writes the forwarding header fields into a request head.
+func (fh *forwardingHeaders) writeFields(w stringWriter) {
+	writeFieldWith(w, "X-Forwarded-For", fh.writeXFF)
+	writeField(w, "X-Forwarded-Proto", fh.proto)
+	if fh.xfh != "" {
+		writeField(w, "X-Forwarded-Host", fh.xfh)
+	}
+	writeFieldWith(w, "Forwarded", fh.writeForwarded)
+	writeFieldWith(w, "Via", fh.writeVia)
+}
+
+// value renders what write writes as a string, for a request built as a
+// Header (the HTTP/2 path).
+func value(write func(stringWriter)) []string {
+	var b strings.Builder
+	write(&b)
+	return []string{b.String()}
 }
 
 // validForwardedHost reports whether host can stand unquoted as a token in

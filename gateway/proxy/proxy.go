@@ -224,9 +224,7 @@ func requestBody(r *http.Request, a *Attempt) (body io.Reader, length int64) {
 	return r.Body, r.ContentLength
 }
 
-func (u *Upstream) writeHead(bw interface {
-	WriteString(string) (int, error)
-}, r *http.Request, uri, upgrade string, fh *forwardingHeaders, hasBody bool, length int64) {
+func (u *Upstream) writeHead(bw stringWriter, r *http.Request, uri, upgrade string, fh *forwardingHeaders, hasBody bool, length int64) {
 	bw.WriteString(r.Method)
 	bw.WriteString(" ")
 	bw.WriteString(uri)
@@ -247,13 +245,7 @@ func (u *Upstream) writeHead(bw interface {
 			writeField(bw, k, v)
 		}
 	}
-	writeField(bw, "X-Forwarded-For", fh.xff)
-	writeField(bw, "X-Forwarded-Proto", fh.proto)
-	if fh.xfh != "" {
-		writeField(bw, "X-Forwarded-Host", fh.xfh)
-	}
-	writeField(bw, "Forwarded", fh.forwarded)
-	writeField(bw, "Via", fh.via)
+	fh.writeFields(bw)
 	if upgrade != "" {
 		// Upgrade and Connection are hop-by-hop; asking the backend to
 		// switch protocols is ours to do again on this hop.
@@ -275,12 +267,18 @@ func (u *Upstream) writeHead(bw interface {
 	bw.WriteString("\r\n")
 }
 
-func writeField(bw interface {
-	WriteString(string) (int, error)
-}, k, v string) {
+func writeField(bw stringWriter, k, v string) {
 	bw.WriteString(k)
 	bw.WriteString(": ")
 	bw.WriteString(v)
+	bw.WriteString("\r\n")
+}
+
+// writeFieldWith writes a field whose value write writes.
+func writeFieldWith(bw stringWriter, k string, write func(stringWriter)) {
+	bw.WriteString(k)
+	bw.WriteString(": ")
+	write(bw)
 	bw.WriteString("\r\n")
 }
 
@@ -341,18 +339,36 @@ func setReadDeadline(ctx context.Context, c *conn, t time.Time) {
 // reused connection before anything irrevocable happened.
 func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter, r *http.Request, a *Attempt, fh *forwardingHeaders, body io.Reader, length int64) (res Result, retry bool) {
 	// Abort the backend exchange when the client goes away, so the backend
-	// slot and the in-flight count are released at once.
-	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
+	// slot and the in-flight count are released at once. A context that
+	// can never end (h1's, without a route timeout) needs no hook, which
+	// spares the hook's allocations.
+	stop := neverFired
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, c.abortFunc())
+	}
 	defer stop()
 
 	if res, retry, sent := u.send(ctx, c, r, a, fh, body, length); !sent {
 		return res, retry
 	}
 	headerTimeout := a.headerTimeout(u.opts.ResponseHeaderTimeout)
+	var deadline time.Time
 	if headerTimeout > 0 {
-		setReadDeadline(ctx, c, time.Now().Add(headerTimeout))
+		deadline = time.Now().Add(headerTimeout)
 	}
-	resp, err := readResponseHead(c.br, w.Header(), r.Method, a.Upgrade)
+	if p := probeOf(w); p != nil {
+		if err := awaitResponse(ctx, c, p, deadline); err != nil {
+			c.close()
+			if err == errClientClosed {
+				return Result{Kind: ErrClientGone, Err: err}, false
+			}
+			res = headFailure(ctx, err)
+			return res, res.Kind == ErrProtocol && c.reused && body == nil
+		}
+	} else if headerTimeout > 0 {
+		setReadDeadline(ctx, c, deadline)
+	}
+	resp, err := readResponseHeadCached(c.br, w.Header(), r.Method, a.Upgrade, &c.values)
 	if err != nil {
 		c.close()
 		res = headFailure(ctx, err)
@@ -369,6 +385,61 @@ func (u *Upstream) exchange(ctx context.Context, c *conn, w http.ResponseWriter,
 		return u.tunnel(w, c, &resp, a), false
 	}
 	return u.relay(ctx, c, w, r, a, &resp, stop), false
+}
+
+// clientProbe is offered by a ResponseWriter whose request context does
+// not end when the client leaves (gateway/h1 has no background read): a
+// non-blocking look at the client connection.
+type clientProbe interface{ ClientGone() bool }
+
+// probeOf finds w's probe through the wrappers' Unwrap (as
+// http.ResponseController does); nil when there is none.
+func probeOf(w http.ResponseWriter) clientProbe {
+	for {
+		if p, ok := w.(clientProbe); ok {
+			return p
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+}
+
+// clientProbeInterval is how often a wait for a backend's answer looks
+// whether a client without a cancelling context left: the bound on how
+// long a backend works for a client that is gone.
+var clientProbeInterval = time.Second
+
+var errClientClosed = errors.New("client closed its connection while the backend was working")
+
+// awaitResponse waits for the first byte of the response head in slices
+// of clientProbeInterval, asking p between them whether the client left;
+// deadline (zero: none) bounds the whole wait, as the head's. It leaves
+// c's read deadline at deadline. A fast backend costs one more deadline
+// update than a plain read; a slow one, a non-blocking peek per interval,
+// and no goroutine either way.
+func awaitResponse(ctx context.Context, c *conn, p clientProbe, deadline time.Time) error {
+	for {
+		slice := time.Now().Add(clientProbeInterval)
+		last := !deadline.IsZero() && !slice.Before(deadline)
+		if last {
+			slice = deadline
+		}
+		setReadDeadline(ctx, c, slice)
+		_, err := c.br.Peek(1)
+		if err == nil {
+			setReadDeadline(ctx, c, deadline)
+			return nil
+		}
+		if last || !isTimeout(err) || ctx.Err() != nil {
+			return err
+		}
+		if p.ClientGone() {
+			return errClientClosed
+		}
+	}
 }
 
 // send writes the request head and body to c. When that fails (sent is
@@ -471,6 +542,10 @@ func (u *Upstream) release(c *conn, reusable bool) {
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
+
+// neverFired is the stop function of an abort hook that was not needed:
+// it reports, truthfully, that the hook never ran.
+func neverFired() bool { return true }
 
 // maxDiscard is the largest refused response body read to keep its
 // connection; larger ones cost less to close.

@@ -56,6 +56,12 @@ var (
 // one of its protocols. On error h is cleared, so the caller can write its
 // own error response.
 func readResponseHead(br *bufio.Reader, h http.Header, method, upgrade string) (resp responseHead, err error) {
+	return readResponseHeadCached(br, h, method, upgrade, nil)
+}
+
+// readResponseHeadCached is readResponseHead with the value cache of the
+// connection br reads (nil: none).
+func readResponseHeadCached(br *bufio.Reader, h http.Header, method, upgrade string, vc *valueCache) (resp responseHead, err error) {
 	defer func() {
 		if err != nil {
 			clear(h)
@@ -65,7 +71,7 @@ func readResponseHead(br *bufio.Reader, h http.Header, method, upgrade string) (
 	if err := readFinalStatus(br, &resp, upgrade); err != nil {
 		return resp, err
 	}
-	var hs headerScan
+	hs := headerScan{cache: vc}
 	if err := hs.readHeaders(br, h, &resp); err != nil {
 		return resp, err
 	}
@@ -107,6 +113,7 @@ type headerScan struct {
 	declared   []string // the Trailer header's names
 	total      int      // bytes read
 	lines      int      // fields read
+	cache      *valueCache
 }
 
 // readHeaders reads the header section into h and resp's framing.
@@ -172,7 +179,7 @@ func splitField(line []byte) (string, []byte, error) {
 func (s *headerScan) field(h http.Header, resp *responseHead, key string, val []byte) error {
 	switch key {
 	case "Content-Length":
-		return contentLength(h, resp, val)
+		return s.contentLength(h, resp, val)
 	case "Transfer-Encoding":
 		if !bytes.EqualFold(val, []byte("chunked")) || resp.chunked {
 			return errAmbiguousLength
@@ -190,21 +197,99 @@ func (s *headerScan) field(h http.Header, resp *responseHead, key string, val []
 		resp.upgrade = string(val) // hop-by-hop: not copied
 	default:
 		if !hopByHop(key) {
-			h[key] = append(h[key], string(val))
+			s.add(h, key, val)
 		}
 	}
 	return nil
 }
 
+// add appends a field's value to h[key].
+func (s *headerScan) add(h http.Header, key string, val []byte) {
+	v, one := s.cache.value(s.lines-1, key, val)
+	vv := h[key]
+	if vv == nil && one != nil {
+		h[key] = one
+		return
+	}
+	h[key] = append(vv, v)
+	if vv == nil {
+		s.cache.keep(s.lines-1, h[key])
+	}
+}
+
 // contentLength takes a Content-Length: repeats must agree.
-func contentLength(h http.Header, resp *responseHead, val []byte) error {
-	n, err := strconv.ParseInt(string(val), 10, 64)
+func (s *headerScan) contentLength(h http.Header, resp *responseHead, val []byte) error {
+	v, one := s.cache.value(s.lines-1, "Content-Length", val)
+	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 || (resp.contentLength >= 0 && resp.contentLength != n) {
 		return errAmbiguousLength
 	}
 	resp.contentLength = n
-	h["Content-Length"] = []string{string(val)}
+	if one == nil {
+		one = []string{v}
+		s.cache.keep(s.lines-1, one)
+	}
+	h["Content-Length"] = one
 	return nil
+}
+
+// valueCache turns a backend connection's response header values into
+// strings without allocating when a value is the one seen at the same
+// position of the previous response on that connection: a backend repeats
+// most of its head (Content-Type, Server, Cache-Control...). Strings are
+// immutable, so one from an earlier response is safe to hand out again
+// whatever retains it; the one-element slice holding it is reused only
+// while it still holds just that string (nothing rewrote it in place).
+type valueCache struct {
+	vals  []cachedValue
+	bytes int
+}
+
+type cachedValue struct {
+	key, val string
+	one      []string // []string{val}, once a response used it so
+}
+
+// maxCachedValues bounds what a connection's cache retains.
+const (
+	maxCachedValues     = 64
+	maxCachedValueBytes = 8 << 10
+)
+
+// value returns val as a string, and the cached one-element slice
+// holding it when there is one; i is the field's index in the head.
+func (c *valueCache) value(i int, key string, val []byte) (string, []string) {
+	if c == nil || i >= maxCachedValues {
+		return string(val), nil
+	}
+	if i < len(c.vals) {
+		e := &c.vals[i]
+		if e.key == key && e.val == string(val) {
+			if len(e.one) == 1 && cap(e.one) == 1 && e.one[0] == e.val {
+				return e.val, e.one
+			}
+			e.one = nil
+			return e.val, nil
+		}
+	}
+	v := string(val)
+	if c.bytes+len(v) > maxCachedValueBytes {
+		return v, nil
+	}
+	for len(c.vals) <= i {
+		c.vals = append(c.vals, cachedValue{})
+	}
+	c.bytes += len(v) - len(c.vals[i].val)
+	c.vals[i] = cachedValue{key: key, val: v}
+	return v, nil
+}
+
+// keep remembers one, a fresh []string{value} of field i, for the next
+// response.
+func (c *valueCache) keep(i int, one []string) {
+	if c != nil && i < len(c.vals) && len(one) == 1 && cap(one) == 1 && c.vals[i].val == one[0] {
+		c.vals[i].one = one
+	}
 }
 
 // connection walks a Connection header in place: "Connection: keep-alive"

@@ -75,13 +75,13 @@ func (u *Upstream) stdRequest(r *http.Request, a *Attempt) *http.Request {
 		out.ContentLength = length
 	}
 	copyStdRequestHeader(out.Header, r.Header)
-	out.Header["X-Forwarded-For"] = []string{fh.xff}
+	out.Header["X-Forwarded-For"] = value(fh.writeXFF)
 	out.Header["X-Forwarded-Proto"] = []string{fh.proto}
 	if fh.xfh != "" {
 		out.Header["X-Forwarded-Host"] = []string{fh.xfh}
 	}
-	out.Header["Forwarded"] = []string{fh.forwarded}
-	out.Header["Via"] = []string{fh.via}
+	out.Header["Forwarded"] = value(fh.writeForwarded)
+	out.Header["Via"] = value(fh.writeVia)
 	return out
 }
 

@@ -154,18 +154,21 @@ func EnsureTraceparent(r *http.Request) string {
 	if vv := r.Header["Traceparent"]; len(vv) == 1 && ValidTraceparent(vv[0]) {
 		return vv[0][3:35]
 	}
-	var buf [55]byte
+	tp, vv := newTraceparent(fillTraceparent)
+	r.Header["Traceparent"] = vv
+	// tracestate belongs to the trace it came with, which we replaced.
+	delete(r.Header, "Tracestate")
+	return tp[3:35]
+}
+
+// fillTraceparent writes a new trace's traceparent, sampled.
+func fillTraceparent(buf *[tpLen]byte) {
 	copy(buf[:], "00-")
 	putHex(buf[3:19], rand.Uint64())
 	putHex(buf[19:35], rand.Uint64()|1) // never the all-zero invalid id
 	buf[35] = '-'
 	putHex(buf[36:52], rand.Uint64()|1)
 	copy(buf[52:], "-01")
-	tp := string(buf[:])
-	r.Header["Traceparent"] = []string{tp}
-	// tracestate belongs to the trace it came with, which we replaced.
-	delete(r.Header, "Tracestate")
-	return tp[3:35]
 }
 
 func putHex(dst []byte, v uint64) {
