@@ -16,9 +16,7 @@ import (
 func TestHTTPSPoolClientCertRotatedOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	ca := testkit.NewCA(t, "test CA")
-	first := ca.Client("gateway-1")
-	certFile := testkit.WriteFile(t, dir, "client.pem", first.CertPEM)
-	keyFile := testkit.WriteFile(t, dir, "client.key", first.KeyPEM)
+	certFile, keyFile := ca.Client("gateway-1").WriteFiles(t, dir, "client")
 	be := testkit.StartTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 		_, _ = io.WriteString(w, "hello "+r.TLS.PeerCertificates[0].Subject.CommonName)

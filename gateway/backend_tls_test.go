@@ -26,10 +26,7 @@ func TestHTTPSPool(t *testing.T) {
 	dir := t.TempDir()
 	ca := testkit.NewCA(t, "test CA")
 	caFile := testkit.WriteFile(t, dir, "ca.pem", ca.PEM)
-	writeClient := func(cn string) (certFile, keyFile string) {
-		c := ca.Client(cn)
-		return testkit.WriteFile(t, dir, "client.pem", c.CertPEM), testkit.WriteFile(t, dir, "client.key", c.KeyPEM)
-	}
+	writeClient := func(cn string) (certFile, keyFile string) { return ca.Client(cn).WriteFiles(t, dir, "client") }
 	certFile, keyFile := writeClient("gateway")
 	tlsBlock := fmt.Sprintf("protocol: https\ntls: {ca_file: %s, cert_file: %s, key_file: %s}", caFile, certFile, keyFile)
 

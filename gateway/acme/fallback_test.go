@@ -18,9 +18,7 @@ import (
 func TestUnreachableCA(t *testing.T) {
 	dir := t.TempDir()
 	ca := testkit.NewCA(t, "static")
-	static := ca.Server("gw.example.com")
-	cert := testkit.WriteFile(t, dir, "c.pem", static.CertPEM)
-	key := testkit.WriteFile(t, dir, "k.pem", static.KeyPEM)
+	cert, key := ca.Server("gw.example.com").WriteFiles(t, dir, "static")
 	caFile := testkit.WriteFile(t, dir, "ca.pem", ca.PEM)
 	body := fmt.Sprintf(`  certificates: [{cert_file: %s, key_file: %s}]
   acme:

@@ -14,7 +14,8 @@ func TestHalfRotatedPairKeepsPrevious(t *testing.T) {
 	dir := t.TempDir()
 	ca := testkit.NewCA(t, "clients")
 	one, two := ca.Client("one"), ca.Client("two")
-	f := &upstreamFiles{cert: testkit.WriteFile(t, dir, "c.pem", one.CertPEM), key: testkit.WriteFile(t, dir, "k.pem", one.KeyPEM)}
+	f := new(upstreamFiles)
+	f.cert, f.key = one.WriteFiles(t, dir, "client")
 	if err := f.load(); err != nil {
 		t.Fatal(err)
 	}

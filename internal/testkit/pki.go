@@ -60,6 +60,13 @@ type Issued struct {
 	KeyPEM  []byte
 }
 
+// WriteFiles writes the certificate and its key to dir as NAME.pem and
+// NAME.key, for configs that name files.
+func (is Issued) WriteFiles(t testing.TB, dir, name string) (certFile, keyFile string) {
+	t.Helper()
+	return WriteFile(t, dir, name+".pem", is.CertPEM), WriteFile(t, dir, name+".key", is.KeyPEM)
+}
+
 // Server issues a server certificate for names (DNS names or IPs).
 func (ca *CA) Server(names ...string) Issued {
 	return ca.issue(x509.ExtKeyUsageServerAuth, names)
