@@ -36,6 +36,9 @@ Environment (defaults in brackets):
   PIN=1              proxy on CPU 0, client and backends on CPU 1
   PROXY_CPU=0 CLIENT_CPU=1
   OPEN_TIMEOUT=120   seconds the client may take to open all connections
+  SETTLE=0           seconds the connections stay idle before the second
+                     reading (130: after the Go runtime's periodic collection
+                     and scavenging; the same wait for every proxy)
   OUT=bench/results/idleconns-latest.json  JSON report
   DRAWBRIDGE_BIN=    use this drawbridge binary instead of building one
   READY_TIMEOUT=5 KEEP_TMP=1 NO_INSTALL=1  as in proxy.sh
@@ -56,6 +59,8 @@ elif [[ "$quick" == 1 ]]; then
 fi
 CONNS="${CONNS:-10000}"
 OPEN_TIMEOUT="${OPEN_TIMEOUT:-120}"
+SETTLE="${SETTLE:-0}"
+[[ "$SETTLE" =~ ^[0-9]+$ ]] || die "SETTLE must be a whole number of seconds, got '$SETTLE'"
 READY_TIMEOUT="${READY_TIMEOUT:-5}"
 OUT="${OUT:-bench/results/idleconns-latest.json}"
 [[ "$OUT" == /* ]] || OUT="$repo_root/$OUT"
@@ -114,6 +119,13 @@ for t in "${targets[@]}"; do
 		((SECONDS < deadline)) || die "the idleconns client did not finish opening $CONNS connections to $t within ${OPEN_TIMEOUT}s"
 		sleep 0.2
 	done
+	# SETTLE: measure after the connections were idle this long (a Go
+	# process collects and returns freed memory on its own within about
+	# two minutes of idleness; 0 measures the moment they are open).
+	if ((SETTLE > 0)); then
+		log "$t: connections open; measuring after ${SETTLE}s idle"
+		sleep "$SETTLE"
+	fi
 	pss1="$(mem_kib "$pid")"
 	rss1="$(mem_kib "$pid" Rss)"
 	open="$(grep -o '"open": *[0-9]*' "$holder_out" | sed 's/.*: *//')"
